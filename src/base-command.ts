@@ -1,0 +1,165 @@
+import {Command, Flags, Interfaces} from '@oclif/core'
+import {debugEnabled} from './debug.js'
+import {ExitCode, KnmeshError} from './errors.js'
+import type {ChangeSpec, EngineResult, Printer} from './change/engine.js'
+import type {KubeClient} from './kube/client.js'
+import type {DryRun} from './kube/types.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof KnmeshCommand)['baseFlags'] & T['flags']>
+
+/** -n/--namespace, for verbs that work in one namespace. */
+export const namespaceFlag = {
+  namespace: Flags.string({char: 'n', description: 'namespace (default: the context\'s namespace)', helpValue: 'NS'}),
+}
+
+export const meshNamespaceFlag = {
+  'mesh-namespace': Flags.string({description: 'namespace of the Service Mesh control plane', default: 'istio-system', helpValue: 'NS'}),
+}
+
+/**
+ * Every verb extends this: the kubectl flags, one-line errors with
+ * documented exit codes, the change engine, and -o/--json output.
+ */
+export abstract class KnmeshCommand extends Command {
+  static baseFlags = {
+    kubeconfig: Flags.string({description: 'path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)', helpGroup: 'GLOBAL', helpValue: 'FILE'}),
+    context: Flags.string({description: 'kubeconfig context to use', helpGroup: 'GLOBAL', helpValue: 'NAME'}),
+    yes: Flags.boolean({char: 'y', description: 'apply without asking', helpGroup: 'GLOBAL', default: false}),
+    'dry-run': Flags.option({
+      options: ['none', 'client', 'server'] as const,
+      description: 'client: show the diff only; server: send the writes with dryRun=All',
+      helpGroup: 'GLOBAL',
+      default: 'none' as const,
+    })(),
+    output: Flags.option({
+      char: 'o',
+      options: ['yaml', 'json', 'table'] as const,
+      description: 'output format: yaml|json print the desired objects or the result',
+      helpGroup: 'GLOBAL',
+    })(),
+    'request-timeout': Flags.integer({description: 'seconds to wait for each API request (0: no limit)', default: 30, helpGroup: 'GLOBAL', min: 0}),
+  }
+
+  static enableJsonFlag = true
+
+  protected kube?: KubeClient
+
+  protected get baseFlagValues(): {
+    kubeconfig?: string
+    context?: string
+    yes: boolean
+    'dry-run': DryRun
+    output?: 'yaml' | 'json' | 'table'
+    'request-timeout': number
+    namespace?: string
+    json?: boolean
+  } {
+    return (this as unknown as {parsedFlags: never}).parsedFlags
+  }
+
+  private parsedFlags?: Record<string, unknown>
+
+  /** Parses and remembers flags so the base class can read the shared ones. */
+  protected async parseFlags<T extends typeof Command>(cmd: T): Promise<{flags: BaseFlags<T>; args: Interfaces.InferredArgs<T['args']>; argv: string[]}> {
+    const parsed = await this.parse(cmd as never)
+    this.parsedFlags = parsed.flags as Record<string, unknown>
+    return parsed as never
+  }
+
+  /** Machine output wanted: -o json / --json / -o yaml. Human text then goes to stderr. */
+  protected get machineOutput(): 'yaml' | 'json' | undefined {
+    const f = this.baseFlagValues
+    if (f?.json) return 'json'
+    return f?.output === 'yaml' || f?.output === 'json' ? f.output : undefined
+  }
+
+  protected get printer(): Printer {
+    const toErr = Boolean(this.machineOutput)
+    const w = (s: string) => (toErr ? process.stderr : process.stdout).write(s + '\n')
+    return {
+      info: w,
+      warn: (s) => process.stderr.write(`warning: ${s}\n`),
+      data: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
+    }
+  }
+
+  protected get interactive(): boolean {
+    return Boolean(process.stdin.isTTY && process.stdout.isTTY)
+  }
+
+  protected get color(): boolean {
+    return Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !this.machineOutput
+  }
+
+  protected async client(): Promise<KubeClient> {
+    if (!this.kube) {
+      const f = this.baseFlagValues
+      const {KubeClient} = await import('./kube/client.js')
+      this.kube = await KubeClient.connect({
+        kubeconfig: f.kubeconfig,
+        context: f.context,
+        namespace: f.namespace,
+        requestTimeoutMs: f['request-timeout'] * 1000,
+      })
+    }
+    return this.kube
+  }
+
+  /** The namespace of -n, else the context's. */
+  protected async namespace(): Promise<string> {
+    return (await this.client()).namespace
+  }
+
+  /** Runs a writing verb through the change engine. */
+  protected async change<S>(spec: ChangeSpec<S>, extra: {question?: string; concurrency?: number; summarizeOver?: number; onApplied?: (d: number, t: number) => void} = {}): Promise<EngineResult> {
+    const {runChanges} = await import('./change/engine.js')
+    const {confirm} = await import('./ui/prompt.js')
+    const f = this.baseFlagValues
+    const result = await runChanges(await this.client(), spec, {
+      yes: f.yes,
+      dryRun: f['dry-run'],
+      output: this.machineOutput ?? f.output,
+      color: this.color,
+      interactive: this.interactive,
+      printer: this.printer,
+      confirm,
+      ...extra,
+    })
+    if (result.changes.length > 0 && !this.machineOutput) {
+      const {table} = await import('./ui/table.js')
+      this.printer.info(table(['action', 'kind', 'namespace', 'name', 'result'], result.changes.map((c) => [c.action, c.kind, c.namespace ?? '', c.name, c.result])))
+    }
+    return result
+  }
+
+  /** One line on stderr, a documented exit code; the stack only with DEBUG=knmesh*. */
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
+    if (debugEnabled && err.stack) process.stderr.write(err.stack + '\n')
+    if (err instanceof KnmeshError) {
+      process.stderr.write(`error: ${err.message}\n`)
+      process.exitCode = err.exitCode
+      return
+    }
+    const oclifExit = err.oclif?.exit
+    if (oclifExit === 0) return
+    if (err.name === 'ExitError' || (oclifExit !== undefined && err.name === 'EEXIT')) {
+      process.exitCode = oclifExit
+      return
+    }
+    if (oclifExit !== undefined) {
+      // Parse errors: flags and arguments. Keep the first line and point at --help.
+      const lines = err.message.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('See more help'))
+      const first = lines[0]?.endsWith(':') && lines[1] ? `${lines[0]} ${lines[1].replace(/\s{2,}/g, ' — ')}` : (lines[0] ?? err.message)
+      process.stderr.write(`error: ${first} (see ${this.config.bin} ${this.id} --help)\n`)
+      process.exitCode = ExitCode.USAGE
+      return
+    }
+    process.stderr.write(`error: ${err.message.split('\n')[0]}\n`)
+    process.exitCode = 1
+  }
+
+  protected override async finally(err: Error | undefined): Promise<void> {
+    this.kube?.close()
+    return super.finally(err)
+  }
+}

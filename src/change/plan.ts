@@ -1,0 +1,78 @@
+import type {KObject} from '../kube/types.js'
+
+export interface Note {
+  level: 'info' | 'warning'
+  text: string
+}
+
+/**
+ * One object a planner cares about: what the cluster has (live) and what it
+ * should have (desired). live null → create; desired null → delete; both
+ * set and different → update. A planner edits a clone of live, so fields it
+ * does not own are carried through untouched.
+ */
+export interface PlanItem {
+  live: KObject | null
+  desired: KObject | null
+}
+
+export interface Plan {
+  items: PlanItem[]
+  notes: Note[]
+}
+
+export type Action = 'create' | 'update' | 'delete' | 'unchanged'
+
+export function emptyPlan(): Plan {
+  return {items: [], notes: []}
+}
+
+export function info(text: string): Note {
+  return {level: 'info', text}
+}
+
+export function warning(text: string): Note {
+  return {level: 'warning', text}
+}
+
+/** Server-owned metadata that never takes part in a comparison or an output. */
+const SERVER_FIELDS = ['managedFields', 'resourceVersion', 'uid', 'creationTimestamp', 'generation', 'selfLink']
+
+export function stripServerFields(obj: KObject, keepStatus = false): KObject {
+  const out: KObject = structuredClone(obj)
+  for (const f of SERVER_FIELDS) delete out.metadata[f]
+  if (out.metadata.annotations) {
+    delete out.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']
+    if (Object.keys(out.metadata.annotations).length === 0) delete out.metadata.annotations
+  }
+  if (!keepStatus) delete out.status
+  return out
+}
+
+export function actionOf(item: PlanItem): Action {
+  if (!item.live && item.desired) return 'create'
+  if (item.live && !item.desired) return 'delete'
+  if (item.live && item.desired && !sameObject(item.live, item.desired)) return 'update'
+  return 'unchanged'
+}
+
+export function sameObject(a: KObject, b: KObject): boolean {
+  return stableJson(stripServerFields(a, true)) === stableJson(stripServerFields(b, true))
+}
+
+export function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_k, val) =>
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(Object.keys(val).sort().map((k) => [k, (val as Record<string, unknown>)[k]]))
+      : val,
+  )
+}
+
+export function changesOf(plan: Plan): (PlanItem & {action: Exclude<Action, 'unchanged'>})[] {
+  const out: (PlanItem & {action: Exclude<Action, 'unchanged'>})[] = []
+  for (const item of plan.items) {
+    const action = actionOf(item)
+    if (action !== 'unchanged') out.push({...item, action})
+  }
+  return out
+}

@@ -1,0 +1,39 @@
+import {Args, Flags} from '@oclif/core'
+import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
+import {UsageError} from '../errors.js'
+import {REQUIRED_MEMBERS} from '../mesh/constants.js'
+import {splitList, validateLabelName} from '../mesh/names.js'
+
+export default class RemoveNamespace extends KnmeshCommand {
+  static summary = 'Remove namespaces from the Service Mesh member roll'
+  static description = `The inverse of add-namespace. knative-serving and knative-eventing cannot be removed: the integration needs them in the mesh. With --kourier, also deletes the NetworkPolicy allow-from-serving-system-namespace that add-namespace --kourier created.`
+
+  static examples = ['<%= config.bin %> <%= command.id %> team-bravo-1', '<%= config.bin %> <%= command.id %> old-app --kourier --yes']
+
+  static strict = false
+  static args = {
+    namespace: Args.string({description: 'namespaces to remove (several allowed)', required: true}),
+  }
+
+  static flags = {
+    ...meshNamespaceFlag,
+    kourier: Flags.boolean({description: 'also delete the NetworkPolicy allow-from-serving-system-namespace', default: false}),
+  }
+
+  async run() {
+    const {flags, argv} = await this.parseFlags(RemoveNamespace)
+    const namespaces = splitList(argv as string[]).map((n) => validateLabelName(n))
+    const refused = namespaces.filter((n) => REQUIRED_MEMBERS.includes(n))
+    if (refused.length) throw new UsageError(`${refused.join(' and ')} must stay in the mesh: the Serverless integration requires ${refused.length > 1 ? 'them' : 'it'}`)
+    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const {planMembers} = await import('../mesh/members.js')
+    const {readMembers} = await import('../mesh/read.js')
+    return this.change({
+      read: (c) => readMembers(c, mesh, flags.kourier ? namespaces : undefined),
+      plan: (s) => {
+        if (!s.smmr) return {items: [], notes: [{level: 'info', text: `there is no ServiceMeshMemberRoll in ${mesh}`}]}
+        return planMembers(s, {meshNamespace: mesh, remove: namespaces, kourier: flags.kourier})
+      },
+    })
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Errors a user sees. Each carries the process exit code documented in the
+ * README ("Exit codes"). Messages are one line: what is wrong and what to do.
+ */
+export const ExitCode = {
+  OK: 0,
+  /** A check found failures (precheck, status, probe --expect, filter-secrets --check). */
+  CHECK_FAILED: 1,
+  /** Bad input: invalid names, flags or arguments. Nothing was sent to the cluster. */
+  USAGE: 2,
+  /** The plan was shown but not applied: declined at the prompt, or no terminal and no --yes. */
+  NOT_APPLIED: 3,
+  /** The cluster refused or could not be reached (forbidden, not served, unreachable, invalid). */
+  CLUSTER: 4,
+  /** Optimistic-concurrency retries were exhausted. */
+  CONFLICT: 5,
+} as const
+
+export class KnmeshError extends Error {
+  constructor(message: string, readonly exitCode: number = ExitCode.CLUSTER) {
+    super(message)
+    this.name = new.target.name
+  }
+}
+
+export class UsageError extends KnmeshError {
+  constructor(message: string) {
+    super(message, ExitCode.USAGE)
+  }
+}
+
+export class NotAppliedError extends KnmeshError {
+  constructor(message: string) {
+    super(message, ExitCode.NOT_APPLIED)
+  }
+}
+
+export class CheckFailedError extends KnmeshError {
+  constructor(message: string) {
+    super(message, ExitCode.CHECK_FAILED)
+  }
+}
+
+/** An error answered by (or on the way to) the API server. */
+export class KubeError extends KnmeshError {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly reason?: string,
+  ) {
+    super(message, status === 409 ? ExitCode.CONFLICT : ExitCode.CLUSTER)
+  }
+}
+
+export class ConflictError extends KubeError {}
+export class NotFoundError extends KubeError {}
+export class ForbiddenError extends KubeError {}
+export class NotServedError extends KubeError {}

@@ -1,0 +1,268 @@
+import http from 'node:http'
+import https from 'node:https'
+import {
+  ConflictError,
+  ForbiddenError,
+  KnmeshError,
+  KubeError,
+  NotFoundError,
+  NotServedError,
+} from '../errors.js'
+import {debug} from '../debug.js'
+import {loadKubeConfig, type ConnectOptions} from './config.js'
+import {collectionPath, kindOf, objectPath, resourceName, type KindInfo} from './kinds.js'
+import type {KObject, ListResult} from './types.js'
+
+export interface WriteOptions {
+  /** Send the write with dryRun=All: validated and admitted by the server, not persisted. */
+  serverDryRun?: boolean
+}
+
+export interface ListOptions {
+  labelSelector?: string
+  fieldSelector?: string
+  limit?: number
+  continue?: string
+}
+
+export type JsonPatchOp = {op: string; path: string; value?: unknown; from?: string}
+
+interface RequestOptions {
+  query?: Record<string, string | number | undefined>
+  body?: unknown
+  contentType?: string
+  /** What the request is about, for error messages: verb + resource + namespace. */
+  what?: {verb: string; info?: KindInfo; namespace?: string; name?: string}
+}
+
+/**
+ * The only code that talks to the API server. One keep-alive agent per
+ * process; every error becomes a typed KubeError with a one-line message.
+ */
+export class KubeClient {
+  /** Requests sent so far (benchmarks and the bounded-request tests read this). */
+  requestCount = 0
+  private readonly served = new Map<string, Promise<Set<string>>>()
+
+  private constructor(
+    readonly server: URL,
+    private readonly agent: http.Agent,
+    private readonly headers: Record<string, string>,
+    readonly namespace: string,
+    readonly contextName: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  static async connect(opts: ConnectOptions): Promise<KubeClient> {
+    const loaded = await loadKubeConfig(opts)
+    const httpsOpts: https.RequestOptions & {headers?: Record<string, string>} = {headers: {}}
+    try {
+      await loaded.kc.applyToHTTPSOptions(httpsOpts)
+    } catch (error) {
+      throw new KnmeshError(`cannot get credentials for context "${loaded.contextName}": ${(error as Error).message.split('\n')[0]}`)
+    }
+    const server = new URL(loaded.server)
+    let agent: http.Agent
+    const proxied = Boolean(loaded.kc.getCurrentCluster()?.proxyUrl)
+    if (proxied && httpsOpts.agent) {
+      agent = httpsOpts.agent as http.Agent
+    } else if (server.protocol === 'http:') {
+      agent = new http.Agent({keepAlive: true, maxSockets: 32})
+    } else {
+      agent = new https.Agent({
+        keepAlive: true,
+        maxSockets: 32,
+        ca: httpsOpts.ca,
+        cert: httpsOpts.cert,
+        key: httpsOpts.key,
+        pfx: httpsOpts.pfx,
+        passphrase: httpsOpts.passphrase,
+        servername: (httpsOpts as {servername?: string}).servername,
+        rejectUnauthorized: httpsOpts.rejectUnauthorized,
+      })
+    }
+    const headers: Record<string, string> = {...(httpsOpts.headers as Record<string, string>)}
+    if (httpsOpts.auth) headers.Authorization = `Basic ${Buffer.from(httpsOpts.auth).toString('base64')}`
+    return new KubeClient(server, agent, headers, loaded.namespace, loaded.contextName, opts.requestTimeoutMs ?? 30_000)
+  }
+
+  close(): void {
+    this.agent.destroy()
+  }
+
+  async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const url = new URL(path, this.server)
+    if (this.server.pathname && this.server.pathname !== '/') url.pathname = this.server.pathname.replace(/\/$/, '') + path.split('?')[0]
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v))
+    const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body))
+    const headers: Record<string, string> = {Accept: 'application/json', ...this.headers}
+    if (payload) {
+      headers['Content-Type'] = opts.contentType ?? 'application/json'
+      headers['Content-Length'] = String(payload.length)
+    }
+    this.requestCount++
+    debug('%s %s', method, url.pathname + url.search)
+    const mod = url.protocol === 'http:' ? http : https
+    const {status, body} = await new Promise<{status: number; body: string}>((resolve, reject) => {
+      const req = mod.request(url, {method, headers, agent: this.agent, timeout: this.timeoutMs || undefined}, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8')}))
+        res.on('error', reject)
+      })
+      req.on('timeout', () => req.destroy(new Error(`request timed out after ${this.timeoutMs} ms`)))
+      req.on('error', reject)
+      if (payload) req.write(payload)
+      req.end()
+    }).catch((error: NodeJS.ErrnoException) => {
+      throw new KubeError(`cannot reach the API server at ${this.server.origin} (context "${this.contextName}"): ${error.code ?? error.message}`)
+    })
+    if (status >= 200 && status < 300) return (body ? JSON.parse(body) : undefined) as T
+    throw await this.toError(status, body, opts.what)
+  }
+
+  private async toError(status: number, body: string, what: RequestOptions['what']): Promise<KubeError> {
+    let st: {message?: string; reason?: string; details?: {name?: string; kind?: string}} = {}
+    try {
+      st = JSON.parse(body)
+    } catch {
+      st = {message: body.trim().split('\n')[0]}
+    }
+    const res = what?.info ? resourceName(what.info) : 'resource'
+    const where = what?.namespace ? ` in namespace ${what.namespace}` : ''
+    const message = (st.message ?? `HTTP ${status}`).split('\n')[0]
+    switch (status) {
+      case 401:
+        return new KubeError(`unauthorized: the API server at ${this.server.origin} rejected the credentials of context "${this.contextName}"; log in again`, status, st.reason)
+      case 403:
+        return new ForbiddenError(`forbidden: you cannot ${what?.verb ?? 'access'} ${res}${where} (${message})`, status, st.reason)
+      case 404: {
+        if (what?.info && !(await this.isServed(what.info))) return this.notServed(what.info)
+        return new NotFoundError(message, status, st.reason)
+      }
+      case 409:
+        return new ConflictError(message, status, st.reason)
+      case 422:
+        return new KubeError(`the API server refused the ${what?.info?.kind ?? 'object'}${what?.name ? ` ${what.name}` : ''}: ${message}`, status, st.reason)
+      default:
+        return new KubeError(`${what?.verb ?? 'request'} ${res}${where} failed: ${message}`, status, st.reason)
+    }
+  }
+
+  notServed(info: KindInfo): NotServedError {
+    return new NotServedError(
+      `${info.kind} (${resourceName(info)}/${info.version}) is not served by this cluster${info.installedBy ? `: is ${info.installedBy} installed?` : ''}`,
+      404,
+      'NotServed',
+    )
+  }
+
+  /** Whether the cluster serves a kind (one discovery request per group/version, cached). */
+  async isServed(info: KindInfo): Promise<boolean> {
+    const gv = info.group ? `/apis/${info.group}/${info.version}` : `/api/${info.version}`
+    let p = this.served.get(gv)
+    if (!p) {
+      p = this.request<{resources?: {name: string}[]}>('GET', gv)
+        .then((r) => new Set((r.resources ?? []).map((x) => x.name)))
+        .catch((error) => {
+          if (error instanceof KubeError && error.status === 404) return new Set<string>()
+          throw error
+        })
+      this.served.set(gv, p)
+    }
+    return (await p).has(info.plural)
+  }
+
+  async get<T extends KObject = KObject>(info: KindInfo, name: string, namespace?: string): Promise<T | null> {
+    try {
+      return await this.request<T>('GET', objectPath(info, name, namespace), {what: {verb: 'get', info, namespace, name}})
+    } catch (error) {
+      if (error instanceof NotFoundError) return null
+      throw error
+    }
+  }
+
+  async list<T extends KObject = KObject>(info: KindInfo, namespace?: string, opts: ListOptions = {}): Promise<ListResult<T>> {
+    const res = await this.request<ListResult<T>>('GET', collectionPath(info, namespace), {
+      query: {labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue},
+      what: {verb: 'list', info, namespace},
+    })
+    // Lists carry no apiVersion/kind per item; restore them so items are whole objects.
+    for (const item of res.items ?? []) {
+      item.apiVersion ??= info.group ? `${info.group}/${info.version}` : info.version
+      item.kind ??= info.kind
+    }
+    res.items ??= []
+    return res
+  }
+
+  /** Pages through a list (limit/continue), yielding one page at a time. */
+  async *pages<T extends KObject = KObject>(info: KindInfo, namespace?: string, opts: ListOptions = {}): AsyncGenerator<T[]> {
+    let cont: string | undefined
+    do {
+      const page: ListResult<T> = await this.list<T>(info, namespace, {limit: 500, ...opts, continue: cont})
+      yield page.items
+      cont = page.metadata?.continue || undefined
+    } while (cont)
+  }
+
+  async listAll<T extends KObject = KObject>(info: KindInfo, namespace?: string, opts: ListOptions = {}): Promise<T[]> {
+    const all: T[] = []
+    for await (const page of this.pages<T>(info, namespace, opts)) all.push(...page)
+    return all
+  }
+
+  /** Lists, or returns null when the kind is not served (for optional components). */
+  async listIfServed<T extends KObject = KObject>(info: KindInfo, namespace?: string, opts: ListOptions = {}): Promise<T[] | null> {
+    try {
+      return await this.listAll<T>(info, namespace, opts)
+    } catch (error) {
+      if (error instanceof NotServedError) return null
+      throw error
+    }
+  }
+
+  async create<T extends KObject = KObject>(obj: KObject, opts: WriteOptions = {}): Promise<T> {
+    const info = kindOf(obj)
+    const ns = obj.metadata.namespace
+    return this.request<T>('POST', collectionPath(info, ns), {
+      body: obj,
+      query: {dryRun: opts.serverDryRun ? 'All' : undefined, fieldManager: 'knmesh'},
+      what: {verb: 'create', info, namespace: ns, name: obj.metadata.name},
+    })
+  }
+
+  /** A JSON patch (RFC 6902). Include a resourceVersion op to make it conditional. */
+  async patch<T extends KObject = KObject>(info: KindInfo, name: string, namespace: string | undefined, ops: JsonPatchOp[], opts: WriteOptions = {}): Promise<T> {
+    return this.request<T>('PATCH', objectPath(info, name, namespace), {
+      body: ops,
+      contentType: 'application/json-patch+json',
+      query: {dryRun: opts.serverDryRun ? 'All' : undefined, fieldManager: 'knmesh'},
+      what: {verb: 'patch', info, namespace, name},
+    })
+  }
+
+  async mergePatch<T extends KObject = KObject>(info: KindInfo, name: string, namespace: string | undefined, patch: unknown, opts: WriteOptions = {}): Promise<T> {
+    return this.request<T>('PATCH', objectPath(info, name, namespace), {
+      body: patch,
+      contentType: 'application/merge-patch+json',
+      query: {dryRun: opts.serverDryRun ? 'All' : undefined, fieldManager: 'knmesh'},
+      what: {verb: 'patch', info, namespace, name},
+    })
+  }
+
+  async delete(info: KindInfo, name: string, namespace?: string, opts: WriteOptions & {resourceVersion?: string; uid?: string} = {}): Promise<void> {
+    const preconditions: Record<string, string> = {}
+    if (opts.resourceVersion) preconditions.resourceVersion = opts.resourceVersion
+    if (opts.uid) preconditions.uid = opts.uid
+    try {
+      await this.request('DELETE', objectPath(info, name, namespace), {
+        body: {kind: 'DeleteOptions', apiVersion: 'v1', preconditions, dryRun: opts.serverDryRun ? ['All'] : undefined},
+        what: {verb: 'delete', info, namespace, name},
+      })
+    } catch (error) {
+      if (error instanceof NotFoundError) return
+      throw error
+    }
+  }
+}

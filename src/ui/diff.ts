@@ -1,0 +1,43 @@
+import {createTwoFilesPatch} from 'diff'
+import {stringify} from 'yaml'
+import type {KObject} from '../kube/types.js'
+import {stripServerFields, type Action} from '../change/plan.js'
+import {key} from '../kube/types.js'
+
+const c = (code: number, on: boolean) => (s: string) => (on ? `\u001B[${code}m${s}\u001B[0m` : s)
+
+/** Secret values are never printed: each becomes a marker that still shows whether it changed. */
+export function redact(obj: KObject, other?: KObject | null): KObject {
+  if (obj.kind !== 'Secret' || obj.apiVersion !== 'v1') return obj
+  const out = structuredClone(obj)
+  for (const field of ['data', 'stringData'] as const) {
+    if (!out[field]) continue
+    for (const k of Object.keys(out[field])) {
+      const changed = other?.[field]?.[k] !== undefined && other[field][k] !== obj[field][k]
+      out[field][k] = `<redacted${changed ? ', changed' : ''}>`
+    }
+  }
+  return out
+}
+
+export function toYaml(obj: KObject): string {
+  return stringify(redact(stripServerFields(obj)), {lineWidth: 0})
+}
+
+/** A unified YAML diff of one change, coloured when `color`. */
+export function renderChange(action: Exclude<Action, 'unchanged'>, live: KObject | null, desired: KObject | null, color: boolean): string {
+  const obj = (desired ?? live)!
+  const head = {create: c(32, color)('+ create'), update: c(33, color)('~ update'), delete: c(31, color)('- delete')}[action]
+  const title = `${head} ${key(obj)}`
+  if (action === 'delete') return title + '\n'
+  const before = live ? stringify(redact(stripServerFields(live), desired), {lineWidth: 0}) : ''
+  const after = desired ? stringify(redact(stripServerFields(desired), live), {lineWidth: 0}) : ''
+  const patch = createTwoFilesPatch('live', 'desired', before, after, '', '', {context: 3})
+  const lines = patch.split('\n').slice(2) // drop the ---/+++ file headers
+  const body = lines
+    .filter((l) => l !== '\\ No newline at end of file' && l !== '')
+    .map((l) => (l.startsWith('+') ? c(32, color)(l) : l.startsWith('-') ? c(31, color)(l) : l.startsWith('@@') ? c(36, color)(l) : l))
+    .map((l) => '    ' + l)
+    .join('\n')
+  return `${title}\n${body}\n`
+}
