@@ -7,13 +7,14 @@ import {key} from '../kube/types.js'
 const c = (code: number, on: boolean) => (s: string) => (on ? `\u001B[${code}m${s}\u001B[0m` : s)
 
 /** Secret values are never printed: each becomes a marker that still shows whether it changed. */
-export function redact(obj: KObject, other?: KObject | null): KObject {
+export function redact(obj: KObject, other?: KObject | null, side: 'before' | 'after' = 'after'): KObject {
   if (obj.kind !== 'Secret' || obj.apiVersion !== 'v1') return obj
   const out = structuredClone(obj)
   for (const field of ['data', 'stringData'] as const) {
     if (!out[field]) continue
     for (const k of Object.keys(out[field])) {
-      const changed = other?.[field]?.[k] !== undefined && other[field][k] !== obj[field][k]
+      // The new side of a changed value says so, so the diff still shows which keys change.
+      const changed = side === 'after' && other?.[field]?.[k] !== undefined && other[field][k] !== obj[field][k]
       out[field][k] = `<redacted${changed ? ', changed' : ''}>`
     }
   }
@@ -30,7 +31,7 @@ export function renderChange(action: Exclude<Action, 'unchanged'>, live: KObject
   const head = {create: c(32, color)('+ create'), update: c(33, color)('~ update'), delete: c(31, color)('- delete')}[action]
   const title = `${head} ${key(obj)}`
   if (action === 'delete') return title + '\n'
-  const before = live ? stringify(redact(stripServerFields(live), desired), {lineWidth: 0}) : ''
+  const before = live ? stringify(redact(stripServerFields(live), desired, 'before'), {lineWidth: 0}) : ''
   const after = desired ? stringify(redact(stripServerFields(desired), live), {lineWidth: 0}) : ''
   const patch = createTwoFilesPatch('live', 'desired', before, after, '', '', {context: 3})
   const lines = patch.split('\n').slice(2) // drop the ---/+++ file headers
