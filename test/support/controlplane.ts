@@ -1,0 +1,663 @@
+/**
+ * A throw-away Kubernetes control plane (etcd + kube-apiserver, no
+ * controller-manager, no scheduler, no kubelet) for knmesh's integration tests.
+ *
+ * Binaries are built from Go modules by tools/controlplane/build.sh and cached
+ * in ~/.cache/knmesh; CRDs are collected by tools/controlplane/crds.sh.
+ *
+ * What is NOT there (no kube-controller-manager runs):
+ *  - no default ServiceAccounts / token controller (the ServiceAccount
+ *    admission plugin is disabled so Pods could still be created);
+ *  - no namespace controller: a deleted Namespace stays "Terminating" forever;
+ *  - no garbage collector: ownerReference cascades never happen;
+ *  - no Deployment/ReplicaSet/Job controllers, no Pods ever run;
+ *  - no operators: SMCP/KnativeServing/... never get a status unless a test
+ *    writes one (via the /status subresource).
+ */
+import { execa } from 'execa';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface ControlPlane {
+  /** https://127.0.0.1:<port> */
+  server: string;
+  /** CA bundle for `server` (the API server's self-signed serving cert chain). */
+  caFile: string;
+  /** Temp folder holding data, logs, pki and kubeconfigs; removed by stop(). */
+  dir: string;
+  /** user "admin", group system:masters, via static token. */
+  adminKubeconfig: string;
+  /**
+   * user "restricted": only bound to the built-in "view" ClusterRole cluster-wide.
+   * ("view" is aggregated by aggregateClusterRoles(); it can read the CRD groups.)
+   */
+  restrictedKubeconfig: string;
+  /** Bearer tokens behind the two kubeconfigs (for raw HTTP clients). */
+  adminToken: string;
+  restrictedToken: string;
+  /** Kill etcd and kube-apiserver (process groups) and remove `dir`. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const TOOLS = path.join(REPO_ROOT, 'tools', 'controlplane');
+const KUBECTL = process.env.KUBECTL ?? 'kubectl';
+export const RESTRICTED_BINDING = 'knmesh-test-restricted-view';
+
+function log(msg: string): void {
+  process.stderr.write(`[controlplane] ${msg}\n`);
+}
+
+function since(t0: number): string {
+  return `${((performance.now() - t0) / 1000).toFixed(1)}s`;
+}
+
+async function lastLine(script: string): Promise<string> {
+  const r = await execa('bash', [path.join(TOOLS, script)], {
+    stdin: 'ignore',
+    stderr: 'inherit',
+    env: { PATH: `${process.env.PATH ?? ''}:/usr/local/go/bin` },
+  });
+  const line = r.stdout.trim().split('\n').pop()?.trim();
+  if (!line || !existsSync(line)) throw new Error(`${script} did not print an existing folder (got ${JSON.stringify(line)})`);
+  return line;
+}
+
+/** Builds (or reuses cached / KUBEBUILDER_ASSETS) binaries and collects CRDs. */
+export async function ensureBinaries(): Promise<{ binDir: string; crdDir: string }> {
+  const t0 = performance.now();
+  const binDir = await lastLine('build.sh');
+  const crdDir = await lastLine('crds.sh');
+  log(`binaries ${binDir}, CRDs ${crdDir} (ready in ${since(t0)})`);
+  return { binDir, crdDir };
+}
+
+// ---------------------------------------------------------------------------
+// process bookkeeping: nothing may outlive the Node process
+
+interface Running {
+  pgids: number[];
+  dir: string;
+  keepDir: boolean;
+}
+const running = new Set<Running>();
+let hooksInstalled = false;
+
+function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+function killAllSync(): void {
+  for (const r of running) {
+    for (const pgid of r.pgids) killGroup(pgid, 'SIGKILL');
+    if (!r.keepDir) rmSync(r.dir, { recursive: true, force: true });
+  }
+  running.clear();
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', killAllSync);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const handler = (): void => {
+      killAllSync();
+      // If nobody else handles the signal, behave like the default: die.
+      if (process.listenerCount(sig) <= 1) {
+        process.removeListener(sig, handler);
+        process.kill(process.pid, sig);
+      }
+    };
+    process.on(sig, handler);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// helpers
+
+async function freePorts(n: number): Promise<number[]> {
+  // Hold all listeners open at once so the OS hands out n distinct ports.
+  const servers: net.Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const s = net.createServer();
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => resolve());
+      });
+      servers.push(s);
+    }
+    return servers.map((s) => (s.address() as net.AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  }
+}
+
+interface HttpResult {
+  status: number;
+  body: string;
+}
+
+export function apiRequest(
+  server: string,
+  opts: { method?: string; path: string; token?: string; caFile?: string; body?: unknown; contentType?: string; timeoutMs?: number },
+): Promise<HttpResult> {
+  const url = new URL(opts.path, server);
+  const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+  const ca = opts.caFile && existsSync(opts.caFile) ? readFileSync(opts.caFile) : undefined;
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      url,
+      {
+        method: opts.method ?? 'GET',
+        ca,
+        // Only the readiness poll runs before the CA file exists.
+        rejectUnauthorized: ca !== undefined,
+        headers: {
+          Accept: 'application/json',
+          ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}),
+          ...(payload !== undefined ? { 'Content-Type': opts.contentType ?? 'application/json' } : {}),
+        },
+        timeout: opts.timeoutMs ?? 5000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timeout ${url.href}`)));
+    req.on('error', reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+function tail(file: string, lines = 25): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function waitFor(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+  died: () => string | undefined,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 50;
+  for (;;) {
+    const dead = died();
+    if (dead) throw new Error(`${what}: ${dead}`);
+    try {
+      if (await check()) return;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+    await sleep(delay);
+    delay = Math.min(delay * 2, 500);
+  }
+}
+
+function kubeconfigYaml(server: string, caFile: string, user: string, token: string): string {
+  // JSON strings are valid YAML scalars: quote everything.
+  const q = (s: string): string => JSON.stringify(s);
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: knmesh-test',
+    '  cluster:',
+    `    server: ${q(server)}`,
+    `    certificate-authority: ${q(caFile)}`,
+    'users:',
+    `- name: ${q(user)}`,
+    '  user:',
+    `    token: ${q(token)}`,
+    'contexts:',
+    `- name: ${q(user)}`,
+    '  context:',
+    '    cluster: knmesh-test',
+    `    user: ${q(user)}`,
+    '    namespace: default',
+    `current-context: ${q(user)}`,
+    'preferences: {}',
+    '',
+  ].join('\n');
+}
+
+interface Proc {
+  name: string;
+  pid: number;
+  exited?: string;
+  log: string;
+}
+
+function spawnLogged(name: string, bin: string, args: string[], dir: string): Proc {
+  const logFile = path.join(dir, `${name}.log`);
+  const fd = openSync(logFile, 'a');
+  // execa passes a file descriptor number straight to spawn (the child writes
+  // to the log itself, nothing flows through Node); its typings reject a plain
+  // `number` here, hence the cast.
+  const out = fd as unknown as 'inherit';
+  try {
+    const sub = execa(bin, args, {
+      cwd: dir,
+      detached: true, // own process group: we kill the whole group
+      cleanup: false, // we do it ourselves (execa skips detached children anyway)
+      stdin: 'ignore',
+      stdout: out,
+      stderr: out,
+      reject: false,
+    });
+    if (sub.pid === undefined) throw new Error(`failed to spawn ${bin}`);
+    const proc: Proc = { name, pid: sub.pid, log: logFile };
+    void sub.then((r) => {
+      proc.exited = `${name} exited (code ${String(r.exitCode)}, signal ${String(r.signal)}); log tail:\n${tail(logFile)}`;
+    });
+    return proc;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Kills the groups and removes dir if this Node process dies without stop() (even SIGKILL). */
+function spawnWatchdog(pgids: number[], dir: string, keepDir: boolean): number | undefined {
+  const script = [
+    `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done`,
+    ...pgids.map((g) => `kill -KILL -${g} 2>/dev/null`),
+    keepDir ? 'true' : `rm -rf '${dir.replace(/'/g, `'\\''`)}'`,
+  ].join('; ');
+  const sub = execa('sh', ['-c', script], { detached: true, cleanup: false, stdio: 'ignore', reject: false });
+  sub.unref();
+  void sub.catch(() => undefined);
+  return sub.pid;
+}
+
+// ---------------------------------------------------------------------------
+
+export async function startControlPlane(opts: { binDir?: string } = {}): Promise<ControlPlane> {
+  const t0 = performance.now();
+  const binDir = opts.binDir ?? (await ensureBinaries()).binDir;
+  let lastErr: unknown;
+  // Ports come from the OS, but another process may grab one between our
+  // probe and the bind: retry the whole start a couple of times.
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      const cp = await startOnce(binDir, t0);
+      return cp;
+    } catch (err) {
+      lastErr = err;
+      log(`start attempt ${attempt} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  throw lastErr;
+}
+
+async function startOnce(binDir: string, t0: number): Promise<ControlPlane> {
+  installHooks();
+  const keepDir = process.env.KNMESH_KEEP_CONTROLPLANE_DIR === '1';
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'knmesh-cp-'));
+  const entry: Running = { pgids: [], dir, keepDir };
+  running.add(entry);
+  let watchdogPid: number | undefined;
+  let stopped = false;
+
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    const t = performance.now();
+    for (const pgid of entry.pgids) killGroup(pgid, 'SIGTERM');
+    const deadline = Date.now() + 2000;
+    while (Date.now() < deadline && entry.pgids.some((g) => groupAlive(g))) await sleep(50);
+    for (const pgid of entry.pgids) killGroup(pgid, 'SIGKILL');
+    while (entry.pgids.some((g) => groupAlive(g))) await sleep(20);
+    if (watchdogPid) killGroup(watchdogPid, 'SIGKILL');
+    running.delete(entry);
+    if (!keepDir) rmSync(dir, { recursive: true, force: true });
+    else log(`kept ${dir}`);
+    log(`stopped in ${since(t)}`);
+  };
+
+  try {
+    const [etcdClient, etcdPeer, apiPort] = await freePorts(3);
+    const etcdUrl = `http://127.0.0.1:${etcdClient}`;
+    const peerUrl = `http://127.0.0.1:${etcdPeer}`;
+
+    // --- etcd
+    const etcd = spawnLogged(
+      'etcd',
+      path.join(binDir, 'etcd'),
+      [
+        '--name=knmesh',
+        `--data-dir=${path.join(dir, 'etcd')}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=knmesh=${peerUrl}`,
+        '--initial-cluster-state=new',
+        '--unsafe-no-fsync=true', // throw-away data: skip fsync, much faster
+        '--log-level=warn',
+      ],
+      dir,
+    );
+    entry.pgids.push(etcd.pid);
+
+    // --- credentials
+    const adminToken = randomBytes(24).toString('hex');
+    const restrictedToken = randomBytes(24).toString('hex');
+    const tokenFile = path.join(dir, 'tokens.csv');
+    writeFileSync(tokenFile, `${adminToken},admin,admin-uid,"system:masters"\n${restrictedToken},restricted,restricted-uid\n`, {
+      mode: 0o600,
+    });
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    const saPub = path.join(dir, 'sa.pub');
+    const saKey = path.join(dir, 'sa.key');
+    writeFileSync(saPub, publicKey);
+    writeFileSync(saKey, privateKey, { mode: 0o600 });
+
+    const tEtcd = performance.now();
+    await waitFor(
+      'etcd /health',
+      30_000,
+      async () => {
+        const r = await fetch(`${etcdUrl}/health`, { signal: AbortSignal.timeout(2000) });
+        return r.ok && ((await r.json()) as { health?: string }).health === 'true';
+      },
+      () => etcd.exited,
+    );
+    const etcdReady = since(tEtcd);
+
+    // --- kube-apiserver
+    const certDir = path.join(dir, 'pki');
+    const caFile = path.join(certDir, 'apiserver.crt');
+    const server = `https://127.0.0.1:${apiPort}`;
+    const apiserver = spawnLogged(
+      'kube-apiserver',
+      path.join(binDir, 'kube-apiserver'),
+      [
+        `--etcd-servers=${etcdUrl}`,
+        `--cert-dir=${certDir}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${apiPort}`,
+        '--authorization-mode=RBAC',
+        `--token-auth-file=${tokenFile}`,
+        `--service-account-key-file=${saPub}`,
+        `--service-account-signing-key-file=${saKey}`,
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        '--service-cluster-ip-range=10.0.0.0/24',
+        // No kube-controller-manager creates the "default" ServiceAccount.
+        '--disable-admission-plugins=ServiceAccount',
+        '--allow-privileged=true',
+        '--enable-priority-and-fairness=false',
+        '--endpoint-reconciler-type=none',
+        '--profiling=false',
+        '--v=0',
+      ],
+      dir,
+    );
+    entry.pgids.push(apiserver.pid);
+    watchdogPid = spawnWatchdog(entry.pgids, dir, keepDir);
+
+    const tApi = performance.now();
+    await waitFor(
+      'kube-apiserver /readyz',
+      90_000,
+      async () => {
+        const r = await apiRequest(server, { path: '/readyz', token: adminToken, caFile, timeoutMs: 2000 });
+        return r.status === 200;
+      },
+      () => apiserver.exited ?? etcd.exited,
+    );
+    const apiReady = since(tApi);
+
+    const kreq = (o: Parameters<typeof apiRequest>[1]): Promise<HttpResult> =>
+      apiRequest(server, { caFile, token: adminToken, ...o });
+
+    // The bootstrap "view" ClusterRole is created by a post-start hook.
+    await waitFor(
+      'bootstrap ClusterRole "view"',
+      30_000,
+      async () => (await kreq({ path: '/apis/rbac.authorization.k8s.io/v1/clusterroles/view' })).status === 200,
+      () => apiserver.exited,
+    );
+
+    const crb = await kreq({
+      method: 'POST',
+      path: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+      body: {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: RESTRICTED_BINDING },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'restricted' }],
+      },
+    });
+    if (crb.status !== 201 && crb.status !== 409) throw new Error(`creating ClusterRoleBinding: HTTP ${crb.status} ${crb.body}`);
+
+    await kreq({ method: 'POST', path: '/apis/rbac.authorization.k8s.io/v1/clusterroles', body: AGGREGATE_TO_VIEW }).then((r) => {
+      if (r.status !== 201 && r.status !== 409) throw new Error(`creating ClusterRole: HTTP ${r.status} ${r.body}`);
+    });
+    await aggregateClusterRoles(server, caFile, adminToken);
+
+    const adminKubeconfig = path.join(dir, 'admin.kubeconfig');
+    const restrictedKubeconfig = path.join(dir, 'restricted.kubeconfig');
+    writeFileSync(adminKubeconfig, kubeconfigYaml(server, caFile, 'admin', adminToken), { mode: 0o600 });
+    writeFileSync(restrictedKubeconfig, kubeconfigYaml(server, caFile, 'restricted', restrictedToken), { mode: 0o600 });
+
+    log(`up at ${server} in ${since(t0)} (etcd ${etcdReady}, kube-apiserver ${apiReady}); dir ${dir}`);
+    return { server, caFile, dir, adminKubeconfig, restrictedKubeconfig, adminToken, restrictedToken, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * On OpenShift the operators ship ClusterRoles labelled aggregate-to-view so the
+ * built-in "view" role can read their resources (e.g. Maistra's maistra-view).
+ * This is the test control plane's equivalent for every API group knmesh reads.
+ */
+const AGGREGATE_TO_VIEW = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRole',
+  metadata: {
+    name: 'knmesh-test-aggregate-to-view',
+    labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' },
+  },
+  rules: [
+    {
+      apiGroups: [
+        'maistra.io',
+        'networking.istio.io',
+        'security.istio.io',
+        'telemetry.istio.io',
+        'extensions.istio.io',
+        'operator.knative.dev',
+        'serving.knative.dev',
+        'networking.internal.knative.dev',
+        'operator.serverless.openshift.io',
+        'route.openshift.io',
+        'config.openshift.io',
+      ],
+      resources: ['*'],
+      verbs: ['get', 'list', 'watch'],
+    },
+  ],
+};
+
+interface ClusterRole {
+  metadata: { name: string; labels?: Record<string, string>; resourceVersion?: string };
+  rules?: unknown[];
+  aggregationRule?: { clusterRoleSelectors?: { matchLabels?: Record<string, string> }[] };
+}
+
+/**
+ * Does what kube-controller-manager's clusterrole-aggregation controller would
+ * (it is not running here): fills the rules of every ClusterRole that has an
+ * aggregationRule (admin, edit, view, ...) from the ClusterRoles its selectors
+ * match (matchLabels only). Run it again after creating aggregated roles.
+ */
+export async function aggregateClusterRoles(server: string, caFile: string, adminToken: string): Promise<void> {
+  const base = '/apis/rbac.authorization.k8s.io/v1/clusterroles';
+  const list = await apiRequest(server, { path: base, caFile, token: adminToken });
+  if (list.status !== 200) throw new Error(`listing ClusterRoles: HTTP ${list.status} ${list.body}`);
+  const roles = (JSON.parse(list.body) as { items: ClusterRole[] }).items;
+  for (const role of roles) {
+    const selectors = role.aggregationRule?.clusterRoleSelectors;
+    if (!selectors?.length) continue;
+    const rules: unknown[] = [];
+    for (const src of roles) {
+      if (src.metadata.name === role.metadata.name) continue;
+      const labels = src.metadata.labels ?? {};
+      const matches = selectors.some((sel) =>
+        Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v),
+      );
+      if (matches) rules.push(...(src.rules ?? []));
+    }
+    const r = await apiRequest(server, {
+      method: 'PUT',
+      path: `${base}/${role.metadata.name}`,
+      caFile,
+      token: adminToken,
+      body: { ...role, apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', rules },
+    });
+    if (r.status !== 200) throw new Error(`aggregating ClusterRole ${role.metadata.name}: HTTP ${r.status} ${r.body}`);
+  }
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function kubectl(kubeconfig: string, args: string[], input?: string): Promise<string> {
+  const r = await execa(KUBECTL, [`--kubeconfig=${kubeconfig}`, ...args], {
+    ...(input === undefined ? { stdin: 'ignore' as const } : { input }),
+    reject: false,
+  });
+  if (r.exitCode !== 0) {
+    throw new Error(`kubectl ${args.join(' ')} failed (exit ${String(r.exitCode)}):\n${r.stderr}\n${r.stdout}`);
+  }
+  return r.stdout;
+}
+
+/** Server-side applies every CRD file in crdDir, then waits until all CRDs are Established. */
+export async function installCrds(cp: ControlPlane, crdDir: string): Promise<void> {
+  const t0 = performance.now();
+  await kubectl(cp.adminKubeconfig, ['apply', '--server-side', '--force-conflicts', '--field-manager=knmesh-test', '-f', crdDir]);
+  await kubectl(cp.adminKubeconfig, ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
+  log(`CRDs installed and Established in ${since(t0)}`);
+}
+
+const SEED_NAMESPACES = `
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: istio-system
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: knative-serving
+  labels:
+    knative.openshift.io/part-of: openshift-serverless
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: knative-eventing
+`;
+
+const SEED_OBJECTS = `
+apiVersion: operator.knative.dev/v1beta1
+kind: KnativeServing
+metadata:
+  name: knative-serving
+  namespace: knative-serving
+spec: {}
+---
+apiVersion: maistra.io/v2
+kind: ServiceMeshControlPlane
+metadata:
+  name: basic
+  namespace: istio-system
+spec:
+  version: v2.5
+  profiles:
+  - default
+---
+apiVersion: maistra.io/v1
+kind: ServiceMeshMemberRoll
+metadata:
+  name: default
+  namespace: istio-system
+spec:
+  members: []
+---
+apiVersion: config.openshift.io/v1
+kind: Ingress
+metadata:
+  name: cluster
+spec:
+  domain: apps.example.com
+`;
+
+/**
+ * "Fresh OpenShift Serverless + Service Mesh" state: namespaces istio-system,
+ * knative-serving (labelled part-of openshift-serverless), knative-eventing;
+ * KnativeServing knative-serving; SMCP basic (v2.5, default profile); SMMR
+ * default with no members; cluster Ingress config with domain apps.example.com.
+ * Idempotent (server-side apply).
+ */
+export async function seedFreshServerless(kubeconfig: string): Promise<void> {
+  const t0 = performance.now();
+  const apply = ['apply', '--server-side', '--force-conflicts', '--field-manager=knmesh-test-seed', '-f', '-'];
+  await kubectl(kubeconfig, apply, SEED_NAMESPACES);
+  await kubectl(kubeconfig, apply, SEED_OBJECTS);
+  log(`seeded fresh Serverless state in ${since(t0)}`);
+}
+
+/** ensureBinaries + startControlPlane + installCrds + seedFreshServerless, timed. */
+export async function startSeededControlPlane(): Promise<{ cp: ControlPlane; crdDir: string }> {
+  const t0 = performance.now();
+  const { binDir, crdDir } = await ensureBinaries();
+  const cp = await startControlPlane({ binDir });
+  try {
+    await installCrds(cp, crdDir);
+    await seedFreshServerless(cp.adminKubeconfig);
+  } catch (err) {
+    await cp.stop();
+    throw err;
+  }
+  log(`ready for tests in ${since(t0)} (process start -> CRDs installed + seeded)`);
+  return { cp, crdDir };
+}

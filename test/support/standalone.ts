@@ -1,0 +1,54 @@
+/**
+ * Starts the test control plane (etcd + kube-apiserver), installs the CRDs,
+ * seeds the "fresh Serverless" state and stays up until Ctrl-C.
+ *
+ *   npm run controlplane            # or: npx tsx test/support/standalone.ts
+ *   npm run controlplane -- --no-seed
+ *
+ * Paste the printed exports into another shell to point kubectl/knmesh (and
+ * the integration tests, which then reuse this control plane) at it.
+ */
+import { ensureBinaries, installCrds, seedFreshServerless, startControlPlane } from './controlplane.js';
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const seed = !process.argv.includes('--no-seed');
+  const { binDir, crdDir } = await ensureBinaries();
+  const cp = await startControlPlane({ binDir });
+  let stopping = false;
+  const shutdown = (code: number): void => {
+    if (stopping) return;
+    stopping = true;
+    void cp.stop().finally(() => process.exit(code));
+  };
+  process.on('SIGINT', () => shutdown(0));
+  process.on('SIGTERM', () => shutdown(0));
+  try {
+    await installCrds(cp, crdDir);
+    if (seed) await seedFreshServerless(cp.adminKubeconfig);
+  } catch (err) {
+    console.error(err);
+    shutdown(1);
+    return;
+  }
+  const secs = ((performance.now() - t0) / 1000).toFixed(1);
+  process.stdout.write(
+    [
+      `# knmesh test control plane ready in ${secs}s: ${cp.server}`,
+      `export KUBECONFIG=${cp.adminKubeconfig}`,
+      `export KNMESH_TEST_KUBECONFIG=${cp.adminKubeconfig}`,
+      `export KNMESH_TEST_RESTRICTED_KUBECONFIG=${cp.restrictedKubeconfig}`,
+      `export KNMESH_TEST_CRD_DIR=${crdDir}`,
+      `# restricted user (view only): kubectl --kubeconfig=${cp.restrictedKubeconfig} ...`,
+      '# Ctrl-C to stop (everything is deleted).',
+      '',
+    ].join('\n'),
+  );
+  // Stay alive until a signal arrives.
+  setInterval(() => undefined, 1 << 30);
+}
+
+void main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
