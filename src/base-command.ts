@@ -135,6 +135,8 @@ export abstract class KnmeshCommand extends Command {
   /** One line on stderr, a documented exit code; the stack only with DEBUG=knmesh*. */
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
     if (debugEnabled && err.stack) process.stderr.write(err.stack + '\n')
+    // A parse error is reported below; oclif's "did not parse its arguments" warning would only add noise.
+    ;(this as unknown as {parsed: boolean}).parsed = true
     if (err instanceof KnmeshError) {
       process.stderr.write(`error: ${err.message}\n`)
       process.exitCode = err.exitCode

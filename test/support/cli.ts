@@ -14,7 +14,7 @@ export async function knmesh(args: string[], opts: {kubeconfig?: string; input?:
   const r = await execa('node', [BIN, ...args], {
     reject: false,
     input: opts.input ?? '',
-    env: {KUBECONFIG: opts.kubeconfig ?? process.env.KNMESH_TEST_KUBECONFIG ?? '', NO_COLOR: '1', ...opts.env},
+    env: {KUBECONFIG: opts.kubeconfig ?? process.env.KNMESH_TEST_KUBECONFIG ?? '', NO_COLOR: '1', NODE_ENV: '', ...opts.env},
     extendEnv: true,
     timeout: 120_000,
   })

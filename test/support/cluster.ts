@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, inject} from 'vitest'
 import {KubeClient} from '../../src/kube/client.js'
-import {installCrds, seedFreshServerless, startControlPlane, type ControlPlane} from './controlplane.js'
+import {ensureBinaries, installCrds, seedFreshServerless, startControlPlane, type ControlPlane} from './controlplane.js'
 import {knmesh, type CliResult} from './cli.js'
 
 export interface TestCluster {
@@ -41,8 +41,9 @@ export function isolatedCluster(opts: {seed?: boolean} = {}): TestCluster {
   const cluster = {} as TestCluster
   let cp: ControlPlane | undefined
   beforeAll(async () => {
-    cp = await startControlPlane({binDir: inject('binDir')})
-    await installCrds(cp, inject('crdDir'))
+    const {binDir, crdDir} = await ensureBinaries() // cached: built once by the global setup
+    cp = await startControlPlane({binDir})
+    await installCrds(cp, crdDir)
     if (opts.seed !== false) await seedFreshServerless(cp.adminKubeconfig)
     cluster.kubeconfig = cp.adminKubeconfig
     cluster.restrictedKubeconfig = cp.restrictedKubeconfig

@@ -1,0 +1,34 @@
+import {execa} from 'execa'
+import {BIN} from './cli.js'
+
+/**
+ * Runs knmesh on a real pseudo-terminal (util-linux `script`), typing `keys`
+ * once the prompt is up, so the interactive confirm path is exercised as a
+ * person would meet it.
+ */
+export async function knmeshOnTty(args: string[], kubeconfig: string, keys: string, delayMs = 2500): Promise<{exitCode: number; output: string}> {
+  const cmd = ['node', BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+  const child = execa('script', ['-qfec', cmd, '/dev/null'], {
+    reject: false,
+    env: {KUBECONFIG: kubeconfig, NO_COLOR: '1', TERM: 'dumb'},
+    extendEnv: true,
+    stdin: 'pipe',
+    timeout: 60_000,
+  })
+  // Type only once the question is on the screen.
+  let seen = ''
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, delayMs * 8)
+    child.stdout?.on('data', (d: Buffer) => {
+      seen += d.toString()
+      if (/\?\s.*\(y\/N\)/.test(seen)) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  })
+  child.stdin?.write(keys)
+  setTimeout(() => child.stdin?.end(), 500)
+  const r = await child
+  return {exitCode: r.exitCode ?? -1, output: String(r.stdout ?? '')}
+}
