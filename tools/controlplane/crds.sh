@@ -26,6 +26,16 @@ if [[ -f "$out/.complete" && -z "${KNMESH_REBUILD:-}" ]]; then
   exit 0
 fi
 
+# Serialise concurrent runs (two test runs starting at once).
+mkdir -p "$cache/crds"
+exec 9>"$cache/crds/.lock"
+if command -v flock >/dev/null; then flock 9; fi
+if [[ -f "$out/.complete" && -z "${KNMESH_REBUILD:-}" ]]; then
+  log "CRDs collected by a concurrent run in $out"
+  echo "$out"
+  exit 0
+fi
+
 # module@version -> extracted module dir (read-only, in the module cache)
 moddir() {
   local json dir
@@ -37,7 +47,7 @@ moddir() {
   echo "$dir"
 }
 
-tmp="$(mktemp -d "$cache/crds/.tmp.XXXXXX" 2>/dev/null || { mkdir -p "$cache/crds"; mktemp -d "$cache/crds/.tmp.XXXXXX"; })"
+tmp="$(mktemp -d "$cache/crds/.tmp.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
 # copy <module@version> <path-in-module> <dest-name>
@@ -66,7 +76,6 @@ done
 chmod 755 "$tmp"; chmod 644 "$tmp"/*.yaml
 touch "$tmp/.complete"
 
-mkdir -p "$(dirname "$out")"
 rm -rf "$out"
 mv "$tmp" "$out"
 trap - EXIT
