@@ -1,0 +1,245 @@
+import type {KObject} from '../kube/types.js'
+import {applicable, decide, mtlsMode, refText, type Applicable, type AuthzRequest, type Decision, type Verdict, type Workload} from './authz-eval.js'
+import {KNATIVE_SERVING, REQUIRED_MEMBERS} from './constants.js'
+import {members} from './members.js'
+import {tenantsOf, type TenantInfo} from './tenant-authz.js'
+
+/**
+ * Guide 2.4 as a prediction: which sidecars a request crosses on its way to a
+ * Knative Service, and what each one's AuthorizationPolicies decide.
+ *
+ * Cluster-local (http://SERVICE.NS): the caller's sidecar sends it to the
+ * activator in knative-serving (scaled to zero, or the activator in the path),
+ * which forwards it to the revision pod; or straight to the revision pod.
+ * External (the Service's URL): through the OpenShift router to the ingress
+ * gateway in the mesh namespace, then the activator or the pod, as above.
+ */
+
+export interface MeshView {
+  policies: KObject[]
+  peerAuthentications: KObject[]
+  smmr: KObject | null
+  meshNamespace: string
+}
+
+export interface ProbeRequest {
+  from: string
+  to: string
+  service: string
+  external: boolean
+  /** External host (from the Knative Service's status.url), when known. */
+  externalHost?: string
+  /** Labels of the target's pods, when known; a Knative revision pod's otherwise. */
+  targetLabels?: Record<string, string>
+  path?: string
+  method?: string
+}
+
+export interface Hop {
+  from: string
+  to: string
+  decision: Decision
+  /** mTLS between the two, and what set the destination's mode. */
+  mtls: string
+}
+
+export interface PathResult {
+  name: string
+  hops: Hop[]
+  verdict: Verdict
+  /** What the caller sees: 200, 403 (RBAC: access denied), or 000 (connection reset). */
+  status: string
+}
+
+export interface Prediction {
+  /** allow / deny, or mixed when the paths disagree, unknown when an external authorizer decides. */
+  verdict: Verdict | 'mixed'
+  paths: PathResult[]
+  /** The decisive reason, one line. */
+  reason: string
+  url: string
+}
+
+/** Labels of the workloads a request crosses. */
+export const ACTIVATOR_LABELS = {app: 'activator', 'app.kubernetes.io/component': 'activator', 'app.kubernetes.io/name': 'knative-serving', role: 'activator'}
+export const GATEWAY_LABELS = {app: 'istio-ingressgateway', istio: 'ingressgateway'}
+/** The queue-proxy's port: where a revision pod's sidecar receives requests. */
+export const REVISION_PORT = 8012
+export const ACTIVATOR_PORT = 8012
+
+export function revisionLabels(service: string): Record<string, string> {
+  return {
+    app: `${service}-00001`,
+    'serving.knative.dev/service': service,
+    'serving.knative.dev/configuration': service,
+    'serving.knative.dev/revision': `${service}-00001`,
+  }
+}
+
+interface Party {
+  label: string
+  workload: Workload
+  /** Service account, for the SPIFFE principal. */
+  sa: string
+  /** Whether a sidecar runs next to it (mesh member namespace). */
+  sidecar: boolean
+  /** An ingress gateway: it terminates the client's TLS itself, PeerAuthentication does not apply. */
+  ingress?: boolean
+}
+
+/**
+ * A compiled view: applicable policies per workload, cached, so thousands of
+ * requests (probe --matrix) cost one rule scan each.
+ */
+export class Authorizer {
+  private readonly cache = new Map<string, Applicable>()
+  private readonly mtlsCache = new Map<string, ReturnType<typeof mtlsMode>>()
+  readonly members: Set<string>
+  private readonly byNamespace = new Map<string, KObject[]>()
+
+  constructor(readonly view: MeshView) {
+    this.members = new Set([...members(view.smmr), ...REQUIRED_MEMBERS, view.meshNamespace])
+    for (const p of view.policies) {
+      const ns = p.metadata.namespace ?? ''
+      const list = this.byNamespace.get(ns) ?? []
+      list.push(p)
+      this.byNamespace.set(ns, list)
+    }
+  }
+
+  inMesh(ns: string): boolean {
+    return this.members.has(ns)
+  }
+
+  applicable(w: Workload): Applicable {
+    const key = `${w.namespace}\u0000${Object.entries(w.labels).sort().map(([k, v]) => `${k}=${v}`).join(',')}`
+    let ap = this.cache.get(key)
+    if (!ap) {
+      const root = this.view.meshNamespace
+      const candidates = [...(this.byNamespace.get(w.namespace) ?? []), ...(w.namespace === root ? [] : (this.byNamespace.get(root) ?? []))]
+      ap = applicable(candidates, w, root)
+      this.cache.set(key, ap)
+    }
+    return ap
+  }
+
+  mtls(w: Workload, port: number) {
+    const key = `${w.namespace}\u0000${JSON.stringify(w.labels)}\u0000${port}`
+    let m = this.mtlsCache.get(key)
+    if (!m) {
+      m = mtlsMode(this.view.peerAuthentications, w, this.view.meshNamespace, port)
+      this.mtlsCache.set(key, m)
+    }
+    return m
+  }
+
+  /** One hop: the connection (mTLS or not), then the destination sidecar's policies. */
+  hop(src: Party | null, dst: Party, port: number, req: Omit<AuthzRequest, 'source' | 'destination'>): Hop {
+    const from = src?.label ?? 'outside the mesh'
+    if (!dst.sidecar) {
+      return {from, to: dst.label, mtls: 'none (no sidecar at the destination)', decision: {verdict: 'allow', by: 'NONE', reason: `${dst.workload.namespace} is not a mesh member: no sidecar enforces policies there`}}
+    }
+    const m = this.mtls(dst.workload, port)
+    const modeText = `${m.mode}${m.from ? ` (${refText(m.from)})` : ' (default)'}`
+    const mutual = Boolean(src?.sidecar) && m.mode !== 'DISABLE' && !dst.ingress
+    if (!mutual && m.mode === 'STRICT' && !dst.ingress) {
+      return {
+        from,
+        to: dst.label,
+        mtls: `plaintext refused: ${modeText}`,
+        decision: {verdict: 'deny', by: 'NONE', policy: m.from, reason: `${dst.label} requires mTLS (${modeText}) and ${src ? `${src.workload.namespace} has no sidecar` : 'the caller is outside the mesh'}: connection reset`},
+      }
+    }
+    const source = mutual && src ? {namespace: src.workload.namespace, principal: `cluster.local/ns/${src.workload.namespace}/sa/${src.sa}`} : {}
+    const decision = decide(this.applicable(dst.workload), {...req, source, destination: {...dst.workload, port}})
+    const mtls = dst.ingress ? 'TLS from the router: no peer identity' : mutual ? `mTLS (${modeText})` : `plaintext (${modeText}): no peer identity`
+    return {from, to: dst.label, mtls, decision}
+  }
+}
+
+function pathOf(name: string, hops: Hop[]): PathResult {
+  const denied = hops.find((h) => h.decision.verdict !== 'allow')
+  const verdict: Verdict = denied ? denied.decision.verdict : 'allow'
+  const status = !denied ? '200' : denied.decision.verdict === 'unknown' ? '?' : denied.mtls.startsWith('plaintext refused') ? '000' : '403'
+  return {name, hops, verdict, status}
+}
+
+export function clusterLocalHost(service: string, namespace: string): string {
+  return `${service}.${namespace}`
+}
+
+/** Predicts one request, along every path it may take. */
+export function predict(az: Authorizer, r: ProbeRequest): Prediction {
+  const mesh = az.view.meshNamespace
+  const caller: Party = {label: `${r.from} (caller)`, workload: {namespace: r.from, labels: {app: 'knmesh-probe'}}, sa: 'default', sidecar: az.inMesh(r.from)}
+  const activator: Party = {label: `${KNATIVE_SERVING}/activator`, workload: {namespace: KNATIVE_SERVING, labels: ACTIVATOR_LABELS}, sa: 'controller', sidecar: az.inMesh(KNATIVE_SERVING)}
+  const target: Party = {label: `${r.to}/${r.service}`, workload: {namespace: r.to, labels: r.targetLabels ?? revisionLabels(r.service)}, sa: 'default', sidecar: az.inMesh(r.to)}
+  const gateway: Party = {label: `${mesh}/istio-ingressgateway`, workload: {namespace: mesh, labels: GATEWAY_LABELS}, sa: 'istio-ingressgateway-service-account', sidecar: true}
+  const host = r.external ? (r.externalHost ?? `${r.service}-${r.to}.apps`) : clusterLocalHost(r.service, r.to)
+  const req = {host, path: r.path ?? '/', method: r.method ?? 'GET', headers: {}}
+  const paths: PathResult[] = []
+  if (r.external) {
+    // The router is outside the mesh; the gateway has no inbound policies of the tenants.
+    const atGateway = az.hop(null, {...gateway, ingress: true}, 8443, req)
+    paths.push(pathOf('via ingress gateway and activator', [atGateway, az.hop(gateway, activator, ACTIVATOR_PORT, req), az.hop(activator, target, REVISION_PORT, req)]))
+    paths.push(pathOf('via ingress gateway, direct to the pod', [atGateway, az.hop(gateway, target, REVISION_PORT, req)]))
+  } else {
+    paths.push(pathOf('via activator', [az.hop(caller, activator, ACTIVATOR_PORT, req), az.hop(activator, target, REVISION_PORT, req)]))
+    paths.push(pathOf('direct to the pod', [az.hop(caller, target, REVISION_PORT, req)]))
+  }
+  const verdicts = new Set(paths.map((p) => p.verdict))
+  const verdict: Prediction['verdict'] = verdicts.size === 1 ? paths[0].verdict : 'mixed'
+  const first = paths.find((p) => p.verdict !== 'allow')
+  const deciding = first ? first.hops.find((h) => h.decision.verdict !== 'allow')! : paths[0].hops.at(-1)!
+  const reason = verdict === 'mixed' ? `depends on the path: ${paths.map((p) => `${p.name}: ${p.verdict}`).join('; ')}` : `at ${deciding.to}: ${deciding.decision.reason}`
+  return {verdict, paths, reason, url: r.external ? `https://${host}` : `http://${host}:80`}
+}
+
+/** The HTTP status the caller should see, from a prediction. */
+export function expectedStatus(p: Prediction): string {
+  if (p.verdict === 'mixed' || p.verdict === 'unknown') return '?'
+  return p.paths[0].status
+}
+
+// ---------------------------------------------------------------------------
+// probe --matrix: every pair of tenant namespaces.
+
+export interface MatrixCell {
+  from: string
+  to: string
+  fromTenant: string
+  toTenant: string
+  verdict: Prediction['verdict']
+  /** Same tenant → allow, different tenants → deny. */
+  expected: 'allow' | 'deny'
+  reason: string
+}
+
+export interface Matrix {
+  tenants: string[]
+  namespaces: string[]
+  cells: MatrixCell[]
+  /** Cells that break isolation: cross-tenant allowed, or same-tenant denied. */
+  violations: MatrixCell[]
+  ms: number
+}
+
+export function tenantMatrix(view: MeshView, opts: {tenants?: string[]; service?: string} = {}): Matrix {
+  const t0 = performance.now()
+  const az = new Authorizer(view)
+  let tenants: TenantInfo[] = tenantsOf(view.policies)
+  if (opts.tenants?.length) tenants = tenants.filter((t) => opts.tenants!.includes(t.name))
+  const owner = new Map<string, string>()
+  for (const t of tenants) for (const ns of t.namespaces) owner.set(ns, t.name)
+  const namespaces = [...owner.keys()]
+  const cells: MatrixCell[] = []
+  const service = opts.service ?? 'test-webapp'
+  for (const from of namespaces) {
+    for (const to of namespaces) {
+      const p = predict(az, {from, to, service, external: false})
+      const expected = owner.get(from) === owner.get(to) ? 'allow' : 'deny'
+      cells.push({from, to, fromTenant: owner.get(from)!, toTenant: owner.get(to)!, verdict: p.verdict, expected, reason: p.reason})
+    }
+  }
+  return {tenants: tenants.map((t) => t.name), namespaces, cells, violations: cells.filter((c) => c.verdict !== c.expected), ms: performance.now() - t0}
+}

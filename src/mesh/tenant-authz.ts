@@ -1,0 +1,346 @@
+import {newObject, setLabels} from '../change/edit.js'
+import {info, warning, type Note, type Plan, type PlanItem} from '../change/plan.js'
+import {KnmeshError, UsageError} from '../errors.js'
+import type {KObject} from '../kube/types.js'
+import {KNATIVE_EVENTING, KNATIVE_SERVING, MANAGED_BY} from './constants.js'
+import {members, planMembers} from './members.js'
+
+/**
+ * Guide 2.3: the AuthorizationPolicy set that isolates tenants, equivalent
+ * object for object to what the knative-istio-authz Helm chart (1.32)
+ * renders for the same values, plus the cluster-wide policies of step 2.
+ * Pure: live objects in, desired objects and plans out.
+ */
+
+export const AP_API_VERSION = 'security.istio.io/v1beta1'
+export const AP_KIND = 'AuthorizationPolicy'
+/** The label that records a tenant on each of its objects. */
+export const TENANT_LABEL = 'knmesh.openshift.io/tenant'
+export const PER_NAMESPACE_POLICY = 'allow-from-knative-and-istio'
+export const DRAIN_POLICY = 'allow-wait-for-drain'
+export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local'
+
+/** Service accounts of knative-eventing that send events on behalf of tenants (chart values). */
+export const EVENTING_SENDERS = [
+  'pingsource-mt-adapter',
+  'imc-dispatcher',
+  'mt-broker-filter',
+  'knative-kafka-source-data-plane',
+  'knative-kafka-broker-data-plane',
+  'knative-kafka-channel-data-plane',
+]
+
+/** Eventing receivers: policy short name → app.kubernetes.io/component (chart values, in chart order). */
+export const EVENTING_RECEIVERS: [string, string][] = [
+  ['imc', 'imc-dispatcher'],
+  ['ekb', 'kafka-broker-receiver'],
+  ['ekc', 'kafka-channel-receiver'],
+  ['eks', 'kafka-sink-receiver'],
+  ['broker-ingress', 'broker-ingress'],
+]
+
+export interface TenantValues {
+  name: string
+  /** In order: the order of every list in every policy. */
+  namespaces: string[]
+  meshNamespace: string
+  clusterDomain: string
+  serving: boolean
+  eventing: boolean
+}
+
+export const principal = (sa: string, ns = KNATIVE_EVENTING) => `cluster.local/ns/${ns}/sa/${sa}`
+
+function hostsOf(namespaces: string[], domain: string): string[] {
+  return namespaces.flatMap((ns) => [`*.${ns}`, `*.${ns}.svc`, `*.${ns}.svc.${domain}`])
+}
+
+const pathsOf = (namespaces: string[]) => namespaces.map((ns) => `/${ns}/*`)
+const knNamespace = (namespaces: string[]) => [{key: 'request.headers[Kn-Namespace]', values: [...namespaces]}]
+const senders = () => ({source: {namespaces: [KNATIVE_EVENTING], principals: EVENTING_SENDERS.map((sa) => principal(sa))}})
+const component = (c: string) => ({matchLabels: {'app.kubernetes.io/component': c}})
+
+/** The labels every tenant object carries. */
+export function tenantLabels(tenant: string): Record<string, string> {
+  return {...MANAGED_BY, [TENANT_LABEL]: tenant}
+}
+
+function policy(name: string, namespace: string, spec: Record<string, unknown>, labels?: Record<string, string>): KObject {
+  const obj = newObject(AP_API_VERSION, AP_KIND, name, namespace, {spec})
+  if (labels) obj.metadata.labels = {...labels}
+  return obj
+}
+
+/** The tenant's policies, as the chart renders them (its templates' order), labelled with the tenant. */
+export function renderTenant(v: TenantValues): KObject[] {
+  const N = v.namespaces
+  const labels = tenantLabels(v.name)
+  const hosts = hostsOf(N, v.clusterDomain)
+  const out: KObject[] = []
+  // allow-from-knative-and-istio: each namespace of the tenant.
+  for (const ns of N) {
+    const rules: unknown[] = []
+    if (v.serving) rules.push({from: [{source: {namespaces: [...N, KNATIVE_SERVING, v.meshNamespace]}}]})
+    if (v.eventing) rules.push({from: [{source: {namespaces: [KNATIVE_EVENTING]}}], when: knNamespace(N)})
+    out.push(policy(PER_NAMESPACE_POLICY, ns, {action: 'ALLOW', rules}, labels))
+  }
+  // allow-<name>-to-activator in knative-serving.
+  const activatorRules: unknown[] = []
+  if (v.serving) activatorRules.push({from: [{source: {namespaces: [...N]}}], to: [{operation: {hosts}}]})
+  if (v.eventing) activatorRules.push({from: [senders()], to: [{operation: {hosts, methods: ['POST']}}], when: knNamespace(N)})
+  out.push(policy(`allow-${v.name}-to-activator`, KNATIVE_SERVING, {action: 'ALLOW', selector: component('activator'), rules: activatorRules}, labels))
+  if (v.eventing) {
+    for (const [short, comp] of EVENTING_RECEIVERS) {
+      const rules = [
+        {from: [{source: {namespaces: [...N]}}], to: [{operation: {paths: pathsOf(N), methods: ['POST']}}, {operation: {hosts, methods: ['POST']}}]},
+        {from: [senders()], to: [{operation: {hosts, methods: ['POST']}}], when: knNamespace(N)},
+        {from: [senders()], to: [{operation: {paths: pathsOf(N), methods: ['POST']}}], when: knNamespace(N)},
+      ]
+      out.push(policy(`allow-${v.name}-to-${short}`, KNATIVE_EVENTING, {action: 'ALLOW', selector: component(comp), rules}, labels))
+    }
+    out.push(
+      policy(`allow-${v.name}-kafka-broker-reply`, KNATIVE_EVENTING, {
+        action: 'ALLOW',
+        selector: component('kafka-broker-receiver'),
+        rules: [
+          {
+            from: [{source: {namespaces: [KNATIVE_EVENTING], principals: [principal('knative-kafka-broker-data-plane')]}}],
+            to: [{operation: {paths: pathsOf(N), methods: ['POST']}}],
+            when: knNamespace(N),
+          },
+        ],
+      }, labels),
+    )
+    out.push(
+      policy(`allow-${v.name}-mt-channel-based-broker-reply`, KNATIVE_EVENTING, {
+        action: 'ALLOW',
+        selector: component('broker-ingress'),
+        rules: [
+          {
+            from: [{source: {namespaces: [KNATIVE_EVENTING], principals: ['imc-dispatcher', 'mt-broker-filter', 'knative-kafka-channel-data-plane'].map((sa) => principal(sa))}}],
+            to: [{operation: {paths: pathsOf(N), methods: ['POST']}}],
+            when: knNamespace(N),
+          },
+        ],
+      }, labels),
+    )
+  }
+  // allow-wait-for-drain: each namespace, serving only.
+  if (v.serving) for (const ns of N) out.push(policy(DRAIN_POLICY, ns, {action: 'ALLOW', rules: [{to: [{operation: {ports: ['8022']}}]}]}, labels))
+  return out
+}
+
+/** Guide 2.3 step 2, verbatim (the mesh namespace replaces istio-system when it differs). */
+export function defaultPolicies(meshNamespace: string): KObject[] {
+  const ke = KNATIVE_EVENTING
+  const post = (name: string, comp: string, sa: string, method = 'POST') =>
+    policy(name, ke, {action: 'ALLOW', selector: component(comp), rules: [{from: [{source: {namespaces: [ke], principals: [principal(sa)]}}], to: [{operation: {methods: [method]}}]}]})
+  return [
+    policy('deny-all-by-default', ke, {}),
+    policy('deny-all-by-default', KNATIVE_SERVING, {}),
+    post('allow-mt-channel-based-broker-ingress-to-imc-dispatcher', 'imc-dispatcher', 'mt-broker-ingress'),
+    post('allow-mt-channel-based-broker-ingress-to-kafka-channel', 'kafka-channel-receiver', 'mt-broker-ingress'),
+    post('allow-kafka-channel-to-mt-channel-based-broker-filter', 'broker-filter', 'knative-kafka-channel-data-plane'),
+    post('allow-imc-to-mt-channel-based-broker-filter', 'broker-filter', 'imc-dispatcher'),
+    post('allow-probe-kafka-broker-receiver', 'kafka-broker-receiver', 'kafka-controller', 'GET'),
+    post('allow-probe-kafka-sink-receiver', 'kafka-sink-receiver', 'kafka-controller', 'GET'),
+    post('allow-probe-kafka-channel-receiver', 'kafka-channel-receiver', 'kafka-controller', 'GET'),
+    policy('allow-traffic-to-activator', KNATIVE_SERVING, {
+      selector: {matchLabels: {app: 'activator'}},
+      action: 'ALLOW',
+      rules: [{from: [{source: {namespaces: [KNATIVE_SERVING, meshNamespace]}}]}],
+    }),
+    policy('allow-traffic-to-autoscaler', KNATIVE_SERVING, {
+      selector: {matchLabels: {app: 'autoscaler'}},
+      action: 'ALLOW',
+      rules: [{from: [{source: {namespaces: [KNATIVE_SERVING]}}]}],
+    }),
+  ]
+}
+
+// ---------------------------------------------------------------------------
+// Tenants found again from their labels.
+
+export interface TenantInfo {
+  name: string
+  /** In the order the tenant's policies list them. */
+  namespaces: string[]
+  policies: KObject[]
+  serving: boolean
+  eventing: boolean
+}
+
+const apKey = (o: KObject) => `${o.metadata.namespace}/${o.metadata.name}`
+
+export function isAuthorizationPolicy(o: KObject): boolean {
+  return o.kind === AP_KIND && typeof o.apiVersion === 'string' && o.apiVersion.startsWith('security.istio.io/')
+}
+
+/** Groups tenant-labelled AuthorizationPolicies by tenant (sorted by name). */
+export function tenantsOf(policies: KObject[]): TenantInfo[] {
+  const byTenant = new Map<string, KObject[]>()
+  for (const p of policies) {
+    const t = p.metadata.labels?.[TENANT_LABEL]
+    if (!t || !isAuthorizationPolicy(p)) continue
+    const list = byTenant.get(t) ?? []
+    list.push(p)
+    byTenant.set(t, list)
+  }
+  return [...byTenant.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, ps]) => ({
+      name,
+      namespaces: namespacesOf(ps),
+      policies: ps.sort((a, b) => apKey(a).localeCompare(apKey(b))),
+      serving: ps.some((p) => p.metadata.name === DRAIN_POLICY || p.spec?.rules?.some?.((r: any) => r?.from?.[0]?.source?.namespaces?.includes(KNATIVE_SERVING))),
+      eventing: ps.some((p) => p.metadata.namespace === KNATIVE_EVENTING),
+    }))
+}
+
+/** A tenant's namespaces: where its per-namespace policy lives, in the order its lists give. */
+function namespacesOf(ps: KObject[]): string[] {
+  const own = new Set(ps.filter((p) => p.metadata.name === PER_NAMESPACE_POLICY).map((p) => p.metadata.namespace!))
+  const ordered: string[] = []
+  const first = ps.find((p) => p.metadata.name === PER_NAMESPACE_POLICY)
+  for (const rule of first?.spec?.rules ?? []) {
+    const lists = [rule?.from?.[0]?.source?.namespaces, rule?.when?.[0]?.values]
+    for (const l of lists) if (Array.isArray(l)) for (const ns of l) if (own.has(ns) && !ordered.includes(ns)) ordered.push(ns)
+  }
+  for (const ns of [...own].sort()) if (!ordered.includes(ns)) ordered.push(ns)
+  return ordered
+}
+
+// ---------------------------------------------------------------------------
+// The planner.
+
+export interface TenantAuthzState {
+  /** Every AuthorizationPolicy of the cluster (tenant objects and any unlabelled ones with our names). */
+  policies: KObject[]
+  smmr: KObject | null
+  namespaces: Set<string> | null
+}
+
+export interface TenantAuthzInput {
+  tenant?: string
+  add?: string[]
+  remove?: string[]
+  delete?: boolean
+  /** undefined: keep what the tenant has (new tenants: enabled). */
+  serving?: boolean
+  eventing?: boolean
+  meshNamespace: string
+  clusterDomain: string
+  /** Install the cluster-wide policies of guide 2.3 step 2. */
+  defaults?: boolean
+  /** Add tenant namespaces that are not SMMR members to the member roll. */
+  addToMesh?: boolean
+}
+
+/** Edits a clone of live: merges labels, owns action/selector/rules; other spec fields survive. */
+export function desiredPolicy(live: KObject | null, want: KObject): KObject {
+  if (!live) return structuredClone(want)
+  const out = structuredClone(live)
+  if (want.metadata.labels) setLabels(out, want.metadata.labels)
+  const spec: Record<string, unknown> = {...(out.spec ?? {})}
+  for (const f of ['action', 'selector', 'rules']) {
+    if (want.spec[f] === undefined) delete spec[f]
+    else spec[f] = structuredClone(want.spec[f])
+  }
+  out.spec = spec
+  return out
+}
+
+export function planTenantAuthz(state: TenantAuthzState, input: TenantAuthzInput): Plan {
+  const notes: Note[] = []
+  const items: PlanItem[] = []
+  const byKey = new Map(state.policies.filter(isAuthorizationPolicy).map((p) => [apKey(p), p]))
+  if (input.defaults) {
+    for (const want of defaultPolicies(input.meshNamespace)) {
+      const live = byKey.get(apKey(want)) ?? null
+      // deny-all-by-default is all spec: nothing of it survives an edit.
+      const desired = Object.keys(want.spec).length === 0 ? {...structuredClone(live ?? want), spec: {}} : desiredPolicy(live, want)
+      items.push({live, desired})
+    }
+  }
+  const t = input.tenant
+  if (!t) return {items, notes}
+  const tenants = tenantsOf(state.policies)
+  const current = tenants.find((x) => x.name === t)
+
+  if (input.delete) {
+    if (!current) notes.push(info(`tenant ${t} has no policies: nothing to delete`))
+    for (const p of current?.policies ?? []) items.push({live: p, desired: null})
+    return {items, notes}
+  }
+
+  const add = input.add ?? []
+  const remove = input.remove ?? []
+  for (const ns of add) {
+    const owner = tenants.find((x) => x.name !== t && x.namespaces.includes(ns))
+    if (owner) {
+      throw new KnmeshError(`namespace ${ns} already belongs to tenant ${owner.name}; a namespace may belong to one tenant only (remove it there first: tenant-authz ${owner.name} --remove-namespace ${ns})`, 2)
+    }
+  }
+  const before = current?.namespaces ?? []
+  const unknown = remove.filter((ns) => !before.includes(ns))
+  if (unknown.length) notes.push(info(`${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not a namespace of tenant ${t}: nothing to remove there`))
+  const namespaces = [...before, ...add.filter((ns) => !before.includes(ns))].filter((ns) => !remove.includes(ns))
+  if (!current && add.length === 0) throw new UsageError(`tenant ${t} has no policies yet: give its namespaces with --namespaces`)
+  if (namespaces.length === 0) {
+    throw new UsageError(`removing ${remove.join(', ')} would leave tenant ${t} without namespaces; delete the tenant instead: tenant-authz --delete ${t}`)
+  }
+  const values: TenantValues = {
+    name: t,
+    namespaces,
+    meshNamespace: input.meshNamespace,
+    clusterDomain: input.clusterDomain,
+    serving: input.serving ?? current?.serving ?? true,
+    eventing: input.eventing ?? current?.eventing ?? true,
+  }
+  if (!values.serving && !values.eventing) throw new UsageError('--no-serving and --no-eventing together leave no rule: the per-namespace policies would deny everything')
+
+  if (state.namespaces) {
+    const missing = add.filter((ns) => !state.namespaces!.has(ns))
+    if (missing.length) throw new KnmeshError(`namespace${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist: create ${missing.length > 1 ? 'them' : 'it'} first (oc new-project NAME)`)
+  }
+  const wanted = renderTenant(values)
+  const wantedKeys = new Set(wanted.map(apKey))
+  for (const want of wanted) {
+    const live = byKey.get(apKey(want)) ?? null
+    const owner = live?.metadata.labels?.[TENANT_LABEL]
+    if (live && owner && owner !== t) {
+      throw new KnmeshError(`${AP_KIND} ${apKey(want)} belongs to tenant ${owner}; a namespace may belong to one tenant only`, 2)
+    }
+    if (live && !owner) notes.push(info(`adopting the existing ${AP_KIND} ${apKey(want)} for tenant ${t}`))
+    items.push({live, desired: desiredPolicy(live, want)})
+  }
+  // The tenant's objects it no longer needs: removed namespaces, disabled serving/eventing.
+  for (const p of current?.policies ?? []) if (!wantedKeys.has(apKey(p))) items.push({live: p, desired: null})
+
+  // Mesh membership: the sidecars enforce the policies only in member namespaces.
+  const inRoll = new Set(members(state.smmr))
+  const outside = namespaces.filter((ns) => !inRoll.has(ns))
+  if (outside.length) {
+    if (input.addToMesh) {
+      const m = planMembers({smmr: state.smmr, namespaces: state.namespaces}, {meshNamespace: input.meshNamespace, add: outside})
+      items.push(...m.items)
+      notes.push(...m.notes)
+    } else {
+      const meshFlag = input.meshNamespace === 'istio-system' ? '' : ` --mesh-namespace ${input.meshNamespace}`
+      notes.push(warning(`${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not in the ServiceMeshMemberRoll: the policies are enforced only by mesh sidecars; run "knmesh add-namespace ${outside.join(' ')}${meshFlag}" or pass --add-to-mesh`))
+    }
+  }
+  return {items, notes}
+}
+
+/** The tenant-authz --list table rows. */
+export function tenantRows(tenants: TenantInfo[], smmr: KObject | null): string[][] {
+  const inRoll = new Set(members(smmr))
+  return tenants.map((t) => [
+    t.name,
+    t.namespaces.join(','),
+    String(t.policies.length),
+    [t.serving ? 'serving' : '', t.eventing ? 'eventing' : ''].filter(Boolean).join(','),
+    t.namespaces.filter((ns) => !inRoll.has(ns)).join(',') || '-',
+  ])
+}
