@@ -1,0 +1,82 @@
+import {ForbiddenError} from '../errors.js'
+import type {KubeClient} from '../kube/client.js'
+import {Kinds} from '../kube/kinds.js'
+import type {KObject} from '../kube/types.js'
+import {REQUIRED_MEMBERS, SMMR_NAME} from './constants.js'
+import type {CostLabelsState} from './cost-labels.js'
+import type {GpuState} from './gpu.js'
+import {members} from './members.js'
+
+/** Readers for the workload verbs (gpu-limit, cost-labels): a bounded number of requests, never one per namespace. */
+
+/** The value of a read, or null when the user may not make it (the verb then says what it could not check). */
+export async function unlessForbidden<T>(p: Promise<T>): Promise<T | null> {
+  try {
+    return await p
+  } catch (error) {
+    if (error instanceof ForbiddenError) return null
+    throw error
+  }
+}
+
+/** All nodes (one paged list), or null when forbidden. */
+export function readNodes(client: KubeClient): Promise<KObject[] | null> {
+  return unlessForbidden(client.listAll(Kinds.Node))
+}
+
+/** gpu-limit: the Knative Service and the nodes (two requests). */
+export async function readGpu(client: KubeClient, namespace: string, name: string): Promise<GpuState> {
+  const [service, nodes] = await Promise.all([client.get(Kinds.KnativeService, name, namespace), readNodes(client)])
+  return {service, nodes}
+}
+
+/** gpu-limit --list: the namespace's Knative Services and the nodes (two requests). */
+export async function readGpuList(client: KubeClient, namespace: string): Promise<{services: KObject[]; nodes: KObject[] | null}> {
+  const [services, nodes] = await Promise.all([client.listAll(Kinds.KnativeService, namespace), readNodes(client)])
+  return {services, nodes}
+}
+
+/**
+ * The namespaces of --all-members: the member roll's spec.members and
+ * status.members (without knative-serving/knative-eventing, which run no
+ * revisions), or null when there is no member roll.
+ */
+export async function readMemberNamespaces(client: KubeClient, meshNamespace: string): Promise<string[] | null> {
+  const smmr = await client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace)
+  if (!smmr) return null
+  const status = Array.isArray(smmr.status?.members) ? (smmr.status.members as unknown[]).filter((m): m is string => typeof m === 'string') : []
+  return [...new Set([...members(smmr), ...status])].filter((n) => !REQUIRED_MEMBERS.includes(n))
+}
+
+/**
+ * cost-labels: the namespaces, their Knative Services and their revision pods.
+ * One namespace: three namespaced requests. Several: three cluster-wide lists
+ * (namespaces, Knative Services, pods selected by label), filtered here.
+ */
+export async function readCostLabels(client: KubeClient, namespaces: string[]): Promise<CostLabelsState> {
+  const wanted = new Set(namespaces)
+  const revisionPods = {labelSelector: 'serving.knative.dev/revision'}
+  if (namespaces.length === 1) {
+    const ns = namespaces[0]
+    const [namespace, services, pods] = await Promise.all([
+      client.get(Kinds.Namespace, ns),
+      client.listAll(Kinds.KnativeService, ns),
+      unlessForbidden(client.listAll(Kinds.Pod, ns, revisionPods)),
+    ])
+    return {namespaces: namespace ? [namespace] : [], services, pods, missing: namespace ? [] : [ns]}
+  }
+  const inScope = (o: KObject) => wanted.has(o.metadata.namespace ?? o.metadata.name)
+  const [all, services, pods] = await Promise.all([
+    client.listAll(Kinds.Namespace),
+    client.listAll(Kinds.KnativeService),
+    unlessForbidden(client.listAll(Kinds.Pod, undefined, revisionPods)),
+  ])
+  const found = all.filter(inScope)
+  const names = new Set(found.map((n) => n.metadata.name))
+  return {
+    namespaces: found,
+    services: services.filter(inScope),
+    pods: pods ? pods.filter(inScope) : null,
+    missing: namespaces.filter((n) => !names.has(n)),
+  }
+}
