@@ -40,13 +40,24 @@ export interface ControlPlane {
   /** Bearer tokens behind the two kubeconfigs (for raw HTTP clients). */
   adminToken: string;
   restrictedToken: string;
+  /** Folder with etcd, kube-apiserver (and kubectl, unless KUBEBUILDER_ASSETS lacks it). */
+  binDir: string;
+  /** kubectl to use against this server (see kubectlFor). */
+  kubectl: string;
   /** Kill etcd and kube-apiserver (process groups) and remove `dir`. Idempotent. */
   stop(): Promise<void>;
 }
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TOOLS = path.join(REPO_ROOT, 'tools', 'controlplane');
-const KUBECTL = process.env.KUBECTL ?? 'kubectl';
+/** kubectl used by this module: $KUBECTL, else the one build.sh put next to the server, else PATH's. */
+let defaultKubectl = process.env.KUBECTL ?? 'kubectl';
+
+export function kubectlFor(binDir: string): string {
+  if (process.env.KUBECTL) return process.env.KUBECTL;
+  const own = path.join(binDir, 'kubectl');
+  return existsSync(own) ? own : 'kubectl';
+}
 export const RESTRICTED_BINDING = 'knmesh-test-restricted-view';
 
 function log(msg: string): void {
@@ -73,6 +84,7 @@ export async function ensureBinaries(): Promise<{ binDir: string; crdDir: string
   const t0 = performance.now();
   const binDir = await lastLine('build.sh');
   const crdDir = await lastLine('crds.sh');
+  defaultKubectl = kubectlFor(binDir);
   log(`binaries ${binDir}, CRDs ${crdDir} (ready in ${since(t0)})`);
   return { binDir, crdDir };
 }
@@ -302,8 +314,7 @@ export async function startControlPlane(opts: { binDir?: string } = {}): Promise
   // probe and the bind: retry the whole start a couple of times.
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      const cp = await startOnce(binDir, t0);
-      return cp;
+      return await startOnce(binDir, t0);
     } catch (err) {
       lastErr = err;
       log(`start attempt ${attempt} failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -470,7 +481,9 @@ async function startOnce(binDir: string, t0: number): Promise<ControlPlane> {
     writeFileSync(restrictedKubeconfig, kubeconfigYaml(server, caFile, 'restricted', restrictedToken), { mode: 0o600 });
 
     log(`up at ${server} in ${since(t0)} (etcd ${etcdReady}, kube-apiserver ${apiReady}); dir ${dir}`);
-    return { server, caFile, dir, adminKubeconfig, restrictedKubeconfig, adminToken, restrictedToken, stop };
+    const kubectl = kubectlFor(binDir);
+    defaultKubectl = kubectl;
+    return { server, caFile, dir, adminKubeconfig, restrictedKubeconfig, adminToken, restrictedToken, binDir, kubectl, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -559,8 +572,8 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-async function kubectl(kubeconfig: string, args: string[], input?: string): Promise<string> {
-  const r = await execa(KUBECTL, [`--kubeconfig=${kubeconfig}`, ...args], {
+async function kubectl(bin: string, kubeconfig: string, args: string[], input?: string): Promise<string> {
+  const r = await execa(bin, [`--kubeconfig=${kubeconfig}`, ...args], {
     ...(input === undefined ? { stdin: 'ignore' as const } : { input }),
     reject: false,
   });
@@ -573,8 +586,8 @@ async function kubectl(kubeconfig: string, args: string[], input?: string): Prom
 /** Server-side applies every CRD file in crdDir, then waits until all CRDs are Established. */
 export async function installCrds(cp: ControlPlane, crdDir: string): Promise<void> {
   const t0 = performance.now();
-  await kubectl(cp.adminKubeconfig, ['apply', '--server-side', '--force-conflicts', '--field-manager=knmesh-test', '-f', crdDir]);
-  await kubectl(cp.adminKubeconfig, ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
+  await kubectl(cp.kubectl, cp.adminKubeconfig, ['apply', '--server-side', '--force-conflicts', '--field-manager=knmesh-test', '-f', crdDir]);
+  await kubectl(cp.kubectl, cp.adminKubeconfig, ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
   log(`CRDs installed and Established in ${since(t0)}`);
 }
 
@@ -638,11 +651,12 @@ spec:
  * default with no members; cluster Ingress config with domain apps.example.com.
  * Idempotent (server-side apply).
  */
-export async function seedFreshServerless(kubeconfig: string): Promise<void> {
+export async function seedFreshServerless(kubeconfig: string, opts: { kubectl?: string } = {}): Promise<void> {
   const t0 = performance.now();
+  const bin = opts.kubectl ?? defaultKubectl;
   const apply = ['apply', '--server-side', '--force-conflicts', '--field-manager=knmesh-test-seed', '-f', '-'];
-  await kubectl(kubeconfig, apply, SEED_NAMESPACES);
-  await kubectl(kubeconfig, apply, SEED_OBJECTS);
+  await kubectl(bin, kubeconfig, apply, SEED_NAMESPACES);
+  await kubectl(bin, kubeconfig, apply, SEED_OBJECTS);
   log(`seeded fresh Serverless state in ${since(t0)}`);
 }
 
@@ -653,7 +667,7 @@ export async function startSeededControlPlane(): Promise<{ cp: ControlPlane; crd
   const cp = await startControlPlane({ binDir });
   try {
     await installCrds(cp, crdDir);
-    await seedFreshServerless(cp.adminKubeconfig);
+    await seedFreshServerless(cp.adminKubeconfig, { kubectl: cp.kubectl });
   } catch (err) {
     await cp.stop();
     throw err;

@@ -11,6 +11,7 @@
  * started and those are used as they are (state left by earlier runs included).
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { parse } from 'yaml';
 import { startSeededControlPlane } from './controlplane.js';
@@ -45,11 +46,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('server', cp.server);
   project.provide('caFile', cp.caFile);
   project.provide('crdDir', crdDir);
+  // Tests (and knmesh itself) find the kubectl built with the server first;
+  // a fresh machine may have none at all.
+  const oldPath = process.env.PATH;
+  process.env.PATH = `${cp.binDir}${path.delimiter}${process.env.PATH ?? ''}`;
   process.env.KNMESH_TEST_KUBECONFIG = cp.adminKubeconfig;
   process.env.KNMESH_TEST_RESTRICTED_KUBECONFIG = cp.restrictedKubeconfig;
   process.env.KNMESH_TEST_CRD_DIR = crdDir;
 
   return async () => {
+    process.env.PATH = oldPath;
     delete process.env.KNMESH_TEST_KUBECONFIG;
     delete process.env.KNMESH_TEST_RESTRICTED_KUBECONFIG;
     delete process.env.KNMESH_TEST_CRD_DIR;

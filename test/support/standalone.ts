@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     [
       `# knmesh test control plane ready in ${secs}s: ${cp.server}`,
       `export KUBECONFIG=${cp.adminKubeconfig}`,
+      `export PATH=${cp.binDir}:$PATH  # kubectl built with the server`,
       `export KNMESH_TEST_KUBECONFIG=${cp.adminKubeconfig}`,
       `export KNMESH_TEST_RESTRICTED_KUBECONFIG=${cp.restrictedKubeconfig}`,
       `export KNMESH_TEST_CRD_DIR=${crdDir}`,

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and etcd from the Go module proxy (no Docker, no
-# prebuilt downloads) into a per-version cache folder and prints that folder
-# as the LAST line of stdout. Everything else goes to stderr.
+# Builds kube-apiserver, etcd and kubectl (same version as the server) from the
+# Go module proxy (no Docker, no prebuilt downloads) into a per-version cache
+# folder and prints that folder as the LAST line of stdout. Everything else goes
+# to stderr. A binary that is already there is not rebuilt.
 #
 #   KUBEBUILDER_ASSETS=/dir   use /dir/etcd + /dir/kube-apiserver, build nothing
+#                             (/dir/kubectl is used when present)
 #   KNMESH_CACHE=/dir         cache root (default ~/.cache/knmesh)
 #   KNMESH_REBUILD=1          rebuild even if the binaries exist
 set -euo pipefail
@@ -26,7 +28,7 @@ cache="${KNMESH_CACHE:-$HOME/.cache/knmesh}"
 bin="$cache/controlplane/${K8S_VERSION}-${ETCD_VERSION}"
 mkdir -p "$bin"
 
-have() { [[ -x "$bin/etcd" && -x "$bin/kube-apiserver" ]]; }
+have() { [[ -x "$bin/etcd" && -x "$bin/kube-apiserver" && -x "$bin/kubectl" ]]; }
 
 if have && [[ -z "${KNMESH_REBUILD:-}" ]]; then
   log "binaries present in $bin"
@@ -65,13 +67,25 @@ for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 
 start=$(date +%s)
-log "building etcd $ETCD_VERSION -> $bin/etcd"
-(cd "$here/etcd" && go build -trimpath -ldflags="-s -w" -o "$bin/etcd.tmp" "$ETCD_MODULE")
-mv -f "$bin/etcd.tmp" "$bin/etcd"
+if [[ -n "${KNMESH_REBUILD:-}" ]]; then rm -f "$bin/etcd" "$bin/kube-apiserver" "$bin/kubectl"; fi
 
-log "building kube-apiserver $K8S_VERSION -> $bin/kube-apiserver (several minutes on 2 cores)"
-(cd "$here/apiserver" && go build -trimpath -ldflags="$k8s_ldflags" -o "$bin/kube-apiserver.tmp" "$K8S_MODULE/cmd/kube-apiserver")
-mv -f "$bin/kube-apiserver.tmp" "$bin/kube-apiserver"
+if [[ ! -x "$bin/etcd" ]]; then
+  log "building etcd $ETCD_VERSION -> $bin/etcd"
+  (cd "$here/etcd" && go build -trimpath -ldflags="-s -w" -o "$bin/etcd.tmp" "$ETCD_MODULE")
+  mv -f "$bin/etcd.tmp" "$bin/etcd"
+fi
+
+if [[ ! -x "$bin/kube-apiserver" ]]; then
+  log "building kube-apiserver $K8S_VERSION -> $bin/kube-apiserver (several minutes on 2 cores)"
+  (cd "$here/apiserver" && go build -trimpath -ldflags="$k8s_ldflags" -o "$bin/kube-apiserver.tmp" "$K8S_MODULE/cmd/kube-apiserver")
+  mv -f "$bin/kube-apiserver.tmp" "$bin/kube-apiserver"
+fi
+
+if [[ ! -x "$bin/kubectl" ]]; then
+  log "building kubectl $K8S_VERSION -> $bin/kubectl"
+  (cd "$here/apiserver" && go build -trimpath -ldflags="$k8s_ldflags" -o "$bin/kubectl.tmp" "$K8S_MODULE/cmd/kubectl")
+  mv -f "$bin/kubectl.tmp" "$bin/kubectl"
+fi
 
 log "built in $(( $(date +%s) - start ))s"
 echo "$bin"
