@@ -3,7 +3,7 @@ import {ConflictError, ExitCode, KnmeshError, NotAppliedError} from '../errors.j
 import type {KubeClient, JsonPatchOp} from '../kube/client.js'
 import {kindOf} from '../kube/kinds.js'
 import {key, type DryRun, type KObject} from '../kube/types.js'
-import {renderChange, toYaml} from '../ui/diff.js'
+import {redact, renderChange, toYaml} from '../ui/diff.js'
 import {changesOf, stripServerFields, type Action, type Plan, type PlanItem} from './plan.js'
 
 export interface ChangeSpec<S> {
@@ -126,7 +126,8 @@ function describe(c: PlanItem & {action: Exclude<Action, 'unchanged'>}, result: 
 }
 
 function printDesired(plan: Plan, opts: EngineOptions): void {
-  const objs = plan.items.filter((i) => i.desired).map((i) => stripServerFields(i.desired!))
+  // Secret values are never printed, in JSON either.
+  const objs = plan.items.filter((i) => i.desired).map((i) => redact(stripServerFields(i.desired!)))
   if (opts.output === 'yaml') opts.printer.data(objs.map((o) => toYaml(o)).join('---\n'))
   else opts.printer.data(JSON.stringify(objs.length === 1 ? objs[0] : {apiVersion: 'v1', kind: 'List', items: objs}, null, 2))
 }

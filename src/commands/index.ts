@@ -1,4 +1,9 @@
 import AddNamespace from './add-namespace.js'
+import Certs from './certs.js'
+import ConfigureMesh from './configure-mesh.js'
+import CreateGateways from './create-gateways.js'
+import EnableIstio from './enable-istio.js'
+import Precheck from './precheck.js'
 import CostLabels from './cost-labels.js'
 import GpuLimit from './gpu-limit.js'
 import RemoveNamespace from './remove-namespace.js'
@@ -6,6 +11,11 @@ import RemoveNamespace from './remove-namespace.js'
 /** Explicit command discovery: oclif loads this one file instead of scanning a folder. */
 export const COMMANDS = {
   'add-namespace': AddNamespace,
+  certs: Certs,
+  'configure-mesh': ConfigureMesh,
+  'create-gateways': CreateGateways,
+  'enable-istio': EnableIstio,
+  precheck: Precheck,
   'cost-labels': CostLabels,
   'gpu-limit': GpuLimit,
   'remove-namespace': RemoveNamespace,

@@ -1,0 +1,92 @@
+import {Flags} from '@oclif/core'
+import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
+import {UsageError} from '../errors.js'
+import {splitList, validateLabelName, validateObjectName} from '../mesh/names.js'
+
+const HOST = /^(\[[0-9a-fA-F:.]+\]|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)(:\d{1,5})?$/
+const PORT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+
+export default class EnableIstio extends KnmeshCommand {
+  static summary = 'Turn on the Istio integration in Knative Serving, Eventing and Kafka'
+  static description = `Does guide section 1.4.3: in KnativeServing knative-serving, sets spec.ingress.istio.enabled, gives the activator and autoscaler entries of spec.deployments the two sidecar annotations (merged by name with existing entries) and points spec.config.istio's gateway keys at the mesh namespace. In KnativeEventing (when present; --no-eventing skips it), sets config.features.istio: enabled and annotates its four workloads. In KnativeKafka (when present), annotates its seven workloads, and writes the ServiceEntry kafka-cluster in knative-eventing with the bootstrap hosts (from --kafka-bootstrap or the KnativeKafka, ports stripped) and the guide's listener ports (or --kafka-ports).
+
+Before that it checks the mesh side: when configure-mesh, create-gateways or add-namespace still have work to do, it offers to include them in the same change (on a terminal), includes them with --prerequisites, or says which to run.`
+
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --prerequisites --yes',
+    '<%= config.bin %> <%= command.id %> --no-eventing --mesh-namespace my-mesh',
+    '<%= config.bin %> <%= command.id %> --kafka-bootstrap my-cluster-kafka-bootstrap.kafka:9092 --kafka-ports 9092:tcp-plain,9093:tcp-tls',
+  ]
+
+  static flags = {
+    ...meshNamespaceFlag,
+    eventing: Flags.boolean({description: 'configure KnativeEventing when it exists (--no-eventing skips it)', default: true, allowNo: true}),
+    'kafka-bootstrap': Flags.string({description: 'Kafka bootstrap servers host:port,… for the ServiceEntry kafka-cluster (default: the KnativeKafka\'s)', helpValue: 'HOST:PORT,…'}),
+    'kafka-ports': Flags.string({description: 'Kafka listener ports NUMBER[:NAME],… for the ServiceEntry (default: the guide\'s 9092-9096)', helpValue: 'PORT[:NAME],…'}),
+    prerequisites: Flags.boolean({description: 'also apply configure-mesh, create-gateways and add-namespace when they have work to do', default: false}),
+    secret: Flags.string({description: 'credential Secret for create-gateways, when included', default: 'wildcard-certs', helpValue: 'NAME'}),
+  }
+
+  async run() {
+    const {flags} = await this.parseFlags(EnableIstio)
+    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const secret = validateObjectName(flags.secret, 'secret name')
+    const kafkaBootstrap = splitList(flags['kafka-bootstrap'])
+    for (const s of kafkaBootstrap) {
+      if (!HOST.test(s) || Number(s.split(':').pop()) > 65535) throw new UsageError(`invalid --kafka-bootstrap entry "${s}": host:port expected, e.g. my-cluster-kafka-bootstrap.kafka:9092`)
+    }
+    if (flags['kafka-bootstrap'] !== undefined && kafkaBootstrap.length === 0) throw new UsageError('--kafka-bootstrap is empty')
+    const kafkaPorts = flags['kafka-ports'] === undefined ? undefined : parsePorts(flags['kafka-ports'])
+
+    const {planEnableIstio} = await import('../mesh/istio.js')
+    const {readIstio} = await import('../mesh/install-read.js')
+    const pre = await import('../mesh/prerequisites.js')
+    const preInput = {meshNamespace: mesh, secret}
+
+    // The mesh side first: offer what configure-mesh, create-gateways and add-namespace would still do.
+    const findings = pre.prerequisiteFindings(await pre.readPrerequisites(await this.client(), preInput), preInput)
+    const include: (typeof findings)[number]['verb'][] = []
+    for (const f of findings) {
+      if (f.offerable && flags.prerequisites) {
+        include.push(f.verb)
+        continue
+      }
+      if (f.offerable && this.interactive && !flags.yes && this.machineOutput === undefined) {
+        const {confirm} = await import('../ui/prompt.js')
+        if (await confirm(`${f.verb} has work to do (${f.why}). Include it in this change?`)) {
+          include.push(f.verb)
+          continue
+        }
+      }
+      this.printer.warn(`${f.why}: run "${f.command}"${f.offerable ? ' (or pass --prerequisites)' : ''}`)
+    }
+
+    const input = {meshNamespace: mesh, eventing: flags.eventing, kafkaBootstrap, kafkaPorts}
+    return this.change({
+      read: async (c) => ({
+        pre: include.length ? await pre.readPrerequisites(c, preInput) : undefined,
+        istio: await readIstio(c, {eventing: flags.eventing}),
+      }),
+      plan: (s) => {
+        const mine = planEnableIstio(s.istio, input)
+        if (!s.pre) return mine
+        const p = pre.planPrerequisites(s.pre, preInput, include)
+        return {items: [...p.items, ...mine.items], notes: [...p.notes, ...mine.notes]}
+      },
+    })
+  }
+}
+
+function parsePorts(value: string): {number: number; name: string; protocol: string}[] {
+  const entries = splitList(value)
+  if (entries.length === 0) throw new UsageError('--kafka-ports is empty')
+  return entries.map((e) => {
+    const [num, name, extra] = e.split(':')
+    const n = Number(num)
+    if (extra !== undefined || !/^\d+$/.test(num) || n < 1 || n > 65535) throw new UsageError(`invalid --kafka-ports entry "${e}": NUMBER or NUMBER:NAME expected, e.g. 9092:tcp-plain`)
+    const portName = name ?? `tcp-${n}`
+    if (!PORT_NAME.test(portName)) throw new UsageError(`invalid port name "${portName}" in --kafka-ports: lowercase letters, digits and '-'`)
+    return {number: n, name: portName, protocol: 'TCP'}
+  })
+}

@@ -1,0 +1,39 @@
+import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
+import {CheckFailedError} from '../errors.js'
+import {validateLabelName} from '../mesh/names.js'
+
+export default class Precheck extends KnmeshCommand {
+  static summary = 'Check the prerequisites of the Service Mesh integration (read-only)'
+  static description = `Verifies what guide section 1.4.1 (and 1.1) asks before installing: no Gateway other than knative-serving's binds port 443 with host "*"; the mesh's istio-ingressgateway Service is not exposed as NodePort or LoadBalancer; the CRDs the other verbs need are served (ServiceMeshControlPlane, ServiceMeshMemberRoll, Gateway, KnativeServing; KnativeEventing and KnativeKafka are optional); a ServiceMeshControlPlane exists in the mesh namespace and runs Service Mesh 2.2 or later.
+
+Prints one row per check (ok, warning or failure) with the knmesh verb or manual step that fixes each problem. Changes nothing. Exits 1 when a check fails.`
+
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --mesh-namespace my-mesh',
+    '<%= config.bin %> <%= command.id %> -o json',
+  ]
+
+  static flags = {...meshNamespaceFlag}
+
+  async run() {
+    const {flags} = await this.parseFlags(Precheck)
+    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const {precheckChecks, failed} = await import('../mesh/precheck.js')
+    const {readPrecheck} = await import('../mesh/install-read.js')
+    const checks = precheckChecks(await readPrecheck(await this.client(), mesh))
+    const failures = failed(checks)
+    const report = {meshNamespace: mesh, ok: failures.length === 0, checks}
+    const out = this.machineOutput
+    if (out === 'json') this.printer.data(JSON.stringify(report, null, 2))
+    else if (out === 'yaml') this.printer.data((await import('yaml')).stringify(report))
+    else {
+      const {table} = await import('../ui/table.js')
+      this.printer.info(table(['check', 'status', 'detail', 'fix'], checks.map((c) => [c.id, c.status, c.detail, c.status === 'ok' ? '' : c.fix])))
+    }
+    if (failures.length) throw new CheckFailedError(`${failures.length} check(s) failed: ${failures.map((f) => f.id).join(', ')}`)
+    if (!out) this.printer.info(`all checks passed${checks.some((c) => c.status === 'warning') ? ' (with warnings)' : ''}`)
+    // With --json, oclif prints the returned value itself: it was printed above already.
+    return this.jsonEnabled() ? undefined : report
+  }
+}

@@ -1,0 +1,111 @@
+import {ensureArray, ensureObject, newObject} from '../change/edit.js'
+import {warning, type Note, type Plan} from '../change/plan.js'
+import {KnmeshError} from '../errors.js'
+import type {KObject} from '../kube/types.js'
+import {KNATIVE_SERVING} from './constants.js'
+import {gatewayConflicts} from './precheck.js'
+import {INGRESS_GATEWAY_LABEL} from './smcp.js'
+
+/** Guide 1.4.2 steps 4-5: the two Knative gateways and the local gateway Service. */
+
+export const INGRESS_GATEWAY = 'knative-ingress-gateway'
+export const LOCAL_GATEWAY = 'knative-local-gateway'
+export const DEFAULT_CERT_SECRET = 'wildcard-certs'
+export const PORT_TRANSLATION_LABEL = {'experimental.istio.io/disable-gateway-port-translation': 'true'} as const
+
+export interface GatewaysState {
+  ingress: KObject | null
+  local: KObject | null
+  /** Service knative-local-gateway in the mesh namespace. */
+  service: KObject | null
+  /** Whether the credential Secret is in the mesh namespace (null: could not be read). */
+  secretExists: boolean | null
+  /** Every Gateway and member roll in the cluster, for precheck's 443 conflict. */
+  allGateways: KObject[]
+  memberRolls: KObject[]
+}
+
+export interface GatewaysInput {
+  meshNamespace: string
+  /** credentialName of knative-ingress-gateway. */
+  secret: string
+  /** Go on despite a conflicting Gateway. */
+  force?: boolean
+}
+
+type Obj = Record<string, any>
+
+/** The server of a Gateway bound to `port`: existing entries are merged into, others are kept. */
+function upsertServer(gw: KObject, port: number): Obj {
+  const servers = ensureArray(gw, ['spec', 'servers'])
+  let server = servers.find((s) => Number(s?.port?.number) === port)
+  if (!server) {
+    server = {}
+    servers.push(server)
+  }
+  return server
+}
+
+function gateway(live: KObject | null, name: string): KObject {
+  const gw = live ? structuredClone(live) : newObject('networking.istio.io/v1alpha3', 'Gateway', name, KNATIVE_SERVING)
+  // The selector is a match: the guide's selector replaces another one (merging would AND the labels).
+  ensureObject(gw, ['spec']).selector = {...INGRESS_GATEWAY_LABEL}
+  return gw
+}
+
+export function desiredIngressGateway(live: KObject | null, secret: string): KObject {
+  const gw = gateway(live, INGRESS_GATEWAY)
+  const server = upsertServer(gw, 443)
+  server.port = {...server.port, number: 443, name: 'https', protocol: 'HTTPS'}
+  server.hosts = ['*']
+  server.tls = {...server.tls, mode: 'SIMPLE', credentialName: secret}
+  return gw
+}
+
+export function desiredLocalGateway(live: KObject | null): KObject {
+  const gw = gateway(live, LOCAL_GATEWAY)
+  const server = upsertServer(gw, 8081)
+  server.port = {...server.port, number: 8081, name: 'https', protocol: 'HTTPS'}
+  const {credentialName: _c, ...tls} = server.tls ?? {}
+  server.tls = {...tls, mode: 'ISTIO_MUTUAL'}
+  server.hosts = ['*']
+  return gw
+}
+
+export function desiredLocalGatewayService(live: KObject | null, meshNamespace: string): KObject {
+  const svc = live ? structuredClone(live) : newObject('v1', 'Service', LOCAL_GATEWAY, meshNamespace)
+  svc.metadata.labels = {...svc.metadata.labels, ...PORT_TRANSLATION_LABEL}
+  const spec = ensureObject(svc, ['spec'])
+  spec.type = 'ClusterIP'
+  spec.selector = {istio: 'ingressgateway'}
+  const ports = ensureArray(svc, ['spec', 'ports'])
+  let port = ports.find((p) => p?.name === 'http2')
+  if (!port) {
+    port = {name: 'http2'}
+    ports.push(port)
+  }
+  port.port = 80
+  port.targetPort = 8081
+  return svc
+}
+
+export function planGateways(state: GatewaysState, input: GatewaysInput): Plan {
+  const notes: Note[] = []
+  const conflicts = gatewayConflicts(state.allGateways, state.memberRolls, input.meshNamespace).filter((c) => !c.otherMesh)
+  if (conflicts.length) {
+    const names = conflicts.map((c) => `${c.namespace}/${c.name}`).join(', ')
+    if (!input.force) throw new KnmeshError(`Gateway ${names} already binds port 443 with host "*" (see knmesh precheck); remove it, or pass --force`)
+    notes.push(warning(`Gateway ${names} also binds port 443 with host "*": going on because of --force`))
+  }
+  if (state.secretExists === false) {
+    notes.push(warning(`Secret ${input.meshNamespace}/${input.secret} does not exist: the ingress gateway cannot serve TLS until it does (knmesh certs)`))
+  }
+  return {
+    items: [
+      {live: state.ingress, desired: desiredIngressGateway(state.ingress, input.secret)},
+      {live: state.local, desired: desiredLocalGateway(state.local)},
+      {live: state.service, desired: desiredLocalGatewayService(state.service, input.meshNamespace)},
+    ],
+    notes,
+  }
+}

@@ -1,0 +1,84 @@
+import {ForbiddenError} from '../errors.js'
+import type {KubeClient} from '../kube/client.js'
+import {Kinds, type KindInfo} from '../kube/kinds.js'
+import type {KObject} from '../kube/types.js'
+import {KNATIVE_EVENTING, KNATIVE_SERVING} from './constants.js'
+import {INGRESS_GATEWAY, LOCAL_GATEWAY, type GatewaysState} from './gateways.js'
+import {KAFKA_SERVICE_ENTRY, KNATIVE_KAFKA, type IstioState} from './istio.js'
+import type {PrecheckState, PrerequisiteKind} from './precheck.js'
+import type {MeshState} from './smcp.js'
+
+/**
+ * Readers for the installation verbs (precheck, certs, configure-mesh,
+ * create-gateways, enable-istio): one request per object or collection,
+ * cluster-wide lists instead of per-namespace loops.
+ */
+
+const PREREQ_KINDS: Record<PrerequisiteKind, KindInfo> = {
+  smcp: Kinds.ServiceMeshControlPlane,
+  smmr: Kinds.ServiceMeshMemberRoll,
+  gateway: Kinds.Gateway,
+  knativeServing: Kinds.KnativeServing,
+  knativeEventing: Kinds.KnativeEventing,
+  knativeKafka: Kinds.KnativeKafka,
+}
+
+/** GET that answers null when the kind is not served or the object is absent. */
+async function getIfServed(client: KubeClient, info: KindInfo, name: string, namespace?: string): Promise<KObject | null> {
+  if (!(await client.isServed(info))) return null
+  return client.get(info, name, namespace)
+}
+
+export async function readPrecheck(client: KubeClient, meshNamespace: string): Promise<PrecheckState> {
+  const entries = await Promise.all(Object.entries(PREREQ_KINDS).map(async ([k, info]) => [k, await client.isServed(info)] as const))
+  const served = Object.fromEntries(entries) as Record<PrerequisiteKind, boolean>
+  const [smcps, memberRolls, gateways, ingressService] = await Promise.all([
+    served.smcp ? client.listAll(Kinds.ServiceMeshControlPlane, meshNamespace) : null,
+    served.smmr ? client.listAll(Kinds.ServiceMeshMemberRoll) : null,
+    served.gateway ? client.listAll(Kinds.Gateway) : null,
+    client.get(Kinds.Service, 'istio-ingressgateway', meshNamespace),
+  ])
+  return {meshNamespace, served, smcps, memberRolls, gateways, ingressService}
+}
+
+export async function readMesh(client: KubeClient, meshNamespace: string): Promise<MeshState> {
+  return {smcps: await client.listAll(Kinds.ServiceMeshControlPlane, meshNamespace)}
+}
+
+/** Whether a Secret exists; null when the user may not read Secrets there. */
+export async function secretExists(client: KubeClient, name: string, namespace: string): Promise<boolean | null> {
+  try {
+    return (await client.get(Kinds.Secret, name, namespace)) !== null
+  } catch (error) {
+    if (error instanceof ForbiddenError) return null
+    throw error
+  }
+}
+
+export async function readGateways(client: KubeClient, meshNamespace: string, secret: string): Promise<GatewaysState> {
+  const [allGateways, memberRolls, service, exists] = await Promise.all([
+    client.listAll(Kinds.Gateway),
+    client.listIfServed(Kinds.ServiceMeshMemberRoll),
+    client.get(Kinds.Service, LOCAL_GATEWAY, meshNamespace),
+    secretExists(client, secret, meshNamespace),
+  ])
+  const find = (name: string) => allGateways.find((g) => g.metadata.namespace === KNATIVE_SERVING && g.metadata.name === name) ?? null
+  return {ingress: find(INGRESS_GATEWAY), local: find(LOCAL_GATEWAY), service, secretExists: exists, allGateways, memberRolls: memberRolls ?? []}
+}
+
+export async function readIstio(client: KubeClient, opts: {eventing: boolean}): Promise<IstioState> {
+  const [serving, eventing, kafka, serviceEntry] = await Promise.all([
+    client.get(Kinds.KnativeServing, KNATIVE_SERVING, KNATIVE_SERVING),
+    opts.eventing ? getIfServed(client, Kinds.KnativeEventing, KNATIVE_EVENTING, KNATIVE_EVENTING) : null,
+    getIfServed(client, Kinds.KnativeKafka, KNATIVE_KAFKA, KNATIVE_EVENTING),
+    getIfServed(client, Kinds.ServiceEntry, KAFKA_SERVICE_ENTRY, KNATIVE_EVENTING),
+  ])
+  return {serving, eventing, kafka, serviceEntry}
+}
+
+/** The cluster's apps domain: ingresses.config.openshift.io/cluster spec.domain (null when absent or not served). */
+export async function clusterDomain(client: KubeClient): Promise<string | null> {
+  const ingress = await getIfServed(client, Kinds.IngressConfig, 'cluster')
+  const d = ingress?.spec?.domain
+  return typeof d === 'string' && d ? d : null
+}

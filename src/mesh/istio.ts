@@ -1,0 +1,150 @@
+import {ensureArray, ensureObject, newObject, setAnnotations, upsertNamed, addToList} from '../change/edit.js'
+import {info, warning, type Note, type Plan} from '../change/plan.js'
+import type {KObject} from '../kube/types.js'
+import {KNATIVE_EVENTING, KNATIVE_SERVING, SIDECAR_ANNOTATIONS} from './constants.js'
+import {INGRESS_GATEWAY, LOCAL_GATEWAY} from './gateways.js'
+
+/** Guide 1.4.3: Istio in KnativeServing, KnativeEventing and KnativeKafka, and the Kafka ServiceEntry. */
+
+export const SERVING_DEPLOYMENTS = ['activator', 'autoscaler']
+export const EVENTING_WORKLOADS = ['pingsource-mt-adapter', 'imc-dispatcher', 'mt-broker-ingress', 'mt-broker-filter']
+export const KAFKA_WORKLOADS = [
+  'kafka-controller',
+  'kafka-broker-receiver',
+  'kafka-broker-dispatcher',
+  'kafka-channel-receiver',
+  'kafka-channel-dispatcher',
+  'kafka-source-dispatcher',
+  'kafka-sink-receiver',
+]
+export const KNATIVE_KAFKA = 'knative-kafka'
+export const KAFKA_SERVICE_ENTRY = 'kafka-cluster'
+
+export interface KafkaPort {
+  number: number
+  name: string
+  protocol: string
+}
+
+/** The guide's listener ports (its example; the real ones depend on the Kafka cluster). */
+export const DEFAULT_KAFKA_PORTS: KafkaPort[] = [
+  {number: 9092, name: 'tcp-plain', protocol: 'TCP'},
+  {number: 9093, name: 'tcp-tls', protocol: 'TCP'},
+  {number: 9094, name: 'tcp-sasl-tls', protocol: 'TCP'},
+  {number: 9095, name: 'tcp-sasl-tls', protocol: 'TCP'},
+  {number: 9096, name: 'tcp-tls', protocol: 'TCP'},
+]
+
+export interface IstioState {
+  serving: KObject | null
+  /** null: absent or the kind is not served. */
+  eventing: KObject | null
+  kafka: KObject | null
+  serviceEntry: KObject | null
+}
+
+export interface IstioInput {
+  meshNamespace: string
+  /** false: --no-eventing. */
+  eventing: boolean
+  /** --kafka-bootstrap host:port,… (else taken from the KnativeKafka). */
+  kafkaBootstrap?: string[]
+  kafkaPorts?: KafkaPort[]
+}
+
+/** spec.config.istio of KnativeServing: the gateway services in the mesh namespace. */
+export function istioGatewayConfig(meshNamespace: string): Record<string, string> {
+  return {
+    [`gateway.${KNATIVE_SERVING}.${INGRESS_GATEWAY}`]: `istio-ingressgateway.${meshNamespace}.svc.cluster.local`,
+    [`local-gateway.${KNATIVE_SERVING}.${LOCAL_GATEWAY}`]: `${LOCAL_GATEWAY}.${meshNamespace}.svc.cluster.local`,
+  }
+}
+
+function annotateAll(obj: KObject, listField: 'deployments' | 'workloads', names: string[]): void {
+  const list = ensureArray(obj, ['spec', listField])
+  for (const n of names) setAnnotations(upsertNamed(list, n), SIDECAR_ANNOTATIONS)
+}
+
+export function desiredServing(live: KObject | null, meshNamespace: string): KObject {
+  const ks = live ? structuredClone(live) : newObject('operator.knative.dev/v1beta1', 'KnativeServing', KNATIVE_SERVING, KNATIVE_SERVING)
+  ensureObject(ks, ['spec', 'ingress', 'istio']).enabled = true
+  annotateAll(ks, 'deployments', SERVING_DEPLOYMENTS)
+  Object.assign(ensureObject(ks, ['spec', 'config', 'istio']), istioGatewayConfig(meshNamespace))
+  return ks
+}
+
+export function desiredEventing(live: KObject): KObject {
+  const ke = structuredClone(live)
+  ensureObject(ke, ['spec', 'config', 'features']).istio = 'enabled'
+  annotateAll(ke, 'workloads', EVENTING_WORKLOADS)
+  return ke
+}
+
+export function desiredKafka(live: KObject): KObject {
+  const kk = structuredClone(live)
+  annotateAll(kk, 'workloads', KAFKA_WORKLOADS)
+  return kk
+}
+
+/** "a:9092, b:9093" → ["a", "b"]: the hosts without ports, repeats removed. IPv6 "[::1]:9092" → "::1". */
+export function bootstrapHosts(servers: string[]): string[] {
+  const hosts = servers
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const v6 = /^\[([^\]]+)\](?::\d+)?$/.exec(s)
+      if (v6) return v6[1]
+      return s.replace(/:\d+$/, '')
+    })
+  return [...new Set(hosts)]
+}
+
+/** The bootstrap servers a KnativeKafka names (channel and broker). */
+export function kafkaBootstrapOf(kafka: KObject | null): string[] {
+  const out: string[] = []
+  for (const v of [kafka?.spec?.channel?.bootstrapServers, kafka?.spec?.broker?.defaultConfig?.bootstrapServers]) {
+    if (typeof v === 'string' && v.trim()) out.push(v)
+  }
+  return out
+}
+
+export function desiredServiceEntry(live: KObject | null, hosts: string[], ports: KafkaPort[]): KObject {
+  const se = live ? structuredClone(live) : newObject('networking.istio.io/v1alpha3', 'ServiceEntry', KAFKA_SERVICE_ENTRY, KNATIVE_EVENTING)
+  const spec = ensureObject(se, ['spec'])
+  addToList(ensureArray(se, ['spec', 'hosts']) as unknown as string[], hosts)
+  spec.exportTo = spec.exportTo ?? ['.']
+  const list = ensureArray(se, ['spec', 'ports'])
+  for (const p of ports) {
+    const entry = list.find((e) => Number(e?.number) === p.number)
+    if (entry) Object.assign(entry, p)
+    else list.push({...p})
+  }
+  spec.location = 'MESH_EXTERNAL'
+  spec.resolution = 'NONE'
+  return se
+}
+
+export function planEnableIstio(state: IstioState, input: IstioInput): Plan {
+  const notes: Note[] = []
+  const items: Plan['items'] = []
+  if (!state.serving) notes.push(info(`KnativeServing ${KNATIVE_SERVING}/${KNATIVE_SERVING} does not exist: it will be created with Istio enabled`))
+  items.push({live: state.serving, desired: desiredServing(state.serving, input.meshNamespace)})
+
+  if (!input.eventing) notes.push(info('KnativeEventing skipped (--no-eventing)'))
+  else if (state.eventing) items.push({live: state.eventing, desired: desiredEventing(state.eventing)})
+  else notes.push(info(`no KnativeEventing in ${KNATIVE_EVENTING}: nothing to do for Eventing`))
+
+  if (state.kafka) items.push({live: state.kafka, desired: desiredKafka(state.kafka)})
+  const servers = input.kafkaBootstrap?.length ? input.kafkaBootstrap : kafkaBootstrapOf(state.kafka)
+  if (state.kafka || input.kafkaBootstrap?.length) {
+    if (!state.kafka) notes.push(warning(`no KnativeKafka in ${KNATIVE_EVENTING}: only the ServiceEntry is written; run enable-istio again once Knative Kafka is installed`))
+    const hosts = bootstrapHosts(servers)
+    if (hosts.length === 0) {
+      notes.push(warning(`KnativeKafka names no bootstrap servers: pass --kafka-bootstrap host:port to write the ServiceEntry ${KAFKA_SERVICE_ENTRY}`))
+    } else {
+      items.push({live: state.serviceEntry, desired: desiredServiceEntry(state.serviceEntry, hosts, input.kafkaPorts ?? DEFAULT_KAFKA_PORTS)})
+    }
+  }
+  return {items, notes}
+}

@@ -1,0 +1,198 @@
+import type {KObject} from '../kube/types.js'
+import {KNATIVE_SERVING} from './constants.js'
+
+/**
+ * Guide 1.4.1 and 1.1: the installation prerequisites, as PURE checks over a
+ * read state (see readPrecheck in install-read.ts). precheck prints them; a
+ * later "status" verb and create-gateways reuse them.
+ */
+
+export type CheckStatus = 'ok' | 'warning' | 'failure'
+
+export interface Check {
+  /** Stable identifier, e.g. "crd/servicemeshcontrolplanes", "gateway-conflict/ns/name". */
+  id: string
+  status: CheckStatus
+  /** One line: what was found. */
+  detail: string
+  /** For warnings and failures: the knmesh verb or manual step that fixes it. */
+  fix?: string
+}
+
+/** The kinds precheck looks for: required ones fail when not served, optional ones warn. */
+export const PREREQUISITE_KINDS = [
+  {key: 'smcp', resource: 'servicemeshcontrolplanes.maistra.io', required: true},
+  {key: 'smmr', resource: 'servicemeshmemberrolls.maistra.io', required: true},
+  {key: 'gateway', resource: 'gateways.networking.istio.io', required: true},
+  {key: 'knativeServing', resource: 'knativeservings.operator.knative.dev', required: true},
+  {key: 'knativeEventing', resource: 'knativeeventings.operator.knative.dev', required: false},
+  {key: 'knativeKafka', resource: 'knativekafkas.operator.serverless.openshift.io', required: false},
+] as const
+
+export type PrerequisiteKind = (typeof PREREQUISITE_KINDS)[number]['key']
+
+export interface PrecheckState {
+  meshNamespace: string
+  served: Record<PrerequisiteKind, boolean>
+  /** SMCPs in the mesh namespace (null: the kind is not served). */
+  smcps: KObject[] | null
+  /** Every ServiceMeshMemberRoll in the cluster, to tell which mesh a Gateway belongs to (null: not served). */
+  memberRolls: KObject[] | null
+  /** Every Gateway in the cluster (null: not served). */
+  gateways: KObject[] | null
+  /** Service istio-ingressgateway in the mesh namespace. */
+  ingressService: KObject | null
+}
+
+/** The minimum Service Mesh version the guide supports (1.1). */
+export const MIN_MESH_VERSION: [number, number] = [2, 2]
+
+const WILDCARD_HOSTS = new Set(['*', '*/*', './*'])
+
+export interface GatewayConflict {
+  namespace: string
+  name: string
+  /** Set when the Gateway is in a namespace of another mesh: the guide allows it. */
+  otherMesh?: string
+}
+
+/**
+ * Gateways that bind port 443 with host "*" (1.4.1 step 1), other than
+ * knative-serving's own. Those in a namespace that another mesh's member roll
+ * (or control plane) owns are marked otherMesh.
+ */
+export function gatewayConflicts(gateways: KObject[], memberRolls: KObject[], meshNamespace: string): GatewayConflict[] {
+  const meshOf = new Map<string, string>()
+  for (const roll of memberRolls) {
+    const ns = roll.metadata.namespace!
+    if (ns === meshNamespace) continue
+    meshOf.set(ns, ns)
+    for (const m of [...asStrings(roll.spec?.members), ...asStrings(roll.status?.configuredMembers)]) meshOf.set(m, ns)
+  }
+  const out: GatewayConflict[] = []
+  for (const gw of gateways) {
+    const ns = gw.metadata.namespace ?? ''
+    if (ns === KNATIVE_SERVING) continue
+    const servers: any[] = Array.isArray(gw.spec?.servers) ? gw.spec.servers : []
+    const binds = servers.some((s) => Number(s?.port?.number) === 443 && asStrings(s?.hosts).some((h) => WILDCARD_HOSTS.has(h)))
+    if (!binds) continue
+    const other = meshOf.get(ns)
+    out.push({namespace: ns, name: gw.metadata.name, ...(other ? {otherMesh: other} : {})})
+  }
+  return out.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`))
+}
+
+/** "v2.5" or "2.5.1" → [2, 5]; undefined when it is no version. */
+export function parseMeshVersion(v: unknown): [number, number] | undefined {
+  if (typeof v !== 'string') return undefined
+  const m = /^v?(\d+)\.(\d+)/.exec(v.trim())
+  return m ? [Number(m[1]), Number(m[2])] : undefined
+}
+
+export function atLeast(v: [number, number], min: [number, number]): boolean {
+  return v[0] > min[0] || (v[0] === min[0] && v[1] >= min[1])
+}
+
+/** The version an SMCP runs: spec.version, else what the operator reports. */
+export function meshVersionOf(smcp: KObject): {version?: [number, number]; text?: string} {
+  for (const v of [smcp.spec?.version, smcp.status?.chartVersion, smcp.status?.operatorVersion]) {
+    const parsed = parseMeshVersion(v)
+    if (parsed) return {version: parsed, text: String(v)}
+  }
+  return {}
+}
+
+/** Every precheck finding for a read state: a pure function, in the order the guide checks. */
+export function precheckChecks(state: PrecheckState): Check[] {
+  const checks: Check[] = []
+  const mesh = state.meshNamespace
+
+  for (const k of PREREQUISITE_KINDS) {
+    const served = state.served[k.key]
+    if (served) checks.push({id: `crd/${k.resource}`, status: 'ok', detail: `${k.resource} is served`})
+    else if (k.required) {
+      const by = k.key === 'knativeServing' ? 'the OpenShift Serverless Operator' : 'the Red Hat OpenShift Service Mesh Operator'
+      checks.push({id: `crd/${k.resource}`, status: 'failure', detail: `${k.resource} is not served`, fix: `install ${by}`})
+    } else {
+      checks.push({
+        id: `crd/${k.resource}`,
+        status: 'warning',
+        detail: `${k.resource} is not served (optional: ${k.key === 'knativeKafka' ? 'Knative Kafka' : 'Knative Eventing'} is not installed)`,
+        fix: 'nothing, unless you use it: install it with the OpenShift Serverless Operator',
+      })
+    }
+  }
+
+  // An SMCP in the mesh namespace, at least 2.2.
+  if (state.smcps !== null) {
+    if (state.smcps.length === 0) {
+      checks.push({id: 'smcp', status: 'failure', detail: `no ServiceMeshControlPlane in ${mesh}`, fix: `knmesh configure-mesh --create --mesh-namespace ${mesh}`})
+    } else {
+      const names = state.smcps.map((s) => s.metadata.name)
+      checks.push({
+        id: 'smcp',
+        status: 'ok',
+        detail: `ServiceMeshControlPlane ${names.join(', ')} in ${mesh}`,
+        ...(names.length > 1 ? {fix: 'several control planes: pass --name to configure-mesh'} : {}),
+      })
+      for (const smcp of state.smcps) {
+        const {version, text} = meshVersionOf(smcp)
+        const id = `mesh-version/${smcp.metadata.name}`
+        if (!version) {
+          checks.push({id, status: 'warning', detail: `${smcp.metadata.name}: version unknown (no spec.version, no status yet)`, fix: `set spec.version to v${MIN_MESH_VERSION.join('.')} or later`})
+        } else if (!atLeast(version, MIN_MESH_VERSION)) {
+          checks.push({id, status: 'failure', detail: `${smcp.metadata.name}: Service Mesh ${text} is older than ${MIN_MESH_VERSION.join('.')}`, fix: `upgrade the control plane to v${MIN_MESH_VERSION.join('.')} or later (spec.version)`})
+        } else {
+          checks.push({id, status: 'ok', detail: `${smcp.metadata.name}: Service Mesh ${text} (at least ${MIN_MESH_VERSION.join('.')})`})
+        }
+      }
+    }
+  }
+
+  // 1.4.1 step 1: no other Gateway may claim port 443 with host "*".
+  if (state.gateways !== null) {
+    const conflicts = gatewayConflicts(state.gateways, state.memberRolls ?? [], mesh)
+    const real = conflicts.filter((c) => !c.otherMesh)
+    for (const c of conflicts) {
+      const id = `gateway-conflict/${c.namespace}/${c.name}`
+      if (c.otherMesh) {
+        checks.push({id, status: 'warning', detail: `Gateway ${c.namespace}/${c.name} binds 443 with host "*" but belongs to the mesh in ${c.otherMesh}`})
+      } else {
+        checks.push({
+          id,
+          status: 'failure',
+          detail: `Gateway ${c.namespace}/${c.name} binds port 443 with host "*": it conflicts with knative-ingress-gateway`,
+          fix: 'remove that Gateway, or give Serverless a mesh of its own (guide 1.4.1)',
+        })
+      }
+    }
+    if (real.length === 0) checks.push({id: 'gateway-conflict', status: 'ok', detail: 'no other Gateway binds port 443 with host "*"'})
+  }
+
+  // 1.4.1 step 2: istio-ingressgateway must not be NodePort or LoadBalancer.
+  const svc = state.ingressService
+  if (!svc) {
+    checks.push({id: 'ingressgateway-service', status: 'warning', detail: `Service ${mesh}/istio-ingressgateway not found (the control plane has not deployed it yet)`, fix: 'wait for the ServiceMeshControlPlane to become ready'})
+  } else {
+    const type = svc.spec?.type ?? 'ClusterIP'
+    if (type === 'NodePort' || type === 'LoadBalancer') {
+      checks.push({
+        id: 'ingressgateway-service',
+        status: 'failure',
+        detail: `Service ${mesh}/istio-ingressgateway is exposed as ${type}: unsupported, Knative Services are reached through OpenShift Routes`,
+        fix: 'make it ClusterIP (SMCP spec.gateways.ingress.service.type)',
+      })
+    } else {
+      checks.push({id: 'ingressgateway-service', status: 'ok', detail: `Service ${mesh}/istio-ingressgateway is ${type}`})
+    }
+  }
+  return checks
+}
+
+export function failed(checks: Check[]): Check[] {
+  return checks.filter((c) => c.status === 'failure')
+}
+
+function asStrings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []
+}

@@ -1,0 +1,102 @@
+import {changesOf, type Note, type Plan} from '../change/plan.js'
+import {KnmeshError} from '../errors.js'
+import type {KubeClient} from '../kube/client.js'
+import {planGateways, type GatewaysState} from './gateways.js'
+import {readGateways, readMesh} from './install-read.js'
+import {planMembers, type MembersState} from './members.js'
+import {readMembers} from './read.js'
+import {planConfigureMesh, smcpFindings, type MeshState} from './smcp.js'
+
+/**
+ * The mesh-side steps enable-istio depends on (configure-mesh, create-gateways,
+ * add-namespace), each as its own planner, so enable-istio can check them,
+ * offer them, and fold the accepted ones into its own change.
+ */
+
+export type PrerequisiteVerb = 'configure-mesh' | 'create-gateways' | 'add-namespace'
+
+export interface PrerequisitesState {
+  mesh: MeshState
+  gateways: GatewaysState
+  members: MembersState
+}
+
+export interface PrerequisitesInput {
+  meshNamespace: string
+  /** credentialName for create-gateways. */
+  secret: string
+}
+
+export interface PrerequisiteFinding {
+  verb: PrerequisiteVerb
+  /** Whether knmesh can fold it into this change (false: the verb needs a choice, e.g. --create or --name). */
+  offerable: boolean
+  /** What is missing, one line. */
+  why: string
+  /** The command line that fixes it. */
+  command: string
+}
+
+export async function readPrerequisites(client: KubeClient, input: PrerequisitesInput): Promise<PrerequisitesState> {
+  const [mesh, gateways, members] = await Promise.all([
+    readMesh(client, input.meshNamespace),
+    readGateways(client, input.meshNamespace, input.secret),
+    readMembers(client, input.meshNamespace),
+  ])
+  return {mesh, gateways, members}
+}
+
+function planOf(verb: PrerequisiteVerb, state: PrerequisitesState, input: PrerequisitesInput): Plan {
+  switch (verb) {
+    case 'configure-mesh':
+      return planConfigureMesh(state.mesh, {meshNamespace: input.meshNamespace})
+    case 'create-gateways':
+      return planGateways(state.gateways, {meshNamespace: input.meshNamespace, secret: input.secret})
+    case 'add-namespace':
+      return planMembers(state.members, {meshNamespace: input.meshNamespace})
+  }
+}
+
+const VERBS: PrerequisiteVerb[] = ['configure-mesh', 'create-gateways', 'add-namespace']
+
+/** Which prerequisite verbs still have work to do (pure). */
+export function prerequisiteFindings(state: PrerequisitesState, input: PrerequisitesInput): PrerequisiteFinding[] {
+  const ns = input.meshNamespace === 'istio-system' ? '' : ` --mesh-namespace ${input.meshNamespace}`
+  const out: PrerequisiteFinding[] = []
+  for (const verb of VERBS) {
+    const command = `knmesh ${verb}${verb === 'add-namespace' ? ' knative-serving' : ''}${ns}`
+    let plan: Plan
+    try {
+      plan = planOf(verb, state, input)
+    } catch (error) {
+      if (!(error instanceof KnmeshError)) throw error
+      out.push({verb, offerable: false, why: error.message, command})
+      continue
+    }
+    const changes = changesOf(plan)
+    if (changes.length === 0) continue
+    let why: string
+    if (verb === 'configure-mesh') {
+      const smcp = changes[0].live
+      why = smcp ? `ServiceMeshControlPlane ${smcp.metadata.name}: ${smcpFindings(smcp).join('; ')}` : 'no ServiceMeshControlPlane'
+    } else if (verb === 'create-gateways') {
+      why = `missing or different: ${changes.map((c) => `${(c.desired ?? c.live)!.kind} ${(c.desired ?? c.live)!.metadata.name}`).join(', ')}`
+    } else {
+      why = 'knative-serving and knative-eventing are not both members of the ServiceMeshMemberRoll'
+    }
+    out.push({verb, offerable: true, why, command})
+  }
+  return out
+}
+
+/** The plans of the chosen prerequisite verbs, for the same state. */
+export function planPrerequisites(state: PrerequisitesState, input: PrerequisitesInput, verbs: PrerequisiteVerb[]): Plan {
+  const items: Plan['items'] = []
+  const notes: Note[] = []
+  for (const verb of VERBS.filter((v) => verbs.includes(v))) {
+    const p = planOf(verb, state, input)
+    items.push(...p.items)
+    notes.push(...p.notes)
+  }
+  return {items, notes}
+}

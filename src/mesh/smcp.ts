@@ -1,0 +1,80 @@
+import {ensureArray, ensureObject, getPath, newObject} from '../change/edit.js'
+import {info, type Plan} from '../change/plan.js'
+import {KnmeshError} from '../errors.js'
+import type {KObject} from '../kube/types.js'
+
+/** Guide 1.4.2 step 1 and 1.5 step 3: what the ServiceMeshControlPlane must carry. */
+
+export const SMCP_DEFAULT_NAME = 'basic'
+/** 8444: metrics; 8022: serving's wait-for-drain pre-stop hook. */
+export const EXCLUDED_INBOUND_PORTS = [8444, 8022]
+export const TERMINATION_DRAIN_DURATION = '35s'
+export const INGRESS_GATEWAY_LABEL = {knative: 'ingressgateway'} as const
+
+const EXCLUDED_PATH = ['spec', 'proxy', 'networking', 'trafficControl', 'inbound', 'excludedPorts']
+
+export interface MeshState {
+  /** The SMCPs in the mesh namespace. */
+  smcps: KObject[]
+}
+
+export interface MeshInput {
+  meshNamespace: string
+  /** --name: which SMCP (needed when there are several). */
+  name?: string
+  /** --create: create the guide's SMCP when there is none. */
+  create?: boolean
+}
+
+/** The SMCP with the guide's settings merged in; every other field, port and label is kept. */
+export function desiredSmcp(live: KObject | null, meshNamespace: string, name = SMCP_DEFAULT_NAME): KObject {
+  const smcp = live ? structuredClone(live) : newObject('maistra.io/v2', 'ServiceMeshControlPlane', name, meshNamespace, {spec: {profiles: ['default']}})
+  ensureObject(smcp, ['spec', 'security', 'dataPlane']).mtls = true
+  ensureObject(smcp, ['spec', 'techPreview', 'meshConfig', 'defaultConfig']).terminationDrainDuration = TERMINATION_DRAIN_DURATION
+  Object.assign(ensureObject(smcp, ['spec', 'gateways', 'ingress', 'service', 'metadata', 'labels']), INGRESS_GATEWAY_LABEL)
+  const ports = ensureArray(smcp, EXCLUDED_PATH) as unknown as (number | string)[]
+  for (const p of EXCLUDED_INBOUND_PORTS) if (!ports.some((x) => Number(x) === p)) ports.push(p)
+  return smcp
+}
+
+/** What an SMCP lacks of the guide's settings (empty: nothing). */
+export function smcpFindings(smcp: KObject): string[] {
+  const out: string[] = []
+  if (getPath(smcp, ['spec', 'security', 'dataPlane', 'mtls']) !== true) out.push('security.dataPlane.mtls is not true')
+  if (getPath(smcp, ['spec', 'techPreview', 'meshConfig', 'defaultConfig', 'terminationDrainDuration']) !== TERMINATION_DRAIN_DURATION) {
+    out.push(`terminationDrainDuration is not ${TERMINATION_DRAIN_DURATION}`)
+  }
+  if (getPath(smcp, ['spec', 'gateways', 'ingress', 'service', 'metadata', 'labels', 'knative']) !== INGRESS_GATEWAY_LABEL.knative) {
+    out.push('the ingress gateway service lacks the label knative: ingressgateway')
+  }
+  const ports = getPath(smcp, EXCLUDED_PATH)
+  const missing = EXCLUDED_INBOUND_PORTS.filter((p) => !(Array.isArray(ports) && ports.some((x) => Number(x) === p)))
+  if (missing.length) out.push(`inbound excludedPorts lack ${missing.join(', ')}`)
+  return out
+}
+
+/** Which SMCP to edit: --name, the only one, or (with create) a new one. Throws a one-line error otherwise. */
+export function selectSmcp(state: MeshState, input: MeshInput): {live: KObject | null; name: string} {
+  const {smcps} = state
+  const ns = input.meshNamespace
+  if (input.name) {
+    const live = smcps.find((s) => s.metadata.name === input.name) ?? null
+    if (!live && !input.create) {
+      const others = smcps.length ? ` (there is ${smcps.map((s) => s.metadata.name).join(', ')})` : ''
+      throw new KnmeshError(`there is no ServiceMeshControlPlane ${input.name} in ${ns}${others}; pass --create to create it`)
+    }
+    return {live, name: input.name}
+  }
+  if (smcps.length === 1) return {live: smcps[0], name: smcps[0].metadata.name}
+  if (smcps.length === 0) {
+    if (input.create) return {live: null, name: SMCP_DEFAULT_NAME}
+    throw new KnmeshError(`there is no ServiceMeshControlPlane in ${ns}; pass --create to create "${SMCP_DEFAULT_NAME}" as the guide does, or --mesh-namespace`)
+  }
+  throw new KnmeshError(`there are ${smcps.length} ServiceMeshControlPlanes in ${ns} (${smcps.map((s) => s.metadata.name).join(', ')}); choose one with --name`)
+}
+
+export function planConfigureMesh(state: MeshState, input: MeshInput): Plan {
+  const {live, name} = selectSmcp(state, input)
+  const notes = live ? [] : [info(`ServiceMeshControlPlane ${input.meshNamespace}/${name} does not exist: it will be created with the default profile`)]
+  return {items: [{live, desired: desiredSmcp(live, input.meshNamespace, name)}], notes}
+}
