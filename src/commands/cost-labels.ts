@@ -34,13 +34,15 @@ With --set key=value: puts the label on the namespace and on the revision templa
     const {parseCostLabels} = await import('../mesh/cost-labels.js')
     const labels = flags.set ? parseCostLabels(flags.set) : undefined
     const namespaces = await this.scope(flags['all-members'], mesh)
+    if (namespaces.length === 0) {
+      this.printer.info(`the member roll of ${mesh} has no namespaces besides knative-serving and knative-eventing: nothing to do`)
+      const empty = {namespaces, ok: true, findings: []}
+      if (this.machineOutput) await (await import('../ui/report.js')).printReport(this.printer, this.machineOutput, empty, [], [])
+      return this.jsonEnabled() ? undefined : empty
+    }
     const {readCostLabels} = await import('../mesh/read-workloads.js')
     if (labels) {
       const {planCostLabels} = await import('../mesh/cost-labels.js')
-      if (namespaces.length === 0) {
-        this.printer.info(`the member roll of ${mesh} has no namespaces besides knative-serving and knative-eventing: nothing to do`)
-        return {changes: [], noop: true}
-      }
       return this.change({read: (c) => readCostLabels(c, namespaces), plan: (s) => planCostLabels(s, {labels})})
     }
     return this.audit(namespaces, flags.check)
@@ -59,7 +61,7 @@ With --set key=value: puts the label on the namespace and on the revision templa
     const {auditCostLabels} = await import('../mesh/cost-labels.js')
     const {readCostLabels} = await import('../mesh/read-workloads.js')
     const {printReport} = await import('../ui/report.js')
-    const state = namespaces.length ? await readCostLabels(await this.client(), namespaces) : {namespaces: [], services: [], pods: [], missing: []}
+    const state = await readCostLabels(await this.client(), namespaces)
     if (state.missing.length) throw new KnmeshError(`namespace${state.missing.length > 1 ? 's' : ''} ${state.missing.join(', ')} not found`)
     const findings = auditCostLabels(state)
     const report = {namespaces, ok: !findings.some((f) => f.severity === 'warning'), findings}

@@ -143,13 +143,11 @@ export function capacityProblem(nodes: KObject[], count: number): string | null 
   if (count <= 0) return null
   const cap = gpuCapacity(nodes, count)
   if (cap.fits) return null
-  const skipped = cap.excluded.length
-    ? ` (not counted: ${cap.excluded.map((n) => `${n.name} with ${n.gpus}, ${n.excluded}`).join('; ')})`
-    : ''
+  const skipped = cap.excluded.length ? `; not counted: ${cap.excluded.map((n) => `${n.name} with ${n.gpus} (${n.excluded})`).join(', ')}` : ''
   const largest = cap.largest
-    ? `the largest is ${cap.largest.name} with ${cap.largest.gpus}`
-    : `no schedulable node offers ${GPU_RESOURCE} at all: is the NVIDIA GPU Operator installed?`
-  return `no schedulable node has ${count} allocatable ${GPU_RESOURCE}; ${largest}${skipped}: the new revision's pods would stay Pending`
+    ? `the largest: ${cap.largest.name} with ${cap.largest.gpus}`
+    : `no schedulable node offers any: is the NVIDIA GPU Operator installed?`
+  return `no schedulable node has ${count} allocatable ${GPU_RESOURCE} (${largest}${skipped}): the new revision's pods would stay Pending`
 }
 
 export function planGpuLimit(state: GpuState, input: GpuInput): Plan {
@@ -158,7 +156,7 @@ export function planGpuLimit(state: GpuState, input: GpuInput): Plan {
   const desired = desiredGpuService(live, input.count, input.container)
   const notes: Note[] = []
   const {container} = pickContainer(live, input.container)
-  const label = `container ${container.name ?? '#0'}`
+  const label = container.name ? `container ${container.name}` : 'the first container'
   if (input.count > 0) {
     if (state.nodes === null) notes.push(warning('cannot list nodes: GPU capacity not checked'))
     else {
@@ -191,7 +189,7 @@ export function gpuRows(services: KObject[], nodes: KObject[] | null): GpuRow[] 
     containersOf(s).forEach((c, i) => {
       const raw = c?.resources?.limits?.[GPU_RESOURCE]
       const gpus = gpuLimitOf(c)
-      const row: GpuRow = {namespace: s.metadata.namespace ?? '', service: s.metadata.name, container: c?.name ?? `#${i}`, limit: raw === undefined ? '' : String(raw), gpus}
+      const row: GpuRow = {namespace: s.metadata.namespace ?? '', service: s.metadata.name, container: c?.name ?? (i === 0 ? '(first, unnamed)' : `(#${i}, unnamed)`), limit: raw === undefined ? '' : String(raw), gpus}
       if (gpus > 0 && nodes) row.fits = gpuCapacity(nodes, gpus).fits
       rows.push(row)
     })
