@@ -206,6 +206,68 @@ export interface Applicable {
   custom: KObject[]
   deny: KObject[]
   allow: KObject[]
+  /** Built on first use: ALLOW rules indexed by the source namespaces they name. */
+  index?: RuleIndex
+  /** Built on first use: the reason given when nothing allows a request. */
+  denial?: Decision
+}
+
+/** [policy index, rule index] pairs, in evaluation order. */
+type RuleRef = [number, number]
+
+interface RuleIndex {
+  /** Rules that can only match requests from one of a fixed set of source namespaces. */
+  byNamespace: Map<string, RuleRef[]>
+  /** Every other rule. */
+  other: RuleRef[]
+}
+
+/** The exact namespaces a rule is limited to, or null when it is not limited that way. */
+function ruleNamespaces(rule: Obj): string[] | null {
+  const from = Array.isArray(rule?.from) && rule.from.length ? rule.from : null
+  if (!from) return null
+  const out: string[] = []
+  for (const f of from) {
+    const ns = f?.source?.namespaces
+    if (!Array.isArray(ns) || ns.length === 0 || ns.some((n: unknown) => typeof n !== 'string' || n.includes('*'))) return null
+    out.push(...ns)
+  }
+  return out
+}
+
+function buildIndex(policies: KObject[]): RuleIndex {
+  const idx: RuleIndex = {byNamespace: new Map(), other: []}
+  policies.forEach((p, pi) => {
+    const rules = Array.isArray(p.spec?.rules) ? p.spec.rules : []
+    rules.forEach((r: Obj, ri: number) => {
+      const nss = ruleNamespaces(r)
+      if (!nss) {
+        idx.other.push([pi, ri])
+        return
+      }
+      for (const ns of new Set(nss)) {
+        const list = idx.byNamespace.get(ns) ?? []
+        list.push([pi, ri])
+        idx.byNamespace.set(ns, list)
+      }
+    })
+  })
+  return idx
+}
+
+const before = (a: RuleRef, b: RuleRef) => a[0] - b[0] || a[1] - b[1]
+
+/** Candidate rules for a request in evaluation order: the two sorted lists merged. */
+function candidates(idx: RuleIndex, ns: string | undefined): RuleRef[] {
+  const a = ns === undefined ? [] : (idx.byNamespace.get(ns) ?? [])
+  const b = idx.other
+  if (!a.length) return b
+  if (!b.length) return a
+  const out: RuleRef[] = []
+  let i = 0
+  let j = 0
+  while (i < a.length || j < b.length) out.push(j >= b.length || (i < a.length && before(a[i], b[j]) < 0) ? a[i++] : b[j++])
+  return out
 }
 
 export function applicable(policies: KObject[], w: Workload, rootNamespace: string): Applicable {
@@ -237,11 +299,17 @@ export function decide(ap: Applicable, req: AuthzRequest): Decision {
     if (i >= 0) return {verdict: 'deny', by: 'DENY', policy: ref(p), rule: i, reason: `DENY policy ${refText(ref(p), i)} matches`}
   }
   if (ap.allow.length === 0) return {verdict: 'allow', by: 'NONE', reason: 'no ALLOW policy applies to the workload'}
-  for (const p of ap.allow) {
-    const i = matchingRule(p, req)
-    if (i >= 0) return {verdict: 'allow', by: 'ALLOW', policy: ref(p), rule: i, reason: `ALLOW policy ${refText(ref(p), i)} matches`}
+  ap.index ??= buildIndex(ap.allow)
+  for (const [pi, ri] of candidates(ap.index, req.source.namespace)) {
+    const p = ap.allow[pi]
+    if (matchRule(p.spec.rules[ri], req)) return {verdict: 'allow', by: 'ALLOW', policy: ref(p), rule: ri, reason: `ALLOW policy ${refText(ref(p), ri)} matches`}
   }
-  // Denied because nothing allowed it: name an empty policy (deny-all) when there is one.
+  ap.denial ??= denial(ap)
+  return ap.denial
+}
+
+/** Denied because nothing allowed it: name an empty policy (deny-all) when there is one. */
+function denial(ap: Applicable): Decision {
   const empty = ap.allow.find((p) => !Array.isArray(p.spec?.rules) || p.spec.rules.length === 0)
   const names = ap.allow.map((p) => refText(ref(p)))
   const listed = names.length > 4 ? `${names.slice(0, 4).join(', ')} and ${names.length - 4} more` : names.join(', ')

@@ -67,13 +67,20 @@ export const GATEWAY_LABELS = {app: 'istio-ingressgateway', istio: 'ingressgatew
 export const REVISION_PORT = 8012
 export const ACTIVATOR_PORT = 8012
 
+const revisionLabelCache = new Map<string, Record<string, string>>()
+const CALLER_LABELS = {app: 'knmesh-probe'}
+
 export function revisionLabels(service: string): Record<string, string> {
-  return {
+  const hit = revisionLabelCache.get(service)
+  if (hit) return hit
+  const labels = {
     app: `${service}-00001`,
     'serving.knative.dev/service': service,
     'serving.knative.dev/configuration': service,
     'serving.knative.dev/revision': `${service}-00001`,
   }
+  revisionLabelCache.set(service, labels)
+  return labels
 }
 
 interface Party {
@@ -81,10 +88,14 @@ interface Party {
   workload: Workload
   /** Service account, for the SPIFFE principal. */
   sa: string
+  principal?: string
   /** Whether a sidecar runs next to it (mesh member namespace). */
   sidecar: boolean
   /** An ingress gateway: it terminates the client's TLS itself, PeerAuthentication does not apply. */
   ingress?: boolean
+  /** Memoized per party: its applicable policies and its mTLS mode per port. */
+  ap?: Applicable
+  modes?: Map<number, ReturnType<typeof mtlsMode> & {text: string}>
 }
 
 /**
@@ -93,7 +104,7 @@ interface Party {
  */
 export class Authorizer {
   private readonly cache = new Map<string, Applicable>()
-  private readonly mtlsCache = new Map<string, ReturnType<typeof mtlsMode>>()
+  private readonly mtlsCache = new Map<string, ReturnType<typeof mtlsMode> & {text: string}>()
   readonly members: Set<string>
   private readonly byNamespace = new Map<string, KObject[]>()
 
@@ -111,8 +122,19 @@ export class Authorizer {
     return this.members.has(ns)
   }
 
+  private readonly labelKeys = new WeakMap<Record<string, string>, string>()
+
+  private workloadKey(w: Workload): string {
+    let lk = this.labelKeys.get(w.labels)
+    if (lk === undefined) {
+      lk = Object.entries(w.labels).sort().map(([k, v]) => `${k}=${v}`).join(',')
+      this.labelKeys.set(w.labels, lk)
+    }
+    return `${w.namespace}\u0000${lk}`
+  }
+
   applicable(w: Workload): Applicable {
-    const key = `${w.namespace}\u0000${Object.entries(w.labels).sort().map(([k, v]) => `${k}=${v}`).join(',')}`
+    const key = this.workloadKey(w)
     let ap = this.cache.get(key)
     if (!ap) {
       const root = this.view.meshNamespace
@@ -124,13 +146,39 @@ export class Authorizer {
   }
 
   mtls(w: Workload, port: number) {
-    const key = `${w.namespace}\u0000${JSON.stringify(w.labels)}\u0000${port}`
+    const key = `${this.workloadKey(w)}\u0000${port}`
     let m = this.mtlsCache.get(key)
     if (!m) {
-      m = mtlsMode(this.view.peerAuthentications, w, this.view.meshNamespace, port)
+      const r = mtlsMode(this.view.peerAuthentications, w, this.view.meshNamespace, port)
+      m = {...r, text: `${r.mode}${r.from ? ` (${refText(r.from)})` : ' (default)'}`}
       this.mtlsCache.set(key, m)
     }
     return m
+  }
+
+  private readonly hops = new Map<string, Hop>()
+  private readonly parties = new Map<string, Party>()
+
+  /** The same Party object for the same workload, so its memoized policies are reused. */
+  party(label: string, namespace: string, labels: Record<string, string>, sa: string, ingress = false): Party {
+    const key = `${label}\u0000${namespace}`
+    let p = this.parties.get(key)
+    if (!p) {
+      p = {label, workload: {namespace, labels}, sa, sidecar: ingress || this.inMesh(namespace), ingress}
+      this.parties.set(key, p)
+    }
+    return p
+  }
+
+  /** hop(), remembered: for hops from fixed system workloads (gateway, activator) that many requests share. */
+  sharedHop(src: Party | null, dst: Party, port: number, req: Omit<AuthzRequest, 'source' | 'destination'>): Hop {
+    const key = `${src?.label}\u0000${dst.label}\u0000${port}\u0000${req.host}\u0000${req.path}\u0000${req.method}`
+    let h = this.hops.get(key)
+    if (!h) {
+      h = this.hop(src, dst, port, req)
+      this.hops.set(key, h)
+    }
+    return h
   }
 
   /** One hop: the connection (mTLS or not), then the destination sidecar's policies. */
@@ -139,8 +187,13 @@ export class Authorizer {
     if (!dst.sidecar) {
       return {from, to: dst.label, mtls: 'none (no sidecar at the destination)', decision: {verdict: 'allow', by: 'NONE', reason: `${dst.workload.namespace} is not a mesh member: no sidecar enforces policies there`}}
     }
-    const m = this.mtls(dst.workload, port)
-    const modeText = `${m.mode}${m.from ? ` (${refText(m.from)})` : ' (default)'}`
+    dst.modes ??= new Map()
+    let m = dst.modes.get(port)
+    if (!m) {
+      m = this.mtls(dst.workload, port)
+      dst.modes.set(port, m)
+    }
+    const modeText = m.text
     const mutual = Boolean(src?.sidecar) && m.mode !== 'DISABLE' && !dst.ingress
     if (!mutual && m.mode === 'STRICT' && !dst.ingress) {
       return {
@@ -150,9 +203,10 @@ export class Authorizer {
         decision: {verdict: 'deny', by: 'NONE', policy: m.from, reason: `${dst.label} requires mTLS (${modeText}) and ${src ? `${src.workload.namespace} has no sidecar` : 'the caller is outside the mesh'}: connection reset`},
       }
     }
-    const source = mutual && src ? {namespace: src.workload.namespace, principal: `cluster.local/ns/${src.workload.namespace}/sa/${src.sa}`} : {}
-    const decision = decide(this.applicable(dst.workload), {...req, source, destination: {...dst.workload, port}})
-    const mtls = dst.ingress ? 'TLS from the router: no peer identity' : mutual ? `mTLS (${modeText})` : `plaintext (${modeText}): no peer identity`
+    const source = mutual && src ? {namespace: src.workload.namespace, principal: (src.principal ??= `cluster.local/ns/${src.workload.namespace}/sa/${src.sa}`)} : {}
+    dst.ap ??= this.applicable(dst.workload)
+    const decision = decide(dst.ap, {...req, source, destination: {namespace: dst.workload.namespace, labels: dst.workload.labels, port}})
+    const mtls = dst.ingress ? 'TLS from the router: no peer identity' : mutual ? `mTLS ${modeText}` : `plaintext ${modeText}: no peer identity`
     return {from, to: dst.label, mtls, decision}
   }
 }
@@ -171,20 +225,22 @@ export function clusterLocalHost(service: string, namespace: string): string {
 /** Predicts one request, along every path it may take. */
 export function predict(az: Authorizer, r: ProbeRequest): Prediction {
   const mesh = az.view.meshNamespace
-  const caller: Party = {label: `${r.from} (caller)`, workload: {namespace: r.from, labels: {app: 'knmesh-probe'}}, sa: 'default', sidecar: az.inMesh(r.from)}
-  const activator: Party = {label: `${KNATIVE_SERVING}/activator`, workload: {namespace: KNATIVE_SERVING, labels: ACTIVATOR_LABELS}, sa: 'controller', sidecar: az.inMesh(KNATIVE_SERVING)}
-  const target: Party = {label: `${r.to}/${r.service}`, workload: {namespace: r.to, labels: r.targetLabels ?? revisionLabels(r.service)}, sa: 'default', sidecar: az.inMesh(r.to)}
-  const gateway: Party = {label: `${mesh}/istio-ingressgateway`, workload: {namespace: mesh, labels: GATEWAY_LABELS}, sa: 'istio-ingressgateway-service-account', sidecar: true}
+  const caller = az.party(`${r.from} (caller)`, r.from, CALLER_LABELS, 'default')
+  const activator = az.party(`${KNATIVE_SERVING}/activator`, KNATIVE_SERVING, ACTIVATOR_LABELS, 'controller')
+  const target = r.targetLabels
+    ? {label: `${r.to}/${r.service}`, workload: {namespace: r.to, labels: r.targetLabels}, sa: 'default', sidecar: az.inMesh(r.to)}
+    : az.party(`${r.to}/${r.service}`, r.to, revisionLabels(r.service), 'default')
+  const gateway = az.party(`${mesh}/istio-ingressgateway`, mesh, GATEWAY_LABELS, 'istio-ingressgateway-service-account', true)
   const host = r.external ? (r.externalHost ?? `${r.service}-${r.to}.apps`) : clusterLocalHost(r.service, r.to)
   const req = {host, path: r.path ?? '/', method: r.method ?? 'GET', headers: {}}
   const paths: PathResult[] = []
   if (r.external) {
     // The router is outside the mesh; the gateway has no inbound policies of the tenants.
-    const atGateway = az.hop(null, {...gateway, ingress: true}, 8443, req)
-    paths.push(pathOf('via ingress gateway and activator', [atGateway, az.hop(gateway, activator, ACTIVATOR_PORT, req), az.hop(activator, target, REVISION_PORT, req)]))
-    paths.push(pathOf('via ingress gateway, direct to the pod', [atGateway, az.hop(gateway, target, REVISION_PORT, req)]))
+    const atGateway = az.sharedHop(null, gateway, 8443, req)
+    paths.push(pathOf('via ingress gateway and activator', [atGateway, az.sharedHop(gateway, activator, ACTIVATOR_PORT, req), az.sharedHop(activator, target, REVISION_PORT, req)]))
+    paths.push(pathOf('via ingress gateway, direct to the pod', [atGateway, az.sharedHop(gateway, target, REVISION_PORT, req)]))
   } else {
-    paths.push(pathOf('via activator', [az.hop(caller, activator, ACTIVATOR_PORT, req), az.hop(activator, target, REVISION_PORT, req)]))
+    paths.push(pathOf('via activator', [az.hop(caller, activator, ACTIVATOR_PORT, req), az.sharedHop(activator, target, REVISION_PORT, req)]))
     paths.push(pathOf('direct to the pod', [az.hop(caller, target, REVISION_PORT, req)]))
   }
   const verdicts = new Set(paths.map((p) => p.verdict))
