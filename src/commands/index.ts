@@ -7,6 +7,8 @@ import Precheck from './precheck.js'
 import CostLabels from './cost-labels.js'
 import GpuLimit from './gpu-limit.js'
 import RemoveNamespace from './remove-namespace.js'
+import TenantAuthz from './tenant-authz.js'
+import Probe from './probe.js'
 
 /** Explicit command discovery: oclif loads this one file instead of scanning a folder. */
 export const COMMANDS = {
@@ -19,4 +21,6 @@ export const COMMANDS = {
   'cost-labels': CostLabels,
   'gpu-limit': GpuLimit,
   'remove-namespace': RemoveNamespace,
+  'tenant-authz': TenantAuthz,
+  probe: Probe,
 }

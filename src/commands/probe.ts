@@ -1,0 +1,159 @@
+import {Flags} from '@oclif/core'
+import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
+import {CheckFailedError, UsageError} from '../errors.js'
+import {splitList, validateLabelName, validateObjectName} from '../mesh/names.js'
+
+export default class Probe extends KnmeshCommand {
+  static summary = 'Predict (and with --live, test) whether one namespace can reach a Knative Service in another (guide 2.4)'
+  static description = `Predicts, from the live AuthorizationPolicies, PeerAuthentications and ServiceMeshMemberRoll, whether a request from --from to the Knative Service --service in --to is allowed, following Istio's evaluation order (CUSTOM, DENY, ALLOW; an ALLOW policy without rules such as spec: {} denies everything it applies to) along the request's real paths: cluster-local (http://SERVICE.NS) from the caller's sidecar to the activator in knative-serving and on to the revision pod, or straight to the pod; --external through the ingress gateway in the mesh namespace. Names the policy and rule that decide each hop.
+
+--live also sends the request for real: a short-lived curl pod in --from (sidecar injected, non-root, resource limits, activeDeadlineSeconds) writes the HTTP status and the head of the body to its termination message; knmesh waits for it (--timeout), reports predicted against observed (a mismatch is flagged loudly) and deletes the pod whatever happens.
+
+--matrix predicts every pair of tenant namespaces (tenants found by tenant-authz's labels): same tenant should be allowed, different tenants denied.
+
+Exit code 0 when every result matches --expect (or none is given) and, with --live, the observation matches the prediction; 1 otherwise.`
+
+  static examples = [
+    '<%= config.bin %> <%= command.id %> --from team-alpha-1 --to team-bravo-1',
+    '<%= config.bin %> <%= command.id %> --from team-alpha-1 --to team-bravo-1 --external --expect allow',
+    '<%= config.bin %> <%= command.id %> --from team-alpha-1 --to team-alpha-1 --service test-webapp --live --timeout 90',
+    '<%= config.bin %> <%= command.id %> --matrix',
+    '<%= config.bin %> <%= command.id %> --matrix --tenants team-alpha,team-bravo --expect isolated -o json',
+  ]
+
+  static flags = {
+    ...meshNamespaceFlag,
+    from: Flags.string({description: 'namespace the request comes from', helpValue: 'NS'}),
+    to: Flags.string({description: 'namespace of the Knative Service', helpValue: 'NS'}),
+    service: Flags.string({description: 'Knative Service name', default: 'test-webapp', helpValue: 'NAME'}),
+    external: Flags.boolean({description: 'use the Service\'s external URL (through the ingress gateway)', default: false}),
+    live: Flags.boolean({description: 'also send the request for real from a short-lived pod in --from', default: false}),
+    timeout: Flags.integer({description: 'seconds to wait for the --live pod', default: 120, min: 1}),
+    image: Flags.string({description: 'curl image for --live', helpValue: 'IMAGE'}),
+    expect: Flags.option({options: ['allow', 'deny', 'isolated'] as const, description: 'expected result: allow|deny (one probe) or isolated (--matrix: same tenant allowed, others denied)'})(),
+    matrix: Flags.boolean({description: 'predict every pair of tenant namespaces', default: false}),
+    tenants: Flags.string({description: 'with --matrix: only these tenants, comma-separated', multiple: true, helpValue: 'NAME[,NAME]'}),
+  }
+
+  async run() {
+    const {flags} = await this.parseFlags(Probe)
+    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    if (flags.matrix) {
+      if (flags.from || flags.to || flags.live || flags.external) throw new UsageError('--matrix takes no --from, --to, --live or --external')
+      if (flags.expect && flags.expect !== 'isolated') throw new UsageError('with --matrix, --expect takes "isolated"')
+      return this.matrix(mesh, splitList(flags.tenants).map((t) => validateLabelName(t, 'tenant')), flags.expect === 'isolated', validateObjectName(flags.service, 'service name'))
+    }
+    if (!flags.from || !flags.to) throw new UsageError('give --from NS and --to NS (or --matrix)')
+    if (flags.expect === 'isolated') throw new UsageError('--expect isolated goes with --matrix; give allow or deny')
+    if (flags.tenants) throw new UsageError('--tenants goes with --matrix')
+    const from = validateLabelName(flags.from)
+    const to = validateLabelName(flags.to)
+    const service = validateLabelName(flags.service, 'service name')
+
+    const {readMeshView, knativeService} = await import('../mesh/authz-read.js')
+    const {Authorizer, predict, expectedStatus} = await import('../mesh/probe.js')
+    const client = await this.client()
+    const [view, ksvc] = await Promise.all([readMeshView(client, mesh), flags.external || flags.live ? knativeService(client, service, to) : null])
+    const url = ksvc?.status?.url as string | undefined
+    let externalHost: string | undefined
+    if (flags.external) {
+      if (url) externalHost = new URL(url).host
+      else if (flags.live) throw new UsageError(`Knative Service ${to}/${service} has no status.url: cannot send an external request`)
+    }
+    const p = predict(new Authorizer(view), {from, to, service, external: flags.external, externalHost})
+    const predictedStatus = expectedStatus(p)
+    const result: Record<string, unknown> = {from, to, service, external: flags.external, url: p.url, predicted: p.verdict, predictedStatus, reason: p.reason, paths: p.paths}
+    const failures: string[] = []
+    if (flags.expect && p.verdict !== flags.expect) failures.push(`expected ${flags.expect}, predicted ${p.verdict}`)
+
+    if (!this.machineOutput) {
+      const {table} = await import('../ui/table.js')
+      const rows = p.paths.flatMap((path) =>
+        path.hops.map((h, i) => [i === 0 ? path.name : '', `${h.from} → ${h.to}`, h.mtls, h.decision.verdict, h.decision.policy ? `${h.decision.policy.namespace}/${h.decision.policy.name}${h.decision.rule === undefined ? '' : ` rule ${h.decision.rule}`}` : '-']),
+      )
+      this.printer.info(table(['path', 'hop', 'connection', 'decision', 'policy'], rows))
+      this.printer.info(`predicted: ${p.verdict.toUpperCase()}${predictedStatus === '?' ? '' : ` (HTTP ${predictedStatus === '000' ? 'none: connection reset' : predictedStatus})`} for ${p.url}`)
+      this.printer.info(`  because ${p.reason}`)
+    }
+
+    if (flags.live) {
+      const {probePod, runLiveProbe} = await import('../mesh/probe-live.js')
+      const target = flags.external ? url! : p.url
+      const pod = probePod({namespace: from, url: target, timeoutSeconds: flags.timeout, image: flags.image})
+      const live = await runLiveProbe(client, pod, flags.timeout * 1000, {onCreated: (name) => this.printer.info(`live: pod ${from}/${name} sends GET ${target} ...`)})
+      result.live = live
+      if (!live.deleted) this.printer.warn(`could not delete the probe pod ${from}/${live.pod}: delete it by hand`)
+      if (live.observation) {
+        const o = live.observation
+        const head = o.body.split('\n')[0]?.slice(0, 80) ?? ''
+        if (!this.machineOutput) this.printer.info(`observed:  ${o.verdict.toUpperCase()} (HTTP ${o.status}${o.status === '000' ? `, curl exit ${o.curlExit}` : ''})${head ? ` "${head}"` : ''}`)
+        result.observed = o.verdict
+        result.observedStatus = o.status
+        if (o.verdict !== p.verdict) {
+          result.mismatch = true
+          failures.push(`MISMATCH: predicted ${p.verdict}, observed ${o.verdict} (HTTP ${o.status})`)
+          this.printer.warn(`!!! MISMATCH: knmesh predicted ${p.verdict.toUpperCase()} but the request was ${o.verdict === 'allow' ? 'ALLOWED' : o.verdict === 'deny' ? 'DENIED' : 'UNDETERMINED'} (HTTP ${o.status}) !!!`)
+        } else if (!this.machineOutput) {
+          this.printer.info('prediction matches the observation')
+        }
+        if (flags.expect && o.verdict !== flags.expect) failures.push(`expected ${flags.expect}, observed ${o.verdict}`)
+      } else {
+        failures.push(`live probe: ${live.problem}`)
+      }
+    }
+    if (this.machineOutput) this.printer.data(await this.render(result))
+    if (failures.length) throw new CheckFailedError(failures.join('; '))
+    return result
+  }
+
+  private async render(data: unknown): Promise<string> {
+    if (this.machineOutput === 'yaml') {
+      const {stringify} = await import('yaml')
+      return stringify(data, {lineWidth: 0})
+    }
+    return JSON.stringify(data, null, 2)
+  }
+
+  private async matrix(mesh: string, tenants: string[], expectIsolated: boolean, service: string) {
+    const {readMeshView} = await import('../mesh/authz-read.js')
+    const {tenantMatrix} = await import('../mesh/probe.js')
+    const view = await readMeshView(await this.client(), mesh)
+    const m = tenantMatrix(view, {tenants, service})
+    const missing = tenants.filter((t) => !m.tenants.includes(t))
+    if (missing.length) throw new UsageError(`no tenant named ${missing.join(', ')} (see tenant-authz --list)`)
+    const data = {
+      tenants: m.tenants,
+      namespaces: m.namespaces,
+      pairs: m.cells.length,
+      violations: m.violations.map((c) => ({from: c.from, to: c.to, expected: c.expected, predicted: c.verdict, reason: c.reason})),
+      cells: m.cells.map((c) => ({from: c.from, to: c.to, fromTenant: c.fromTenant, toTenant: c.toTenant, predicted: c.verdict})),
+      ms: Math.round(m.ms),
+    }
+    if (this.machineOutput) {
+      this.printer.data(await this.render(data))
+    } else if (m.namespaces.length === 0) {
+      this.printer.info('no tenants: create them with tenant-authz')
+    } else {
+      const {table} = await import('../ui/table.js')
+      const short = (v: string) => (v === 'allow' ? 'allow' : v === 'deny' ? 'deny' : v)
+      if (m.namespaces.length <= 12) {
+        const byPair = new Map(m.cells.map((c) => [`${c.from}\u0000${c.to}`, c]))
+        const rows = m.namespaces.map((f) => [f, ...m.namespaces.map((t) => {
+          const c = byPair.get(`${f}\u0000${t}`)!
+          return c.verdict === c.expected ? short(c.verdict) : `${short(c.verdict)} (!)`
+        })])
+        this.printer.info(table(['from \\ to', ...m.namespaces], rows))
+      } else {
+        // Many tenants: one row per tenant pair that breaks isolation, and a summary.
+        this.printer.info(`${m.tenants.length} tenants, ${m.namespaces.length} namespaces, ${m.cells.length} pairs predicted`)
+      }
+      if (m.violations.length) {
+        this.printer.info(table(['from', 'to', 'expected', 'predicted', 'because'], m.violations.slice(0, 50).map((c) => [c.from, c.to, c.expected, c.verdict, c.reason])))
+        if (m.violations.length > 50) this.printer.info(`... and ${m.violations.length - 50} more (-o json for all)`)
+      }
+      this.printer.info(`${m.violations.length === 0 ? 'isolated: every tenant reaches its own namespaces only' : `${m.violations.length} pair(s) break tenant isolation (marked (!))`} (${Math.round(m.ms)} ms)`)
+    }
+    if (expectIsolated && m.violations.length) throw new CheckFailedError(`${m.violations.length} pair(s) break tenant isolation`)
+    return data
+  }
+}

@@ -1,0 +1,49 @@
+import {NotServedError} from '../errors.js'
+import type {KubeClient} from '../kube/client.js'
+import {Kinds} from '../kube/kinds.js'
+import type {KObject} from '../kube/types.js'
+import {SMMR_NAME} from './constants.js'
+import type {MeshView} from './probe.js'
+import {namespaceNames} from './read.js'
+import {TENANT_LABEL, type TenantAuthzState} from './tenant-authz.js'
+
+/** Readers for tenant-authz and probe: one cluster-wide (paged) list per kind, never one request per namespace. */
+
+/** Every AuthorizationPolicy (tenant objects, the defaults, and unlabelled ones tenant-authz may adopt). */
+export function allPolicies(client: KubeClient): Promise<KObject[]> {
+  return client.listAll(Kinds.AuthorizationPolicy)
+}
+
+/** The tenants' objects only: one label-selected list. */
+export function tenantPolicies(client: KubeClient, tenant?: string): Promise<KObject[]> {
+  return client.listAll(Kinds.AuthorizationPolicy, undefined, {labelSelector: tenant ? `${TENANT_LABEL}=${tenant}` : TENANT_LABEL})
+}
+
+export async function readTenantAuthz(client: KubeClient, meshNamespace: string): Promise<TenantAuthzState> {
+  const [policies, smmr, namespaces] = await Promise.all([
+    allPolicies(client),
+    client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace),
+    namespaceNames(client),
+  ])
+  return {policies, smmr, namespaces}
+}
+
+/** What probe predicts from: AuthorizationPolicies, PeerAuthentications and the member roll. */
+export async function readMeshView(client: KubeClient, meshNamespace: string): Promise<MeshView> {
+  const [policies, peerAuthentications, smmr] = await Promise.all([
+    allPolicies(client),
+    client.listAll(Kinds.PeerAuthentication),
+    client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace),
+  ])
+  return {policies, peerAuthentications, smmr, meshNamespace}
+}
+
+/** The Knative Service, or null when absent or Knative Serving is not installed. */
+export async function knativeService(client: KubeClient, name: string, namespace: string): Promise<KObject | null> {
+  try {
+    return await client.get(Kinds.KnativeService, name, namespace)
+  } catch (error) {
+    if (error instanceof NotServedError) return null
+    throw error
+  }
+}
