@@ -59,7 +59,7 @@ Before that it checks the mesh side: when configure-mesh, create-gateways or add
           continue
         }
       }
-      this.printer.warn(`${f.why}: run "${f.command}"${f.offerable ? ' (or pass --prerequisites)' : ''}`)
+      this.printer.warn(f.offerable ? `${f.why}: run "${f.command}" (or pass --prerequisites)` : `${f.verb} cannot run as it is: ${f.why}`)
     }
 
     const input = {meshNamespace: mesh, eventing: flags.eventing, kafkaBootstrap, kafkaPorts}

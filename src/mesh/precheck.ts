@@ -109,15 +109,15 @@ export function precheckChecks(state: PrecheckState): Check[] {
 
   for (const k of PREREQUISITE_KINDS) {
     const served = state.served[k.key]
-    if (served) checks.push({id: `crd/${k.resource}`, status: 'ok', detail: `${k.resource} is served`})
+    if (served) checks.push({id: `crd/${k.resource}`, status: 'ok', detail: 'served'})
     else if (k.required) {
       const by = k.key === 'knativeServing' ? 'the OpenShift Serverless Operator' : 'the Red Hat OpenShift Service Mesh Operator'
-      checks.push({id: `crd/${k.resource}`, status: 'failure', detail: `${k.resource} is not served`, fix: `install ${by}`})
+      checks.push({id: `crd/${k.resource}`, status: 'failure', detail: 'not served', fix: `install ${by}`})
     } else {
       checks.push({
         id: `crd/${k.resource}`,
         status: 'warning',
-        detail: `${k.resource} is not served (optional: ${k.key === 'knativeKafka' ? 'Knative Kafka' : 'Knative Eventing'} is not installed)`,
+        detail: `not served (optional: ${k.key === 'knativeKafka' ? 'Knative Kafka' : 'Knative Eventing'} is not installed)`,
         fix: 'nothing, unless you use it: install it with the OpenShift Serverless Operator',
       })
     }

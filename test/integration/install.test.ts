@@ -14,9 +14,10 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {Kinds} from '../../src/kube/kinds.js'
 import {isolatedCluster} from '../support/cluster.js'
+import {EVENTING_WORKLOADS, INGRESS_GATEWAY_SPEC, KAFKA_WORKLOADS, LOCAL_GATEWAY_SERVICE, LOCAL_GATEWAY_SPEC, SIDECAR, SMCP_SPEC, serviceEntrySpec, servingSpec} from '../support/guide-chapter1.js'
 
 const cluster = isolatedCluster()
-const ANN = {'sidecar.istio.io/inject': 'true', 'sidecar.istio.io/rewriteAppHTTPProbers': 'true'}
+const ANN = SIDECAR
 const outDir = mkdtempSync(join(tmpdir(), 'knmesh-certs-'))
 
 const get = (info: (typeof Kinds)[keyof typeof Kinds], name: string, ns?: string) => cluster.client.get(info, name, ns)
@@ -136,12 +137,11 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     const r = await cluster.run(['configure-mesh', '--yes'])
     expect(r.exitCode, r.stderr).toBe(0)
     const smcp = (await get(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system'))!
+    // The guide's SMCP, plus the seed's version and the user's own settings.
     expect(smcp.spec).toEqual({
+      ...SMCP_SPEC,
       version: 'v2.5',
-      profiles: ['default'],
       addons: {kiali: {enabled: false}},
-      security: {dataPlane: {mtls: true}},
-      techPreview: {meshConfig: {defaultConfig: {terminationDrainDuration: '35s'}}},
       gateways: {ingress: {service: {metadata: {labels: {team: 'net', knative: 'ingressgateway'}}}}},
       proxy: {networking: {trafficControl: {inbound: {excludedPorts: [15090, 8444, 8022]}}}},
     })
@@ -160,13 +160,7 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     const created = await cluster.run(['configure-mesh', '--mesh-namespace', 'mesh-two', '--create', '--yes'])
     expect(created.exitCode, created.stderr).toBe(0)
     const smcp = (await get(Kinds.ServiceMeshControlPlane, 'basic', 'mesh-two'))!
-    expect(smcp.spec).toEqual({
-      profiles: ['default'],
-      security: {dataPlane: {mtls: true}},
-      techPreview: {meshConfig: {defaultConfig: {terminationDrainDuration: '35s'}}},
-      gateways: {ingress: {service: {metadata: {labels: {knative: 'ingressgateway'}}}}},
-      proxy: {networking: {trafficControl: {inbound: {excludedPorts: [8444, 8022]}}}},
-    })
+    expect(smcp.spec).toEqual(SMCP_SPEC)
     await cluster.client.create({apiVersion: 'maistra.io/v2', kind: 'ServiceMeshControlPlane', metadata: {name: 'second', namespace: 'mesh-two'}, spec: {profiles: ['default']}})
     const several = await cluster.run(['configure-mesh', '--mesh-namespace', 'mesh-two', '--yes'])
     expect(several.exitCode).toBe(4)
@@ -192,21 +186,16 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect(r.exitCode, r.stderr).toBe(0)
     expect(r.stderr).not.toContain('warning')
     const ingress = (await get(Kinds.Gateway, 'knative-ingress-gateway', 'knative-serving'))!
-    expect(ingress.spec).toEqual({
-      selector: {knative: 'ingressgateway'},
-      servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'wildcard-certs'}}],
-    })
+    expect(ingress.spec).toEqual(INGRESS_GATEWAY_SPEC)
     const local = (await get(Kinds.Gateway, 'knative-local-gateway', 'knative-serving'))!
-    expect(local.spec).toEqual({
-      selector: {knative: 'ingressgateway'},
-      servers: [{port: {number: 8081, name: 'https', protocol: 'HTTPS'}, tls: {mode: 'ISTIO_MUTUAL'}, hosts: ['*']}],
-    })
+    expect(local.spec).toEqual(LOCAL_GATEWAY_SPEC)
     expect(local.metadata.labels).toEqual({'app.kubernetes.io/part-of': 'mine'})
     const svc = (await get(Kinds.Service, 'knative-local-gateway', 'istio-system'))!
-    expect(svc.metadata.labels).toEqual({'experimental.istio.io/disable-gateway-port-translation': 'true'})
-    expect(svc.spec.type).toBe('ClusterIP')
-    expect(svc.spec.selector).toEqual({istio: 'ingressgateway'})
-    expect(svc.spec.ports).toEqual([{name: 'http2', port: 80, targetPort: 8081, protocol: 'TCP'}])
+    expect(svc.metadata.labels).toEqual(LOCAL_GATEWAY_SERVICE.labels)
+    expect(svc.spec.type).toBe(LOCAL_GATEWAY_SERVICE.spec.type)
+    expect(svc.spec.selector).toEqual(LOCAL_GATEWAY_SERVICE.spec.selector)
+    // The API server defaults the port protocol.
+    expect(svc.spec.ports).toEqual(LOCAL_GATEWAY_SERVICE.spec.ports.map((p) => ({...p, protocol: 'TCP'})))
 
     const again = await cluster.run(['create-gateways'])
     expect(again.exitCode, again.stderr).toBe(0)
@@ -243,47 +232,19 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect((await get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system'))!.spec).toEqual({members: ['knative-serving', 'knative-eventing']})
 
     const ks = (await get(Kinds.KnativeServing, 'knative-serving', 'knative-serving'))!
-    expect(ks.spec).toEqual({
-      ingress: {istio: {enabled: true}},
-      deployments: [
-        {name: 'activator', annotations: ANN},
-        {name: 'autoscaler', annotations: ANN},
-      ],
-      config: {
-        istio: {
-          'gateway.knative-serving.knative-ingress-gateway': 'istio-ingressgateway.istio-system.svc.cluster.local',
-          'local-gateway.knative-serving.knative-local-gateway': 'knative-local-gateway.istio-system.svc.cluster.local',
-        },
-      },
-    })
+    expect(ks.spec).toEqual(servingSpec())
     const ke = (await get(Kinds.KnativeEventing, 'knative-eventing', 'knative-eventing'))!
     expect(ke.spec.config).toEqual({features: {'kreference-group': 'enabled', istio: 'enabled'}})
     expect(ke.spec.workloads).toEqual([
       {name: 'mt-broker-filter', replicas: 2, annotations: ANN},
       {name: 'eventing-webhook', annotations: {a: 'b'}},
-      {name: 'pingsource-mt-adapter', annotations: ANN},
-      {name: 'imc-dispatcher', annotations: ANN},
-      {name: 'mt-broker-ingress', annotations: ANN},
+      ...EVENTING_WORKLOADS.filter((n) => n !== 'mt-broker-filter').map((name) => ({name, annotations: ANN})),
     ])
     const kk = (await get(Kinds.KnativeKafka, 'knative-kafka', 'knative-eventing'))!
-    expect(kk.spec.workloads).toEqual(
-      ['kafka-controller', 'kafka-broker-receiver', 'kafka-broker-dispatcher', 'kafka-channel-receiver', 'kafka-channel-dispatcher', 'kafka-source-dispatcher', 'kafka-sink-receiver'].map((name) => ({name, annotations: ANN})),
-    )
+    expect(kk.spec.workloads).toEqual(KAFKA_WORKLOADS.map((name) => ({name, annotations: ANN})))
     expect(kk.spec.channel).toEqual({enabled: true, bootstrapServers: 'my-cluster-kafka-bootstrap.kafka:9092'})
     const se = (await get(Kinds.ServiceEntry, 'kafka-cluster', 'knative-eventing'))!
-    expect(se.spec).toEqual({
-      hosts: ['my-cluster-kafka-bootstrap.kafka'],
-      exportTo: ['.'],
-      ports: [
-        {number: 9092, name: 'tcp-plain', protocol: 'TCP'},
-        {number: 9093, name: 'tcp-tls', protocol: 'TCP'},
-        {number: 9094, name: 'tcp-sasl-tls', protocol: 'TCP'},
-        {number: 9095, name: 'tcp-sasl-tls', protocol: 'TCP'},
-        {number: 9096, name: 'tcp-tls', protocol: 'TCP'},
-      ],
-      location: 'MESH_EXTERNAL',
-      resolution: 'NONE',
-    })
+    expect(se.spec).toEqual(serviceEntrySpec(['my-cluster-kafka-bootstrap.kafka']))
   })
 
   it('enable-istio: bad --kafka-ports / --kafka-bootstrap are refused before any request', async () => {

@@ -5,8 +5,9 @@ import {desiredIngressGateway, desiredLocalGateway, desiredLocalGatewayService, 
 import {bootstrapHosts, desiredEventing, desiredKafka, desiredServiceEntry, desiredServing, DEFAULT_KAFKA_PORTS, planEnableIstio} from '../../src/mesh/istio.js'
 import {prerequisiteFindings, planPrerequisites} from '../../src/mesh/prerequisites.js'
 import {desiredSmcp, planConfigureMesh, smcpFindings} from '../../src/mesh/smcp.js'
+import {EVENTING_WORKLOADS, INGRESS_GATEWAY_SPEC, KAFKA_WORKLOADS, LOCAL_GATEWAY_SERVICE, LOCAL_GATEWAY_SPEC, SIDECAR, SMCP_SPEC, serviceEntrySpec, servingSpec} from '../support/guide-chapter1.js'
 
-const ANN = {'sidecar.istio.io/inject': 'true', 'sidecar.istio.io/rewriteAppHTTPProbers': 'true'}
+const ANN = SIDECAR
 const smcp = (name: string, spec: Record<string, unknown> = {profiles: ['default']}): KObject => ({
   apiVersion: 'maistra.io/v2',
   kind: 'ServiceMeshControlPlane',
@@ -22,13 +23,7 @@ describe('configure-mesh planner (guide 1.4.2 step 1, 1.5 step 3)', () => {
       apiVersion: 'maistra.io/v2',
       kind: 'ServiceMeshControlPlane',
       metadata: {name: 'basic', namespace: 'istio-system'},
-      spec: {
-        profiles: ['default'],
-        security: {dataPlane: {mtls: true}},
-        techPreview: {meshConfig: {defaultConfig: {terminationDrainDuration: '35s'}}},
-        gateways: {ingress: {service: {metadata: {labels: {knative: 'ingressgateway'}}}}},
-        proxy: {networking: {trafficControl: {inbound: {excludedPorts: [8444, 8022]}}}},
-      },
+      spec: SMCP_SPEC,
     })
   })
 
@@ -66,24 +61,9 @@ describe('create-gateways planner (guide 1.4.2 steps 4-5)', () => {
   it('creates exactly the guide\'s two Gateways and Service', () => {
     const plan = planGateways(gwState(), {meshNamespace: 'istio-system', secret: 'wildcard-certs'})
     expect(plan.items.map((i) => i.desired)).toEqual([
-      {
-        apiVersion: 'networking.istio.io/v1alpha3',
-        kind: 'Gateway',
-        metadata: {name: 'knative-ingress-gateway', namespace: 'knative-serving'},
-        spec: {selector: {knative: 'ingressgateway'}, servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'wildcard-certs'}}]},
-      },
-      {
-        apiVersion: 'networking.istio.io/v1alpha3',
-        kind: 'Gateway',
-        metadata: {name: 'knative-local-gateway', namespace: 'knative-serving'},
-        spec: {selector: {knative: 'ingressgateway'}, servers: [{port: {number: 8081, name: 'https', protocol: 'HTTPS'}, tls: {mode: 'ISTIO_MUTUAL'}, hosts: ['*']}]},
-      },
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: {name: 'knative-local-gateway', namespace: 'istio-system', labels: {'experimental.istio.io/disable-gateway-port-translation': 'true'}},
-        spec: {type: 'ClusterIP', selector: {istio: 'ingressgateway'}, ports: [{name: 'http2', port: 80, targetPort: 8081}]},
-      },
+      {apiVersion: 'networking.istio.io/v1alpha3', kind: 'Gateway', metadata: {name: 'knative-ingress-gateway', namespace: 'knative-serving'}, spec: INGRESS_GATEWAY_SPEC},
+      {apiVersion: 'networking.istio.io/v1alpha3', kind: 'Gateway', metadata: {name: 'knative-local-gateway', namespace: 'knative-serving'}, spec: LOCAL_GATEWAY_SPEC},
+      {apiVersion: 'v1', kind: 'Service', metadata: {name: 'knative-local-gateway', namespace: 'istio-system', labels: LOCAL_GATEWAY_SERVICE.labels}, spec: LOCAL_GATEWAY_SERVICE.spec},
     ])
     expect(plan.notes).toEqual([])
   })
@@ -117,20 +97,8 @@ const ks = (spec: Record<string, unknown> = {}): KObject => ({apiVersion: 'opera
 
 describe('enable-istio planner (guide 1.4.3)', () => {
   it('gives KnativeServing exactly the guide\'s fields', () => {
-    expect(desiredServing(ks(), 'istio-system').spec).toEqual({
-      ingress: {istio: {enabled: true}},
-      deployments: [
-        {name: 'activator', annotations: ANN},
-        {name: 'autoscaler', annotations: ANN},
-      ],
-      config: {
-        istio: {
-          'gateway.knative-serving.knative-ingress-gateway': 'istio-ingressgateway.istio-system.svc.cluster.local',
-          'local-gateway.knative-serving.knative-local-gateway': 'knative-local-gateway.istio-system.svc.cluster.local',
-        },
-      },
-    })
-    expect(desiredServing(ks(), 'my-mesh').spec.config.istio['gateway.knative-serving.knative-ingress-gateway']).toBe('istio-ingressgateway.my-mesh.svc.cluster.local')
+    expect(desiredServing(ks(), 'istio-system').spec).toEqual(servingSpec())
+    expect(desiredServing(ks(), 'my-mesh').spec).toEqual(servingSpec('my-mesh'))
   })
 
   it('merges deployments by name and keeps other config, entries and fields', () => {
@@ -157,11 +125,9 @@ describe('enable-istio planner (guide 1.4.3)', () => {
     const ke: KObject = {apiVersion: 'operator.knative.dev/v1beta1', kind: 'KnativeEventing', metadata: {name: 'knative-eventing', namespace: 'knative-eventing'}, spec: {config: {features: {'kreference-group': 'enabled'}}}}
     const de = desiredEventing(ke)
     expect(de.spec.config.features).toEqual({'kreference-group': 'enabled', istio: 'enabled'})
-    expect(de.spec.workloads).toEqual(['pingsource-mt-adapter', 'imc-dispatcher', 'mt-broker-ingress', 'mt-broker-filter'].map((name) => ({name, annotations: ANN})))
+    expect(de.spec.workloads).toEqual(EVENTING_WORKLOADS.map((name) => ({name, annotations: ANN})))
     const kk: KObject = {apiVersion: 'operator.serverless.openshift.io/v1alpha1', kind: 'KnativeKafka', metadata: {name: 'knative-kafka', namespace: 'knative-eventing'}, spec: {channel: {enabled: true}, source: {enabled: true}}}
-    expect(desiredKafka(kk).spec.workloads.map((w: {name: string}) => w.name)).toEqual([
-      'kafka-controller', 'kafka-broker-receiver', 'kafka-broker-dispatcher', 'kafka-channel-receiver', 'kafka-channel-dispatcher', 'kafka-source-dispatcher', 'kafka-sink-receiver',
-    ])
+    expect(desiredKafka(kk).spec.workloads).toEqual(KAFKA_WORKLOADS.map((name) => ({name, annotations: ANN})))
   })
 
   it('writes the ServiceEntry with the bootstrap hosts without ports and the guide\'s ports', () => {
@@ -171,19 +137,7 @@ describe('enable-istio planner (guide 1.4.3)', () => {
       apiVersion: 'networking.istio.io/v1alpha3',
       kind: 'ServiceEntry',
       metadata: {name: 'kafka-cluster', namespace: 'knative-eventing'},
-      spec: {
-        hosts: ['my-cluster-kafka-bootstrap.kafka'],
-        exportTo: ['.'],
-        ports: [
-          {number: 9092, name: 'tcp-plain', protocol: 'TCP'},
-          {number: 9093, name: 'tcp-tls', protocol: 'TCP'},
-          {number: 9094, name: 'tcp-sasl-tls', protocol: 'TCP'},
-          {number: 9095, name: 'tcp-sasl-tls', protocol: 'TCP'},
-          {number: 9096, name: 'tcp-tls', protocol: 'TCP'},
-        ],
-        location: 'MESH_EXTERNAL',
-        resolution: 'NONE',
-      },
+      spec: serviceEntrySpec(['my-cluster-kafka-bootstrap.kafka']),
     })
   })
 
@@ -222,6 +176,23 @@ describe('enable-istio prerequisites', () => {
     expect(prerequiteVerbs(prerequisiteFindings(state, input))).toEqual([])
     const none = prerequisiteFindings({...state, mesh: {smcps: []}}, input)
     expect(none).toEqual([{verb: 'configure-mesh', offerable: false, why: expect.stringContaining('pass --create'), command: 'knmesh configure-mesh'}])
+  })
+})
+
+describe('enable-istio prerequisites and a conflicting Gateway', () => {
+  const input = {meshNamespace: 'istio-system', secret: 'wildcard-certs'}
+  const wild: KObject = {apiVersion: 'networking.istio.io/v1alpha3', kind: 'Gateway', metadata: {name: 'wild', namespace: 'apps'}, spec: {servers: [{port: {number: 443}, hosts: ['*']}]}}
+  const members = {smmr: {apiVersion: 'maistra.io/v1', kind: 'ServiceMeshMemberRoll', metadata: {name: 'default', namespace: 'istio-system'}, spec: {members: ['knative-serving', 'knative-eventing']}}, namespaces: null}
+  const mesh = {smcps: [desiredSmcp(smcp('basic'), 'istio-system')]}
+
+  it('cannot offer create-gateways while the gateways are missing', () => {
+    const f = prerequisiteFindings({mesh, members, gateways: gwState({allGateways: [wild]})}, input)
+    expect(f).toEqual([{verb: 'create-gateways', offerable: false, why: expect.stringContaining('apps/wild already binds port 443'), command: 'knmesh create-gateways'}])
+  })
+
+  it('says nothing once the gateways are in place', () => {
+    const [g1, g2, s] = planGateways(gwState(), {meshNamespace: 'istio-system', secret: 'wildcard-certs'}).items.map((i) => i.desired)
+    expect(prerequisiteFindings({mesh, members, gateways: gwState({ingress: g1, local: g2, service: s, allGateways: [wild, g1!, g2!]})}, input)).toEqual([])
   })
 })
 
