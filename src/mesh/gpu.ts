@@ -113,7 +113,7 @@ export function nodeGpus(nodes: KObject[]): NodeGpus[] {
     let excluded: string | undefined
     const ready = (n.status?.conditions as {type: string; status: string}[] | undefined)?.find((c) => c.type === 'Ready')
     if (UNSUPPORTED_GPU_ARCHES.includes(arch)) excluded = `architecture ${arch} is not supported for GPUs`
-    else if (n.spec?.unschedulable) excluded = 'unschedulable (cordoned)'
+    else if (n.spec?.unschedulable) excluded = 'cordoned'
     else if (ready && ready.status !== 'True') excluded = 'not Ready'
     return {name: n.metadata.name, arch, gpus, ...(excluded ? {excluded} : {})}
   })

@@ -104,7 +104,7 @@ describe('gpu-limit against a real API server', () => {
     expect(warning[0]).toMatch(/^warning: no schedulable node has 1 allocatable nvidia\.com\/gpu \(no schedulable node offers any: is the NVIDIA GPU Operator installed\?; not counted: .*\): the new revision's pods would stay Pending$/)
     expect(warning[0]).toContain('gpu-s390x with 8 (architecture s390x is not supported for GPUs)')
     expect(warning[0]).toContain('gpu-ppc64le with 8 (architecture ppc64le is not supported for GPUs)')
-    expect(warning[0]).toContain('gpu-cordoned with 8 (unschedulable (cordoned))')
+    expect(warning[0]).toContain('gpu-cordoned with 8 (cordoned)')
     expect(warning[0]).not.toContain('cpu-only')
     expect(set.stdout).toContain(`Knative Service ${ns}/hello: this change rolls out a new revision with a GPU limit of 1 (nvidia.com/gpu) for container user-container`)
     expect(set.stdout).toContain('+              nvidia.com/gpu: "1"')

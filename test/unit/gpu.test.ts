@@ -101,7 +101,7 @@ describe('GPU capacity', () => {
     const text = capacityProblem(nodes, 4)!
     expect(text).toContain('z with 8 (architecture s390x is not supported for GPUs)')
     expect(text).toContain('p with 8 (architecture ppc64le is not supported for GPUs)')
-    expect(text).toContain('cordoned with 8 (unschedulable (cordoned))')
+    expect(text).toContain('cordoned with 8 (cordoned)')
     expect(text).toContain('down with 8 (not Ready)')
   })
 
