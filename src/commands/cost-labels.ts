@@ -43,9 +43,9 @@ With --set key=value: puts the label on the namespace and on the revision templa
     const {readCostLabels} = await import('../mesh/read-workloads.js')
     if (labels) {
       const {planCostLabels} = await import('../mesh/cost-labels.js')
-      return this.change({read: (c) => readCostLabels(c, namespaces), plan: (s) => planCostLabels(s, {labels})})
+      return this.change({read: (c) => readCostLabels(c, namespaces), plan: (s) => planCostLabels(s, {labels, skipMissing: flags['all-members']})})
     }
-    return this.audit(namespaces, flags.check)
+    return this.audit(namespaces, flags.check, flags['all-members'])
   }
 
   /** -n / the context's namespace, or the mesh members. */
@@ -57,12 +57,13 @@ With --set key=value: puts the label on the namespace and on the revision templa
     return members
   }
 
-  private async audit(namespaces: string[], check: boolean) {
-    const {auditCostLabels} = await import('../mesh/cost-labels.js')
+  private async audit(namespaces: string[], check: boolean, skipMissing: boolean) {
+    const {auditCostLabels, missingText} = await import('../mesh/cost-labels.js')
     const {readCostLabels} = await import('../mesh/read-workloads.js')
     const {printReport} = await import('../ui/report.js')
     const state = await readCostLabels(await this.client(), namespaces)
-    if (state.missing.length) throw new KnmeshError(`namespace${state.missing.length > 1 ? 's' : ''} ${state.missing.join(', ')} not found`)
+    if (state.missing.length && !skipMissing) throw new KnmeshError(missingText(state.missing))
+    if (state.missing.length) this.printer.warn(`${missingText(state.missing)}: skipped`)
     const findings = auditCostLabels(state)
     const report = {namespaces, ok: !findings.some((f) => f.severity === 'warning'), findings}
     const missed = findings.filter((f) => f.severity === 'warning')

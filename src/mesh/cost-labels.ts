@@ -1,4 +1,4 @@
-import {actionOf, info, type Note, type Plan, type PlanItem} from '../change/plan.js'
+import {actionOf, info, warning, type Note, type Plan, type PlanItem} from '../change/plan.js'
 import {ensureObject, setLabels} from '../change/edit.js'
 import {KnmeshError, UsageError} from '../errors.js'
 import type {KObject} from '../kube/types.js'
@@ -169,6 +169,13 @@ export function parseCostLabels(values: string[]): Record<string, string> {
 
 export interface CostLabelsInput {
   labels: Record<string, string>
+  /** Missing namespaces are skipped with a warning (--all-members: the member roll may name namespaces not created yet). */
+  skipMissing?: boolean
+}
+
+/** One line about namespaces that do not exist. */
+export function missingText(missing: string[]): string {
+  return `namespace${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found`
 }
 
 /**
@@ -176,9 +183,12 @@ export interface CostLabelsInput {
  * its Knative Services (so new revision pods carry it). Pure.
  */
 export function planCostLabels(state: CostLabelsState, input: CostLabelsInput): Plan {
-  if (state.missing.length) throw new KnmeshError(`namespace${state.missing.length > 1 ? 's' : ''} ${state.missing.join(', ')} not found`)
-  const items: PlanItem[] = []
   const notes: Note[] = []
+  if (state.missing.length) {
+    if (!input.skipMissing) throw new KnmeshError(missingText(state.missing))
+    notes.push(warning(`${missingText(state.missing)}: skipped`))
+  }
+  const items: PlanItem[] = []
   const rolled: string[] = []
   for (const ns of state.namespaces) {
     const desired = structuredClone(ns)

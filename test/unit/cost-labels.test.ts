@@ -141,7 +141,10 @@ describe('planCostLabels', () => {
     expect(again.notes).toEqual([])
   })
 
-  it('refuses namespaces that do not exist', () => {
+  it('refuses namespaces that do not exist, or skips them with a warning (--all-members)', () => {
     expect(() => planCostLabels(state({missing: ['nope']}), {labels: {cc: '1'}})).toThrow('namespace nope not found')
+    const plan = planCostLabels(state({namespaces: [ns('a', {})], missing: ['b', 'c']}), {labels: {cc: '1'}, skipMissing: true})
+    expect(plan.items).toHaveLength(1)
+    expect(plan.notes).toEqual([{level: 'warning', text: 'namespaces b, c not found: skipped'}])
   })
 })
