@@ -1,19 +1,11 @@
 #!/usr/bin/env node
-// One binary, two names: oc-knmesh → "oc knmesh …", kubectl-knmesh → "kubectl knmesh …".
+// Development entry (tsc output in dist/). One binary, two names: oc-knmesh → "oc knmesh …",
+// kubectl-knmesh → "kubectl knmesh …" (src/main.ts helpPrefix). Installed copies run bin/knmesh.js instead.
 import {readFileSync} from 'node:fs'
-import {basename, dirname, join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {run, flush, handle} from '@oclif/core'
+import {main} from '../dist/main.js'
 
-const invoked = basename(process.argv[1] ?? '').replace(/\.(js|cjs|mjs|exe)$/i, '')
-const prefix = invoked.startsWith('oc-') ? 'oc knmesh' : 'kubectl knmesh'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-pjson.oclif.bin = prefix
-
-try {
-  await run(process.argv.slice(2), {root, pjson})
-  await flush()
-} catch (error) {
-  await handle(error)
-}
+await main({argv: process.argv.slice(2), invokedAs: process.argv[1], root, pjson})

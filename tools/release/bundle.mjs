@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+/**
+ * npm run bundle: two esbuild bundles of src/main.ts (explicit command table, no file scanning).
+ *   build/npm/knmesh.js + chunks  ESM with code splitting, for the npm package (bin/knmesh.js):
+ *                                 `--help` loads oclif and the command classes only; each verb's
+ *                                 heavy modules are chunks loaded by its `await import()`.
+ *   build/sea/knmesh.cjs          one CommonJS file for the single executables (Node 20 SEA runs
+ *                                 exactly one CJS script); lazy imports stay lazy (esbuild __esm wrappers).
+ * Prints sizes; writes build/{npm,sea}.meta.json (esbuild's analyzer; dist.mjs reads the licenses from it).
+ */
+import * as esbuild from 'esbuild'
+import {rmSync, writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const out = join(root, 'build')
+/**
+ * Modules oclif needs only for paths knmesh never takes: scanning a commands folder (tinyglobby,
+ * with fdir + picomatch), matching plugin names (minimatch), finding package.json (lilconfig).
+ * src/main.ts hands oclif the package.json and the command table, so these are replaced by
+ * stubs that fail loudly if ever reached. Saves load time and keeps the single executable
+ * from probing node_modules (fdir's require.resolve('picomatch')).
+ */
+const notBundled = ['tinyglobby', 'minimatch', 'lilconfig']
+const stubUnused = {
+  name: 'stub-unused-oclif-paths',
+  setup(build) {
+    build.onResolve({filter: new RegExp(`^(${notBundled.join('|')})$`)}, (args) => ({path: args.path, namespace: 'knmesh-stub'}))
+    build.onLoad({filter: /.*/, namespace: 'knmesh-stub'}, (args) => ({
+      loader: 'js',
+      contents: `const fail = () => { throw new Error(${JSON.stringify(`knmesh: ${args.path} is not part of this build`)}) }
+module.exports = new Proxy({}, {get: (_, k) => (k === '__esModule' ? false : fail)})`,
+    }))
+  },
+}
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  absWorkingDir: root,
+  legalComments: 'none',
+  minifySyntax: true,
+  minifyWhitespace: true,
+  // minifyIdentifiers would rename command classes; oclif prints none of them, but error stacks stay readable this way.
+  keepNames: true,
+  logLevel: 'warning',
+  metafile: true,
+  plugins: [stubUnused],
+  // Optional modules that dependencies probe for with try/require; never needed here.
+  // typescript: oclif's ts-node/tsx support for development plugins (read-tsconfig.js, inside try/catch).
+  external: ['bufferutil', 'utf-8-validate', 'typescript'],
+}
+
+export async function bundle() {
+  rmSync(join(out, 'npm'), {recursive: true, force: true})
+  rmSync(join(out, 'sea'), {recursive: true, force: true})
+  const npm = await esbuild.build({
+    ...common,
+    entryPoints: {knmesh: 'tools/release/entry-npm.ts'},
+    outdir: join(out, 'npm'),
+    format: 'esm',
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    // Bundled CommonJS dependencies call require(); give ESM chunks a real one.
+    banner: {js: "import {createRequire as __knmeshCreateRequire} from 'node:module';const require=__knmeshCreateRequire(import.meta.url);"},
+  })
+  // The chunks are ESM whatever package.json above says.
+  writeFileSync(join(out, 'npm', 'package.json'), JSON.stringify({type: 'module'}) + '\n')
+  const sea = await esbuild.build({
+    ...common,
+    entryPoints: {knmesh: 'tools/release/entry-sea.cts'},
+    outfile: join(out, 'sea', 'knmesh.cjs'),
+    format: 'cjs',
+    // import.meta.url has no meaning inside a single executable; nothing on the SEA path uses it.
+    define: {'import.meta.url': '"file:///knmesh-sea.js"'},
+  })
+  const size = (m) => Object.values(m.outputs).reduce((n, o) => n + o.bytes, 0)
+  const entry = Object.entries(npm.metafile.outputs).find(([f]) => f.endsWith('npm/knmesh.js'))
+  const entryImports = entry[1].imports.filter((i) => !i.external && i.kind === 'import-statement').map((i) => i.path)
+  const startup = entry[1].bytes + entryImports.reduce((n, p) => n + (npm.metafile.outputs[p]?.bytes ?? 0), 0)
+  writeFileSync(join(out, 'npm.meta.json'), JSON.stringify(npm.metafile))
+  writeFileSync(join(out, 'sea.meta.json'), JSON.stringify(sea.metafile))
+  const kb = (n) => `${Math.round(n / 1024)} KiB`
+  process.stderr.write(`bundle: build/npm ${Object.keys(npm.metafile.outputs).length} files ${kb(size(npm.metafile))} (loaded at start: ${kb(startup)}); build/sea/knmesh.cjs ${kb(size(sea.metafile))}\n`)
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await bundle()
