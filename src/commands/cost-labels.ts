@@ -43,7 +43,7 @@ With --set key=value: puts the label on the namespace and on the revision templa
     const {readCostLabels} = await import('../mesh/read-workloads.js')
     if (labels) {
       const {planCostLabels} = await import('../mesh/cost-labels.js')
-      return this.change({read: (c) => readCostLabels(c, namespaces), plan: (s) => planCostLabels(s, {labels, skipMissing: flags['all-members']})})
+      return this.change({read: (c) => readCostLabels(c, namespaces, {pods: false}), plan: (s) => planCostLabels(s, {labels, skipMissing: flags['all-members']})})
     }
     return this.audit(namespaces, flags.check, flags['all-members'])
   }

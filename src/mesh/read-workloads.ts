@@ -49,19 +49,21 @@ export async function readMemberNamespaces(client: KubeClient, meshNamespace: st
 }
 
 /**
- * cost-labels: the namespaces, their Knative Services and their revision pods.
+ * cost-labels: the namespaces, their Knative Services and (unless pods: false) their revision pods.
  * One namespace: three namespaced requests. Several: three cluster-wide lists
  * (namespaces, Knative Services, pods selected by label), filtered here.
  */
-export async function readCostLabels(client: KubeClient, namespaces: string[]): Promise<CostLabelsState> {
+export async function readCostLabels(client: KubeClient, namespaces: string[], opts: {pods?: boolean} = {}): Promise<CostLabelsState> {
   const wanted = new Set(namespaces)
   const revisionPods = {labelSelector: 'serving.knative.dev/revision'}
+  // --set needs no pods: an empty list, not null (null means "could not list").
+  const listPods = (ns?: string) => (opts.pods === false ? Promise.resolve([]) : unlessForbidden(client.listAll(Kinds.Pod, ns, revisionPods)))
   if (namespaces.length === 1) {
     const ns = namespaces[0]
     const [namespace, services, pods] = await Promise.all([
       client.get(Kinds.Namespace, ns),
       client.listAll(Kinds.KnativeService, ns),
-      unlessForbidden(client.listAll(Kinds.Pod, ns, revisionPods)),
+      listPods(ns),
     ])
     return {namespaces: namespace ? [namespace] : [], services, pods, missing: namespace ? [] : [ns]}
   }
@@ -69,7 +71,7 @@ export async function readCostLabels(client: KubeClient, namespaces: string[]): 
   const [all, services, pods] = await Promise.all([
     client.listAll(Kinds.Namespace),
     client.listAll(Kinds.KnativeService),
-    unlessForbidden(client.listAll(Kinds.Pod, undefined, revisionPods)),
+    listPods(),
   ])
   const found = all.filter(inScope)
   const names = new Set(found.map((n) => n.metadata.name))

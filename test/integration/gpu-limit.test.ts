@@ -207,4 +207,24 @@ describe('gpu-limit against a real API server', () => {
     expect(set.stderr.split('\n').filter((l) => l.startsWith('error:'))).toEqual([expect.stringMatching(/^error: forbidden: you cannot patch services\.serving\.knative\.dev in namespace /)])
     expect((await containers(ns))[0].resources.limits).toEqual({memory: '512Mi'})
   })
+  it('loses no update when runs for both containers race each other and another writer', async () => {
+    const ns = await helloService(cluster.client)
+    const other = (async () => {
+      // Another admin edits the same Service meanwhile (as `kn service update --annotation` would).
+      for (let i = 0; i < 5; i++) {
+        const live = await hello(ns)
+        await cluster.client.mergePatch(Kinds.KnativeService, 'hello', ns, {metadata: {resourceVersion: live.metadata.resourceVersion, annotations: {[`edit-${i}`]: 'x'}}}).catch(() => undefined)
+      }
+    })()
+    const [a, b] = await Promise.all([
+      cluster.run(['gpu-limit', 'hello', '2', '-n', ns, '--yes']),
+      cluster.run(['gpu-limit', 'hello', '1', '--container', 'sidecar', '-n', ns, '--yes']),
+      other,
+    ])
+    expect(a.exitCode, a.stderr).toBe(0)
+    expect(b.exitCode, b.stderr).toBe(0)
+    const [user, side] = await containers(ns)
+    expect(user.resources.limits).toEqual({memory: '512Mi', 'nvidia.com/gpu': '2'})
+    expect(side.resources.limits).toEqual({cpu: '1', 'nvidia.com/gpu': '1'})
+  })
 })
