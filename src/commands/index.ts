@@ -9,6 +9,7 @@ import GpuLimit from './gpu-limit.js'
 import RemoveNamespace from './remove-namespace.js'
 import TenantAuthz from './tenant-authz.js'
 import Probe from './probe.js'
+import Status from './status.js'
 
 /** Explicit command discovery: oclif loads this one file instead of scanning a folder. */
 export const COMMANDS = {
@@ -23,4 +24,5 @@ export const COMMANDS = {
   'remove-namespace': RemoveNamespace,
   'tenant-authz': TenantAuthz,
   probe: Probe,
+  status: Status,
 }

@@ -1,0 +1,41 @@
+import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
+import {CheckFailedError} from '../errors.js'
+import {validateLabelName} from '../mesh/names.js'
+
+export default class Status extends KnmeshCommand {
+  static summary = 'Check every step of the guide against the live cluster (read-only)'
+  static description = `Checks chapters 1 and 2 of the guide in one pass: prerequisites, the control plane's settings, the member roll, the wildcard certificate, the gateways, the Istio settings of KnativeServing, KnativeEventing and KnativeKafka, metrics, secret filtering, the mesh annotations of Knative Services (those deployed by OpenShift Pipelines included), the tenants' policies and the cross-tenant matrix.
+
+Each row names the knmesh command that fixes it. Every check is the verb's own planner or check: a verb that would change something is a finding. The number of API requests does not grow with the number of namespaces. Exit code 1 when any check fails.`
+
+  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> -o json', '<%= config.bin %> <%= command.id %> --mesh-namespace my-mesh']
+
+  static flags = {...meshNamespaceFlag}
+
+  async run() {
+    const {flags} = await this.parseFlags(Status)
+    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const {readStatus} = await import('../mesh/status-read.js')
+    const {statusRows, statusFailed} = await import('../mesh/status.js')
+    const client = await this.client()
+    const state = await readStatus(client, mesh)
+    const {statusExtras} = await import('../mesh/status-extra.js')
+    state.extra = await statusExtras(client, state)
+    const bin = this.config.bin
+    const rows = statusRows(state).map((r) => (r.fix ? {...r, fix: r.fix.replace(/^knmesh /, `${bin} `)} : r))
+    const failures = statusFailed(rows)
+    const report = {meshNamespace: mesh, ok: failures.length === 0, rows}
+    const out = this.machineOutput
+    if (out === 'json') this.printer.data(JSON.stringify(report, null, 2))
+    else if (out === 'yaml') this.printer.data((await import('yaml')).stringify(report))
+    else {
+      const {table} = await import('../ui/table.js')
+      this.printer.info(table(['area', 'check', 'state', 'detail', 'fix'], rows.map((r) => [r.area, r.check, r.state, r.detail, r.fix ?? ''])))
+      const warnings = rows.filter((r) => r.state === 'warning').length
+      this.printer.info(`${rows.length} checks: ${rows.length - failures.length - warnings} ok, ${warnings} warning(s), ${failures.length} failure(s)`)
+    }
+    if (failures.length) throw new CheckFailedError(`${failures.length} check(s) failed; the FIX column names the command for each`)
+    // With --json, oclif would print the returned value again: it was printed above.
+    return this.jsonEnabled() ? undefined : report
+  }
+}

@@ -1,0 +1,166 @@
+import {changesOf, type Plan} from '../change/plan.js'
+import type {KObject} from '../kube/types.js'
+import {key} from '../kube/types.js'
+import {inspectSecret} from './certs.js'
+import {REQUIRED_MEMBERS} from './constants.js'
+import {DEFAULT_CERT_SECRET, planGateways, type GatewaysState} from './gateways.js'
+import {planEnableIstio, type IstioState} from './istio.js'
+import {members, planMembers, type MembersState} from './members.js'
+import {precheckChecks, type CheckStatus, type PrecheckState} from './precheck.js'
+import {tenantMatrix, type MeshView} from './probe.js'
+import {planConfigureMesh, smcpFindings} from './smcp.js'
+import {DEFAULT_CLUSTER_DOMAIN, planTenantAuthz, tenantsOf} from './tenant-authz.js'
+
+/**
+ * status: every step of the guide's chapters 1 and 2, checked against one
+ * read of the cluster. Each area asks the verb's own planner or check; a
+ * planner that would change something is a finding, and the verb is its fix.
+ */
+
+export interface StatusRow {
+  area: string
+  check: string
+  state: CheckStatus
+  detail: string
+  /** The knmesh command (or manual step) that fixes a warning or failure. */
+  fix?: string
+}
+
+export interface StatusState {
+  meshNamespace: string
+  precheck: PrecheckState
+  members: MembersState
+  gateways: GatewaysState
+  istio: IstioState
+  /** The cluster's apps domain (null: unknown). */
+  domain: string | null
+  /** The wildcard certificate Secret (undefined: not readable by this user). */
+  certSecret: KObject | null | undefined
+  /** AuthorizationPolicies, PeerAuthentications and the member roll. */
+  view: MeshView
+  /** Extra areas contributed by other verbs (metrics, secret filtering, service annotations). */
+  extra?: StatusRow[]
+}
+
+/** What a planner would do, one line ("update KnativeServing/knative-serving/knative-serving"), or [] when nothing. */
+export function wouldChange(plan: Plan): string[] {
+  return changesOf(plan).map((c) => `${c.action} ${key((c.desired ?? c.live)!)}`)
+}
+
+/** Runs a planner; a throw (a refusal the verb would print) becomes the finding. */
+function fromPlanner(area: string, check: string, fix: string, okDetail: string, run: () => Plan, detailOf?: (changes: string[]) => string): StatusRow {
+  let changes: string[]
+  try {
+    changes = wouldChange(run())
+  } catch (error) {
+    return {area, check, state: 'failure', detail: (error as Error).message, fix}
+  }
+  if (changes.length === 0) return {area, check, state: 'ok', detail: okDetail}
+  return {area, check, state: 'failure', detail: detailOf ? detailOf(changes) : `would ${changes.join('; ')}`, fix}
+}
+
+export function statusRows(s: StatusState): StatusRow[] {
+  const mesh = s.meshNamespace
+  const meshFlag = mesh === 'istio-system' ? '' : ` --mesh-namespace ${mesh}`
+  const rows: StatusRow[] = []
+
+  // 1.1, 1.4.1: prerequisites.
+  for (const c of precheckChecks(s.precheck)) rows.push({area: 'prerequisites', check: c.id, state: c.status, detail: c.detail, ...(c.fix ? {fix: c.fix} : {})})
+
+  // 1.4.2 step 1, 1.5 step 3: the control plane's settings.
+  const smcps = s.precheck.smcps ?? []
+  rows.push(
+    fromPlanner('mesh', 'control plane settings', `knmesh configure-mesh${meshFlag}`, `${smcps.map((x) => x.metadata.name).join(', ')}: mTLS, drain 35s, gateway label, excluded ports 8444/8022`, () =>
+      planConfigureMesh({smcps}, {meshNamespace: mesh}),
+      () => smcps.length === 1 ? `${smcps[0].metadata.name}: ${smcpFindings(smcps[0]).join('; ')}` : 'no single control plane to check',
+    ),
+  )
+
+  // 1.4.2 steps 2-3, 2.3 step 1: the member roll.
+  const roll = members(s.members.smmr)
+  const missingMembers = REQUIRED_MEMBERS.filter((m) => !roll.includes(m))
+  rows.push(
+    fromPlanner('mesh', 'member roll', `knmesh add-namespace ${(missingMembers.length ? missingMembers : REQUIRED_MEMBERS).join(' ')}${meshFlag}`, `${roll.length} members, including ${REQUIRED_MEMBERS.join(' and ')}`, () =>
+      planMembers(s.members, {meshNamespace: mesh}),
+      () => s.members.smmr ? `${missingMembers.join(' and ')} not members` : `no ServiceMeshMemberRoll in ${mesh}`,
+    ),
+  )
+
+  // 1.3: the certificate.
+  if (s.certSecret === undefined) {
+    rows.push({area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'warning', detail: `cannot read Secret ${mesh}/${DEFAULT_CERT_SECRET} (forbidden)`})
+  } else if (!s.certSecret) {
+    rows.push({area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'failure', detail: `no Secret ${mesh}/${DEFAULT_CERT_SECRET}`, fix: `knmesh certs${meshFlag}`})
+  } else if (!s.domain) {
+    rows.push({area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'warning', detail: 'present; the cluster domain is unknown, so the name was not checked', fix: 'knmesh certs --domain DOMAIN'})
+  } else {
+    const v = inspectSecret(s.certSecret, s.domain)
+    rows.push({area: 'certificates', check: DEFAULT_CERT_SECRET, state: v.usable ? 'ok' : 'failure', detail: v.reason, ...(v.usable ? {} : {fix: `knmesh certs --rotate${meshFlag}`})})
+  }
+
+  // 1.4.2 steps 4-5: the gateways (a 443 conflict is precheck's row; here only the objects).
+  rows.push(
+    fromPlanner('gateways', 'knative gateways and local gateway service', `knmesh create-gateways${meshFlag}`, 'knative-ingress-gateway, knative-local-gateway and their Service match the guide', () =>
+      planGateways(s.gateways, {meshNamespace: mesh, secret: s.gateways.ingress?.spec?.servers?.[0]?.tls?.credentialName ?? DEFAULT_CERT_SECRET, force: true}),
+    ),
+  )
+
+  // 1.4.3: KnativeServing, KnativeEventing, KnativeKafka, the Kafka ServiceEntry — one row each.
+  const istioPlan = planEnableIstio(s.istio, {meshNamespace: mesh, eventing: true})
+  const pending = new Set(wouldChange(istioPlan))
+  for (const item of istioPlan.items) {
+    const obj = (item.desired ?? item.live)!
+    const change = [...pending].find((c) => c.endsWith(' ' + key(obj)))
+    rows.push({
+      area: 'serverless',
+      check: `${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}`,
+      state: change ? 'failure' : 'ok',
+      detail: change ? `Istio integration settings missing: would ${change}` : 'Istio integration settings as in the guide',
+      ...(change ? {fix: `knmesh enable-istio${meshFlag}`} : {}),
+    })
+  }
+  if (!s.istio.eventing) rows.push({area: 'serverless', check: 'KnativeEventing', state: 'ok', detail: 'not installed (optional)'})
+  if (!s.istio.kafka) rows.push({area: 'serverless', check: 'KnativeKafka', state: 'ok', detail: 'not installed (optional)'})
+
+  rows.push(...(s.extra ?? []))
+
+  // Chapter 2: tenants (optional: a cluster without tenants passes).
+  const tenants = tenantsOf(s.view.policies)
+  const tstate = {policies: s.view.policies, smmr: s.members.smmr, namespaces: s.members.namespaces}
+  const domain = DEFAULT_CLUSTER_DOMAIN
+  if (tenants.length === 0) {
+    rows.push({area: 'tenants', check: 'tenant isolation', state: 'ok', detail: 'no tenants defined (chapter 2 is optional)'})
+  } else {
+    rows.push(
+      fromPlanner('tenants', 'cluster-wide policies (2.3 step 2)', `knmesh tenant-authz --defaults${meshFlag}`, 'deny-all-by-default and the system allow policies are in place', () =>
+        planTenantAuthz(tstate, {defaults: true, meshNamespace: mesh, clusterDomain: domain}),
+        (changes) => `${changes.length} missing or different: ${changes.slice(0, 3).join('; ')}${changes.length > 3 ? '; …' : ''}`,
+      ),
+    )
+    for (const t of tenants) {
+      rows.push(
+        fromPlanner('tenants', `tenant ${t.name}`, `knmesh tenant-authz ${t.name} --namespaces ${t.namespaces.join(',')}${meshFlag}`, `${t.namespaces.join(', ')}: ${t.policies.length} policies as the chart renders them`, () =>
+          planTenantAuthz(tstate, {tenant: t.name, meshNamespace: mesh, clusterDomain: domain}),
+        ),
+      )
+      const outside = t.namespaces.filter((ns) => !roll.includes(ns))
+      if (outside.length) {
+        rows.push({area: 'tenants', check: `tenant ${t.name} in the mesh`, state: 'failure', detail: `${outside.join(', ')} not in the member roll: no sidecar enforces the policies`, fix: `knmesh add-namespace ${outside.join(' ')}${meshFlag}`})
+      }
+    }
+    const m = tenantMatrix(s.view)
+    if (m.violations.length === 0) {
+      rows.push({area: 'tenants', check: 'cross-tenant matrix', state: 'ok', detail: `${m.namespaces.length} namespaces of ${m.tenants.length} tenants: ${m.cells.length} pairs as expected`})
+    } else {
+      for (const v of m.violations.slice(0, 10)) {
+        rows.push({area: 'tenants', check: `${v.from} -> ${v.to}`, state: 'failure', detail: `predicted ${v.verdict}, expected ${v.expected}: ${v.reason}`, fix: `knmesh probe --from ${v.from} --to ${v.to}`})
+      }
+      if (m.violations.length > 10) rows.push({area: 'tenants', check: 'cross-tenant matrix', state: 'failure', detail: `${m.violations.length - 10} more pairs break isolation`, fix: 'knmesh probe --matrix'})
+    }
+  }
+  return rows
+}
+
+export function statusFailed(rows: StatusRow[]): StatusRow[] {
+  return rows.filter((r) => r.state === 'failure')
+}
