@@ -59,6 +59,12 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     if (flags.external) {
       if (url) externalHost = new URL(url).host
       else if (flags.live) throw new UsageError(`Knative Service ${to}/${service} has no status.url: cannot send an external request`)
+      else {
+        // Not deployed yet: the host OpenShift Serverless would give it, SERVICE-NS.<apps domain>.
+        const {Kinds} = await import('../kube/kinds.js')
+        const ingress = await client.get(Kinds.IngressConfig, 'cluster').catch(() => null)
+        externalHost = `${service}-${to}.${ingress?.spec?.domain ?? 'apps'}`
+      }
     }
     const p = predict(new Authorizer(view), {from, to, service, external: flags.external, externalHost})
     const predictedStatus = expectedStatus(p)
@@ -69,7 +75,7 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     if (!this.machineOutput) {
       const {table} = await import('../ui/table.js')
       const rows = p.paths.flatMap((path) =>
-        path.hops.map((h, i) => [i === 0 ? path.name : '', `${h.from} → ${h.to}`, h.mtls, h.decision.verdict, h.decision.policy ? `${h.decision.policy.namespace}/${h.decision.policy.name}${h.decision.rule === undefined ? '' : ` rule ${h.decision.rule}`}` : '-']),
+        path.hops.map((h, i) => [i === 0 ? path.name : '', `${h.from} → ${h.to}`, h.mtls, h.decision.verdict, h.decision.policy ? `${h.decision.policy.namespace}/${h.decision.policy.name}${h.decision.rule === undefined ? '' : ` rule ${h.decision.rule}`}` : h.decision.verdict === 'deny' ? '(no ALLOW rule matches)' : '-']),
       )
       this.printer.info(table(['path', 'hop', 'connection', 'decision', 'policy'], rows))
       this.printer.info(`predicted: ${p.verdict.toUpperCase()}${predictedStatus === '?' ? '' : ` (HTTP ${predictedStatus === '000' ? 'none: connection reset' : predictedStatus})`} for ${p.url}`)

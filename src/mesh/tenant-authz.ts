@@ -127,7 +127,8 @@ export function renderTenant(v: TenantValues): KObject[] {
   }
   // allow-wait-for-drain: each namespace, serving only.
   if (v.serving) for (const ns of N) out.push(policy(DRAIN_POLICY, ns, {action: 'ALLOW', rules: [{to: [{operation: {ports: ['8022']}}]}]}, labels))
-  return out
+  // No shared arrays between rules: YAML output would show them as anchors and aliases.
+  return out.map((o) => JSON.parse(JSON.stringify(o)) as KObject)
 }
 
 /** Guide 2.3 step 2, verbatim (the mesh namespace replaces istio-system when it differs). */

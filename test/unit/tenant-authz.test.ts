@@ -240,3 +240,10 @@ describe('planTenantAuthz', () => {
     expect(s.policies.find((p) => p.metadata.name === 'deny-all-by-default' && p.metadata.namespace === 'knative-serving')!.spec).toEqual({})
   })
 })
+
+describe('YAML output', () => {
+  it('has no anchors or aliases (no arrays shared between rules)', async () => {
+    const {toYaml} = await import('../../src/ui/diff.js')
+    for (const o of renderTenant({name: 't', namespaces: ['a', 'b'], ...base, serving: true, eventing: true})) expect(toYaml(o)).not.toMatch(/[&*][a-z]+\d/)
+  })
+})
