@@ -2,6 +2,7 @@ import {actionOf, info, warning, type Note, type Plan, type PlanItem} from '../c
 import {ensureObject, setLabels} from '../change/edit.js'
 import {KnmeshError, UsageError} from '../errors.js'
 import type {KObject} from '../kube/types.js'
+import type {Check} from './precheck.js'
 
 /**
  * Guide chapter 3: cost management inherits namespace labels into pods, but
@@ -208,4 +209,11 @@ export function planCostLabels(state: CostLabelsState, input: CostLabelsInput): 
     notes.push(info(`${rolled.length} Knative Service(s) roll out a new revision whose pods carry the label${Object.keys(input.labels).length > 1 ? 's' : ''}: ${head}`))
   }
   return {items, notes}
+}
+
+/** For a status verb: the audit's warnings as checks (info findings are left out), or one ok check. */
+export function costLabelChecks(findings: CostLabelFinding[]): Check[] {
+  const missed = findings.filter((f) => f.severity === 'warning')
+  if (missed.length === 0) return [{id: 'cost-labels', status: 'ok', detail: 'Knative revision pods carry every namespace label'}]
+  return missed.map((f) => ({id: `cost-labels/${f.namespace}/${f.key}`, status: 'warning' as const, detail: `${f.namespace}: ${f.message}`, fix: f.fix}))
 }

@@ -1,4 +1,5 @@
 import {actionOf, info, warning, type Note, type Plan} from '../change/plan.js'
+import type {Check} from './precheck.js'
 import {KnmeshError} from '../errors.js'
 import type {KObject} from '../kube/types.js'
 
@@ -202,4 +203,24 @@ export function auditGpuServices(services: KObject[], nodes: KObject[]): {namesp
   return gpuRows(services, nodes)
     .filter((r) => r.gpus > 0 && r.fits === false)
     .map((r) => ({namespace: r.namespace, service: r.service, container: r.container, problem: capacityProblem(nodes, r.gpus)!}))
+}
+
+/**
+ * For a status verb: one check per Knative Service container whose GPU limit
+ * no schedulable node can satisfy (a warning: its pods stay Pending), or one
+ * ok check. Reads nothing: pass the cluster-wide lists.
+ */
+export function gpuChecks(services: KObject[], nodes: KObject[] | null): Check[] {
+  if (nodes === null) return [{id: 'gpu/capacity', status: 'warning', detail: 'cannot list nodes: GPU capacity not checked'}]
+  const findings = auditGpuServices(services, nodes)
+  if (findings.length === 0) {
+    const limited = gpuRows(services, nodes).filter((r) => r.gpus > 0).length
+    return [{id: 'gpu/capacity', status: 'ok', detail: limited ? `${limited} GPU limit(s), each fits a schedulable node` : 'no Knative Service has a GPU limit'}]
+  }
+  return findings.map((f) => ({
+    id: `gpu/${f.namespace}/${f.service}/${f.container}`,
+    status: 'warning' as const,
+    detail: `${f.namespace}/${f.service} (${f.container}): ${f.problem}`,
+    fix: `add GPU nodes, or lower the limit: knmesh gpu-limit ${f.service} <count> -n ${f.namespace}${f.container.startsWith('(') ? '' : ` --container ${f.container}`}`,
+  }))
 }

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {actionOf} from '../../src/change/plan.js'
 import {UsageError} from '../../src/errors.js'
-import {auditCostLabels, parseCostLabels, planCostLabels, podLabelOwner, type CostLabelsState} from '../../src/mesh/cost-labels.js'
+import {auditCostLabels, costLabelChecks, parseCostLabels, planCostLabels, podLabelOwner, type CostLabelsState} from '../../src/mesh/cost-labels.js'
 import type {KObject} from '../../src/kube/types.js'
 
 const ns = (name: string, labels: Record<string, string>): KObject => ({
@@ -146,5 +146,16 @@ describe('planCostLabels', () => {
     const plan = planCostLabels(state({namespaces: [ns('a', {})], missing: ['b', 'c']}), {labels: {cc: '1'}, skipMissing: true})
     expect(plan.items).toHaveLength(1)
     expect(plan.notes).toEqual([{level: 'warning', text: 'namespaces b, c not found: skipped'}])
+  })
+})
+
+describe('costLabelChecks (for status)', () => {
+  it('turns warnings into checks with their fix and leaves info findings out', () => {
+    const findings = auditCostLabels(state({namespaces: [ns('shop', {app: 'my-domain'}), ns('empty', {app: 'x'})], services: [ksvc('shop', 'a', undefined, {latestReadyRevisionName: 'a-00001'})]}))
+    const checks = costLabelChecks(findings)
+    expect(checks).toEqual([
+      {id: 'cost-labels/shop/app', status: 'warning', detail: expect.stringContaining('shop: Knative sets app on the revision pods of 1 Knative Service(s)'), fix: 'knmesh cost-labels -n shop --set <another key>=my-domain'},
+    ])
+    expect(costLabelChecks([])).toEqual([{id: 'cost-labels', status: 'ok', detail: 'Knative revision pods carry every namespace label'}])
   })
 })

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {actionOf} from '../../src/change/plan.js'
 import {KnmeshError} from '../../src/errors.js'
-import {auditGpuServices, capacityProblem, desiredGpuService, gpuCapacity, gpuRows, parseGpuCount, planGpuLimit} from '../../src/mesh/gpu.js'
+import {auditGpuServices, capacityProblem, gpuChecks, desiredGpuService, gpuCapacity, gpuRows, parseGpuCount, planGpuLimit} from '../../src/mesh/gpu.js'
 import type {KObject} from '../../src/kube/types.js'
 
 const ksvc = (containers: unknown[], name = 'hello'): KObject => ({
@@ -148,5 +148,17 @@ describe('gpuRows and auditGpuServices', () => {
       {namespace: 'my-app', service: 'small', container: 'c', limit: '1', gpus: 1, fits: true},
     ])
     expect(auditGpuServices(services, [node('a', 1)]).map((f) => f.service)).toEqual(['big'])
+  })
+})
+
+describe('gpuChecks (for status)', () => {
+  it('is one ok check when every limit fits, a warning with a fix per unsatisfiable limit', () => {
+    const fits = [ksvc([{name: 'c', image: 'i', resources: {limits: {'nvidia.com/gpu': '1'}}}])]
+    expect(gpuChecks(fits, [node('a', 2)])).toEqual([{id: 'gpu/capacity', status: 'ok', detail: '1 GPU limit(s), each fits a schedulable node'}])
+    const checks = gpuChecks([ksvc([{name: 'c', image: 'i', resources: {limits: {'nvidia.com/gpu': '4'}}}])], [node('a', 2)])
+    expect(checks).toHaveLength(1)
+    expect(checks[0]).toMatchObject({id: 'gpu/my-app/hello/c', status: 'warning', fix: 'add GPU nodes, or lower the limit: knmesh gpu-limit hello <count> -n my-app --container c'})
+    expect(checks[0].detail).toContain('no schedulable node has 4 allocatable nvidia.com/gpu (the largest: a with 2)')
+    expect(gpuChecks([], null)[0].status).toBe('warning')
   })
 })
