@@ -115,14 +115,16 @@ export function auditCostLabels(state: CostLabelsState): CostLabelFinding[] {
       }
       // A key others own is worth saying even before the first Knative Service is deployed.
       if (affected.length === 0 && (owner === undefined || services.length > 0)) continue
-      const setBy = owner ?? 'the revision template'
+      // app: Knative writes the revision name only where the revision template sets no app of its own.
+      const byTemplate = affected.filter((a) => templateLabels(services.find((x) => x.metadata.name === a.name)!)[key] !== undefined).length
+      const setBy = owner === undefined || (key === APP_LABEL && affected.length > 0 && byTemplate === affected.length) ? 'the revision template' : key === APP_LABEL && byTemplate > 0 ? 'Knative and the revision template' : owner
       const under = affected
         .slice(0, 3)
         .map((a) => `${a.name}: ${a.values.map((v) => `${key}=${v}`).join(', ')}`)
         .join('; ')
       const more = affected.length > 3 ? `; and ${affected.length - 3} more` : ''
       const message = affected.length
-        ? `${setBy} sets ${key} on the revision pods of ${affected.length} Knative Service(s), so cost queries by ${key}=${value} miss them; their costs are found under ${under}${more}`
+        ? `${setBy} ${setBy.includes(" and ") ? "set" : "sets"} ${key} on the revision pods of ${affected.length} Knative Service(s), so cost queries by ${key}=${value} miss them; their costs are found under ${under}${more}`
         : `${owner} sets ${key} on every Knative revision pod, so cost queries by ${key}=${value} will miss the Knative Services deployed here`
       const fix =
         owner === undefined

@@ -159,3 +159,12 @@ describe('costLabelChecks (for status)', () => {
     expect(costLabelChecks([])).toEqual([{id: 'cost-labels', status: 'ok', detail: 'Knative revision pods carry every namespace label'}])
   })
 })
+
+describe('who sets app', () => {
+  it('names the revision template when the services set app themselves, Knative when it writes the revision name', () => {
+    const mk = (services: KObject[]) => auditCostLabels(state({namespaces: [ns('shop', {app: 'my-domain'})], services}))[0].setBy
+    expect(mk([ksvc('shop', 'a', {app: 'shop-a'})])).toBe('the revision template')
+    expect(mk([ksvc('shop', 'a')])).toBe('Knative')
+    expect(mk([ksvc('shop', 'a', {app: 'shop-a'}), ksvc('shop', 'b')])).toBe('Knative and the revision template')
+  })
+})
