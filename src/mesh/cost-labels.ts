@@ -124,7 +124,7 @@ export function auditCostLabels(state: CostLabelsState): CostLabelFinding[] {
         .join('; ')
       const more = affected.length > 3 ? `; and ${affected.length - 3} more` : ''
       const message = affected.length
-        ? `${setBy} ${setBy.includes(" and ") ? "set" : "sets"} ${key} on the revision pods of ${affected.length} Knative Service(s), so cost queries by ${key}=${value} miss them; their costs are found under ${under}${more}`
+        ? `${setBy} ${setBy.includes(' and ') ? 'set' : 'sets'} ${key} on the revision pods of ${affected.length} Knative Service(s), so cost queries by ${key}=${value} miss them; their costs are found under ${under}${more}`
         : `${owner} sets ${key} on every Knative revision pod, so cost queries by ${key}=${value} will miss the Knative Services deployed here`
       const fix =
         owner === undefined
