@@ -10,6 +10,7 @@ import RemoveNamespace from './remove-namespace.js'
 import TenantAuthz from './tenant-authz.js'
 import Probe from './probe.js'
 import Status from './status.js'
+import Setup from './setup.js'
 
 /** Explicit command discovery: oclif loads this one file instead of scanning a folder. */
 export const COMMANDS = {
@@ -25,4 +26,5 @@ export const COMMANDS = {
   'tenant-authz': TenantAuthz,
   probe: Probe,
   status: Status,
+  setup: Setup,
 }

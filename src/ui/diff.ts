@@ -34,7 +34,8 @@ export function renderChange(action: Exclude<Action, 'unchanged'>, live: KObject
   const before = live ? stringify(redact(stripServerFields(live), desired, 'before'), {lineWidth: 0}) : ''
   const after = desired ? stringify(redact(stripServerFields(desired), live), {lineWidth: 0}) : ''
   const patch = createTwoFilesPatch('live', 'desired', before, after, '', '', {context: 3})
-  const lines = patch.split('\n').slice(2) // drop the ---/+++ file headers
+  const all = patch.split('\n')
+  const lines = all.slice(Math.max(0, all.findIndex((l) => l.startsWith('@@')))) // drop the ===/---/+++ file headers
   const body = lines
     .filter((l) => l !== '\\ No newline at end of file' && l !== '')
     .map((l) => (l.startsWith('+') ? c(32, color)(l) : l.startsWith('-') ? c(31, color)(l) : l.startsWith('@@') ? c(36, color)(l) : l))

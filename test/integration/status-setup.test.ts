@@ -1,0 +1,92 @@
+import {describe, expect, it} from 'vitest'
+import {Kinds} from '../../src/kube/kinds.js'
+import {createNamespace, isolatedCluster} from '../support/cluster.js'
+
+const cluster = isolatedCluster()
+
+function rowsOf(stdout: string): {area: string; check: string; state: string; detail: string; fix?: string}[] {
+  return JSON.parse(stdout).rows
+}
+
+/** Counts the API requests a run made (DEBUG=knmesh prints one line per request). */
+function requests(stderr: string): number {
+  return stderr.split('\n').filter((l) => /^knmesh (GET|POST|PUT|PATCH|DELETE) /.test(l)).length
+}
+
+describe('status and setup on a real API server', () => {
+  it('on the seeded fresh state, status names each missing step with the command that fixes it', async () => {
+    const r = await cluster.run(['status', '-o', 'json'])
+    expect(r.exitCode, r.stderr).toBe(1)
+    const rows = rowsOf(r.stdout)
+    const failing = Object.fromEntries(rows.filter((x) => x.state === 'failure').map((x) => [x.check, x.fix]))
+    expect(failing).toEqual({
+      'control plane settings': 'kubectl knmesh configure-mesh',
+      'member roll': 'kubectl knmesh add-namespace knative-serving knative-eventing',
+      'wildcard-certs': 'kubectl knmesh certs',
+      'knative gateways and local gateway service': 'kubectl knmesh create-gateways',
+      'KnativeServing knative-serving/knative-serving': 'kubectl knmesh enable-istio',
+    })
+    expect(r.stderr).toContain('error: 5 check(s) failed')
+  })
+
+  it('setup --yes takes the fresh state to a status with no failures; a second setup changes nothing', async () => {
+    await createNamespace(cluster.client, 'team-alpha-1')
+    await createNamespace(cluster.client, 'team-bravo-1')
+    const dir = (await import('node:fs')).mkdtempSync((await import('node:path')).join((await import('node:os')).tmpdir(), 'knmesh-setup-'))
+    const args = ['setup', '--namespaces', 'team-alpha-1,team-bravo-1', '--cert-dir', dir, '--tenant', 'team-alpha=team-alpha-1', '--tenant', 'team-bravo=team-bravo-1', '--no-metrics', '--yes']
+    const first = await cluster.run(args)
+    expect(first.exitCode, first.stderr + first.stdout).toBe(0)
+    expect(first.stdout).toContain('setup complete')
+
+    const status = await cluster.run(['status', '-o', 'json'])
+    expect(status.exitCode, status.stdout).toBe(0)
+    const rows = rowsOf(status.stdout)
+    expect(rows.filter((x) => x.state === 'failure')).toEqual([])
+    expect(rows.find((x) => x.check === 'cross-tenant matrix')?.detail).toBe('2 namespaces of 2 tenants: 4 pairs as expected')
+
+    const roll = await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system')
+    const rv = roll?.metadata.resourceVersion
+    const second = await cluster.run(args)
+    expect(second.exitCode, second.stderr).toBe(0)
+    expect(second.stdout.match(/nothing to do/g)?.length).toBeGreaterThanOrEqual(6)
+    expect(second.stdout).not.toMatch(/\bapplied\b/)
+    expect((await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system'))?.metadata.resourceVersion).toBe(rv)
+  }, 240_000)
+
+  it('on a half-configured cluster, status names exactly what broke and its fix', async () => {
+    await cluster.client.delete(Kinds.Gateway, 'knative-local-gateway', 'knative-serving')
+    await cluster.client.mergePatch(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system', {spec: {members: ['knative-serving', 'team-alpha-1', 'team-bravo-1']}})
+    const r = await cluster.run(['status', '-o', 'json'])
+    expect(r.exitCode).toBe(1)
+    const failing = rowsOf(r.stdout).filter((x) => x.state === 'failure')
+    expect(failing.map((x) => [x.check, x.fix])).toEqual([
+      ['member roll', 'kubectl knmesh add-namespace knative-eventing'],
+      ['knative gateways and local gateway service', 'kubectl knmesh create-gateways'],
+    ])
+    expect(failing[1].detail).toBe('would create Gateway/knative-serving/knative-local-gateway')
+    // And the fixes fix it.
+    for (const fix of failing) {
+      const f = await cluster.run([...fix.fix!.split(' ').slice(2), '--yes'])
+      expect(f.exitCode, f.stderr).toBe(0)
+    }
+    expect((await cluster.run(['status'])).exitCode).toBe(0)
+  }, 120_000)
+
+  it('status sends the same number of API requests for 2 or 22 namespaces', async () => {
+    const before = await cluster.run(['status'], {env: {DEBUG: 'knmesh'}})
+    for (let i = 0; i < 20; i++) await createNamespace(cluster.client, `many-${i}`)
+    await cluster.client.mergePatch(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system', {
+      spec: {members: ['knative-serving', 'knative-eventing', 'team-alpha-1', 'team-bravo-1', ...Array.from({length: 20}, (_, i) => `many-${i}`)]},
+    })
+    const after = await cluster.run(['status'], {env: {DEBUG: 'knmesh'}})
+    expect(requests(before.stderr)).toBeGreaterThan(5)
+    expect(requests(after.stderr)).toBe(requests(before.stderr))
+  }, 120_000)
+
+  it('setup stops at the first failure and says how to resume', async () => {
+    const r = await cluster.run(['setup', '--namespaces', 'team-alpha-1', '--tenant', 'team-bravo=team-alpha-1', '--no-metrics', '--cert-dir', '/tmp', '--yes'])
+    expect(r.exitCode).not.toBe(0)
+    expect(r.stderr).toContain('namespace team-alpha-1 already belongs to tenant team-alpha')
+    expect(r.stderr).toMatch(/setup stopped at step \d+\/\d+ \(tenant-authz\); fix the error above, then resume with: kubectl knmesh setup .* --yes/)
+  })
+})
