@@ -110,6 +110,24 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect(Buffer.from(after.data['tls.crt'], 'base64').toString()).toBe(readFileSync(join(outDir, 'wildcard.crt'), 'utf8'))
   })
 
+  it('certs: --ca-cert/--ca-key signs with the given CA; its key is not copied; the Secret is then valid', async () => {
+    const dir = join(outDir, 'own-ca')
+    const r = await cluster.run(['certs', '--ca-cert', join(outDir, 'root.crt'), '--ca-key', join(outDir, 'root.key'), '--out-dir', dir, '--domain', 'apps.other.example.org', '--secret', 'other-certs', '--days', '90', '--key-size', '3072', '--yes'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(existsSync(join(dir, 'root.key'))).toBe(false)
+    expect(readFileSync(join(dir, 'root.crt'), 'utf8')).toBe(readFileSync(join(outDir, 'root.crt'), 'utf8'))
+    const leaf = new X509Certificate(readFileSync(join(dir, 'wildcard.crt')))
+    expect(leaf.checkIssued(new X509Certificate(readFileSync(join(outDir, 'root.crt'))))).toBe(true)
+    expect(leaf.subjectAltName).toBe('DNS:*.apps.other.example.org')
+    expect(leaf.publicKey.asymmetricKeyDetails?.modulusLength).toBe(3072)
+    expect(statSync(join(dir, 'wildcard.key')).mode & 0o777).toBe(0o600)
+    const secret = (await get(Kinds.Secret, 'other-certs', 'istio-system'))!
+    expect(Buffer.from(secret.data['tls.crt'], 'base64').toString()).toBe(readFileSync(join(dir, 'wildcard.crt'), 'utf8'))
+    const again = await cluster.run(['certs', '--ca-cert', join(outDir, 'root.crt'), '--ca-key', join(outDir, 'root.key'), '--out-dir', dir, '--domain', 'apps.other.example.org', '--secret', 'other-certs'])
+    expect(again.exitCode, again.stderr).toBe(0)
+    expect(again.stdout).toContain('nothing to do')
+  })
+
   it('certs: bad input is refused before any request', async () => {
     const r = await cluster.run(['certs', '--domain', 'not_a*domain', '--out-dir', outDir])
     expect(r.exitCode).toBe(2)
