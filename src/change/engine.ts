@@ -4,7 +4,7 @@ import type {KubeClient, JsonPatchOp} from '../kube/client.js'
 import {kindOf} from '../kube/kinds.js'
 import {key, type DryRun, type KObject} from '../kube/types.js'
 import {redact, renderChange, toYaml} from '../ui/diff.js'
-import {changesOf, stripServerFields, type Action, type Plan, type PlanItem} from './plan.js'
+import {actionOf, changesOf, stripServerFields, type Action, type Plan, type PlanItem} from './plan.js'
 
 export interface ChangeSpec<S> {
   /** Reads the live objects the verb needs. */
@@ -138,19 +138,34 @@ function showChanges(changes: (PlanItem & {action: Exclude<Action, 'unchanged'>}
     for (const c of changes) opts.printer.info(renderChange(c.action, c.live, c.desired, opts.color).trimEnd())
     return
   }
-  // Thousands of changes: counts per action, kind and namespace, and the first few names.
-  const groups = new Map<string, string[]>()
-  for (const c of changes) {
+  const summary = new ChangeSummary()
+  for (const c of changes) summary.add(c)
+  summary.print(opts.printer)
+}
+
+/** Thousands of changes: counts per action, kind and namespace, and the first few names (memory per group, not per object). */
+export class ChangeSummary {
+  total = 0
+  private readonly groups = new Map<string, {count: number; names: string[]}>()
+
+  add(c: PlanItem & {action: Exclude<Action, 'unchanged'>}): void {
     const o = (c.desired ?? c.live)!
     const g = `${c.action} ${o.kind}${o.metadata.namespace ? ` in ${o.metadata.namespace}` : ''}`
-    const names = groups.get(g) ?? []
-    names.push(o.metadata.name)
-    groups.set(g, names)
+    const entry = this.groups.get(g) ?? {count: 0, names: []}
+    entry.count++
+    if (entry.names.length < 4) entry.names.push(o.metadata.name)
+    this.groups.set(g, entry)
+    this.total++
   }
-  opts.printer.info(`${changes.length} changes:`)
-  for (const [g, names] of groups) {
-    const head = names.slice(0, 3).join(', ')
-    opts.printer.info(`  ${g}: ${names.length} (${head}${names.length > 3 ? ', …' : ''})`)
+
+  print(printer: Printer, maxGroups = Number.POSITIVE_INFINITY): void {
+    printer.info(`${this.total} changes:`)
+    const groups = [...this.groups]
+    for (const [g, {count, names}] of groups.slice(0, maxGroups)) {
+      const head = names.slice(0, 3).join(', ')
+      printer.info(`  ${g}: ${count} (${head}${count > 3 ? ', …' : ''})`)
+    }
+    if (groups.length > maxGroups) printer.info(`  … and ${groups.length - maxGroups} more group(s)`)
   }
 }
 
@@ -167,6 +182,8 @@ export async function applyOne(client: KubeClient, c: PlanItem & {action: Exclud
   const info = kindOf(obj)
   if (c.action === 'create') {
     await client.create(stripServerFields(c.desired!, true), {serverDryRun})
+  } else if (c.action === 'update' && c.mergePatch) {
+    await client.mergePatch(info, obj.metadata.name, obj.metadata.namespace, c.mergePatch, {serverDryRun})
   } else if (c.action === 'update') {
     await client.patch(info, obj.metadata.name, obj.metadata.namespace, patchOps(c.live!, c.desired!), {serverDryRun})
   } else {
@@ -177,7 +194,7 @@ export async function applyOne(client: KubeClient, c: PlanItem & {action: Exclud
 async function applyAll(
   client: KubeClient,
   changes: (PlanItem & {action: Exclude<Action, 'unchanged'>})[],
-  opts: EngineOptions,
+  opts: EngineOptions & {signal?: AbortSignal; recordFailures?: boolean},
   serverDryRun: boolean,
 ): Promise<AppliedChange[]> {
   const concurrency = Math.max(1, opts.concurrency ?? 1)
@@ -185,7 +202,8 @@ async function applyAll(
   let next = 0
   let done = 0
   const worker = async () => {
-    while (next < changes.length) {
+    // An aborted run starts no new write; the ones in flight finish (each is atomic).
+    while (next < changes.length && !opts.signal?.aborted) {
       const i = next++
       const c = changes[i]
       try {
@@ -193,7 +211,7 @@ async function applyAll(
         results[i] = describe(c, serverDryRun ? 'dry-run' : 'applied')
       } catch (error) {
         // In order (concurrency 1) the first failure stops the run; in bulk each failure is recorded.
-        if (concurrency === 1) throw error
+        if (concurrency === 1 && !opts.recordFailures) throw error
         results[i] = describe(c, 'failed', (error as Error).message)
       }
       opts.onApplied?.(++done, changes.length)
@@ -208,3 +226,146 @@ function sleep(ms: number): Promise<void> {
 }
 
 export {key}
+
+/**
+ * A plan too big to hold at once (tens of thousands of objects): the planner
+ * yields it one page at a time, each page planned from that page's objects.
+ */
+export interface BulkSpec {
+  /** Called once per pass (a summary pass before a confirmation, then the apply pass). */
+  pages(client: KubeClient): AsyncIterable<Plan>
+}
+
+export interface BulkCounts {
+  /** Applied (or sent with dryRun=All; or, with --dry-run=client, that would be applied). */
+  changed: number
+  unchanged: number
+  failed: number
+}
+
+export interface BulkResult extends BulkCounts {
+  /** Counts per namespace ('' for cluster-scoped objects). */
+  byNamespace: Map<string, BulkCounts>
+  /** Failure reason → how many and the first few objects. */
+  failures: Map<string, {count: number; names: string[]}>
+  applied: boolean
+  noop: boolean
+  /** Stopped early by the signal: the rest is left for the next run. */
+  interrupted: boolean
+}
+
+/**
+ * runChanges for a streamed plan: a summary (counts per namespace and the
+ * first few names) instead of one diff per object, then the changes applied
+ * page by page with bounded concurrency, each failure recorded (not fatal).
+ * Memory holds two pages (the one being applied and the next being read) and
+ * per-namespace counts, never the whole plan. Each change is one atomic write,
+ * so an interrupted run leaves no half-written object and the next run
+ * finishes the rest.
+ */
+export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOptions & {signal?: AbortSignal}): Promise<BulkResult> {
+  const p = opts.printer
+  const seenNotes = new Set<string>()
+  const notes = (plan: Plan) => {
+    for (const n of plan.notes) {
+      if (seenNotes.has(n.text)) continue
+      seenNotes.add(n.text)
+      ;(n.level === 'warning' ? p.warn : p.info)(n.text)
+    }
+  }
+  const result: BulkResult = {changed: 0, unchanged: 0, failed: 0, byNamespace: new Map(), failures: new Map(), applied: false, noop: false, interrupted: false}
+  const count = (ns: string | undefined, field: keyof BulkCounts, n = 1) => {
+    if (n === 0) return
+    const c = result.byNamespace.get(ns ?? '') ?? {changed: 0, unchanged: 0, failed: 0}
+    c[field] += n
+    result.byNamespace.set(ns ?? '', c)
+    result[field] += n
+  }
+  const limit = opts.summarizeOver ?? 25
+
+  // Summary pass: needed to confirm, or for --dry-run=client. Keeps counts and the first few changes only.
+  let total: number | undefined
+  if (!opts.yes || opts.dryRun === 'client') {
+    const summary = new ChangeSummary()
+    const firstFew: (PlanItem & {action: Exclude<Action, 'unchanged'>})[] = []
+    for await (const plan of spec.pages(client)) {
+      notes(plan)
+      for (const item of plan.items) {
+        const action = actionOf(item)
+        const obj = (item.desired ?? item.live)!
+        if (action === 'unchanged') {
+          count(obj.metadata.namespace, 'unchanged')
+          continue
+        }
+        const c = {...item, action}
+        summary.add(c)
+        if (firstFew.length <= limit) firstFew.push(c)
+        if (opts.dryRun === 'client') count(obj.metadata.namespace, 'changed')
+      }
+    }
+    total = summary.total
+    if (total === 0) {
+      p.info('nothing to do: the cluster already matches')
+      return {...result, noop: true}
+    }
+    if (total <= limit) showChanges(firstFew, opts)
+    else summary.print(p, 20)
+    if (opts.dryRun === 'client') {
+      p.info(`dry run (client): ${total} change(s) shown, nothing applied`)
+      return result
+    }
+    if (!opts.yes) {
+      if (!opts.interactive) throw new NotAppliedError(`${total} change(s) not applied: no terminal to confirm on; run again with --yes to apply`)
+      if (!(await opts.confirm(opts.question ?? `Apply ${total} change(s)?`))) throw new NotAppliedError('aborted: nothing changed')
+    }
+    result.unchanged = 0
+    result.byNamespace.clear()
+  }
+
+  // Apply pass: read the next page while this one is written.
+  const serverDryRun = opts.dryRun === 'server'
+  const pages = spec.pages(client)[Symbol.asyncIterator]()
+  let next = pages.next()
+  let done = 0
+  let found = 0
+  while (!opts.signal?.aborted) {
+    const step = await next
+    if (step.done) break
+    next = pages.next()
+    next.catch(() => {}) // surfaced when awaited
+    const plan = step.value
+    notes(plan)
+    const changes = changesOf(plan)
+    for (const item of plan.items) {
+      if (actionOf(item) === 'unchanged') count((item.desired ?? item.live)!.metadata.namespace, 'unchanged')
+    }
+    if (changes.length === 0) continue
+    found += changes.length
+    const applied = await applyAll(client, changes, {
+      ...opts,
+      concurrency: opts.concurrency ?? 16,
+      recordFailures: true,
+      onApplied: () => opts.onApplied?.(++done, Math.max(total ?? 0, found)),
+      signal: opts.signal,
+    }, serverDryRun)
+    for (const a of applied) {
+      if (!a) continue // not started: interrupted
+      if (a.result === 'failed') {
+        count(a.namespace, 'failed')
+        const reason = a.error ?? 'unknown error'
+        const f = result.failures.get(reason) ?? {count: 0, names: []}
+        f.count++
+        if (f.names.length < 3) f.names.push(`${a.namespace ? a.namespace + '/' : ''}${a.name}`)
+        result.failures.set(reason, f)
+      } else {
+        count(a.namespace, 'changed')
+      }
+    }
+  }
+  result.interrupted = Boolean(opts.signal?.aborted)
+  if (result.interrupted) await pages.return?.(undefined)
+  result.applied = !serverDryRun && result.changed > 0
+  result.noop = result.changed === 0 && result.failed === 0 && !result.interrupted
+  if (result.noop && total === undefined) p.info('nothing to do: the cluster already matches')
+  return result
+}

@@ -14,6 +14,12 @@ export interface Note {
 export interface PlanItem {
   live: KObject | null
   desired: KObject | null
+  /**
+   * For an update: send this JSON merge patch instead of the conditional JSON
+   * patch (e.g. one label, at scale). It names only the fields it sets, so it
+   * is atomic and needs no resourceVersion; `desired` still shows the result.
+   */
+  mergePatch?: Record<string, unknown>
 }
 
 export interface Plan {

@@ -32,9 +32,25 @@ export function desiredSmcp(live: KObject | null, meshNamespace: string, name = 
   ensureObject(smcp, ['spec', 'security', 'dataPlane']).mtls = true
   ensureObject(smcp, ['spec', 'techPreview', 'meshConfig', 'defaultConfig']).terminationDrainDuration = TERMINATION_DRAIN_DURATION
   Object.assign(ensureObject(smcp, ['spec', 'gateways', 'ingress', 'service', 'metadata', 'labels']), INGRESS_GATEWAY_LABEL)
-  const ports = ensureArray(smcp, EXCLUDED_PATH) as unknown as (number | string)[]
-  for (const p of EXCLUDED_INBOUND_PORTS) if (!ports.some((x) => Number(x) === p)) ports.push(p)
+  ensureExcludedPorts(smcp, EXCLUDED_INBOUND_PORTS)
   return smcp
+}
+
+/**
+ * Adds the inbound excludedPorts an SMCP lacks (edits `smcp` in place; ports
+ * already there, as numbers or strings, and every other port are kept).
+ * configure-mesh adds 8444 and 8022; enable-metrics (guide 1.5) only 8444.
+ */
+export function ensureExcludedPorts(smcp: KObject, wanted: number[]): KObject {
+  const ports = ensureArray(smcp, EXCLUDED_PATH) as unknown as (number | string)[]
+  for (const p of wanted) if (!ports.some((x) => Number(x) === p)) ports.push(p)
+  return smcp
+}
+
+/** The ports of `wanted` an SMCP does not exclude yet. */
+export function missingExcludedPorts(smcp: KObject, wanted: number[]): number[] {
+  const ports = getPath(smcp, EXCLUDED_PATH)
+  return wanted.filter((p) => !(Array.isArray(ports) && ports.some((x) => Number(x) === p)))
 }
 
 /** What an SMCP lacks of the guide's settings (empty: nothing). */
@@ -47,8 +63,7 @@ export function smcpFindings(smcp: KObject): string[] {
   if (getPath(smcp, ['spec', 'gateways', 'ingress', 'service', 'metadata', 'labels', 'knative']) !== INGRESS_GATEWAY_LABEL.knative) {
     out.push('the ingress gateway service lacks the label knative: ingressgateway')
   }
-  const ports = getPath(smcp, EXCLUDED_PATH)
-  const missing = EXCLUDED_INBOUND_PORTS.filter((p) => !(Array.isArray(ports) && ports.some((x) => Number(x) === p)))
+  const missing = missingExcludedPorts(smcp, EXCLUDED_INBOUND_PORTS)
   if (missing.length) out.push(`inbound excludedPorts lack ${missing.join(', ')}`)
   return out
 }
