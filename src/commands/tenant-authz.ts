@@ -61,27 +61,29 @@ Incremental: --namespaces adds namespaces to an existing tenant (every list in e
     const both = add.filter((n) => remove.includes(n))
     if (both.length) throw new UsageError(`${both.join(', ')} given to both --namespaces and --remove-namespace`)
 
-    const {planTenantAuthz} = await import('../mesh/tenant-authz.js')
+    const {planTenantAuthz, namespacesOutsideMesh} = await import('../mesh/tenant-authz.js')
     const {readTenantAuthz} = await import('../mesh/authz-read.js')
-    return this.change(
-      {
-        read: (c) => readTenantAuthz(c, mesh),
-        plan: (s) =>
-          planTenantAuthz(s, {
-            tenant,
-            add,
-            remove,
-            delete: flags.delete,
-            serving: flags.serving,
-            eventing: flags.eventing,
-            meshNamespace: mesh,
-            clusterDomain: domain,
-            defaults: flags.defaults,
-            addToMesh: flags['add-to-mesh'],
-          }),
-      },
-      {concurrency: 1},
-    )
+    const input = {
+      tenant,
+      add,
+      remove,
+      delete: flags.delete,
+      serving: flags.serving,
+      eventing: flags.eventing,
+      meshNamespace: mesh,
+      clusterDomain: domain,
+      defaults: flags.defaults,
+      addToMesh: flags['add-to-mesh'],
+    }
+    if (tenant && !flags.delete && !input.addToMesh && !flags.yes && this.interactive && flags['dry-run'] === 'none' && !this.machineOutput) {
+      // Offer what add-namespace would do, in the same change.
+      const outside = namespacesOutsideMesh(await readTenantAuthz(await this.client(), mesh), input)
+      if (outside.length) {
+        const {confirm} = await import('../ui/prompt.js')
+        input.addToMesh = await confirm(`${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not in the ServiceMeshMemberRoll (${mesh}/default): add ${outside.length > 1 ? 'them' : 'it'} in the same change?`)
+      }
+    }
+    return this.change({read: (c) => readTenantAuthz(c, mesh), plan: (s) => planTenantAuthz(s, input)}, {concurrency: 1})
   }
 
   private async list(mesh: string) {

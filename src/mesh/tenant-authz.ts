@@ -285,7 +285,7 @@ export function planTenantAuthz(state: TenantAuthzState, input: TenantAuthzInput
   const before = current?.namespaces ?? []
   const unknown = remove.filter((ns) => !before.includes(ns))
   if (unknown.length) notes.push(info(`${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not a namespace of tenant ${t}: nothing to remove there`))
-  const namespaces = [...before, ...add.filter((ns) => !before.includes(ns))].filter((ns) => !remove.includes(ns))
+  const namespaces = nextNamespaces(before, add, remove)
   if (!current && add.length === 0) throw new UsageError(`tenant ${t} has no policies yet: give its namespaces with --namespaces`)
   if (namespaces.length === 0) {
     throw new UsageError(`removing ${remove.join(', ')} would leave tenant ${t} without namespaces; delete the tenant instead: tenant-authz --delete ${t}`)
@@ -332,6 +332,19 @@ export function planTenantAuthz(state: TenantAuthzState, input: TenantAuthzInput
     }
   }
   return {items, notes}
+}
+
+/** A tenant's namespaces after a change: existing ones in order, then the added, without the removed. */
+function nextNamespaces(before: string[], add: string[], remove: string[]): string[] {
+  return [...before, ...add.filter((ns) => !before.includes(ns))].filter((ns) => !remove.includes(ns))
+}
+
+/** The tenant's namespaces (after the change) that are not ServiceMeshMemberRoll members: what --add-to-mesh would add. */
+export function namespacesOutsideMesh(state: TenantAuthzState, input: TenantAuthzInput): string[] {
+  if (!input.tenant || input.delete) return []
+  const current = tenantsOf(state.policies).find((x) => x.name === input.tenant)
+  const inRoll = new Set(members(state.smmr))
+  return nextNamespaces(current?.namespaces ?? [], input.add ?? [], input.remove ?? []).filter((ns) => !inRoll.has(ns))
 }
 
 /** The tenant-authz --list table rows. */

@@ -4,6 +4,7 @@ import {parseAllDocuments} from 'yaml'
 import {Kinds} from '../../src/kube/kinds.js'
 import type {KObject} from '../../src/kube/types.js'
 import {createNamespace, isolatedCluster} from '../support/cluster.js'
+import {knmeshOnTty} from '../support/tty.js'
 
 // Edits fixed-name objects in knative-serving / knative-eventing: a control plane of its own.
 const cluster = isolatedCluster()
@@ -163,6 +164,19 @@ describe('tenant-authz against a real API server (guide 2.3, the two-tenant exam
     expect(docs).toHaveLength(22)
     expect(docs.every((d) => d.kind === 'AuthorizationPolicy' && !d.metadata.resourceVersion && !d.metadata.uid)).toBe(true)
   })
+
+  it('on a terminal, offers to add non-member namespaces to the member roll in the same change', async () => {
+    await createNamespace(cluster.client, 'team-charlie-1')
+    const r = await knmeshOnTty(['tenant-authz', 'team-charlie', '--namespaces', 'team-charlie-1'], cluster.kubeconfig, [
+      {when: /team-charlie-1 is not in the ServiceMeshMemberRoll \(istio-system\/default\): add it in the same change\?/, keys: 'y\r'},
+      {when: /Apply 11 change\(s\)\?/, keys: 'y\r'},
+    ])
+    expect(r.exitCode, r.output).toBe(0)
+    expect(r.output).toContain('~ update ServiceMeshMemberRoll/istio-system/default')
+    expect((await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system'))?.spec.members).toContain('team-charlie-1')
+    expect(await tenantObjects('team-charlie')).toHaveLength(10)
+    expect((await cluster.run(['tenant-authz', '--delete', 'team-charlie', '--yes'])).exitCode).toBe(0)
+  }, 90_000)
 
   it('--delete removes the tenant\'s objects and nothing else', async () => {
     const before = await cluster.client.listAll(Kinds.AuthorizationPolicy)

@@ -6,7 +6,7 @@ import {BIN} from './cli.js'
  * once the prompt is up, so the interactive confirm path is exercised as a
  * person would meet it.
  */
-export async function knmeshOnTty(args: string[], kubeconfig: string, keys: string, delayMs = 2500): Promise<{exitCode: number; output: string}> {
+export async function knmeshOnTty(args: string[], kubeconfig: string, keys: string | {when: RegExp; keys: string}[], delayMs = 2500): Promise<{exitCode: number; output: string}> {
   const cmd = ['node', BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
   const child = execa('script', ['-qfec', cmd, '/dev/null'], {
     reject: false,
@@ -17,17 +17,27 @@ export async function knmeshOnTty(args: string[], kubeconfig: string, keys: stri
   })
   // Type only once the question is on the screen.
   let seen = ''
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, delayMs * 8)
-    child.stdout?.on('data', (d: Buffer) => {
-      seen += d.toString()
-      if (/\?\s.*\(y\/N\)/.test(seen)) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
+  let check: (() => void) | undefined
+  child.stdout?.on('data', (d: Buffer) => {
+    seen += d.toString()
+    check?.()
   })
-  child.stdin?.write(keys)
+  // Several questions: each answer waits for its own question (`when`), so a redraw of the previous one cannot trigger it.
+  const answers = Array.isArray(keys) ? keys : [{when: /\?\s.*\(y\/N\)/, keys}]
+  for (const answer of answers) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delayMs * 8)
+      check = () => {
+        if (answer.when.test(seen)) {
+          clearTimeout(timer)
+          check = undefined
+          resolve()
+        }
+      }
+      check()
+    })
+    child.stdin?.write(answer.keys)
+  }
   setTimeout(() => child.stdin?.end(), 500)
   const r = await child
   return {exitCode: r.exitCode ?? -1, output: String(r.stdout ?? '')}
