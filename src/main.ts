@@ -25,11 +25,34 @@ export function helpPrefix(invokedAs: string | undefined): string {
   return name.startsWith('oc-') || name === 'oc' ? 'oc knmesh' : 'kubectl knmesh'
 }
 
-export async function main(opts: {argv: string[]; invokedAs: string | undefined; root: string; pjson: PackageJson}): Promise<void> {
+/** oclif's manifest of a plugin: each command's id, flags, args, summary, examples (what --help shows). */
+export type Manifest = {version: string; commands: Record<string, unknown>}
+
+/** The root plugin, with the command table in hand (explicit discovery, no file is imported to find commands). */
+function rootPlugin(pjson: PackageJson, root: string, manifest?: Manifest): Plugin {
+  const plugin = new Plugin({isRoot: true, pjson: pjson as never, root})
+  // Plugin.loadCommandsFromTarget() returns this cache instead of importing oclif.commands.target.
+  ;(plugin as unknown as {commandCache: unknown}).commandCache = COMMANDS
+  if (manifest) {
+    // Made at build time (tools/release/bundle.mjs): oclif then skips inspecting every command class at startup.
+    ;(plugin as unknown as {_manifest: () => Promise<Manifest>})._manifest = async function (this: {commandIDs: string[]}) {
+      this.commandIDs = Object.keys(manifest.commands)
+      return manifest
+    }
+  }
+  return plugin
+}
+
+/** The manifest oclif would compute at startup, for a bundle to embed. */
+export async function buildManifest(pjson: PackageJson, root: string): Promise<Manifest> {
+  const plugin = rootPlugin(pjson, root)
+  await plugin.load()
+  return JSON.parse(JSON.stringify(plugin.manifest)) as Manifest
+}
+
+export async function main(opts: {argv: string[]; invokedAs: string | undefined; root: string; pjson: PackageJson; manifest?: Manifest}): Promise<void> {
   const pjson: PackageJson = {...opts.pjson, oclif: {...opts.pjson.oclif, bin: helpPrefix(opts.invokedAs)}}
-  const root = new Plugin({isRoot: true, pjson: pjson as never, root: opts.root})
-  // Explicit discovery with the table in hand: Plugin.loadCommandsFromTarget() returns this cache.
-  ;(root as unknown as {commandCache: unknown}).commandCache = COMMANDS
+  const root = rootPlugin(pjson, opts.root, opts.manifest)
   try {
     await root.load()
     await run(opts.argv, {root: opts.root, pjson: pjson as never, plugins: new Map([[root.name, root]])})

@@ -4,13 +4,15 @@
  *   build/npm/knmesh.js + chunks  ESM with code splitting, for the npm package (bin/knmesh.js):
  *                                 `--help` loads oclif and the command classes only; each verb's
  *                                 heavy modules are chunks loaded by its `await import()`.
- *   build/sea/knmesh.cjs          one CommonJS file for the single executables (Node 20 SEA runs
- *                                 exactly one CJS script); lazy imports stay lazy (esbuild __esm wrappers).
+ *   build/sea/app/*.js            the same split, as CommonJS chunks, for the single executables
+ *                                 (Node 20 SEA runs one CJS script: tools/release/sea-loader.cjs,
+ *                                 which loads these from the SEA's assets on demand).
  * Prints sizes; writes build/{npm,sea}.meta.json (esbuild's analyzer; dist.mjs reads the licenses from it).
  */
+import {execFileSync} from 'node:child_process'
 import * as esbuild from 'esbuild'
-import {rmSync, writeFileSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -42,7 +44,8 @@ const common = {
   absWorkingDir: root,
   legalComments: 'none',
   minifySyntax: true,
-  minifyWhitespace: true,
+  // KNMESH_BUNDLE_READABLE=1: keep line breaks, for profiling (--cpu-prof names lines).
+  minifyWhitespace: !process.env.KNMESH_BUNDLE_READABLE,
   // minifyIdentifiers would rename command classes; oclif prints none of them, but error stacks stay readable this way.
   keepNames: true,
   logLevel: 'warning',
@@ -53,9 +56,23 @@ const common = {
   external: ['bufferutil', 'utf-8-validate', 'typescript'],
 }
 
+/** oclif's manifest of the commands, computed once here instead of at every start (build/oclif.manifest.json). */
+async function oclifManifest() {
+  const gen = join(out, 'manifest-gen.mjs')
+  await esbuild.build({...common, metafile: false, entryPoints: [join(root, 'tools/release/manifest-gen.ts')], outfile: gen, format: 'esm', banner: {js: esmRequire}})
+  const json = execFileSync(process.execPath, [gen], {cwd: root, encoding: 'utf8'})
+  writeFileSync(join(out, 'oclif.manifest.json'), json)
+  rmSync(gen)
+}
+
+// Bundled CommonJS dependencies call require(); give ESM output a real one.
+const esmRequire = "import {createRequire as __knmeshCreateRequire} from 'node:module';const require=__knmeshCreateRequire(import.meta.url);"
+
 export async function bundle() {
   rmSync(join(out, 'npm'), {recursive: true, force: true})
   rmSync(join(out, 'sea'), {recursive: true, force: true})
+  mkdirSync(out, {recursive: true})
+  await oclifManifest()
   const npm = await esbuild.build({
     ...common,
     entryPoints: {knmesh: 'tools/release/entry-npm.ts'},
@@ -63,19 +80,11 @@ export async function bundle() {
     format: 'esm',
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
-    // Bundled CommonJS dependencies call require(); give ESM chunks a real one.
-    banner: {js: "import {createRequire as __knmeshCreateRequire} from 'node:module';const require=__knmeshCreateRequire(import.meta.url);"},
+    banner: {js: esmRequire},
   })
   // The chunks are ESM whatever package.json above says.
   writeFileSync(join(out, 'npm', 'package.json'), JSON.stringify({type: 'module'}) + '\n')
-  const sea = await esbuild.build({
-    ...common,
-    entryPoints: {knmesh: 'tools/release/entry-sea.cts'},
-    outfile: join(out, 'sea', 'knmesh.cjs'),
-    format: 'cjs',
-    // import.meta.url has no meaning inside a single executable; nothing on the SEA path uses it.
-    define: {'import.meta.url': '"file:///knmesh-sea.js"'},
-  })
+  const sea = await seaChunks()
   const size = (m) => Object.values(m.outputs).reduce((n, o) => n + o.bytes, 0)
   const entry = Object.entries(npm.metafile.outputs).find(([f]) => f.endsWith('npm/knmesh.js'))
   const entryImports = entry[1].imports.filter((i) => !i.external && i.kind === 'import-statement').map((i) => i.path)
@@ -83,7 +92,37 @@ export async function bundle() {
   writeFileSync(join(out, 'npm.meta.json'), JSON.stringify(npm.metafile))
   writeFileSync(join(out, 'sea.meta.json'), JSON.stringify(sea.metafile))
   const kb = (n) => `${Math.round(n / 1024)} KiB`
-  process.stderr.write(`bundle: build/npm ${Object.keys(npm.metafile.outputs).length} files ${kb(size(npm.metafile))} (loaded at start: ${kb(startup)}); build/sea/knmesh.cjs ${kb(size(sea.metafile))}\n`)
+  process.stderr.write(`bundle: build/npm ${Object.keys(npm.metafile.outputs).length} files ${kb(size(npm.metafile))} (loaded at start: ${kb(startup)}); build/sea/app ${Object.keys(sea.metafile.outputs).length} CommonJS chunks ${kb(size(sea.metafile))}\n`)
+}
+
+/**
+ * The single executable's code: the same split bundle, each chunk turned into CommonJS
+ * (imports become require('./chunk'), import() becomes a lazy require), written to build/sea/app
+ * with build/sea/app/chunks.json listing them. tools/release/sea-loader.cjs, the SEA's main
+ * script, loads them from SEA assets on demand: `--help` compiles ~0.4 MiB, not 7.
+ */
+async function seaChunks() {
+  const built = await esbuild.build({
+    ...common,
+    entryPoints: {knmesh: 'tools/release/entry-sea.ts'},
+    outdir: join(out, 'sea', 'app'),
+    format: 'esm',
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    write: false,
+    // import.meta.url has no meaning inside a single executable; nothing on the SEA path uses it.
+    define: {'import.meta.url': '"file:///knmesh-sea.js"'},
+  })
+  const files = []
+  for (const f of built.outputFiles) {
+    const rel = relative(join(out, 'sea', 'app'), f.path).split(sep).join('/')
+    const cjs = await esbuild.transform(f.text, {format: 'cjs', target: 'node20', supported: {'dynamic-import': false}, minifySyntax: true, keepNames: true, logLevel: 'error', minifyWhitespace: !process.env.KNMESH_BUNDLE_READABLE})
+    mkdirSync(dirname(f.path), {recursive: true})
+    writeFileSync(f.path, cjs.code)
+    files.push(rel)
+  }
+  writeFileSync(join(out, 'sea', 'app', 'chunks.json'), JSON.stringify({entry: 'knmesh.js', files: files.sort()}) + '\n')
+  return built
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await bundle()

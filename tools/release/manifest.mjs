@@ -25,6 +25,13 @@ export function pluginManifest({version, platforms, baseUrl}) {
         'changes anything, and is idempotent. Also runs as `oc knmesh`.',
         '',
       ].join('\n'),
+      caveats: [
+        'Also runs as `oc knmesh`: link oc-knmesh to the same executable on your PATH.',
+        'macOS: the executable is not signed (Apple silicon runs only signed code); sign it',
+        'ad hoc once, before the first run:',
+        `  codesign --force --sign - "\${KREW_ROOT:-$HOME/.krew}/store/knmesh/v${version}/kubectl-knmesh"`,
+        '',
+      ].join('\n'),
       platforms: platforms.map((p) => ({
         selector: {matchLabels: {os: p.os, arch: p.arch}},
         uri: `${base.replace(/\/$/, '')}/${p.archive}`,
