@@ -1,7 +1,18 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 import {debugEnabled} from './debug.js'
 import {ExitCode, KnmeshError} from './errors.js'
-import type {ChangeSpec, EngineResult, Printer} from './change/engine.js'
+import type {AppliedChange, ChangeSpec, Printer} from './change/engine.js'
+import type {Note} from './change/plan.js'
+import type {KObject} from './kube/types.js'
+
+export interface ChangeSummary {
+  applied: boolean
+  noop: boolean
+  changes: AppliedChange[]
+  /** The desired objects (server fields stripped, Secret values redacted). */
+  objects: KObject[]
+  notes: Note[]
+}
 import type {KubeClient} from './kube/client.js'
 import type {DryRun} from './kube/types.js'
 
@@ -110,15 +121,20 @@ export abstract class KnmeshCommand extends Command {
     return (await this.client()).namespace
   }
 
-  /** Runs a writing verb through the change engine. */
-  protected async change<S>(spec: ChangeSpec<S>, extra: {question?: string; concurrency?: number; summarizeOver?: number; onApplied?: (d: number, t: number) => void} = {}): Promise<EngineResult> {
+  /**
+   * Runs a writing verb through the change engine. Returns a summary that is
+   * safe to print (--json): what changed and the desired objects, server
+   * fields stripped and Secret values redacted — never the live objects.
+   */
+  protected async change<S>(spec: ChangeSpec<S>, extra: {question?: string; concurrency?: number; summarizeOver?: number; onApplied?: (d: number, t: number) => void} = {}): Promise<ChangeSummary> {
     const {runChanges} = await import('./change/engine.js')
     const {confirm} = await import('./ui/prompt.js')
     const f = this.baseFlagValues
     const result = await runChanges(await this.client(), spec, {
       yes: f.yes,
       dryRun: f['dry-run'],
-      output: this.machineOutput ?? f.output,
+      // --json prints the summary below (oclif); -o yaml|json print the desired objects.
+      output: f.json ? undefined : (this.machineOutput ?? f.output),
       color: this.color,
       interactive: this.interactive,
       printer: this.printer,
@@ -129,7 +145,15 @@ export abstract class KnmeshCommand extends Command {
       const {table} = await import('./ui/table.js')
       this.printer.info(table(['action', 'kind', 'namespace', 'name', 'result'], result.changes.map((c) => [c.action, c.kind, c.namespace ?? '', c.name, c.result])))
     }
-    return result
+    const {stripServerFields} = await import('./change/plan.js')
+    const {redact} = await import('./ui/diff.js')
+    return {
+      applied: result.applied,
+      noop: result.noop,
+      changes: result.changes,
+      objects: result.plan.items.filter((i) => i.desired).map((i) => redact(stripServerFields(i.desired!))),
+      notes: result.plan.notes,
+    }
   }
 
   /** One line on stderr, a documented exit code; the stack only with DEBUG=knmesh*. */

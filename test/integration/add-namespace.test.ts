@@ -113,6 +113,10 @@ describe('add-namespace against a real API server', () => {
     const client = await cluster.run(['add-namespace', 'd1', '--mesh-namespace', mesh, '--dry-run=client', '-o', 'yaml'])
     expect(client.exitCode, client.stderr).toBe(0)
     expect(client.stdout).toBe(`apiVersion: maistra.io/v1\nkind: ServiceMeshMemberRoll\nmetadata:\n  name: default\n  namespace: ${mesh}\nspec:\n  members:\n    - knative-serving\n    - knative-eventing\n    - d1`)
+    const json = await cluster.run(['add-namespace', 'd1', '--mesh-namespace', mesh, '--dry-run=client', '--json'])
+    const summary = JSON.parse(json.stdout) // one JSON document on stdout, the human text on stderr
+    expect(summary.changes).toEqual([{action: 'create', kind: 'ServiceMeshMemberRoll', namespace: mesh, name: 'default', result: 'dry-run'}])
+    expect(summary.objects[0].spec.members).toEqual(['knative-serving', 'knative-eventing', 'd1'])
     const server = await cluster.run(['add-namespace', 'd1', '--mesh-namespace', mesh, '--dry-run=server', '--yes'])
     expect(server.exitCode, server.stderr).toBe(0)
     expect(server.stdout).toContain('dry-run')
