@@ -5,7 +5,7 @@ import type {AppliedChange, ChangeSpec, Printer} from './change/engine.js'
 import type {Note} from './change/plan.js'
 import type {KObject} from './kube/types.js'
 
-export interface ChangeSummary {
+export interface ChangeReport {
   applied: boolean
   noop: boolean
   changes: AppliedChange[]
@@ -126,7 +126,7 @@ export abstract class KnmeshCommand extends Command {
    * safe to print (--json): what changed and the desired objects, server
    * fields stripped and Secret values redacted — never the live objects.
    */
-  protected async change<S>(spec: ChangeSpec<S>, extra: {question?: string; concurrency?: number; summarizeOver?: number; onApplied?: (d: number, t: number) => void} = {}): Promise<ChangeSummary> {
+  protected async change<S>(spec: ChangeSpec<S>, extra: {question?: string; concurrency?: number; summarizeOver?: number; onApplied?: (d: number, t: number) => void} = {}): Promise<ChangeReport> {
     const {runChanges} = await import('./change/engine.js')
     const {confirm} = await import('./ui/prompt.js')
     const f = this.baseFlagValues
