@@ -118,8 +118,11 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     if (result.applied && write.length) {
       await fs.mkdir(outDir, {recursive: true})
       for (const [f, content, mode] of write) {
-        await fs.writeFile(f, content, {mode})
-        await fs.chmod(f, mode) // mode applies only to new files
+        // A new file with its final mode, renamed over the old one: a key is never readable by others, even briefly.
+        const tmp = `${f}.${process.pid}.tmp`
+        await fs.writeFile(tmp, content, {mode, flag: 'wx'})
+        await fs.chmod(tmp, mode) // the umask may have narrowed it further; keep exactly 0600/0644
+        await fs.rename(tmp, f)
         written.push(f)
       }
       this.printer.info(`wrote ${written.map((f) => path.relative(process.cwd(), f) || f).join(', ')}`)

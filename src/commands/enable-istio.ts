@@ -54,7 +54,8 @@ Before that it checks the mesh side: when configure-mesh, create-gateways or add
       }
       if (f.offerable && this.interactive && !flags.yes && this.machineOutput === undefined) {
         const {confirm} = await import('../ui/prompt.js')
-        if (await confirm(`${f.verb} has work to do (${f.why}). Include it in this change?`)) {
+        this.printer.info(`${f.verb} has work to do: ${f.why}`)
+        if (await confirm(`Include "knmesh ${f.verb}" in this change?`)) {
           include.push(f.verb)
           continue
         }

@@ -8,12 +8,13 @@
  * istio-ingressgateway Service the operator would deploy (as ClusterIP).
  */
 import {X509Certificate} from 'node:crypto'
-import {mkdtempSync, readFileSync, statSync, existsSync} from 'node:fs'
+import {chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {Kinds} from '../../src/kube/kinds.js'
 import {isolatedCluster} from '../support/cluster.js'
+import {knmeshOnTty} from '../support/tty.js'
 import {EVENTING_WORKLOADS, INGRESS_GATEWAY_SPEC, KAFKA_WORKLOADS, LOCAL_GATEWAY_SERVICE, LOCAL_GATEWAY_SPEC, SIDECAR, SMCP_SPEC, serviceEntrySpec, servingSpec} from '../support/guide-chapter1.js'
 
 const cluster = isolatedCluster()
@@ -101,6 +102,7 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect(dry.stdout + dry.stderr).not.toMatch(/PRIVATE KEY|LS0tLS1CRUdJTi/)
     expect(JSON.parse(dry.stdout).data).toEqual({'tls.crt': '<redacted>', 'tls.key': '<redacted>', 'ca.crt': '<redacted>'})
 
+    chmodSync(join(outDir, 'wildcard.key'), 0o644) // someone loosened it: --force writes it back as 0600
     const rotated = await cluster.run(['certs', '--out-dir', outDir, '--rotate', '--force', '--yes'])
     expect(rotated.exitCode, rotated.stderr).toBe(0)
     const after = (await get(Kinds.Secret, 'wildcard-certs', 'istio-system'))!
@@ -108,6 +110,8 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect(after.data['ca.crt']).toBe(Buffer.from('x').toString('base64'))
     expect(after.metadata.labels).toEqual({owner: 'platform'})
     expect(Buffer.from(after.data['tls.crt'], 'base64').toString()).toBe(readFileSync(join(outDir, 'wildcard.crt'), 'utf8'))
+    for (const f of ['root.key', 'wildcard.key']) expect(statSync(join(outDir, f)).mode & 0o777).toBe(0o600)
+    expect(readdirSync(outDir).filter((f) => f.endsWith('.tmp'))).toEqual([])
   })
 
   it('certs: --ca-cert/--ca-key signs with the given CA; its key is not copied; the Secret is then valid', async () => {
@@ -226,6 +230,19 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect(r.stderr).toContain('warning: Secret istio-system/missing-certs does not exist: the ingress gateway cannot serve TLS until it does (knmesh certs)')
     expect(r.stdout).toContain('-        credentialName: wildcard-certs')
   })
+
+  it('enable-istio on a terminal: offers add-namespace; accepted, it is part of the one diff (then declined: nothing changes)', async () => {
+    const before = await rv(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system')
+    const r = await knmeshOnTty(['enable-istio'], cluster.kubeconfig, 'y\r')
+    expect(r.output).toContain('add-namespace has work to do: knative-serving and knative-eventing are not both members of the ServiceMeshMemberRoll')
+    expect(r.output).toContain('Include "knmesh add-namespace" in this change?')
+    expect(r.output).not.toContain('configure-mesh has work to do') // done by the earlier steps
+    expect(r.output).toContain('~ update ServiceMeshMemberRoll/istio-system/default')
+    expect(r.output).toContain('~ update KnativeServing/knative-serving/knative-serving')
+    expect(r.output).toMatch(/Apply \d+ change\(s\)\?/)
+    expect(r.exitCode, r.output).toBe(3) // the second question met a closed terminal: a "no"
+    expect(await rv(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system')).toBe(before)
+  }, 90_000)
 
   it('enable-istio: says which prerequisite to run; with --prerequisites folds add-namespace in; Serving, Eventing, Kafka and the ServiceEntry match the guide', async () => {
     await cluster.client.create({
