@@ -210,6 +210,8 @@ export interface Applicable {
   index?: RuleIndex
   /** Built on first use: the reason given when nothing allows a request. */
   denial?: Decision
+  /** Decisions already made, by policy and rule: decisions are shared, never to be mutated. */
+  allowed?: Map<number, Decision>
 }
 
 /** [policy index, rule index] pairs, in evaluation order. */
@@ -287,6 +289,9 @@ export function applicable(policies: KObject[], w: Workload, rootNamespace: stri
 }
 
 export function decide(ap: Applicable, req: AuthzRequest): Decision {
+  const d = decideLocal(ap, req)
+  if (d.verdict === 'deny') return d
+  // CUSTOM is evaluated first, but it can only deny: when DENY/ALLOW let the request through, the external authorizer decides.
   for (const p of ap.custom) {
     const i = matchingRule(p, req)
     if (i >= 0) {
@@ -294,15 +299,31 @@ export function decide(ap: Applicable, req: AuthzRequest): Decision {
       return {verdict: 'unknown', by: 'CUSTOM', policy: ref(p), rule: i, reason: `CUSTOM policy ${refText(ref(p), i)} hands the request to the external authorizer${provider}`}
     }
   }
+  return d
+}
+
+const NO_ALLOW_POLICY: Decision = Object.freeze({verdict: 'allow', by: 'NONE', reason: 'no ALLOW policy applies to the workload'})
+
+/** DENY, then ALLOW. */
+function decideLocal(ap: Applicable, req: AuthzRequest): Decision {
   for (const p of ap.deny) {
     const i = matchingRule(p, req)
     if (i >= 0) return {verdict: 'deny', by: 'DENY', policy: ref(p), rule: i, reason: `DENY policy ${refText(ref(p), i)} matches`}
   }
-  if (ap.allow.length === 0) return {verdict: 'allow', by: 'NONE', reason: 'no ALLOW policy applies to the workload'}
+  if (ap.allow.length === 0) return NO_ALLOW_POLICY
   ap.index ??= buildIndex(ap.allow)
   for (const [pi, ri] of candidates(ap.index, req.source.namespace)) {
     const p = ap.allow[pi]
-    if (matchRule(p.spec.rules[ri], req)) return {verdict: 'allow', by: 'ALLOW', policy: ref(p), rule: ri, reason: `ALLOW policy ${refText(ref(p), ri)} matches`}
+    if (matchRule(p.spec.rules[ri], req)) {
+      ap.allowed ??= new Map()
+      const k = pi * 65536 + ri
+      let d = ap.allowed.get(k)
+      if (!d) {
+        d = {verdict: 'allow', by: 'ALLOW', policy: ref(p), rule: ri, reason: `ALLOW policy ${refText(ref(p), ri)} matches`}
+        ap.allowed.set(k, d)
+      }
+      return d
+    }
   }
   ap.denial ??= denial(ap)
   return ap.denial

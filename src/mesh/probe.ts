@@ -95,7 +95,9 @@ interface Party {
   ingress?: boolean
   /** Memoized per party: its applicable policies and its mTLS mode per port. */
   ap?: Applicable
-  modes?: Map<number, ReturnType<typeof mtlsMode> & {text: string}>
+  modes?: Map<number, ReturnType<typeof mtlsMode> & {text: string; texts?: {mutual: string; plain: string}}>
+  /** Hops into this party already evaluated, by source party and request. */
+  shared?: Map<Party | null, Map<string, Hop>>
 }
 
 /**
@@ -104,7 +106,7 @@ interface Party {
  */
 export class Authorizer {
   private readonly cache = new Map<string, Applicable>()
-  private readonly mtlsCache = new Map<string, ReturnType<typeof mtlsMode> & {text: string}>()
+  private readonly mtlsCache = new Map<string, ReturnType<typeof mtlsMode> & {text: string; texts?: {mutual: string; plain: string}}>()
   readonly members: Set<string>
   private readonly byNamespace = new Map<string, KObject[]>()
 
@@ -156,27 +158,37 @@ export class Authorizer {
     return m
   }
 
-  private readonly hops = new Map<string, Hop>()
-  private readonly parties = new Map<string, Party>()
+  /** role → name → namespace → Party. */
+  private readonly parties = new Map<string, Map<string, Map<string, Party>>>()
 
-  /** The same Party object for the same workload, so its memoized policies are reused. */
-  party(label: string, namespace: string, labels: Record<string, string>, sa: string, ingress = false): Party {
-    const key = `${label}\u0000${namespace}`
-    let p = this.parties.get(key)
+  /**
+   * The same Party object for the same workload, so its memoized policies are
+   * reused. role: caller | system | target; name: the workload (or Service) name.
+   */
+  party(role: string, name: string, namespace: string, labels: Record<string, string>, sa: string, ingress = false): Party {
+    let byName = this.parties.get(role)
+    if (!byName) this.parties.set(role, (byName = new Map()))
+    let byNs = byName.get(name)
+    if (!byNs) byName.set(name, (byNs = new Map()))
+    let p = byNs.get(namespace)
     if (!p) {
+      const label = role === 'caller' ? `${namespace} (caller)` : `${namespace}/${name}`
       p = {label, workload: {namespace, labels}, sa, sidecar: ingress || this.inMesh(namespace), ingress}
-      this.parties.set(key, p)
+      byNs.set(namespace, p)
     }
     return p
   }
 
   /** hop(), remembered: for hops from fixed system workloads (gateway, activator) that many requests share. */
   sharedHop(src: Party | null, dst: Party, port: number, req: Omit<AuthzRequest, 'source' | 'destination'>): Hop {
-    const key = `${src?.label}\u0000${dst.label}\u0000${port}\u0000${req.host}\u0000${req.path}\u0000${req.method}`
-    let h = this.hops.get(key)
+    dst.shared ??= new Map()
+    let bySrc = dst.shared.get(src)
+    if (!bySrc) dst.shared.set(src, (bySrc = new Map()))
+    const key = `${port}\u0000${req.host}\u0000${req.path}\u0000${req.method}`
+    let h = bySrc.get(key)
     if (!h) {
       h = this.hop(src, dst, port, req)
-      this.hops.set(key, h)
+      bySrc.set(key, h)
     }
     return h
   }
@@ -205,8 +217,9 @@ export class Authorizer {
     }
     const source = mutual && src ? {namespace: src.workload.namespace, principal: (src.principal ??= `cluster.local/ns/${src.workload.namespace}/sa/${src.sa}`)} : {}
     dst.ap ??= this.applicable(dst.workload)
-    const decision = decide(dst.ap, {...req, source, destination: {namespace: dst.workload.namespace, labels: dst.workload.labels, port}})
-    const mtls = dst.ingress ? 'TLS from the router: no peer identity' : mutual ? `mTLS ${modeText}` : `plaintext ${modeText}: no peer identity`
+    const decision = decide(dst.ap, {host: req.host, path: req.path, method: req.method, headers: req.headers, source, destination: {namespace: dst.workload.namespace, labels: dst.workload.labels, port}})
+    m.texts ??= {mutual: `mTLS ${modeText}`, plain: `plaintext ${modeText}: no peer identity`}
+    const mtls = dst.ingress ? 'TLS from the router: no peer identity' : mutual ? m.texts.mutual : m.texts.plain
     return {from, to: dst.label, mtls, decision}
   }
 }
@@ -225,12 +238,12 @@ export function clusterLocalHost(service: string, namespace: string): string {
 /** Predicts one request, along every path it may take. */
 export function predict(az: Authorizer, r: ProbeRequest): Prediction {
   const mesh = az.view.meshNamespace
-  const caller = az.party(`${r.from} (caller)`, r.from, CALLER_LABELS, 'default')
-  const activator = az.party(`${KNATIVE_SERVING}/activator`, KNATIVE_SERVING, ACTIVATOR_LABELS, 'controller')
+  const caller = az.party('caller', 'caller', r.from, CALLER_LABELS, 'default')
+  const activator = az.party('system', 'activator', KNATIVE_SERVING, ACTIVATOR_LABELS, 'controller')
   const target = r.targetLabels
     ? {label: `${r.to}/${r.service}`, workload: {namespace: r.to, labels: r.targetLabels}, sa: 'default', sidecar: az.inMesh(r.to)}
-    : az.party(`${r.to}/${r.service}`, r.to, revisionLabels(r.service), 'default')
-  const gateway = az.party(`${mesh}/istio-ingressgateway`, mesh, GATEWAY_LABELS, 'istio-ingressgateway-service-account', true)
+    : az.party('target', r.service, r.to, revisionLabels(r.service), 'default')
+  const gateway = az.party('system', 'istio-ingressgateway', mesh, GATEWAY_LABELS, 'istio-ingressgateway-service-account', true)
   const host = r.external ? (r.externalHost ?? `${r.service}-${r.to}.apps`) : clusterLocalHost(r.service, r.to)
   const req = {host, path: r.path ?? '/', method: r.method ?? 'GET', headers: {}}
   const paths: PathResult[] = []
@@ -245,10 +258,18 @@ export function predict(az: Authorizer, r: ProbeRequest): Prediction {
   }
   const verdicts = new Set(paths.map((p) => p.verdict))
   const verdict: Prediction['verdict'] = verdicts.size === 1 ? paths[0].verdict : 'mixed'
-  const first = paths.find((p) => p.verdict !== 'allow')
-  const deciding = first ? first.hops.find((h) => h.decision.verdict !== 'allow')! : paths[0].hops.at(-1)!
-  const reason = verdict === 'mixed' ? `depends on the path: ${paths.map((p) => `${p.name}: ${p.verdict}`).join('; ')}` : `at ${deciding.to}: ${deciding.decision.reason}`
-  return {verdict, paths, reason, url: r.external ? `https://${host}` : `http://${host}:80`}
+  return {
+    verdict,
+    paths,
+    // Built when read: a matrix of 40,000 pairs reads it only for the pairs it reports.
+    get reason() {
+      if (verdict === 'mixed') return `depends on the path: ${paths.map((p) => `${p.name}: ${p.verdict}`).join('; ')}`
+      const first = paths.find((p) => p.verdict !== 'allow')
+      const deciding = first ? first.hops.find((h) => h.decision.verdict !== 'allow')! : paths[0].hops.at(-1)!
+      return `at ${deciding.to}: ${deciding.decision.reason}`
+    },
+    url: r.external ? `https://${host}` : `http://${host}:80`,
+  }
 }
 
 /** The HTTP status the caller should see, from a prediction. */
@@ -294,7 +315,17 @@ export function tenantMatrix(view: MeshView, opts: {tenants?: string[]; service?
     for (const to of namespaces) {
       const p = predict(az, {from, to, service, external: false})
       const expected = owner.get(from) === owner.get(to) ? 'allow' : 'deny'
-      cells.push({from, to, fromTenant: owner.get(from)!, toTenant: owner.get(to)!, verdict: p.verdict, expected, reason: p.reason})
+      cells.push({
+        from,
+        to,
+        fromTenant: owner.get(from)!,
+        toTenant: owner.get(to)!,
+        verdict: p.verdict,
+        expected,
+        get reason() {
+          return p.reason
+        },
+      })
     }
   }
   return {tenants: tenants.map((t) => t.name), namespaces, cells, violations: cells.filter((c) => c.verdict !== c.expected), ms: performance.now() - t0}

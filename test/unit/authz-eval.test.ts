@@ -87,13 +87,17 @@ describe('action order and policy presence', () => {
     expect(evaluate(policies, req({from: 'baz'}))).toMatchObject({verdict: 'allow', policy: {name: 'allow-get'}})
   })
 
-  it('CUSTOM comes first: a matching CUSTOM rule hands the decision to the external authorizer', () => {
+  it('CUSTOM: a matching CUSTOM rule hands the request to the external authorizer, which can only deny', () => {
     const policies = [
       ap('ext', 'foo', {action: 'CUSTOM', provider: {name: 'opa'}, rules: [{to: [{operation: {paths: ['/admin/*']}}]}]}),
       ap('deny-all-get', 'foo', {action: 'DENY', rules: [{to: [{operation: {methods: ['GET']}}]}]}),
     ]
-    expect(evaluate(policies, req({path: '/admin/users'}))).toMatchObject({verdict: 'unknown', by: 'CUSTOM', policy: {name: 'ext'}})
-    expect(evaluate(policies, req({path: '/headers'}))).toMatchObject({verdict: 'deny', by: 'DENY'})
+    // DENY and ALLOW let it through: the external authorizer decides.
+    expect(evaluate(policies, req({path: '/admin/users', method: 'POST'}))).toMatchObject({verdict: 'unknown', by: 'CUSTOM', policy: {name: 'ext'}, rule: 0})
+    // A matching DENY denies whatever the external authorizer says.
+    expect(evaluate(policies, req({path: '/admin/users', method: 'GET'}))).toMatchObject({verdict: 'deny', by: 'DENY'})
+    // CUSTOM not matching: no effect.
+    expect(evaluate(policies, req({path: '/headers', method: 'POST'}))).toMatchObject({verdict: 'allow', by: 'NONE'})
   })
 
   it('AUDIT policies never decide', () => {
