@@ -11,7 +11,7 @@
  */
 import {execFileSync} from 'node:child_process'
 import * as esbuild from 'esbuild'
-import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -37,6 +37,31 @@ module.exports = new Proxy({}, {get: (_, k) => (k === '__esModule' ? false : fai
   },
 }
 
+/**
+ * src/kube/config.ts loads @kubernetes/client-node with a dynamic import, which makes esbuild keep
+ * the whole package. Bundles get tools/release/client-node.ts instead (named exports, tree-shaken);
+ * a src file that takes other names from the package fails the bundle here rather than at run time.
+ */
+const CLIENT_NODE_NAMES = ['KubeConfig']
+const clientNodeNamed = {
+  name: 'client-node-named-exports',
+  setup(build) {
+    build.onResolve({filter: /^@kubernetes\/client-node$/}, (args) => {
+      if (!args.importer.startsWith(join(root, 'src') + sep)) return undefined
+      const text = readFileSync(args.importer, 'utf8')
+      const uses = [...text.matchAll(/(?:import\s*\{([^}]*)\}\s*from|const\s*\{([^}]*)\}\s*=\s*await\s+import\()\s*['"]@kubernetes\/client-node['"]/g)]
+      const names = uses.flatMap((m) => (m[1] ?? m[2]).split(',').map((n) => n.trim().split(/\s+as\s+|\s*:\s*/)[0]).filter(Boolean))
+      const other = names.filter((n) => !CLIENT_NODE_NAMES.includes(n))
+      const all = text.match(/['"]@kubernetes\/client-node['"]/g)?.length ?? 0
+      const typeOnly = text.match(/import\s+type\s*\{[^}]*\}\s*from\s*['"]@kubernetes\/client-node['"]/g)?.length ?? 0
+      if (other.length || uses.length + typeOnly !== all) {
+        return {errors: [{text: `${relative(root, args.importer)} uses @kubernetes/client-node beyond {${CLIENT_NODE_NAMES.join(', ')}} (${other.join(', ') || 'a namespace import'}): add the names to tools/release/client-node.ts and CLIENT_NODE_NAMES`}]}
+      }
+      return {path: join(root, 'tools/release/client-node.ts')}
+    })
+  },
+}
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -50,7 +75,7 @@ const common = {
   keepNames: true,
   logLevel: 'warning',
   metafile: true,
-  plugins: [stubUnused],
+  plugins: [stubUnused, clientNodeNamed],
   // Optional modules that dependencies probe for with try/require; never needed here.
   // typescript: oclif's ts-node/tsx support for development plugins (read-tsconfig.js, inside try/catch).
   external: ['bufferutil', 'utf-8-validate', 'typescript'],
