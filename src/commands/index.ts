@@ -11,6 +11,9 @@ import TenantAuthz from './tenant-authz.js'
 import Probe from './probe.js'
 import Status from './status.js'
 import Setup from './setup.js'
+import AnnotateServices from './annotate-services.js'
+import EnableMetrics from './enable-metrics.js'
+import FilterSecrets from './filter-secrets.js'
 
 /** Explicit command discovery: oclif loads this one file instead of scanning a folder. */
 export const COMMANDS = {
@@ -27,4 +30,7 @@ export const COMMANDS = {
   probe: Probe,
   status: Status,
   setup: Setup,
+  'annotate-services': AnnotateServices,
+  'enable-metrics': EnableMetrics,
+  'filter-secrets': FilterSecrets,
 }

@@ -1,0 +1,69 @@
+import {Args, Flags} from '@oclif/core'
+import {KnmeshCommand, meshNamespaceFlag, namespaceFlag} from '../base-command.js'
+import {KnmeshError, UsageError} from '../errors.js'
+import {splitList, validateLabelName, validateObjectName} from '../mesh/names.js'
+
+export default class AnnotateServices extends KnmeshCommand {
+  static summary = 'Give Knative Services the annotations Service Mesh needs (guide 1.4.4)'
+  static description = `Guide 1.4.4: "Always add the annotation from this example to all of your Knative Services to make them work with Service Mesh." For one Knative Service (SERVICE), the Services of a namespace (-n), of several (--namespaces) or of every mesh member (--all-members), makes sure that:
+
+  metadata.annotations:                    serving.knative.openshift.io/enablePassthrough: "true"
+  spec.template.metadata.annotations:      sidecar.istio.io/inject: "true"
+                                           sidecar.istio.io/rewriteAppHTTPProbers: "true"
+
+Every other annotation and field is kept. A changed revision template makes Knative roll out a new revision of that service; the verb says which services will. Services in namespaces that are not mesh members are annotated too, and listed, since their sidecars are only injected once the namespace joins the mesh (knmesh add-namespace).`
+
+  static examples = [
+    {description: 'Annotate one service', command: '<%= config.bin %> <%= command.id %> hello -n my-app'},
+    {description: 'Every service of a namespace, without asking', command: '<%= config.bin %> <%= command.id %> -n my-app --yes'},
+    {description: 'Several namespaces', command: '<%= config.bin %> <%= command.id %> --namespaces team-alpha-1,team-bravo-1'},
+    {description: 'Every mesh member; show the changes only', command: '<%= config.bin %> <%= command.id %> --all-members --dry-run=client'},
+  ]
+
+  static args = {
+    service: Args.string({description: 'one Knative Service (in -n NS)', required: false}),
+  }
+
+  static flags = {
+    ...namespaceFlag,
+    namespaces: Flags.string({description: 'several namespaces (comma-separated)', helpValue: 'NS,NS', exclusive: ['namespace', 'all-members']}),
+    'all-members': Flags.boolean({description: 'every namespace of the Service Mesh member roll (except knative-serving and knative-eventing)', default: false, exclusive: ['namespace']}),
+    ...meshNamespaceFlag,
+  }
+
+  async run() {
+    const {flags, args} = await this.parseFlags(AnnotateServices)
+    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    if (flags.namespace) validateLabelName(flags.namespace)
+    const listed = flags.namespaces !== undefined ? splitList(flags.namespaces).map((n) => validateLabelName(n)) : undefined
+    if (listed && listed.length === 0) throw new UsageError('--namespaces needs at least one namespace')
+    if (args.service) {
+      validateObjectName(args.service, 'service name')
+      if (listed || flags['all-members']) throw new UsageError('SERVICE names one service: use it with -n NS, not with --namespaces or --all-members')
+    }
+    let namespaces: string[]
+    if (flags['all-members']) {
+      const {readMemberNamespaces} = await import('../mesh/read-workloads.js')
+      const members = await readMemberNamespaces(await this.client(), mesh)
+      if (members === null) throw new KnmeshError(`there is no ServiceMeshMemberRoll "default" in ${mesh}: use -n, or add namespaces with add-namespace`)
+      if (members.length === 0) {
+        this.printer.info(`the member roll of ${mesh} has no namespaces besides knative-serving and knative-eventing: nothing to do`)
+        return {plan: {items: [], notes: []}, changes: [], applied: false, noop: true}
+      }
+      namespaces = members
+    } else {
+      namespaces = listed ?? [await this.namespace()]
+    }
+    const {planAnnotateServices} = await import('../mesh/annotate.js')
+    const {readAnnotate} = await import('../mesh/read-ops.js')
+    const name = args.service
+    return this.change({
+      read: async (c) => {
+        const s = await readAnnotate(c, mesh, namespaces, name)
+        if (name && s.services.length === 0) throw new KnmeshError(`there is no Knative Service ${name} in namespace ${namespaces[0]}`)
+        return s
+      },
+      plan: (s) => planAnnotateServices(s, {meshNamespace: mesh, name, namespaces}),
+    })
+  }
+}

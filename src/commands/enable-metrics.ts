@@ -1,0 +1,36 @@
+import {Flags} from '@oclif/core'
+import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
+import {validateLabelName, validateObjectName} from '../mesh/names.js'
+
+export default class EnableMetrics extends KnmeshCommand {
+  static summary = 'Enable Knative Serving metrics with Service Mesh and mTLS (guide 1.5)'
+  static description = `With mTLS, Service Mesh keeps Prometheus from scraping Knative Serving. Guide 1.5 fixes that in three places; this verb makes all three as the guide shows, keeping every other field:
+
+  1. KnativeServing knative-serving: spec.config.observability["metrics.backend-destination"] = "prometheus"
+  2. NetworkPolicy allow-from-openshift-monitoring-ns in knative-serving, letting namespace name=openshift-monitoring in
+     (left alone when another NetworkPolicy there already lets openshift-monitoring reach every pod)
+  3. ServiceMeshControlPlane: inbound excludedPorts include 8444 (the same port logic as configure-mesh)`
+
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --yes',
+    '<%= config.bin %> <%= command.id %> --mesh-namespace my-mesh --smcp production --dry-run=client',
+  ]
+
+  static flags = {
+    ...meshNamespaceFlag,
+    smcp: Flags.string({description: 'the ServiceMeshControlPlane to edit (when the mesh namespace has several)', helpValue: 'NAME'}),
+  }
+
+  async run() {
+    const {flags} = await this.parseFlags(EnableMetrics)
+    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    if (flags.smcp) validateObjectName(flags.smcp, 'ServiceMeshControlPlane name')
+    const {planEnableMetrics} = await import('../mesh/metrics.js')
+    const {readMetrics} = await import('../mesh/read-ops.js')
+    return this.change({
+      read: (c) => readMetrics(c, mesh),
+      plan: (s) => planEnableMetrics(s, {meshNamespace: mesh, smcpName: flags.smcp}),
+    })
+  }
+}

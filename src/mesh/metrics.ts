@@ -1,0 +1,125 @@
+import {ensureObject, getPath, newObject} from '../change/edit.js'
+import {info, type Plan, type Note} from '../change/plan.js'
+import {KnmeshError} from '../errors.js'
+import type {KObject} from '../kube/types.js'
+import {KNATIVE_SERVING} from './constants.js'
+import {ensureExcludedPorts, missingExcludedPorts} from './smcp.js'
+
+/** Guide 1.5: Knative Serving metrics with Service Mesh and mTLS. */
+
+export const METRICS_BACKEND_KEY = 'metrics.backend-destination'
+export const METRICS_BACKEND = 'prometheus'
+export const MONITORING_POLICY = 'allow-from-openshift-monitoring-ns'
+export const MONITORING_NAMESPACE_LABEL = {name: 'openshift-monitoring'} as const
+export const METRICS_PORT = 8444
+
+export interface MetricsState {
+  serving: KObject | null
+  /** The NetworkPolicies in knative-serving. */
+  policies: KObject[]
+  /** The SMCPs in the mesh namespace. */
+  smcps: KObject[]
+}
+
+export interface MetricsInput {
+  meshNamespace: string
+  /** --smcp: which control plane (needed when there are several). */
+  smcpName?: string
+}
+
+/** Step 2's NetworkPolicy, exactly as the guide shows it; other fields of a live one kept. */
+export function monitoringPolicy(live: KObject | null): KObject {
+  const np = live ? structuredClone(live) : newObject('networking.k8s.io/v1', 'NetworkPolicy', MONITORING_POLICY, KNATIVE_SERVING)
+  np.spec = {
+    ...(np.spec ?? {}),
+    ingress: [{from: [{namespaceSelector: {matchLabels: {...MONITORING_NAMESPACE_LABEL}}}]}],
+    podSelector: {},
+  }
+  return np
+}
+
+function isEmptySelector(sel: unknown): boolean {
+  if (sel === undefined || sel === null) return true
+  const s = sel as {matchLabels?: object; matchExpressions?: unknown[]}
+  return Object.keys(s.matchLabels ?? {}).length === 0 && (s.matchExpressions ?? []).length === 0
+}
+
+/**
+ * Whether a NetworkPolicy already lets pods of openshift-monitoring reach every
+ * pod of knative-serving on every port: it selects all pods and has an ingress
+ * rule without ports whose sources include that namespace (by name=openshift-monitoring,
+ * or every namespace, or any source).
+ */
+export function allowsMonitoring(np: KObject): boolean {
+  const spec = np.spec ?? {}
+  if (!isEmptySelector(spec.podSelector)) return false
+  const types: string[] | undefined = spec.policyTypes
+  if (types && !types.includes('Ingress')) return false
+  for (const rule of spec.ingress ?? []) {
+    if (Array.isArray(rule?.ports) && rule.ports.length) continue
+    const from = rule?.from
+    if (!Array.isArray(from) || from.length === 0) return true
+    for (const peer of from) {
+      if (peer?.ipBlock || !isEmptySelector(peer?.podSelector)) continue
+      const ns = peer?.namespaceSelector
+      if (!ns) continue
+      if (isEmptySelector(ns)) return true
+      const labels = ns.matchLabels ?? {}
+      if ((ns.matchExpressions ?? []).length === 0 && Object.keys(labels).length === 1 && labels.name === MONITORING_NAMESPACE_LABEL.name) return true
+    }
+  }
+  return false
+}
+
+/** What is missing of guide 1.5 (empty: metrics are enabled). */
+export function metricsFindings(state: MetricsState, input: MetricsInput): string[] {
+  const out: string[] = []
+  if (!state.serving) return [`there is no KnativeServing ${KNATIVE_SERVING}/${KNATIVE_SERVING}`]
+  const backend = getPath(state.serving, ['spec', 'config', 'observability', METRICS_BACKEND_KEY])
+  if (backend !== METRICS_BACKEND) out.push(`KnativeServing ${METRICS_BACKEND_KEY} is ${backend === undefined ? 'not set' : `"${backend}"`}, not "${METRICS_BACKEND}"`)
+  if (!state.policies.some(allowsMonitoring)) out.push(`no NetworkPolicy in ${KNATIVE_SERVING} lets openshift-monitoring in`)
+  try {
+    const smcp = selectMetricsSmcp(state, input)
+    if (missingExcludedPorts(smcp, [METRICS_PORT]).length) out.push(`ServiceMeshControlPlane ${smcp.metadata.name} does not exclude inbound port ${METRICS_PORT}`)
+  } catch (error) {
+    out.push((error as Error).message)
+  }
+  return out
+}
+
+function selectMetricsSmcp(state: MetricsState, input: MetricsInput): KObject {
+  const ns = input.meshNamespace
+  if (input.smcpName) {
+    const s = state.smcps.find((x) => x.metadata.name === input.smcpName)
+    if (!s) throw new KnmeshError(`there is no ServiceMeshControlPlane ${input.smcpName} in ${ns}`)
+    return s
+  }
+  if (state.smcps.length === 1) return state.smcps[0]
+  if (state.smcps.length === 0) throw new KnmeshError(`there is no ServiceMeshControlPlane in ${ns}: create it first (knmesh configure-mesh --create), or pass --mesh-namespace`)
+  throw new KnmeshError(`there are ${state.smcps.length} ServiceMeshControlPlanes in ${ns} (${state.smcps.map((s) => s.metadata.name).join(', ')}); choose one with --smcp`)
+}
+
+export function planEnableMetrics(state: MetricsState, input: MetricsInput): Plan {
+  if (!state.serving) throw new KnmeshError(`there is no KnativeServing ${KNATIVE_SERVING} in namespace ${KNATIVE_SERVING}: install Knative Serving first`)
+  const notes: Note[] = []
+  const items: Plan['items'] = []
+
+  // Step 1: the metrics backend.
+  const ks = structuredClone(state.serving)
+  ensureObject(ks, ['spec', 'config', 'observability'])[METRICS_BACKEND_KEY] = METRICS_BACKEND
+  items.push({live: state.serving, desired: ks})
+
+  // Step 2: the NetworkPolicy, unless an equivalent one exists.
+  const named = state.policies.find((p) => p.metadata.name === MONITORING_POLICY) ?? null
+  const equivalent = state.policies.find(allowsMonitoring)
+  if (equivalent && equivalent !== named) {
+    notes.push(info(`NetworkPolicy ${KNATIVE_SERVING}/${equivalent.metadata.name} already lets openshift-monitoring in: ${MONITORING_POLICY} is not needed`))
+  } else if (!(named && allowsMonitoring(named))) {
+    items.push({live: named, desired: monitoringPolicy(named)})
+  }
+
+  // Step 3: exclude the metrics port from the sidecar (configure-mesh's port helper).
+  const live = selectMetricsSmcp(state, input)
+  items.push({live, desired: ensureExcludedPorts(structuredClone(live), [METRICS_PORT])})
+  return {items, notes}
+}

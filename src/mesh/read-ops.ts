@@ -1,0 +1,92 @@
+import {ForbiddenError} from '../errors.js'
+import type {KubeClient} from '../kube/client.js'
+import {Kinds} from '../kube/kinds.js'
+import type {KObject} from '../kube/types.js'
+import type {AnnotateState} from './annotate.js'
+import {KNATIVE_SERVING} from './constants.js'
+import type {MetricsState} from './metrics.js'
+import {readCostLabels, readMemberNamespaces, unlessForbidden} from './read-workloads.js'
+import {secretRefs, TLS_SECRET_TYPE, type SecretRef} from './secret-filter.js'
+
+/** Readers for annotate-services, enable-metrics and filter-secrets: bounded requests, big lists in pages. */
+
+/** annotate-services: the Knative Services in scope (one by name, or every one of the namespaces) and the mesh members. */
+export async function readAnnotate(client: KubeClient, meshNamespace: string, namespaces: string[], name?: string): Promise<AnnotateState> {
+  const membersP = readMemberNamespaces(client, meshNamespace)
+  if (name) {
+    const [svc, members] = await Promise.all([client.get(Kinds.KnativeService, name, namespaces[0]), membersP])
+    return {services: svc ? [svc] : [], members, missing: []}
+  }
+  const [state, members] = await Promise.all([readCostLabels(client, namespaces, {pods: false}), membersP])
+  return {services: state.services, members, missing: state.missing}
+}
+
+/** enable-metrics: KnativeServing, the NetworkPolicies of knative-serving, the SMCPs (three requests). */
+export async function readMetrics(client: KubeClient, meshNamespace: string): Promise<MetricsState> {
+  const [serving, policies, smcps] = await Promise.all([
+    client.get(Kinds.KnativeServing, KNATIVE_SERVING, KNATIVE_SERVING),
+    client.listAll(Kinds.NetworkPolicy, KNATIVE_SERVING),
+    client.listAll(Kinds.ServiceMeshControlPlane, meshNamespace),
+  ])
+  return {serving, policies, smcps}
+}
+
+export interface SecretScope {
+  meshNamespace: string
+  /** null: every namespace. */
+  namespaces: string[] | null
+}
+
+export interface RefsState {
+  refs: SecretRef[]
+  /** "ns/name" → the secret, null when absent; no entry when it could not be read (forbidden). */
+  secrets: Map<string, KObject | null>
+  /** Sources that could not be listed (kind not served or forbidden). */
+  skipped: string[]
+}
+
+/** One list per source kind (cluster-wide, or per chosen namespace), then one GET per referenced secret, 16 at a time. */
+export async function readSecretRefs(client: KubeClient, scope: SecretScope): Promise<RefsState> {
+  const skipped: string[] = []
+  const listIn = async (info: (typeof Kinds)[keyof typeof Kinds], nss: (string | undefined)[]) => {
+    const out: KObject[] = []
+    for (const ns of nss) {
+      const items = await unlessForbidden(client.listIfServed(info, ns))
+      if (items === null) {
+        if (!skipped.includes(info.kind)) skipped.push(info.kind)
+        continue
+      }
+      out.push(...items)
+    }
+    return out
+  }
+  const all = scope.namespaces === null
+  const nss: (string | undefined)[] = all ? [undefined] : scope.namespaces!
+  const gatewaysInScope = all || scope.namespaces!.includes(scope.meshNamespace)
+  const [gateways, domainMappings, kingresses] = await Promise.all([
+    gatewaysInScope ? listIn(Kinds.Gateway, [scope.meshNamespace]) : Promise.resolve([]),
+    listIn(Kinds.DomainMapping, nss),
+    listIn(Kinds.KIngress, nss),
+  ])
+  const refs = secretRefs({gateways, domainMappings, kingresses}).filter((r) => all || scope.namespaces!.includes(r.namespace))
+  const secrets = new Map<string, KObject | null>()
+  let next = 0
+  const worker = async () => {
+    while (next < refs.length) {
+      const r = refs[next++]
+      try {
+        secrets.set(`${r.namespace}/${r.name}`, await client.get(Kinds.Secret, r.name, r.namespace))
+      } catch (error) {
+        if (!(error instanceof ForbiddenError)) throw error // forbidden: no entry, the audit says it was not read
+      }
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(16, refs.length)}, worker))
+  return {refs, secrets, skipped}
+}
+
+/** The kubernetes.io/tls secrets of the scope, one page (≤ limit) at a time; -l narrows them. */
+export async function* tlsSecretPages(client: KubeClient, scope: SecretScope, opts: {labelSelector?: string; limit?: number} = {}): AsyncGenerator<KObject[]> {
+  const list = {fieldSelector: `type=${TLS_SECRET_TYPE}`, labelSelector: opts.labelSelector, limit: opts.limit ?? 500}
+  for (const ns of scope.namespaces ?? [undefined]) yield* client.pages(Kinds.Secret, ns, list)
+}
