@@ -165,6 +165,20 @@ describe('tenant-authz against a real API server (guide 2.3, the two-tenant exam
     expect(docs.every((d) => d.kind === 'AuthorizationPolicy' && !d.metadata.resourceVersion && !d.metadata.uid)).toBe(true)
   })
 
+  it('a view-only user gets one clear line and nothing is written; --dry-run=client -o yaml prints plain YAML', async () => {
+    await createNamespace(cluster.client, 'team-delta-1')
+    const r = await cluster.run(['tenant-authz', 'team-delta', '--namespaces', 'team-delta-1', '--yes'], {kubeconfig: cluster.restrictedKubeconfig})
+    expect(r.exitCode).toBe(4)
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^error: forbidden: you cannot create authorizationpolicies.security.istio.io in namespace/)
+    expect(await tenantObjects('team-delta')).toEqual([])
+    const y = await cluster.run(['tenant-authz', 'team-delta', '--namespaces', 'team-delta-1', '--no-eventing', '--dry-run=client', '-o', 'yaml'])
+    expect(y.exitCode, y.stderr).toBe(0)
+    const docs = parseAllDocuments(y.stdout)
+    expect(docs.map((d) => (d.toJS() as KObject).metadata.name)).toEqual(['allow-from-knative-and-istio', 'allow-team-delta-to-activator', 'allow-wait-for-drain'])
+    expect(y.stdout).not.toMatch(/[&*]a\d/) // no anchors/aliases
+    expect(await tenantObjects('team-delta')).toEqual([])
+  })
+
   it('on a terminal, offers to add non-member namespaces to the member roll in the same change', async () => {
     await createNamespace(cluster.client, 'team-charlie-1')
     const r = await knmeshOnTty(['tenant-authz', 'team-charlie', '--namespaces', 'team-charlie-1'], cluster.kubeconfig, [
