@@ -187,10 +187,19 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     const several = await cluster.run(['configure-mesh', '--mesh-namespace', 'mesh-two', '--yes'])
     expect(several.exitCode).toBe(4)
     expect(several.stderr).toBe('error: there are 2 ServiceMeshControlPlanes in mesh-two (basic, second); choose one with --name')
-    const named = await cluster.run(['configure-mesh', '--mesh-namespace', 'mesh-two', '--name', 'second', '--yes'])
+    // On a terminal it asks which one: the second (arrow down), then applies.
+    const tty = await knmeshOnTty(['configure-mesh', '--mesh-namespace', 'mesh-two'], cluster.kubeconfig, [
+      {when: /Several ServiceMeshControlPlanes in mesh-two: which one serves Serverless\?/, keys: '\u001B[B'},
+      {when: /❯ second/, keys: '\r'},
+      {when: /Apply 1 change\(s\)\?/, keys: 'y\r'},
+    ])
+    expect(tty.exitCode, tty.output).toBe(0)
+    expect(tty.output).toContain('~ update ServiceMeshControlPlane/mesh-two/second')
+    expect((await get(Kinds.ServiceMeshControlPlane, 'second', 'mesh-two'))!.spec).toEqual({...SMCP_SPEC})
+    const named = await cluster.run(['configure-mesh', '--mesh-namespace', 'mesh-two', '--name', 'second'])
     expect(named.exitCode, named.stderr).toBe(0)
-    expect((await get(Kinds.ServiceMeshControlPlane, 'second', 'mesh-two'))!.spec.security).toEqual({dataPlane: {mtls: true}})
-  })
+    expect(named.stdout).toContain('nothing to do')
+  }, 120_000)
 
   it('create-gateways: refuses while another Gateway binds 443 "*"; then creates exactly the guide\'s objects, keeping user fields', async () => {
     const refused = await cluster.run(['create-gateways', '--yes'])
