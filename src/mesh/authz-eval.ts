@@ -276,6 +276,8 @@ export function applicable(policies: KObject[], w: Workload, rootNamespace: stri
   const out: Applicable = {custom: [], deny: [], allow: []}
   for (const p of policies) {
     if (!appliesTo(p, w, rootNamespace)) continue
+    // istio.io/dry-run: the policy is only evaluated for logs, never enforced.
+    if (p.metadata.annotations?.['istio.io/dry-run'] === 'true') continue
     const a = actionOf(p)
     if (a === 'CUSTOM') out.custom.push(p)
     else if (a === 'DENY') out.deny.push(p)

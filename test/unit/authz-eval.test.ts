@@ -100,6 +100,12 @@ describe('action order and policy presence', () => {
     expect(evaluate(policies, req({path: '/headers', method: 'POST'}))).toMatchObject({verdict: 'allow', by: 'NONE'})
   })
 
+  it('a policy annotated istio.io/dry-run: "true" is not enforced', () => {
+    const dry = {...ap('deny-all', 'foo', {}), metadata: {name: 'deny-all', namespace: 'foo', annotations: {'istio.io/dry-run': 'true'}}}
+    expect(evaluate([dry], req()).verdict).toBe('allow')
+    expect(evaluate([ap('deny-all', 'foo', {})], req()).verdict).toBe('deny')
+  })
+
   it('AUDIT policies never decide', () => {
     expect(evaluate([ap('audit', 'foo', {action: 'AUDIT', rules: [{}]})], req())).toMatchObject({verdict: 'allow', by: 'NONE'})
   })
