@@ -12,6 +12,7 @@
 import {execFileSync} from 'node:child_process'
 import * as esbuild from 'esbuild'
 import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -62,6 +63,62 @@ const clientNodeNamed = {
   },
 }
 
+/**
+ * oclif passes every help string (each summary, description, flag text) through ejs.render, which
+ * compiles it to a new Function each time: ~30 compiles for the root help. A string without ejs
+ * tags renders to itself, so the bundles hand those back as they are and leave the rest to ejs.
+ */
+const ejsPlain = {
+  name: 'ejs-plain-strings',
+  setup(build) {
+    build.onResolve({filter: /^ejs$/}, (args) => (args.importer.endsWith('ejs-plain.cjs') ? undefined : {path: 'ejs-plain.cjs', namespace: 'knmesh-ejs'}))
+    build.onLoad({filter: /.*/, namespace: 'knmesh-ejs'}, () => ({
+      loader: 'js',
+      resolveDir: root,
+      contents: `const ejs = require(${JSON.stringify(join(root, 'node_modules/ejs/lib/cjs/ejs.js'))})
+const render = ejs.render
+module.exports = Object.assign(Object.create(ejs), {render: (t, ...rest) => (typeof t === 'string' && !t.includes('<%') && !t.includes('%>') ? t : render.call(ejs, t, ...rest))})`,
+    }))
+  },
+}
+
+/**
+ * CommonJS packages that @kubernetes/client-node imports at the top of its config module but uses
+ * only for some configurations (fetch-style requests, proxies). Loading them costs ~60 ms at every
+ * verb's start (node-fetch pulls whatwg-url and tr46, which builds its tables at load). The bundles
+ * get a stand-in with the same export names that requires the real package on first use.
+ */
+const LAZY_CJS = ['node-fetch', 'socks-proxy-agent', 'hpagent']
+const lazyCjs = {
+  name: 'lazy-cjs',
+  setup(build) {
+    build.onResolve({filter: new RegExp(`^(${LAZY_CJS.join('|')})$`)}, async (args) => {
+      if (args.pluginData?.real) return undefined
+      // The CommonJS entry (the stand-in require()s it); the .cjs suffix makes esbuild treat the stand-in as CommonJS.
+      const real = await build.resolve(args.path, {resolveDir: args.resolveDir, kind: 'require-call', importer: args.importer, pluginData: {real: true}})
+      if (real.errors.length) return {errors: real.errors}
+      return {path: `${real.path}.lazy.cjs`, namespace: 'knmesh-lazy', pluginData: {real: real.path}}
+    })
+    build.onLoad({filter: /.*/, namespace: 'knmesh-lazy'}, (args) => {
+      const realPath = args.pluginData.real
+      const mod = createRequire(realPath)(realPath)
+      const skip = new Set(['length', 'name', 'prototype', 'arguments', 'caller'])
+      const names = Object.getOwnPropertyNames(mod).filter((k) => !(typeof mod === 'function' && skip.has(k)))
+      const lines = [
+        `let real; const load = () => (real ??= require(${JSON.stringify(realPath)}))`,
+        typeof mod === 'function' ? 'const shim = function (...a) { return new.target ? Reflect.construct(load(), a, new.target) : load().apply(this, a) }' : 'const shim = {}',
+        ...names.map((k) =>
+          k === '__esModule'
+            ? `Object.defineProperty(shim, '__esModule', {value: ${JSON.stringify(mod.__esModule)}})`
+            : `Object.defineProperty(shim, ${JSON.stringify(k)}, {get: () => load()[${JSON.stringify(k)}], enumerable: true, configurable: true})`,
+        ),
+        'module.exports = shim',
+      ]
+      return {loader: 'js', resolveDir: dirname(realPath), contents: lines.join('\n')}
+    })
+  },
+}
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -75,7 +132,7 @@ const common = {
   keepNames: true,
   logLevel: 'warning',
   metafile: true,
-  plugins: [stubUnused, clientNodeNamed],
+  plugins: [stubUnused, clientNodeNamed, ejsPlain, lazyCjs],
   // Optional modules that dependencies probe for with try/require; never needed here.
   // typescript: oclif's ts-node/tsx support for development plugins (read-tsconfig.js, inside try/catch).
   external: ['bufferutil', 'utf-8-validate', 'typescript'],

@@ -96,12 +96,27 @@ function seaBlob(p, work, codeCache) {
   const {files} = JSON.parse(readFileSync(join(app, 'chunks.json'), 'utf8'))
   const assets = Object.fromEntries(['chunks.json', ...files].map((f) => [f, join(app, f)]))
   if (codeCache) {
-    // Warm-up run of `--help` under the same Node binary the executable is made of; the loader writes the caches on exit.
+    // Warm-up runs under the same Node binary the executable is made of; the loader writes the caches on
+    // exit, each run adding what it compiled: the help, and a verb's way up to its first request (made
+    // to a closed port on the loopback interface, so it fails at once).
     const cacheDir = join(work, 'code-cache')
-    execFileSync(hostNode, [join(root, 'tools', 'release', 'sea-loader.cjs'), '--help'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: {...process.env, KNMESH_SEA_APP: app, KNMESH_SEA_WRITE_CACHE: cacheDir},
-    })
+    const kubeconfig = join(work, 'warm-up.kubeconfig')
+    writeFileSync(kubeconfig, JSON.stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'warm-up',
+      clusters: [{name: 'warm-up', cluster: {server: 'https://127.0.0.1:9', 'insecure-skip-tls-verify': true}}],
+      users: [{name: 'warm-up', user: {token: 'warm-up'}}],
+      contexts: [{name: 'warm-up', context: {cluster: 'warm-up', user: 'warm-up'}}],
+    }))
+    for (const args of [['--help'], ['add-namespace', '--help'], ['tenant-authz', '--list', '--request-timeout', '2'], ['add-namespace', 'warm-up', '--dry-run=client', '--request-timeout', '2']]) {
+      try {
+        execFileSync(hostNode, [join(root, 'tools', 'release', 'sea-loader.cjs'), ...args], {
+          stdio: 'ignore',
+          env: {...process.env, KUBECONFIG: kubeconfig, KNMESH_SEA_APP: app, KNMESH_SEA_WRITE_CACHE: cacheDir},
+        })
+      } catch (error) {
+        if (error.status === null || error.status === undefined) throw error // verbs exit non-zero here (no server); a crash is not that
+      }
+    }
     for (const f of files) assets[`cache/${f}`] = join(cacheDir, 'cache', f)
   }
   const config = join(work, 'sea-config.json')

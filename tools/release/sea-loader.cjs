@@ -8,7 +8,9 @@
  * V8 checks it and falls back to compiling if it does not fit.
  *
  * Outside a single executable (KNMESH_SEA_APP=<dir of chunks.json>) it loads the same files from
- * disk; KNMESH_SEA_WRITE_CACHE=<dir> then writes the code cache of every chunk it ran on exit.
+ * disk; KNMESH_SEA_DEBUG=1 lists on exit the chunks loaded and whether their cache fitted;
+ * KNMESH_SEA_WRITE_CACHE=<dir> then writes the code cache of every chunk on exit (starting
+ * from the cache already in <dir>, so several warm-up runs add up).
  */
 const vm = require('node:vm')
 const path = require('node:path')
@@ -44,7 +46,9 @@ function load(id) {
   if (source === undefined) throw new Error(`knmesh: chunk ${id} is missing from this executable`)
   const module = {exports: {}}
   modules.set(id, module)
-  const cachedData = writeCache ? undefined : asset(`cache/${id}`)
+  // Writing: start from the cache of earlier warm-up runs, so each run adds what it compiled.
+  const cacheFile = writeCache && path.join(writeCache, 'cache', id)
+  const cachedData = writeCache ? (fs.existsSync(cacheFile) ? fs.readFileSync(cacheFile) : undefined) : asset(`cache/${id}`)
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {filename: `knmesh:///${id}`, cachedData})
   scripts.set(id, script)
   const dir = path.posix.dirname(id)
@@ -56,6 +60,13 @@ function load(id) {
   }
   script.runInThisContext().call(module.exports, module.exports, localRequire, module, path.join(home, id), path.join(home, dir))
   return module.exports
+}
+
+if (process.env.KNMESH_SEA_DEBUG) {
+  process.on('exit', () => {
+    const rows = [...scripts].map(([id, sc]) => `${id}: ${sc.cachedDataRejected === undefined ? 'no code cache' : sc.cachedDataRejected ? 'code cache rejected' : 'code cache used'}`)
+    process.stderr.write(`knmesh-sea: ${rows.length} chunks loaded\n${rows.join('\n')}\n`)
+  })
 }
 
 if (writeCache) {
