@@ -55,12 +55,13 @@ Before that it checks the mesh side: when configure-mesh, create-gateways or add
       if (f.offerable && this.interactive && !flags.yes && this.machineOutput === undefined) {
         const {confirm} = await import('../ui/prompt.js')
         this.printer.info(`${f.verb} has work to do: ${f.why}`)
-        if (await confirm(`Include "knmesh ${f.verb}" in this change?`)) {
+        if (await confirm(`Include "${this.config.bin} ${f.verb}" in this change?`)) {
           include.push(f.verb)
           continue
         }
       }
-      this.printer.warn(f.offerable ? `${f.why}: run "${f.command}" (or pass --prerequisites)` : `${f.verb} cannot run as it is: ${f.why}`)
+      const command = f.command.replace(/^knmesh /, `${this.config.bin} `)
+      this.printer.warn(f.offerable ? `${f.why}: run "${command}" (or pass --prerequisites)` : `${f.verb} cannot run as it is: ${f.why}`)
     }
 
     const input = {meshNamespace: mesh, eventing: flags.eventing, kafkaBootstrap, kafkaPorts}

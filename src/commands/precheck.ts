@@ -21,7 +21,8 @@ Prints one row per check (ok, warning or failure) with the knmesh verb or manual
     const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
     const {precheckChecks, failed} = await import('../mesh/precheck.js')
     const {readPrecheck} = await import('../mesh/install-read.js')
-    const checks = precheckChecks(await readPrecheck(await this.client(), mesh))
+    // Fixes name the verb as the user calls it: "oc knmesh …" or "kubectl knmesh …".
+    const checks = precheckChecks(await readPrecheck(await this.client(), mesh)).map((c) => (c.fix ? {...c, fix: c.fix.replace(/^knmesh /, `${this.config.bin} `)} : c))
     const failures = failed(checks)
     const report = {meshNamespace: mesh, ok: failures.length === 0, checks}
     const out = this.machineOutput

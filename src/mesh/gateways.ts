@@ -1,5 +1,5 @@
 import {ensureArray, ensureObject, newObject} from '../change/edit.js'
-import {warning, type Note, type Plan} from '../change/plan.js'
+import {actionOf, warning, type Note, type Plan} from '../change/plan.js'
 import {KnmeshError} from '../errors.js'
 import type {KObject} from '../kube/types.js'
 import {KNATIVE_SERVING} from './constants.js'
@@ -91,21 +91,21 @@ export function desiredLocalGatewayService(live: KObject | null, meshNamespace: 
 
 export function planGateways(state: GatewaysState, input: GatewaysInput): Plan {
   const notes: Note[] = []
+  const items: Plan['items'] = [
+    {live: state.ingress, desired: desiredIngressGateway(state.ingress, input.secret)},
+    {live: state.local, desired: desiredLocalGateway(state.local)},
+    {live: state.service, desired: desiredLocalGatewayService(state.service, input.meshNamespace)},
+  ]
   const conflicts = gatewayConflicts(state.allGateways, state.memberRolls, input.meshNamespace).filter((c) => !c.otherMesh)
   if (conflicts.length) {
     const names = conflicts.map((c) => `${c.namespace}/${c.name}`).join(', ')
-    if (!input.force) throw new KnmeshError(`Gateway ${names} already binds port 443 with host "*" (see knmesh precheck); remove it, or pass --force`)
-    notes.push(warning(`Gateway ${names} also binds port 443 with host "*": going on because of --force`))
+    // Refuse to write while another Gateway claims 443 "*"; with nothing to write, only say so.
+    const writes = items.some((i) => actionOf(i) !== 'unchanged')
+    if (writes && !input.force) throw new KnmeshError(`Gateway ${names} already binds port 443 with host "*" (see knmesh precheck); remove it, or pass --force`)
+    notes.push(warning(`Gateway ${names} also binds port 443 with host "*"${writes ? ': going on because of --force' : ' (see knmesh precheck)'}`))
   }
   if (state.secretExists === false) {
     notes.push(warning(`Secret ${input.meshNamespace}/${input.secret} does not exist: the ingress gateway cannot serve TLS until it does (knmesh certs)`))
   }
-  return {
-    items: [
-      {live: state.ingress, desired: desiredIngressGateway(state.ingress, input.secret)},
-      {live: state.local, desired: desiredLocalGateway(state.local)},
-      {live: state.service, desired: desiredLocalGatewayService(state.service, input.meshNamespace)},
-    ],
-    notes,
-  }
+  return {items, notes}
 }

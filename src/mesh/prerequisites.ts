@@ -46,12 +46,12 @@ export async function readPrerequisites(client: KubeClient, input: Prerequisites
   return {mesh, gateways, members}
 }
 
-function planOf(verb: PrerequisiteVerb, state: PrerequisitesState, input: PrerequisitesInput, force = false): Plan {
+function planOf(verb: PrerequisiteVerb, state: PrerequisitesState, input: PrerequisitesInput): Plan {
   switch (verb) {
     case 'configure-mesh':
       return planConfigureMesh(state.mesh, {meshNamespace: input.meshNamespace})
     case 'create-gateways':
-      return planGateways(state.gateways, {meshNamespace: input.meshNamespace, secret: input.secret, force})
+      return planGateways(state.gateways, {meshNamespace: input.meshNamespace, secret: input.secret})
     case 'add-namespace':
       return planMembers(state.members, {meshNamespace: input.meshNamespace})
   }
@@ -70,8 +70,6 @@ export function prerequisiteFindings(state: PrerequisitesState, input: Prerequis
       plan = planOf(verb, state, input)
     } catch (error) {
       if (!(error instanceof KnmeshError)) throw error
-      // A refusal matters only when the verb has work to do (the gateways may already be in place).
-      if (verb === 'create-gateways' && changesOf(planOf(verb, state, input, true)).length === 0) continue
       out.push({verb, offerable: false, why: error.message, command})
       continue
     }

@@ -243,11 +243,11 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
   it('enable-istio on a terminal: offers add-namespace; accepted, it is part of the one diff (then declined: nothing changes)', async () => {
     const before = await rv(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system')
     const r = await knmeshOnTty(['enable-istio'], cluster.kubeconfig, [
-      {when: /Include "knmesh add-namespace" in this change\?/, keys: 'y\r'},
+      {when: /Include "kubectl knmesh add-namespace" in this change\?/, keys: 'y\r'},
       {when: /Apply \d+ change\(s\)\?/, keys: 'n\r'},
     ])
     expect(r.output).toContain('add-namespace has work to do: knative-serving and knative-eventing are not both members of the ServiceMeshMemberRoll')
-    expect(r.output).toContain('Include "knmesh add-namespace" in this change?')
+    expect(r.output).toContain('Include "kubectl knmesh add-namespace" in this change?')
     expect(r.output).not.toContain('configure-mesh has work to do') // done by the earlier steps
     expect(r.output).toContain('~ update ServiceMeshMemberRoll/istio-system/default')
     expect(r.output).toContain('~ update KnativeServing/knative-serving/knative-serving')
@@ -273,7 +273,7 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     })
     const told = await cluster.run(['enable-istio', '--dry-run=client'])
     expect(told.exitCode, told.stderr).toBe(0)
-    expect(told.stderr).toContain('warning: knative-serving and knative-eventing are not both members of the ServiceMeshMemberRoll: run "knmesh add-namespace knative-serving" (or pass --prerequisites)')
+    expect(told.stderr).toContain('warning: knative-serving and knative-eventing are not both members of the ServiceMeshMemberRoll: run "kubectl knmesh add-namespace knative-serving" (or pass --prerequisites)')
 
     const r = await cluster.run(['enable-istio', '--prerequisites', '--yes'])
     expect(r.exitCode, r.stderr).toBe(0)

@@ -90,6 +90,11 @@ describe('create-gateways planner (guide 1.4.2 steps 4-5)', () => {
     expect(() => planGateways(gwState({allGateways: [other]}), {meshNamespace: 'istio-system', secret: 's'})).toThrow(/Gateway apps\/wild already binds port 443 with host "\*".*--force/)
     const plan = planGateways(gwState({allGateways: [other], secretExists: false}), {meshNamespace: 'istio-system', secret: 's', force: true})
     expect(plan.notes.map((n) => n.text)).toEqual([expect.stringContaining('going on because of --force'), 'Secret istio-system/s does not exist: the ingress gateway cannot serve TLS until it does (knmesh certs)'])
+    // Nothing to write (the gateways are in place): no refusal, only the warning.
+    const [g1, g2, svc] = plan.items.map((i) => i.desired)
+    const inPlace = planGateways(gwState({ingress: g1, local: g2, service: svc, allGateways: [other]}), {meshNamespace: 'istio-system', secret: 's'})
+    expect(changesOf(inPlace)).toEqual([])
+    expect(inPlace.notes.map((n) => n.text)).toEqual(['Gateway apps/wild also binds port 443 with host "*" (see knmesh precheck)'])
   })
 })
 
