@@ -164,10 +164,13 @@ describe('krew distribution', () => {
     const kubectl = (args: string[]) =>
       execa('kubectl', args, {env: {PATH: pluginPath, KUBECONFIG: cluster.kubeconfig, NO_COLOR: '1'}, extendEnv: true, reject: false, input: ''})
 
-    it('krew links kubectl-knmesh into KREW_ROOT/bin and lists it', async () => {
+    it('krew links kubectl-knmesh into KREW_ROOT/bin, keeps its receipt, and kubectl finds the plugin', async () => {
       expect(readdirSync(join(krewRoot, 'bin'))).toEqual(['kubectl-knmesh'])
-      const list = await execa('kubectl', ['krew', 'list'], {env: {PATH: toolPath, KREW_ROOT: krewRoot, HOME: work}, extendEnv: true})
-      expect(list.stdout).toMatch(/^knmesh$/m)
+      expect(readdirSync(join(krewRoot, 'store', 'knmesh', 'v0.1.0')).sort()).toEqual(['LICENSE', 'LICENSE.node', 'THIRD_PARTY_NOTICES', 'kubectl-knmesh'])
+      // `krew list` wants the plugin index (a git clone); the receipt is what it would read.
+      const receipt = parse(readFileSync(join(krewRoot, 'receipts', 'knmesh.yaml'), 'utf8')) as KrewPlugin
+      expect(receipt.metadata.name).toBe('knmesh')
+      expect(receipt.spec.version).toBe('v0.1.0')
       const plugins = await kubectl(['plugin', 'list', '--name-only'])
       expect(plugins.stdout).toContain('kubectl-knmesh')
     })
