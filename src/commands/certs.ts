@@ -78,7 +78,7 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
       this.printer.info('nothing to do: the cluster already matches')
       return {domain, secret: `${mesh}/${secretName}`, noop: true, applied: false, files: []}
     }
-    if (live) this.printer.info(verdict.usable ? `${where} holds a certificate ${verdict.reason}: --rotate replaces it` : `${where} will be replaced: ${verdict.reason}`)
+    if (live) this.printer.info(verdict.usable ? `${where} holds a certificate ${verdict.reason}: replacing it (--rotate)` : `${where} will be replaced: ${verdict.reason}`)
 
     // Reuse a complete, valid set of files from an earlier run (e.g. one that was not confirmed).
     const existing = {crt: await readIf(files.wildcardCrt), key: await readIf(files.wildcardKey), root: await readIf(files.rootCrt)}
