@@ -108,8 +108,14 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     const shown = rows.slice(0, 50)
     const more = rows.length - shown.length + (tlsCount - tls.length)
     const where = scope.namespaces ? scope.namespaces.join(', ') : 'all namespaces'
+    const scopeFlags = scope.namespaces ? (scope.namespaces.length === 1 ? ` -n ${scope.namespaces[0]}` : ` --namespaces ${scope.namespaces.join(',')}`) : allTls ? ' -A' : ''
+    const missing = rows.filter((r) => r.problem === 'missing').length
+    const fixes = [
+      ...(problems > missing ? [`${this.config.bin} filter-secrets${allTls ? ' --all-tls' : ''}${scopeFlags}${selector ? ` -l ${selector}` : ''}`] : []),
+      ...(missing ? ['create the missing secret(s) or correct the references'] : []),
+    ]
     const footer = problems
-      ? `${problems} secret(s) would be invisible to net-istio with secret filtering on${more > 0 ? ` (${more} more not shown)` : ''}; filtering is ${report.filtering}. Fix: knmesh filter-secrets${allTls ? ' --all-tls' : ''}`
+      ? `${problems} secret(s) would be invisible to net-istio with secret filtering on${more > 0 ? ` (${more} more not shown)` : ''}; filtering is ${report.filtering}. Fix: ${fixes.join('; ')}`
       : `all ${refs.refs.length} referenced secret(s)${allTls ? ' and every TLS secret' : ''} in ${where} carry ${CERT_UID_LABEL}; filtering is ${report.filtering}`
     await printReport(this.printer, this.machineOutput, report, ['namespace', 'secret', 'problem', 'referenced by'], shown.map((r) => [r.namespace, r.name, r.problem, r.by.join(', ')]), footer)
     if (problems) throw new CheckFailedError(`${problems} secret(s) would be invisible to net-istio with secret filtering on`)

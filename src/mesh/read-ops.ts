@@ -62,13 +62,14 @@ export async function readSecretRefs(client: KubeClient, scope: SecretScope): Pr
   }
   const all = scope.namespaces === null
   const nss: (string | undefined)[] = all ? [undefined] : scope.namespaces!
+  // Gateway credentialNames name secrets of the mesh namespace, wherever the Gateway is.
   const gatewaysInScope = all || scope.namespaces!.includes(scope.meshNamespace)
   const [gateways, domainMappings, kingresses] = await Promise.all([
-    gatewaysInScope ? listIn(Kinds.Gateway, [scope.meshNamespace]) : Promise.resolve([]),
+    gatewaysInScope ? listIn(Kinds.Gateway, [undefined]) : Promise.resolve([]),
     listIn(Kinds.DomainMapping, nss),
     listIn(Kinds.KIngress, nss),
   ])
-  const refs = secretRefs({gateways, domainMappings, kingresses}).filter((r) => all || scope.namespaces!.includes(r.namespace))
+  const refs = secretRefs({gateways, domainMappings, kingresses}, scope.meshNamespace).filter((r) => all || scope.namespaces!.includes(r.namespace))
   const secrets = new Map<string, KObject | null>()
   let next = 0
   const worker = async () => {

@@ -30,8 +30,13 @@ export interface SecretRef {
   by: string[]
 }
 
-/** The secrets net-istio must see: Gateway credentialNames (mesh namespace), DomainMapping spec.tls.secretName, KIngress spec.tls. */
-export function secretRefs(sources: {gateways: KObject[]; domainMappings: KObject[]; kingresses: KObject[]}): SecretRef[] {
+/**
+ * The secrets net-istio must see: the Gateways' credentialNames (the Gateways
+ * live in knative-serving, guide 1.4.2 step 4; the secret in the mesh
+ * namespace, where the ingress gateway runs), DomainMapping spec.tls.secretName,
+ * KIngress spec.tls.
+ */
+export function secretRefs(sources: {gateways: KObject[]; domainMappings: KObject[]; kingresses: KObject[]}, meshNamespace: string): SecretRef[] {
   const refs = new Map<string, SecretRef>()
   const add = (namespace: string | undefined, name: unknown, by: string) => {
     if (!namespace || typeof name !== 'string' || !name) return
@@ -41,7 +46,7 @@ export function secretRefs(sources: {gateways: KObject[]; domainMappings: KObjec
     refs.set(k, r)
   }
   for (const gw of sources.gateways) {
-    for (const s of gw.spec?.servers ?? []) add(gw.metadata.namespace, s?.tls?.credentialName, `Gateway ${gw.metadata.namespace}/${gw.metadata.name}`)
+    for (const s of gw.spec?.servers ?? []) add(meshNamespace, s?.tls?.credentialName, `Gateway ${gw.metadata.namespace}/${gw.metadata.name}`)
   }
   for (const dm of sources.domainMappings) add(dm.metadata.namespace, dm.spec?.tls?.secretName, `DomainMapping ${dm.metadata.namespace}/${dm.metadata.name}`)
   for (const ki of sources.kingresses) {
@@ -170,7 +175,7 @@ export function planFilterToggle(serving: KObject | null, enable: boolean, opts:
       if (w.env.length === 0) delete w.env
     }
     ks.spec.workloads = workloads.filter((w) => !(w && Object.keys(w).length === 1 && 'name' in w && w.name === NET_ISTIO_WORKLOAD))
-    if (opts.unlabelled) notes.push(warning(`${opts.unlabelled} referenced secret(s) lack the ${CERT_UID_LABEL} label: net-istio will not see them; run knmesh filter-secrets first`))
+    if (opts.unlabelled) notes.push(warning(`${opts.unlabelled} referenced secret(s) are missing or lack the ${CERT_UID_LABEL} label: net-istio will not see them (knmesh filter-secrets --check)`))
   }
   const liveWorkloads = serving.spec?.workloads
   // A list emptied by --enable goes away; one that was already empty stays as it was.

@@ -60,8 +60,8 @@ describe('filter-secrets against a real API server (guide 1.7)', () => {
     await c.create({
       apiVersion: 'networking.istio.io/v1alpha3',
       kind: 'Gateway',
-      metadata: {name: 'knative-ingress-gateway', namespace: 'istio-system'},
-      spec: {selector: {istio: 'ingressgateway'}, servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'wildcard-certs'}}]},
+      metadata: {name: 'knative-ingress-gateway', namespace: 'knative-serving'},
+      spec: {selector: {knative: 'ingressgateway'}, servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'wildcard-certs'}}]},
     })
     await c.create({
       apiVersion: 'serving.knative.dev/v1beta1',
@@ -80,7 +80,7 @@ describe('filter-secrets against a real API server (guide 1.7)', () => {
     expect(check.exitCode).toBe(1)
     expect(check.stdout).toMatch(new RegExp(`${app}\\s+app-cert\\s+unlabelled\\s+DomainMapping ${app}/shop.example.com`))
     expect(check.stdout).toMatch(new RegExp(`${app}\\s+ki-cert\\s+unlabelled\\s+KIngress ${app}/shop`))
-    expect(check.stdout).toMatch(/istio-system\s+wildcard-certs\s+unlabelled\s+Gateway istio-system\/knative-ingress-gateway/)
+    expect(check.stdout).toMatch(/istio-system\s+wildcard-certs\s+unlabelled\s+Gateway knative-serving\/knative-ingress-gateway/)
     expect(check.stdout).not.toContain('unrelated')
     expect(check.stderr.trim()).toBe('error: 3 secret(s) would be invisible to net-istio with secret filtering on')
 

@@ -27,15 +27,15 @@ const secret = (ns: string, name: string, labels?: Record<string, string>): KObj
 describe('filter-secrets planners (guide 1.7)', () => {
   it('finds the secrets of Gateways, DomainMappings and KIngresses, once each', () => {
     const refs = secretRefs({
-      gateways: [{apiVersion: 'networking.istio.io/v1alpha3', kind: 'Gateway', metadata: {name: 'gw', namespace: 'istio-system'}, spec: {servers: [{tls: {credentialName: 'wildcard'}}, {port: {number: 80}}]}}],
+      gateways: [{apiVersion: 'networking.istio.io/v1alpha3', kind: 'Gateway', metadata: {name: 'gw', namespace: 'knative-serving'}, spec: {servers: [{tls: {credentialName: 'wildcard'}}, {port: {number: 80}}]}}],
       domainMappings: [{apiVersion: 'serving.knative.dev/v1beta1', kind: 'DomainMapping', metadata: {name: 'a.example.com', namespace: 'app'}, spec: {tls: {secretName: 'a-cert'}}}],
       kingresses: [
         {apiVersion: 'networking.internal.knative.dev/v1alpha1', kind: 'Ingress', metadata: {name: 'k', namespace: 'app'}, spec: {tls: [{secretName: 'wildcard', secretNamespace: 'istio-system'}, {secretName: 'a-cert'}]}},
       ],
-    })
+    }, 'istio-system')
     expect(refs).toEqual([
       {namespace: 'app', name: 'a-cert', by: ['DomainMapping app/a.example.com', 'KIngress app/k']},
-      {namespace: 'istio-system', name: 'wildcard', by: ['Gateway istio-system/gw', 'KIngress app/k']},
+      {namespace: 'istio-system', name: 'wildcard', by: ['Gateway knative-serving/gw', 'KIngress app/k']},
     ])
   })
 
