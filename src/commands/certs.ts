@@ -57,6 +57,18 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     const outDir = path.resolve(flags['out-dir'])
     const stat = await fs.stat(outDir).catch(() => null)
     if (stat && !stat.isDirectory()) throw new UsageError(`--out-dir ${flags['out-dir']} is not a folder`)
+    // The files are written after the Secret: make sure they can be, before anything changes.
+    let existingDir = outDir
+    let found = await fs.stat(existingDir).catch(() => null)
+    while (!found) {
+      existingDir = path.dirname(existingDir)
+      found = await fs.stat(existingDir).catch(() => null)
+    }
+    if (!found.isDirectory()) throw new UsageError(`cannot create --out-dir ${flags['out-dir']}: ${existingDir} is not a folder`)
+    const {constants} = await import('node:fs')
+    await fs.access(existingDir, constants.W_OK | constants.X_OK).catch(() => {
+      throw new UsageError(`cannot write to ${existingDir}: choose another --out-dir`)
+    })
     const files = {
       rootCrt: path.join(outDir, 'root.crt'),
       rootKey: path.join(outDir, 'root.key'),

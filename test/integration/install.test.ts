@@ -136,6 +136,11 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     const r = await cluster.run(['certs', '--domain', 'not_a*domain', '--out-dir', outDir])
     expect(r.exitCode).toBe(2)
     expect(r.stderr).toBe('error: invalid --domain "not_a*domain": a DNS name such as apps.example.com expected (without "*.")')
+    // The files come after the Secret: an --out-dir that cannot be created is refused before anything changes.
+    const blocked = await cluster.run(['certs', '--out-dir', join(outDir, 'root.crt', 'sub'), '--secret', 'never-created', '--yes'])
+    expect(blocked.exitCode).toBe(2)
+    expect(blocked.stderr).toBe(`error: cannot create --out-dir ${join(outDir, 'root.crt', 'sub')}: ${join(outDir, 'root.crt')} is not a folder`)
+    expect(await get(Kinds.Secret, 'never-created', 'istio-system')).toBeNull()
     const ca = await cluster.run(['certs', '--ca-cert', join(outDir, 'wildcard.crt'), '--ca-key', join(outDir, 'wildcard.key'), '--out-dir', join(outDir, 'x')])
     expect(ca.exitCode).toBe(2)
     expect(ca.stderr).toContain('the CA certificate is not a CA')

@@ -106,6 +106,12 @@ describe('enable-istio planner (guide 1.4.3)', () => {
     expect(desiredServing(ks(), 'my-mesh').spec).toEqual(servingSpec('my-mesh'))
   })
 
+  it('creates the guide\'s KnativeServing when there is none', () => {
+    const plan = planEnableIstio({serving: null, eventing: null, kafka: null, serviceEntry: null}, {meshNamespace: 'istio-system', eventing: true})
+    expect(plan.items).toEqual([{live: null, desired: {apiVersion: 'operator.knative.dev/v1beta1', kind: 'KnativeServing', metadata: {name: 'knative-serving', namespace: 'knative-serving'}, spec: servingSpec()}}])
+    expect(plan.notes.map((n) => n.text)).toContain('KnativeServing knative-serving/knative-serving does not exist: it will be created with Istio enabled')
+  })
+
   it('merges deployments by name and keeps other config, entries and fields', () => {
     const live = ks({
       high: {x: 1},
