@@ -148,6 +148,11 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
   })
 
   it('configure-mesh: the SMCP carries the guide\'s settings, user fields kept; a second run does nothing', async () => {
+    // The (stand-in) CRD types what configure-mesh writes as upstream does: excludedPorts are integers.
+    await expect(
+      cluster.client.mergePatch(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system', {spec: {proxy: {networking: {trafficControl: {inbound: {excludedPorts: ['8444']}}}}}}),
+    ).rejects.toThrow(/excludedPorts\[0\]: Invalid value: "string"/)
+    await expect(cluster.client.mergePatch(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system', {spec: {security: {dataPlane: {mtls: 'true'}}}})).rejects.toThrow(/mtls: Invalid value: "string"/)
     // A user's own settings in the seeded SMCP.
     await cluster.client.mergePatch(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system', {
       metadata: {annotations: {'example.com/owner': 'mesh-team'}},
