@@ -198,13 +198,15 @@ export async function dist(opts = {}) {
     chmodSync(exe, 0o755)
     const host = p.os === 'linux' && p.arch === 'amd64'
     const blob = seaBlob(p, join(out, 'stage', `${p.os}-${p.arch}.work`), host)
-    const {inject} = await import('postject')
-    const quiet = console.log
-    console.log = () => undefined // postject narrates; keep the log readable
+    // postject narrates, and its ELF parser warns about Node's unnamed .note sections (printing through
+    // console functions it binds when loaded); keep the log readable. Failures still throw.
+    const saved = {log: console.log, warn: console.warn, error: console.error}
+    console.log = console.warn = console.error = () => undefined
     try {
+      const {inject} = await import('postject')
       await inject(exe, 'NODE_SEA_BLOB', blob, {sentinelFuse: SEA_FUSE, machoSegmentName: p.os === 'darwin' ? 'NODE_SEA' : undefined, overwrite: true})
     } finally {
-      console.log = quiet
+      Object.assign(console, saved)
     }
     const signed = p.os === 'darwin' ? `, ${DARWIN_NOTE}` : p.os === 'windows' ? ', not run here' : host ? '' : ', not run here'
     copyFileSync(join(root, 'LICENSE'), join(stage, 'LICENSE'))
