@@ -21,7 +21,7 @@ export function parseTenant(spec: string): [string, string[]] {
 
 export default class Setup extends KnmeshCommand {
   static summary = 'Walk a fresh cluster through the whole integration, one verb at a time'
-  static description = `Runs, in the guide's order: precheck, certs, configure-mesh, add-namespace, create-gateways, enable-istio, enable-metrics (optional), tenant-authz (optional) and annotate-services. Each step is the verb itself: it shows its diff and asks (or applies with --yes). A step with nothing to do says so, so running setup again skips what is done. setup stops at the first failure and says how to resume.
+  static description = `Runs, in the guide's order: precheck, certs, configure-mesh, add-namespace, create-gateways, filter-secrets, enable-istio, enable-metrics (optional), tenant-authz (optional) and annotate-services. Each step is the verb itself: it shows its diff and asks (or applies with --yes). A step with nothing to do says so, so running setup again skips what is done. setup stops at the first failure and says how to resume.
 
 Interactively it asks which namespaces join the mesh, whether to enable metrics, and which tenants to isolate; with --yes, give them as flags.`
 
@@ -80,6 +80,7 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
       {title: 'Configure the Service Mesh control plane (1.4.2 step 1)', id: 'configure-mesh', argv: ['--create', ...meshArgs]},
       {title: 'Add namespaces to the mesh (1.4.2 steps 2-3)', id: 'add-namespace', argv: [...members.length ? members : ['knative-serving'], ...meshArgs]},
       {title: 'Create the gateways (1.4.2 steps 4-5)', id: 'create-gateways', argv: [...meshArgs]},
+      {title: 'Label the secrets net-istio must see with secret filtering on (1.7)', id: 'filter-secrets', argv: [...meshArgs]},
       {title: 'Enable Istio in Knative (1.4.3)', id: 'enable-istio', argv: [...(flags.eventing ? [] : ['--no-eventing']), ...meshArgs]},
     ]
     if (metrics) steps.push({title: 'Enable Knative Serving metrics (1.5)', id: 'enable-metrics', argv: [...meshArgs]})

@@ -2,82 +2,92 @@ import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
 import {meshAnnotationFindings} from './annotate.js'
-import {KNATIVE_SERVING, REQUIRED_MEMBERS} from './constants.js'
 import {members} from './members.js'
-import {metricsFindings, type MetricsState} from './metrics.js'
-import {readMetrics, readSecretRefs, type RefsState} from './read-ops.js'
+import {metricsFindings} from './metrics.js'
+import {readMetrics, readSecretRefs} from './read-ops.js'
 import {unlessForbidden} from './read-workloads.js'
-import {auditSecrets, CERT_UID_LABEL, filteringEnabled} from './secret-filter.js'
+import {auditSecrets, filteringEnabled} from './secret-filter.js'
 import type {StatusRow, StatusState} from './status.js'
 
 /**
- * Areas other verbs contribute to status (metrics, secret filtering, service
- * annotations), each from that verb's own reader and check.
+ * The areas of status that come from the operating verbs: enable-metrics (1.5),
+ * filter-secrets (1.7) and annotate-services (1.4.4, chapter 4). Each uses that
+ * verb's own reader and check; the reads are cluster-wide.
  */
+
+/** Knative Services that OpenShift Pipelines deploys (console "Import from Git" with a pipeline): they carry its labels. */
+export function deployedByPipeline(svc: KObject): boolean {
+  const keys = [...Object.keys(svc.metadata.labels ?? {}), ...Object.keys(svc.metadata.annotations ?? {})]
+  return keys.some((k) => k.startsWith('pipeline.openshift.io/') || k.startsWith('tekton.dev/'))
+}
+
+export function serviceRows(services: KObject[], roll: string[], meshFlag: string): StatusRow[] {
+  const lacking = services.filter((s) => roll.includes(s.metadata.namespace!) && meshAnnotationFindings(s).length > 0)
+  if (lacking.length === 0) {
+    return [{area: 'services', check: 'mesh annotations', state: 'ok', detail: `${services.filter((s) => roll.includes(s.metadata.namespace!)).length} Knative Services in mesh namespaces carry the guide's annotations`}]
+  }
+  const rows: StatusRow[] = []
+  const byNs = new Map<string, KObject[]>()
+  for (const s of lacking) byNs.set(s.metadata.namespace!, [...(byNs.get(s.metadata.namespace!) ?? []), s])
+  for (const [ns, svcs] of byNs) {
+    const piped = svcs.filter(deployedByPipeline).map((s) => s.metadata.name)
+    rows.push({
+      area: 'services',
+      check: `mesh annotations in ${ns}`,
+      state: 'failure',
+      detail:
+        `${svcs.map((s) => s.metadata.name).join(', ')} lack the mesh annotations (1.4.4)` +
+        (piped.length ? `; ${piped.join(', ')} deployed by OpenShift Pipelines: add the annotations to the pipeline's deploy step too, or its next run drops them` : ''),
+      fix: `knmesh annotate-services -n ${ns}${meshFlag}`,
+    })
+  }
+  return rows
+}
+
 export async function statusExtras(client: KubeClient, state: StatusState): Promise<StatusRow[]> {
   const mesh = state.meshNamespace
-  // A fixed number of requests: three for metrics, three lists and one GET per referenced secret, one list of Knative Services.
-  const [metrics, refs, services] = await Promise.all([
+  const meshFlag = mesh === 'istio-system' ? '' : ` --mesh-namespace ${mesh}`
+  const [metrics, services, refs] = await Promise.all([
     readMetrics(client, mesh),
-    readSecretRefs(client, {meshNamespace: mesh, namespaces: null}),
     unlessForbidden(client.listIfServed(Kinds.KnativeService)),
+    state.istio.serving && filteringEnabled(state.istio.serving) ? readSecretRefs(client, {meshNamespace: mesh, namespaces: null}) : null,
   ])
-  return extraRows({meshNamespace: mesh, metrics, refs, services, members: members(state.members.smmr)})
-}
-
-export interface ExtraInput {
-  meshNamespace: string
-  metrics: MetricsState
-  refs: RefsState
-  /** All Knative Services (null: not served or not readable). */
-  services: KObject[] | null
-  /** The member roll's members. */
-  members: string[]
-}
-
-/** Pure: the rows for guide 1.5 (metrics), 1.7 (secret filtering) and 1.4.4 (service annotations). */
-export function extraRows(s: ExtraInput): StatusRow[] {
-  const meshFlag = s.meshNamespace === 'istio-system' ? '' : ` --mesh-namespace ${s.meshNamespace}`
   const rows: StatusRow[] = []
 
-  // 1.5: optional, so missing settings are a warning.
-  if (s.metrics.serving) {
-    const f = metricsFindings(s.metrics, {meshNamespace: s.meshNamespace})
-    rows.push(
-      f.length
-        ? {area: 'metrics', check: 'Knative Serving metrics (1.5)', state: 'warning', detail: f.join('; '), fix: `knmesh enable-metrics${meshFlag}`}
-        : {area: 'metrics', check: 'Knative Serving metrics (1.5)', state: 'ok', detail: 'prometheus backend, monitoring NetworkPolicy, port 8444 excluded'},
-    )
+  // 1.5: metrics are optional; without them the mesh's mTLS keeps Prometheus out.
+  let findings: string[]
+  try {
+    findings = metricsFindings(metrics, {meshNamespace: mesh})
+  } catch (error) {
+    findings = [(error as Error).message]
   }
+  rows.push(
+    findings.length
+      ? {area: 'metrics', check: 'Knative Serving metrics', state: 'warning', detail: findings.join('; '), fix: `knmesh enable-metrics${meshFlag}`}
+      : {area: 'metrics', check: 'Knative Serving metrics', state: 'ok', detail: 'prometheus backend, monitoring NetworkPolicy, port 8444 excluded'},
+  )
 
-  // 1.7: with filtering on, referenced secrets without the label are invisible to net-istio.
-  const filtering = filteringEnabled(s.metrics.serving)
-  const audit = auditSecrets(s.refs.refs, s.refs.secrets, [])
-  const check = 'secret filtering (1.7)'
-  if (!filtering) {
-    rows.push({area: 'serverless', check, state: 'ok', detail: `filtering disabled in KnativeServing ${KNATIVE_SERVING}: net-istio sees every secret`})
-  } else if (audit.length) {
-    const names = audit.slice(0, 3).map((r) => `${r.namespace}/${r.name} (${r.problem})`).join(', ') + (audit.length > 3 ? ', …' : '')
-    rows.push({area: 'serverless', check, state: 'warning', detail: `${audit.length} referenced secret(s) invisible to net-istio: ${names}`, fix: `knmesh filter-secrets${meshFlag}`})
+  // 1.7: with secret filtering on, net-istio sees only labelled secrets.
+  if (!refs) {
+    rows.push({area: 'secret filtering', check: 'certificate-uid labels', state: 'ok', detail: state.istio.serving ? 'secret filtering is off: net-istio sees every secret' : 'no KnativeServing'})
   } else {
-    rows.push({area: 'serverless', check, state: 'ok', detail: `${s.refs.refs.length} referenced secret(s) carry ${CERT_UID_LABEL}`})
+    const audit = auditSecrets(refs.refs, refs.secrets, [])
+    const unlabelled = audit.filter((a) => a.problem === 'unlabelled')
+    const missing = audit.filter((a) => a.problem === 'missing')
+    if (unlabelled.length) {
+      rows.push({area: 'secret filtering', check: 'certificate-uid labels', state: 'failure', detail: `${unlabelled.length} referenced secret(s) invisible to net-istio: ${unlabelled.slice(0, 5).map((a) => `${a.namespace}/${a.name}`).join(', ')}`, fix: `knmesh filter-secrets${meshFlag}`})
+    }
+    if (missing.length) {
+      rows.push({area: 'secret filtering', check: 'referenced secrets', state: 'warning', detail: `${missing.length} referenced secret(s) do not exist: ${missing.slice(0, 5).map((a) => `${a.namespace}/${a.name}`).join(', ')}`})
+    }
+    if (!unlabelled.length && !missing.length) {
+      rows.push({area: 'secret filtering', check: 'certificate-uid labels', state: 'ok', detail: `${refs.refs.length} referenced secret(s), all labelled`})
+    }
+    if (refs.skipped.length) rows.push({area: 'secret filtering', check: 'sources', state: 'warning', detail: `could not list ${refs.skipped.join(', ')}`})
   }
 
-  // 1.4.4: every Knative Service of a mesh member carries the annotations.
-  if (s.services) {
-    const inMesh = s.services.filter((svc) => s.members.includes(svc.metadata.namespace!) && !REQUIRED_MEMBERS.includes(svc.metadata.namespace!))
-    const lacking = inMesh.filter((svc) => meshAnnotationFindings(svc).length > 0)
-    rows.push(
-      lacking.length
-        ? {
-            area: 'services',
-            check: 'mesh annotations (1.4.4)',
-            state: 'failure',
-            detail: `${lacking.length} of ${inMesh.length} Knative Service(s) lack them: ${lacking.slice(0, 3).map((x) => `${x.metadata.namespace}/${x.metadata.name}`).join(', ')}${lacking.length > 3 ? ', …' : ''}`,
-            fix: `knmesh annotate-services --all-members${meshFlag}`,
-          }
-        : {area: 'services', check: 'mesh annotations (1.4.4)', state: 'ok', detail: `${inMesh.length} Knative Service(s) in mesh members carry them`},
-    )
-  }
+  // 1.4.4 and chapter 4: every Knative Service in the mesh carries the annotations.
+  if (services === null) rows.push({area: 'services', check: 'mesh annotations', state: 'warning', detail: 'cannot list Knative Services'})
+  else rows.push(...serviceRows(services, members(state.members.smmr), meshFlag))
   return rows
 }

@@ -198,16 +198,30 @@ export function tenantsOf(policies: KObject[]): TenantInfo[] {
     }))
 }
 
-/** A tenant's namespaces: where its per-namespace policy lives, in the order its lists give. */
+/**
+ * A tenant's namespaces, in the order its lists give: where its per-namespace
+ * policies live, and the namespaces its system-namespace policies name (so a
+ * deleted per-namespace policy is seen as missing, not as a namespace gone).
+ */
 function namespacesOf(ps: KObject[]): string[] {
-  const own = new Set(ps.filter((p) => p.metadata.name === PER_NAMESPACE_POLICY).map((p) => p.metadata.namespace!))
+  const system = new Set([KNATIVE_SERVING, KNATIVE_EVENTING])
+  const own = new Set(ps.filter((p) => !system.has(p.metadata.namespace!)).map((p) => p.metadata.namespace!))
   const ordered: string[] = []
-  const first = ps.find((p) => p.metadata.name === PER_NAMESPACE_POLICY)
-  for (const rule of first?.spec?.rules ?? []) {
-    const lists = [rule?.from?.[0]?.source?.namespaces, rule?.when?.[0]?.values]
-    for (const l of lists) if (Array.isArray(l)) for (const ns of l) if (own.has(ns) && !ordered.includes(ns)) ordered.push(ns)
+  const push = (ns: unknown) => {
+    if (typeof ns === 'string' && !ordered.includes(ns)) ordered.push(ns)
   }
-  for (const ns of [...own].sort()) if (!ordered.includes(ns)) ordered.push(ns)
+  // The per-namespace policy's lists first (they carry the tenant's order), then the activator's and the Kn-Namespace lists.
+  const perNs = ps.find((p) => p.metadata.name === PER_NAMESPACE_POLICY)
+  for (const rule of perNs?.spec?.rules ?? []) {
+    for (const l of [rule?.from?.[0]?.source?.namespaces, rule?.when?.[0]?.values]) if (Array.isArray(l)) for (const ns of l) if (own.has(ns)) push(ns)
+  }
+  for (const p of ps.filter((x) => system.has(x.metadata.namespace!))) {
+    const rule = p.spec?.rules?.[0]
+    const fromNs = p.metadata.name.endsWith('-to-activator') ? rule?.from?.[0]?.source?.namespaces : undefined
+    const knNs = (p.spec?.rules ?? []).flatMap((r: any) => (r?.when ?? []).filter((w: any) => w?.key === 'request.headers[Kn-Namespace]').flatMap((w: any) => w.values ?? []))
+    for (const l of [fromNs, knNs]) if (Array.isArray(l)) for (const ns of l) if (!system.has(ns)) push(ns)
+  }
+  for (const ns of [...own].sort()) push(ns)
   return ordered
 }
 

@@ -247,3 +247,15 @@ describe('YAML output', () => {
     for (const o of renderTenant({name: 't', namespaces: ['a', 'b'], ...base, serving: true, eventing: true})) expect(toYaml(o)).not.toMatch(/[&*][a-z]+\d/)
   })
 })
+
+describe('tenants found again after a per-namespace policy was deleted by hand', () => {
+  it('keeps the namespace (from the activator and Kn-Namespace lists) so the planner re-creates the missing policy', () => {
+    const objs = renderTenant({name: 'team-bravo', namespaces: ['team-bravo-1', 'team-bravo-2'], ...base, serving: true, eventing: true})
+    const damaged = objs.filter((o) => !(o.metadata.name === 'allow-from-knative-and-istio' && o.metadata.namespace === 'team-bravo-2'))
+    expect(tenantsOf(damaged)[0].namespaces).toEqual(['team-bravo-1', 'team-bravo-2'])
+    const onlyActivator = objs.filter((o) => o.metadata.namespace === 'knative-serving')
+    expect(tenantsOf(onlyActivator)[0].namespaces).toEqual(['team-bravo-1', 'team-bravo-2'])
+    const plan = planTenantAuthz({policies: damaged, smmr: null, namespaces: null}, {tenant: 'team-bravo', ...base})
+    expect(changesOf(plan).map((c) => `${c.action} ${c.desired?.metadata.namespace}/${c.desired?.metadata.name}`)).toEqual(['create team-bravo-2/allow-from-knative-and-istio'])
+  })
+})
