@@ -88,7 +88,7 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     if (verdict.usable && !flags.rotate) {
       this.printer.info(`${where} already holds a certificate ${verdict.reason}; --rotate replaces it`)
       this.printer.info('nothing to do: the cluster already matches')
-      return {domain, secret: `${mesh}/${secretName}`, noop: true, applied: false, files: []}
+      return {applied: false, noop: true, changes: [], objects: [], notes: [], domain, secret: `${mesh}/${secretName}`, files: []}
     }
     if (live) this.printer.info(verdict.usable ? `${where} holds a certificate ${verdict.reason}: replacing it (--rotate)` : `${where} will be replaced: ${verdict.reason}`)
 
@@ -142,7 +142,7 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
       this.printer.info('no files written: the Secret was not changed')
     }
     if (result.applied) this.printer.info(`clients trust the gateway with: curl --cacert ${path.relative(process.cwd(), files.rootCrt) || files.rootCrt} https://<service>.${domain}`)
-    // Only names, never the Secret's data, go back to --json.
-    return {domain, secret: `${mesh}/${secretName}`, noop: result.noop, applied: result.applied, files: written, changes: result.changes}
+    // The engine's summary (Secret values redacted) and what was written: never a key.
+    return {...result, domain, secret: `${mesh}/${secretName}`, files: written}
   }
 }

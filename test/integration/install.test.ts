@@ -101,6 +101,10 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect(dry.exitCode, dry.stderr).toBe(0)
     expect(dry.stdout + dry.stderr).not.toMatch(/PRIVATE KEY|LS0tLS1CRUdJTi/)
     expect(JSON.parse(dry.stdout).data).toEqual({'tls.crt': '<redacted>', 'tls.key': '<redacted>', 'ca.crt': '<redacted>'})
+    const summary = await cluster.run(['certs', '--out-dir', outDir, '--rotate', '--force', '--dry-run=client', '--json'])
+    expect(summary.exitCode, summary.stderr).toBe(0)
+    expect(summary.stdout + summary.stderr).not.toMatch(/PRIVATE KEY|LS0tLS1CRUdJTi/)
+    expect(JSON.parse(summary.stdout)).toMatchObject({applied: false, files: [], domain: 'apps.example.com', objects: [{kind: 'Secret', data: {'tls.key': '<redacted>'}}]})
 
     chmodSync(join(outDir, 'wildcard.key'), 0o644) // someone loosened it: --force writes it back as 0600
     const rotated = await cluster.run(['certs', '--out-dir', outDir, '--rotate', '--force', '--yes'])
