@@ -43,6 +43,8 @@ describe('status and setup on a real API server', () => {
     const rows = rowsOf(status.stdout)
     expect(rows.filter((x) => x.state === 'failure')).toEqual([])
     expect(rows.find((x) => x.check === 'cross-tenant matrix')?.detail).toBe('2 namespaces of 2 tenants: 4 pairs as expected')
+    expect(rows.find((x) => x.area === 'secret filtering')).toMatchObject({state: 'ok', detail: '1 referenced secret(s), all labelled'})
+    expect(rows.find((x) => x.area === 'metrics')).toMatchObject({state: 'warning', fix: 'kubectl knmesh enable-metrics'})
 
     const roll = await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system')
     const rv = roll?.metadata.resourceVersion
@@ -71,6 +73,26 @@ describe('status and setup on a real API server', () => {
     }
     expect((await cluster.run(['status'])).exitCode).toBe(0)
   }, 120_000)
+
+  it('flags Knative Services without the mesh annotations, naming those OpenShift Pipelines deploys', async () => {
+    await cluster.client.create({
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Service',
+      metadata: {name: 'from-git', namespace: 'team-alpha-1', labels: {'pipeline.openshift.io/runtime': 'nodejs', 'app.kubernetes.io/instance': 'from-git'}},
+      spec: {template: {spec: {containers: [{image: 'quay.io/example/app'}]}}},
+    })
+    const r = await cluster.run(['status', '-o', 'json'])
+    expect(r.exitCode).toBe(1)
+    const row = rowsOf(r.stdout).find((x) => x.check === 'mesh annotations in team-alpha-1')
+    expect(row?.state).toBe('failure')
+    expect(row?.fix).toBe('kubectl knmesh annotate-services -n team-alpha-1')
+    expect(row?.detail).toContain('from-git deployed by OpenShift Pipelines')
+    const fix = await cluster.run(['annotate-services', '-n', 'team-alpha-1', '--yes'])
+    expect(fix.exitCode, fix.stderr).toBe(0)
+    const after = await cluster.run(['status', '-o', 'json'])
+    expect(after.exitCode, after.stdout).toBe(0)
+    expect(rowsOf(after.stdout).find((x) => x.area === 'services')?.state).toBe('ok')
+  })
 
   it('status sends the same number of API requests for 2 or 22 namespaces', async () => {
     const before = await cluster.run(['status'], {env: {DEBUG: 'knmesh'}})
