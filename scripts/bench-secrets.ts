@@ -11,6 +11,7 @@
  */
 import {execa} from 'execa'
 import {existsSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import {KubeClient} from '../src/kube/client.js'
 import {Kinds} from '../src/kube/kinds.js'
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     const knmeshMs = performance.now() - tk
     if (k.exitCode !== 0) throw new Error(`knmesh failed (${k.exitCode}): ${k.stderr.split('\n').slice(-25).join('\n')}`)
     const rssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(k.stderr)?.[1])
+    const cpuS = Number(/User time \(seconds\): ([\d.]+)/.exec(k.stderr)?.[1]) + Number(/System time \(seconds\): ([\d.]+)/.exec(k.stderr)?.[1])
 
     const tt = performance.now()
     const kc = await execa(cp.kubectl, ['label', 'secret', '--all', '-n', 'bench-kubectl', `${CERT_UID_LABEL}=${LABEL_VALUE}`], {env, reject: false, stdin: 'ignore'})
@@ -89,7 +91,8 @@ async function main(): Promise<void> {
     console.log(`knmesh filter-secrets:    ${secs(knmeshMs)}  (--concurrency ${CONCURRENCY})`)
     console.log(`kubectl label --all:      ${secs(kubectlMs)}`)
     console.log(`ratio (kubectl / knmesh): ${(kubectlMs / knmeshMs).toFixed(1)}x`)
-    console.log(`knmesh peak RSS:          ${(rssKb / 1024).toFixed(0)} MB`)
+    console.log(`knmesh peak RSS:          ${(rssKb / 1024).toFixed(0)} MB (CPU ${cpuS.toFixed(1)} s)`)
+    console.log(`machine:                  ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)
     console.log(`knmesh second run:        ${secs(secondMs)} (${second.stdout.trim().split('\n').pop() || second.stderr.trim().split('\n').pop()})`)
   } finally {
     await cp.stop()

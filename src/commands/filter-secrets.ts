@@ -15,7 +15,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
   static examples = [
     {description: 'Label the secrets Gateways, DomainMappings and KIngresses reference', command: '<%= config.bin %> <%= command.id %>'},
     {description: 'Also every TLS secret of two namespaces, with a fixed label value', command: '<%= config.bin %> <%= command.id %> --all-tls --namespaces team-a,team-b --uid team-certs --yes'},
-    {description: 'Every TLS secret of the cluster selected by a label, 64 patches at a time', command: '<%= config.bin %> <%= command.id %> --all-tls -A -l app=web --concurrency 64 --yes'},
+    {description: 'Every TLS secret of the cluster selected by a label, 16 patches at a time', command: '<%= config.bin %> <%= command.id %> --all-tls -A -l app=web --concurrency 16 --yes'},
     {description: 'Audit before enabling filtering (exit 1 if a secret would be invisible)', command: '<%= config.bin %> <%= command.id %> --check --all-tls -A'},
     {description: 'Turn secret filtering off, or back on', command: '<%= config.bin %> <%= command.id %> --disable\n<%= config.bin %> <%= command.id %> --enable'},
   ]
@@ -30,7 +30,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     check: Flags.boolean({description: 'read-only: list the secrets net-istio would not see with filtering on; exit 1 if any', default: false, exclusive: ['enable', 'disable', 'uid']}),
     disable: Flags.boolean({description: `turn secret filtering off (the guide's override in KnativeServing spec.workloads)`, default: false, exclusive: ['enable', 'all-tls', 'uid']}),
     enable: Flags.boolean({description: 'turn secret filtering back on (remove the override)', default: false, exclusive: ['disable', 'all-tls', 'uid']}),
-    concurrency: Flags.integer({description: 'label patches sent at once', default: 32, min: 1, max: 256}),
+    concurrency: Flags.integer({description: 'label patches sent at once (at most 32: the client keeps 32 keep-alive connections)', default: 32, min: 1, max: 32}),
     ...meshNamespaceFlag,
   }
 
