@@ -84,4 +84,4 @@ if (writeCache) {
   })
 }
 
-load(JSON.parse(asset('chunks.json', 'utf8')).entry)
+load(JSON.parse(asset('chunks.json', 'utf8')).entry).start()
