@@ -84,6 +84,21 @@ export abstract class KnmeshCommand extends Command {
     return f?.output === 'yaml' || f?.output === 'json' ? f.output : undefined
   }
 
+  /**
+   * Prints a read-only verb's report: `data` as JSON or YAML with -o json|yaml/--json, else a table of
+   * `rows` under `head` (then `footer`, when given). Human text goes to stdout, data to stdout too.
+   */
+  protected async printReport(data: unknown, head: string[], rows: (string | number | undefined)[][], footer?: string): Promise<void> {
+    const out = this.machineOutput
+    if (out === 'json') this.printer.data(JSON.stringify(data, null, 2))
+    else if (out === 'yaml') this.printer.data((await import('yaml')).stringify(data))
+    else {
+      const {table} = await import('./ui/table.js')
+      this.printer.info(table(head, rows))
+      if (footer) this.printer.info(footer)
+    }
+  }
+
   protected get printer(): Printer {
     const toErr = Boolean(this.machineOutput)
     const w = (s: string) => (toErr ? process.stderr : process.stdout).write(s + '\n')

@@ -25,15 +25,9 @@ Prints one row per check (ok, warning or failure) with the knmesh verb or manual
     const checks = precheckChecks(await readPrecheck(await this.client(), mesh)).map((c) => (c.fix ? {...c, fix: c.fix.replace(/^knmesh /, `${this.config.bin} `)} : c))
     const failures = failed(checks)
     const report = {meshNamespace: mesh, ok: failures.length === 0, checks}
-    const out = this.machineOutput
-    if (out === 'json') this.printer.data(JSON.stringify(report, null, 2))
-    else if (out === 'yaml') this.printer.data((await import('yaml')).stringify(report))
-    else {
-      const {table} = await import('../ui/table.js')
-      this.printer.info(table(['check', 'status', 'detail', 'fix'], checks.map((c) => [c.id, c.status, c.detail, c.status === 'ok' ? '' : c.fix])))
-    }
+    const footer = failures.length ? undefined : `all checks passed${checks.some((c) => c.status === 'warning') ? ' (with warnings)' : ''}`
+    await this.printReport(report, ['check', 'status', 'detail', 'fix'], checks.map((c) => [c.id, c.status, c.detail, c.status === 'ok' ? '' : c.fix]), footer)
     if (failures.length) throw new CheckFailedError(`${failures.length} check(s) failed: ${failures.map((f) => f.id).join(', ')}`)
-    if (!out) this.printer.info(`all checks passed${checks.some((c) => c.status === 'warning') ? ' (with warnings)' : ''}`)
     // With --json, oclif prints the returned value itself: it was printed above already.
     return this.jsonEnabled() ? undefined : report
   }

@@ -25,15 +25,13 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
     const rows = statusRows(state).map((r) => (r.fix ? {...r, fix: r.fix.replace(/^knmesh /, `${bin} `)} : r))
     const failures = statusFailed(rows)
     const report = {meshNamespace: mesh, ok: failures.length === 0, rows}
-    const out = this.machineOutput
-    if (out === 'json') this.printer.data(JSON.stringify(report, null, 2))
-    else if (out === 'yaml') this.printer.data((await import('yaml')).stringify(report))
-    else {
-      const {table} = await import('../ui/table.js')
-      this.printer.info(table(['area', 'check', 'state', 'detail', 'fix'], rows.map((r) => [r.area, r.check, r.state, r.detail, r.fix ?? ''])))
-      const warnings = rows.filter((r) => r.state === 'warning').length
-      this.printer.info(`${rows.length} checks: ${rows.length - failures.length - warnings} ok, ${warnings} warning(s), ${failures.length} failure(s)`)
-    }
+    const warnings = rows.filter((r) => r.state === 'warning').length
+    await this.printReport(
+      report,
+      ['area', 'check', 'state', 'detail', 'fix'],
+      rows.map((r) => [r.area, r.check, r.state, r.detail, r.fix ?? '']),
+      `${rows.length} checks: ${rows.length - failures.length - warnings} ok, ${warnings} warning(s), ${failures.length} failure(s)`,
+    )
     if (failures.length) throw new CheckFailedError(`${failures.length} check(s) failed; the FIX column names the command for each`)
     // With --json, oclif would print the returned value again: it was printed above.
     return this.jsonEnabled() ? undefined : report
