@@ -4,6 +4,7 @@ import type {KubeClient} from '../../src/kube/client.js'
 import {Kinds} from '../../src/kube/kinds.js'
 import type {KObject} from '../../src/kube/types.js'
 import {BIN} from '../support/cli.js'
+import {knmeshOnTty} from '../support/tty.js'
 import {createNamespace, isolatedCluster, uniqueName} from '../support/cluster.js'
 
 // --enable/--disable edit KnativeServing: a control plane of this file's own.
@@ -211,5 +212,19 @@ describe('filter-secrets against a real API server (guide 1.7)', () => {
     const rest = await cluster.run(['filter-secrets', '--all-tls', '-n', ns, '--yes'])
     expect(rest.exitCode).toBe(0)
     expect(await labelCounts(c, ns)).toEqual({labelled: 800, total: 800, bad: []})
+  })
+
+  it('on a terminal: the summary, the question, a progress bar, the table', async () => {
+    const c = cluster.client
+    const ns = uniqueName('fs-tty')
+    await createNamespace(c, ns)
+    await createMany(c, ns, 600)
+    const r = await knmeshOnTty(['filter-secrets', '--all-tls', '-n', ns], cluster.kubeconfig, 'y\r')
+    expect(r.exitCode, r.output).toBe(0)
+    expect(r.output).toContain(`update Secret in ${ns}: 600 (s-00000, s-00001, s-00002, …)`)
+    expect(r.output).toMatch(/Apply 600 change\(s\)\?/)
+    expect(r.output).toMatch(/labelling secrets \[[^\]]*\] \d+\/600/)
+    expect(r.output).toMatch(new RegExp(`total\\s+600\\s+0\\s+0`))
+    expect((await labelCounts(c, ns)).labelled).toBe(600)
   })
 })
