@@ -111,28 +111,3 @@ describe('excluded ports: one helper for configure-mesh and enable-metrics', () 
     expect(desiredSmcp(smcp(), 'istio-system').spec.proxy.networking.trafficControl.inbound.excludedPorts).toEqual([8444, 8022])
   })
 })
-
-describe('status rows of these verbs (status-extra)', async () => {
-  const {extraRows} = await import('../../src/mesh/status-extra.js')
-  const refs = (labelled: boolean) => ({
-    refs: [{namespace: 'istio-system', name: 'wildcard-certs', by: ['Gateway knative-serving/knative-ingress-gateway']}],
-    secrets: new Map([['istio-system/wildcard-certs', {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'wildcard-certs', namespace: 'istio-system', ...(labelled ? {labels: {'networking.internal.knative.dev/certificate-uid': 'u'}} : {})}}]]),
-    skipped: [],
-  })
-
-  it('metrics missing is a warning (optional step); unlabelled secrets a warning; unannotated services in members a failure', () => {
-    const rows = extraRows({meshNamespace: 'istio-system', metrics: {serving: serving(), policies: [], smcps: [smcp()]}, refs: refs(false), services: [ksvc('a', 'one'), ksvc('b', 'two')], members: ['a']})
-    expect(rows.map((r) => [r.check, r.state, r.fix])).toEqual([
-      ['Knative Serving metrics (1.5)', 'warning', 'knmesh enable-metrics'],
-      ['secret filtering (1.7)', 'warning', 'knmesh filter-secrets'],
-      ['mesh annotations (1.4.4)', 'failure', 'knmesh annotate-services --all-members'],
-    ])
-    expect(rows[2].detail).toBe('1 of 1 Knative Service(s) lack them: a/one')
-  })
-
-  it('all done: ok rows', () => {
-    const done = planEnableMetrics({serving: serving(), policies: [], smcps: [smcp()]}, {meshNamespace: 'istio-system'}).items.map((i) => i.desired!)
-    const rows = extraRows({meshNamespace: 'istio-system', metrics: {serving: done[0], policies: [done[1]], smcps: [done[2]]}, refs: refs(true), services: [desiredAnnotated(ksvc('a', 'one'))], members: ['a']})
-    expect(rows.map((r) => r.state)).toEqual(['ok', 'ok', 'ok'])
-  })
-})
