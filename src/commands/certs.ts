@@ -83,6 +83,7 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     const domain = flags.domain?.toLowerCase() ?? (await clusterDomain(client))
     if (!domain) throw new UsageError('cannot tell the cluster\'s apps domain (no ingresses.config.openshift.io/cluster spec.domain): pass --domain')
     const live = await client.get(Kinds.Secret, secretName, mesh)
+    certs.refuseOtherSecretType(live, mesh, secretName)
     const verdict = certs.inspectSecret(live, domain)
     const where = `Secret ${mesh}/${secretName}`
     if (verdict.usable && !flags.rotate) {
@@ -100,26 +101,25 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
       this.printer.info(`using the certificate already in ${outDir} (valid for *.${domain})`)
       pair = {certPem: existing.crt, keyPem: existing.key}
     } else {
+      // Refuse to overwrite before spending time on keys. A file that already holds exactly what would be
+      // written (the given CA's root.crt) is no clash.
+      const targets = [files.rootCrt, ...(ca ? [] : [files.rootKey]), files.wildcardCrt, files.wildcardKey]
+      const clash: string[] = []
+      for (const f of targets) {
+        const now = await readIf(f)
+        if (now !== undefined && !(ca && f === files.rootCrt && now === ca.certPem)) clash.push(path.basename(f))
+      }
+      if (clash.length && !flags.force) throw new UsageError(`${clash.join(', ')} already exist in ${outDir}: pass --force to overwrite, or another --out-dir`)
       const opts = {domain, organization: flags.organization, days: flags.days, keySize: Number(flags['key-size'])}
       const root = ca ?? certs.createRootCa(opts)
       pair = certs.createWildcard(root, opts)
-      write = [
-        [files.rootCrt, root.certPem, 0o644],
-        ...(ca ? [] : [[files.rootKey, root.keyPem, 0o600] as [string, string, number]]),
-        [files.wildcardCrt, pair.certPem, 0o644],
-        [files.wildcardKey, pair.keyPem, 0o600],
-      ]
-      // A file that already holds exactly this content (e.g. the given CA's root.crt) is no clash.
-      const clash: string[] = []
-      const fresh: typeof write = []
-      for (const w of write) {
-        const now = await readIf(w[0])
-        if (now === w[1]) continue
-        if (now !== undefined) clash.push(path.basename(w[0]))
-        fresh.push(w)
+      const contents: Record<string, [string, number]> = {
+        [files.rootCrt]: [root.certPem, 0o644],
+        [files.rootKey]: [root.keyPem, 0o600],
+        [files.wildcardCrt]: [pair.certPem, 0o644],
+        [files.wildcardKey]: [pair.keyPem, 0o600],
       }
-      write = fresh
-      if (clash.length && !flags.force) throw new UsageError(`${clash.join(', ')} already exist in ${outDir}: pass --force to overwrite, or another --out-dir`)
+      write = targets.filter((f) => !(ca && f === files.rootCrt && existing.root === ca.certPem)).map((f) => [f, ...contents[f]])
     }
 
     const result = await this.change({

@@ -184,11 +184,15 @@ export function desiredTlsSecret(live: KObject | null, namespace: string, name: 
   return secret
 }
 
-export function planCertSecret(live: KObject | null, namespace: string, name: string, pair: KeyPairPem): Plan {
+/** The type of a Secret cannot change: refuse (one line) rather than delete someone's Secret. */
+export function refuseOtherSecretType(live: KObject | null, namespace: string, name: string): void {
   if (live && live.type !== 'kubernetes.io/tls') {
-    // The type of a Secret cannot change: refuse rather than delete someone's Secret.
     throw new KnmeshError(`Secret ${namespace}/${name} exists with type ${live.type ?? 'Opaque'}, not kubernetes.io/tls; delete it or choose another --secret`)
   }
+}
+
+export function planCertSecret(live: KObject | null, namespace: string, name: string, pair: KeyPairPem): Plan {
+  refuseOtherSecretType(live, namespace, name)
   const notes = live ? [] : [info(`Secret ${namespace}/${name} does not exist: it will be created`)]
   return {items: [{live, desired: desiredTlsSecret(live, namespace, name, pair)}], notes}
 }

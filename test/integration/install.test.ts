@@ -140,6 +140,13 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     const r = await cluster.run(['certs', '--domain', 'not_a*domain', '--out-dir', outDir])
     expect(r.exitCode).toBe(2)
     expect(r.stderr).toBe('error: invalid --domain "not_a*domain": a DNS name such as apps.example.com expected (without "*.")')
+    // A Secret of another type is never replaced (its type cannot change): refused before any key is made.
+    await cluster.client.create({apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: {name: 'opaque-certs', namespace: 'istio-system'}, data: {x: 'eA=='}})
+    const opaque = await cluster.run(['certs', '--out-dir', join(outDir, 'opaque'), '--secret', 'opaque-certs', '--yes'])
+    expect(opaque.exitCode).toBe(4)
+    expect(opaque.stderr).toBe('error: Secret istio-system/opaque-certs exists with type Opaque, not kubernetes.io/tls; delete it or choose another --secret')
+    expect(existsSync(join(outDir, 'opaque'))).toBe(false)
+    expect((await get(Kinds.Secret, 'opaque-certs', 'istio-system'))!.data).toEqual({x: 'eA=='})
     // The files come after the Secret: an --out-dir that cannot be created is refused before anything changes.
     const blocked = await cluster.run(['certs', '--out-dir', join(outDir, 'root.crt', 'sub'), '--secret', 'never-created', '--yes'])
     expect(blocked.exitCode).toBe(2)
