@@ -187,7 +187,13 @@ describe('filter-secrets against a real API server (guide 1.7)', () => {
     expect(rest.stdout).toMatch(new RegExp(`total\\s+${N - mid.labelled}\\s+${mid.labelled}\\s+0`))
     const end = await labelCounts(c, ns)
     expect(end).toEqual({labelled: N, total: N, bad: []})
-    expect((await cluster.run(['filter-secrets', '--all-tls', '-n', ns, '--yes'])).stdout.trim()).toBe('nothing to do: the cluster already matches')
+    // Listed in pages of 500 (limit/continue), never all at once.
+    const noop = await cluster.run(['filter-secrets', '--all-tls', '-n', ns, '--yes'], {env: {DEBUG: 'knmesh'}})
+    expect(noop.stdout.trim()).toBe('nothing to do: the cluster already matches')
+    const lists = noop.stderr.split('\n').filter((l) => l.startsWith(`knmesh GET /api/v1/namespaces/${ns}/secrets?`))
+    expect(lists).toHaveLength(Math.ceil(N / 500))
+    expect(lists.every((l) => l.includes('limit=500') && l.includes('fieldSelector=type%3Dkubernetes.io%2Ftls'))).toBe(true)
+    expect(lists.slice(1).every((l) => l.includes('continue='))).toBe(true)
   })
 
   it('Ctrl-C: stops sending, says what is left (exit 130); the next run finishes', async () => {
