@@ -14,23 +14,23 @@ export default class EnableMetrics extends KnmeshCommand {
   static examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --yes',
-    '<%= config.bin %> <%= command.id %> --mesh-namespace my-mesh --smcp production --dry-run=client',
+    '<%= config.bin %> <%= command.id %> --mesh-namespace my-mesh --name production --dry-run=client',
   ]
 
   static flags = {
     ...meshNamespaceFlag,
-    smcp: Flags.string({description: 'the ServiceMeshControlPlane to edit (when the mesh namespace has several)', helpValue: 'NAME'}),
+    name: Flags.string({description: 'the ServiceMeshControlPlane to edit (when the mesh namespace has several), as in configure-mesh', helpValue: 'NAME'}),
   }
 
   async run() {
     const {flags} = await this.parseFlags(EnableMetrics)
     const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
-    if (flags.smcp) validateObjectName(flags.smcp, 'ServiceMeshControlPlane name')
+    if (flags.name) validateObjectName(flags.name, 'ServiceMeshControlPlane name')
     const {planEnableMetrics} = await import('../mesh/metrics.js')
     const {readMetrics} = await import('../mesh/read-ops.js')
     return this.change({
       read: (c) => readMetrics(c, mesh),
-      plan: (s) => planEnableMetrics(s, {meshNamespace: mesh, smcpName: flags.smcp}),
+      plan: (s) => planEnableMetrics(s, {meshNamespace: mesh, smcpName: flags.name}),
     })
   }
 }

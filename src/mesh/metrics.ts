@@ -3,7 +3,7 @@ import {info, type Plan, type Note} from '../change/plan.js'
 import {KnmeshError} from '../errors.js'
 import type {KObject} from '../kube/types.js'
 import {KNATIVE_SERVING} from './constants.js'
-import {ensureExcludedPorts, missingExcludedPorts} from './smcp.js'
+import {ensureExcludedPorts, missingExcludedPorts, selectSmcp} from './smcp.js'
 
 /** Guide 1.5: Knative Serving metrics with Service Mesh and mTLS. */
 
@@ -23,7 +23,7 @@ export interface MetricsState {
 
 export interface MetricsInput {
   meshNamespace: string
-  /** --smcp: which control plane (needed when there are several). */
+  /** --name: which control plane (needed when there are several), as in configure-mesh. */
   smcpName?: string
 }
 
@@ -87,16 +87,14 @@ export function metricsFindings(state: MetricsState, input: MetricsInput): strin
   return out
 }
 
+/** configure-mesh's choice of control plane (--name, or the only one); no --create here: the mesh must exist. */
 function selectMetricsSmcp(state: MetricsState, input: MetricsInput): KObject {
   const ns = input.meshNamespace
-  if (input.smcpName) {
-    const s = state.smcps.find((x) => x.metadata.name === input.smcpName)
-    if (!s) throw new KnmeshError(`there is no ServiceMeshControlPlane ${input.smcpName} in ${ns}`)
-    return s
-  }
-  if (state.smcps.length === 1) return state.smcps[0]
   if (state.smcps.length === 0) throw new KnmeshError(`there is no ServiceMeshControlPlane in ${ns}: create it first (knmesh configure-mesh --create), or pass --mesh-namespace`)
-  throw new KnmeshError(`there are ${state.smcps.length} ServiceMeshControlPlanes in ${ns} (${state.smcps.map((s) => s.metadata.name).join(', ')}); choose one with --smcp`)
+  if (input.smcpName && !state.smcps.some((s) => s.metadata.name === input.smcpName)) {
+    throw new KnmeshError(`there is no ServiceMeshControlPlane ${input.smcpName} in ${ns} (there is ${state.smcps.map((s) => s.metadata.name).join(', ')})`)
+  }
+  return selectSmcp({smcps: state.smcps}, {meshNamespace: ns, name: input.smcpName}).live!
 }
 
 export function planEnableMetrics(state: MetricsState, input: MetricsInput): Plan {

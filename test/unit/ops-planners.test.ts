@@ -98,7 +98,7 @@ describe('enable-metrics planner (guide 1.5)', () => {
     expect(() => planEnableMetrics({serving: null, policies: [], smcps: [smcp()]}, {meshNamespace: 'istio-system'})).toThrow(/no KnativeServing/)
     expect(() => planEnableMetrics({serving: serving(), policies: [], smcps: []}, {meshNamespace: 'istio-system'})).toThrow(/configure-mesh --create/)
     const two = [smcp(), {...smcp(), metadata: {name: 'other', namespace: 'istio-system'}}]
-    expect(() => planEnableMetrics({serving: serving(), policies: [], smcps: two}, {meshNamespace: 'istio-system'})).toThrow(/choose one with --smcp/)
+    expect(() => planEnableMetrics({serving: serving(), policies: [], smcps: two}, {meshNamespace: 'istio-system'})).toThrow(/choose one with --name/)
     expect(planEnableMetrics({serving: serving(), policies: [], smcps: two}, {meshNamespace: 'istio-system', smcpName: 'other'}).items[2].live!.metadata.name).toBe('other')
   })
 })
