@@ -119,6 +119,24 @@ const lazyCjs = {
   },
 }
 
+/**
+ * oclif sorts a plugin's commands with String.prototype.localeCompare, whose first call builds ICU's
+ * collator: 8-15 ms of every start. Command ids are lowercase ASCII words and dashes, where the
+ * code-point order is the same, so the bundles compare code points there. If oclif changes that line
+ * the bundle fails here, so this never silently stops applying.
+ */
+const OCLIF_SORT = '.sort((a, b) => a.id.localeCompare(b.id));'
+const oclifSortWithoutIcu = {
+  name: 'oclif-sort-without-icu',
+  setup(build) {
+    build.onLoad({filter: /@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/}, (args) => {
+      const text = readFileSync(args.path, 'utf8')
+      if (!text.includes(OCLIF_SORT)) return {errors: [{text: `${args.path}: "${OCLIF_SORT}" not found; update oclifSortWithoutIcu in tools/release/bundle.mjs`}]}
+      return {loader: 'js', contents: text.replace(OCLIF_SORT, '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));')}
+    })
+  },
+}
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -132,7 +150,7 @@ const common = {
   keepNames: true,
   logLevel: 'warning',
   metafile: true,
-  plugins: [stubUnused, clientNodeNamed, ejsPlain, lazyCjs],
+  plugins: [stubUnused, clientNodeNamed, ejsPlain, lazyCjs, oclifSortWithoutIcu],
   // Optional modules that dependencies probe for with try/require; never needed here.
   // typescript: oclif's ts-node/tsx support for development plugins (read-tsconfig.js, inside try/catch).
   external: ['bufferutil', 'utf-8-validate', 'typescript'],
