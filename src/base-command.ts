@@ -89,14 +89,8 @@ export abstract class KnmeshCommand extends Command {
    * `rows` under `head` (then `footer`, when given). Human text goes to stdout, data to stdout too.
    */
   protected async printReport(data: unknown, head: string[], rows: (string | number | undefined)[][], footer?: string): Promise<void> {
-    const out = this.machineOutput
-    if (out === 'json') this.printer.data(JSON.stringify(data, null, 2))
-    else if (out === 'yaml') this.printer.data((await import('yaml')).stringify(data))
-    else {
-      const {table} = await import('./ui/table.js')
-      this.printer.info(table(head, rows))
-      if (footer) this.printer.info(footer)
-    }
+    const {printReport} = await import('./ui/report.js')
+    await printReport(this.printer, this.machineOutput, data, head, rows, footer)
   }
 
   protected get printer(): Printer {

@@ -37,7 +37,7 @@ With --set key=value: puts the label on the namespace and on the revision templa
     if (namespaces.length === 0) {
       this.printer.info(`the member roll of ${mesh} has no namespaces besides knative-serving and knative-eventing: nothing to do`)
       const empty = {namespaces, ok: true, findings: []}
-      if (this.machineOutput) await (await import('../ui/report.js')).printReport(this.printer, this.machineOutput, empty, [], [])
+      if (this.machineOutput) await this.printReport(empty, [], [])
       return this.jsonEnabled() ? undefined : empty
     }
     const {readCostLabels} = await import('../mesh/read-workloads.js')
@@ -60,7 +60,6 @@ With --set key=value: puts the label on the namespace and on the revision templa
   private async audit(namespaces: string[], check: boolean, skipMissing: boolean) {
     const {auditCostLabels, missingText} = await import('../mesh/cost-labels.js')
     const {readCostLabels} = await import('../mesh/read-workloads.js')
-    const {printReport} = await import('../ui/report.js')
     const state = await readCostLabels(await this.client(), namespaces)
     if (state.missing.length && !skipMissing) throw new KnmeshError(missingText(state.missing))
     if (state.missing.length) this.printer.warn(`${missingText(state.missing)}: skipped`)
@@ -70,10 +69,7 @@ With --set key=value: puts the label on the namespace and on the revision templa
     const footer = findings.length
       ? undefined
       : `no missed cost labels: the Knative revision pods of ${namespaces.length === 1 ? `namespace ${namespaces[0]}` : `${namespaces.length} namespace(s)`} carry every namespace label`
-    await printReport(
-      this.printer,
-      this.machineOutput,
-      report,
+    await this.printReport(report,
       ['namespace', 'label', 'set by', 'services', 'costs found under', 'fix'],
       findings.map((f) => [
         f.namespace,

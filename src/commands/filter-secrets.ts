@@ -75,7 +75,6 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
   private async check(scope: {meshNamespace: string; namespaces: string[] | null}, allTls: boolean, selector?: string) {
     const {auditSecrets, filteringEnabled, CERT_UID_LABEL} = await import('../mesh/secret-filter.js')
     const {readSecretRefs, tlsSecretPages} = await import('../mesh/read-ops.js')
-    const {printReport} = await import('../ui/report.js')
     const {Kinds} = await import('../kube/kinds.js')
     const client = await this.client()
     const [refs, serving] = await Promise.all([readSecretRefs(client, scope), client.get(Kinds.KnativeServing, 'knative-serving', 'knative-serving')])
@@ -117,7 +116,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     const footer = problems
       ? `${problems} secret(s) would be invisible to net-istio with secret filtering on${more > 0 ? ` (${more} more not shown)` : ''}; filtering is ${report.filtering}. Fix: ${fixes.join('; ')}`
       : `all ${refs.refs.length} referenced secret(s)${allTls ? ' and every TLS secret' : ''} in ${where} carry ${CERT_UID_LABEL}; filtering is ${report.filtering}`
-    await printReport(this.printer, this.machineOutput, report, ['namespace', 'secret', 'problem', 'referenced by'], shown.map((r) => [r.namespace, r.name, r.problem, r.by.join(', ')]), footer)
+    await this.printReport(report, ['namespace', 'secret', 'problem', 'referenced by'], shown.map((r) => [r.namespace, r.name, r.problem, r.by.join(', ')]), footer)
     if (problems) throw new CheckFailedError(`${problems} secret(s) would be invisible to net-istio with secret filtering on`)
     return this.jsonEnabled() ? undefined : report
   }

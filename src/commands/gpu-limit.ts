@@ -63,16 +63,12 @@ Changing the limit rolls out a new revision of the service. --list shows the GPU
     const namespace = await this.namespace()
     const {gpuRows} = await import('../mesh/gpu.js')
     const {readGpuList} = await import('../mesh/read-workloads.js')
-    const {printReport} = await import('../ui/report.js')
     const {services, nodes} = await readGpuList(await this.client(), namespace)
     const rows = gpuRows(services, nodes)
     const fits = (r: (typeof rows)[number]) => (r.fits === undefined ? (r.gpus > 0 ? 'unknown' : '') : r.fits ? 'yes' : 'no')
     const footer = services.length === 0 ? `no Knative Services in namespace ${namespace}` : undefined
     if (nodes === null) this.printer.warn('cannot list nodes: GPU capacity not checked')
-    await printReport(
-      this.printer,
-      this.machineOutput,
-      {namespace, services: rows},
+    await this.printReport({namespace, services: rows},
       ['service', 'container', 'gpu limit', 'a node fits'],
       rows.map((r) => [r.service, r.container, r.limit || '-', fits(r)]),
       footer,
