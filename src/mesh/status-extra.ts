@@ -47,21 +47,24 @@ export function serviceRows(services: KObject[], roll: string[], meshFlag: strin
 export async function statusExtras(client: KubeClient, state: StatusState): Promise<StatusRow[]> {
   const mesh = state.meshNamespace
   const meshFlag = mesh === 'istio-system' ? '' : ` --mesh-namespace ${mesh}`
+  const serving = state.istio?.serving ?? null
   const [metrics, services, refs] = await Promise.all([
-    readMetrics(client, mesh),
-    unlessForbidden(client.listIfServed(Kinds.KnativeService)),
-    state.istio.serving && filteringEnabled(state.istio.serving) ? readSecretRefs(client, {meshNamespace: mesh, namespaces: null}) : null,
+    // KnativeServing and the SMCP not served: precheck's rows say so; the metrics row is skipped.
+    state.istio && state.precheck.served.smcp ? readMetrics(client, mesh) : null,
+    // undefined: Knative Serving not installed (no row); null: not allowed to list.
+    client.isServed(Kinds.KnativeService).then((served) => (served ? unlessForbidden(client.listAll(Kinds.KnativeService)) : undefined)),
+    serving && filteringEnabled(serving) ? readSecretRefs(client, {meshNamespace: mesh, namespaces: null}) : null,
   ])
   const rows: StatusRow[] = []
 
   // 1.5: metrics are optional; without them the mesh's mTLS keeps Prometheus out.
-  let findings: string[]
+  let findings: string[] = []
   try {
-    findings = metricsFindings(metrics, {meshNamespace: mesh})
+    if (metrics) findings = metricsFindings(metrics, {meshNamespace: mesh})
   } catch (error) {
     findings = [(error as Error).message]
   }
-  rows.push(
+  if (metrics) rows.push(
     findings.length
       ? {area: 'metrics', check: 'Knative Serving metrics', state: 'warning', detail: findings.join('; '), fix: `knmesh enable-metrics${meshFlag}`}
       : {area: 'metrics', check: 'Knative Serving metrics', state: 'ok', detail: 'prometheus backend, monitoring NetworkPolicy, port 8444 excluded'},
@@ -69,7 +72,7 @@ export async function statusExtras(client: KubeClient, state: StatusState): Prom
 
   // 1.7: with secret filtering on, net-istio sees only labelled secrets.
   if (!refs) {
-    rows.push({area: 'secret filtering', check: 'certificate-uid labels', state: 'ok', detail: state.istio.serving ? 'secret filtering is off: net-istio sees every secret' : 'no KnativeServing'})
+    rows.push({area: 'secret filtering', check: 'certificate-uid labels', state: 'ok', detail: serving ? 'secret filtering is off: net-istio sees every secret' : 'no KnativeServing'})
   } else {
     const audit = auditSecrets(refs.refs, refs.secrets, [])
     const unlabelled = audit.filter((a) => a.problem === 'unlabelled')
@@ -87,7 +90,9 @@ export async function statusExtras(client: KubeClient, state: StatusState): Prom
   }
 
   // 1.4.4 and chapter 4: every Knative Service in the mesh carries the annotations.
-  if (services === null) rows.push({area: 'services', check: 'mesh annotations', state: 'warning', detail: 'cannot list Knative Services'})
+  if (services === undefined) {
+    // Knative Serving is not installed: precheck's rows say so.
+  } else if (services === null) rows.push({area: 'services', check: 'mesh annotations', state: 'warning', detail: 'cannot list Knative Services'})
   else rows.push(...serviceRows(services, members(state.members.smmr), meshFlag))
   return rows
 }

@@ -1,4 +1,4 @@
-import {ForbiddenError} from '../errors.js'
+import {ForbiddenError, NotServedError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
@@ -22,13 +22,18 @@ export async function readStatus(client: KubeClient, meshNamespace: string): Pro
       if (error instanceof ForbiddenError) return undefined
       throw error
     }),
-    readIstio(client, {eventing: true}),
+    // Not served (no Serverless Operator): precheck's rows say so; the Istio rows are skipped.
+    readIstio(client, {eventing: true}).catch((error: unknown) => {
+      if (error instanceof NotServedError) return null
+      throw error
+    }),
     clusterDomain(client),
     client.listIfServed(Kinds.AuthorizationPolicy),
     client.listIfServed(Kinds.PeerAuthentication),
   ])
   const smmr = precheck.memberRolls?.find((r) => r.metadata.namespace === meshNamespace && r.metadata.name === SMMR_NAME) ?? null
   const gateways = precheck.gateways ?? []
+  // Gateway credential Secret and the local gateway Service are core kinds: always readable.
   const find = (name: string): KObject | null => gateways.find((g) => g.metadata.namespace === KNATIVE_SERVING && g.metadata.name === name) ?? null
   return {
     meshNamespace,

@@ -31,7 +31,8 @@ export interface StatusState {
   precheck: PrecheckState
   members: MembersState
   gateways: GatewaysState
-  istio: IstioState
+  /** null: KnativeServing is not served (precheck's rows say so). */
+  istio: IstioState | null
   /** The cluster's apps domain (null: unknown). */
   domain: string | null
   /** The wildcard certificate Secret (undefined: not readable by this user). */
@@ -69,7 +70,8 @@ export function statusRows(s: StatusState): StatusRow[] {
 
   // 1.4.2 step 1, 1.5 step 3: the control plane's settings.
   const smcps = s.precheck.smcps ?? []
-  rows.push(
+  const served = s.precheck.served
+  if (served.smcp) rows.push(
     fromPlanner('mesh', 'control plane settings', `knmesh configure-mesh${meshFlag}`, `${smcps.map((x) => x.metadata.name).join(', ')}: mTLS, drain 35s, gateway label, excluded ports 8444/8022`, () =>
       planConfigureMesh({smcps}, {meshNamespace: mesh}),
       () => smcps.length === 1 ? `${smcps[0].metadata.name}: ${smcpFindings(smcps[0]).join('; ')}` : 'no single control plane to check',
@@ -79,7 +81,7 @@ export function statusRows(s: StatusState): StatusRow[] {
   // 1.4.2 steps 2-3, 2.3 step 1: the member roll.
   const roll = members(s.members.smmr)
   const missingMembers = REQUIRED_MEMBERS.filter((m) => !roll.includes(m))
-  rows.push(
+  if (served.smmr) rows.push(
     fromPlanner('mesh', 'member roll', `knmesh add-namespace ${(missingMembers.length ? missingMembers : REQUIRED_MEMBERS).join(' ')}${meshFlag}`, `${roll.length} members, including ${REQUIRED_MEMBERS.join(' and ')}`, () =>
       planMembers(s.members, {meshNamespace: mesh}),
       () => s.members.smmr ? `${missingMembers.join(' and ')} not members` : `no ServiceMeshMemberRoll in ${mesh}`,
@@ -99,14 +101,15 @@ export function statusRows(s: StatusState): StatusRow[] {
   }
 
   // 1.4.2 steps 4-5: the gateways (a 443 conflict is precheck's row; here only the objects).
-  rows.push(
+  if (served.gateway) rows.push(
     fromPlanner('gateways', 'knative gateways and local gateway service', `knmesh create-gateways${meshFlag}`, 'knative-ingress-gateway, knative-local-gateway and their Service match the guide', () =>
       planGateways(s.gateways, {meshNamespace: mesh, secret: s.gateways.ingress?.spec?.servers?.[0]?.tls?.credentialName ?? DEFAULT_CERT_SECRET, force: true}),
     ),
   )
 
   // 1.4.3: KnativeServing, KnativeEventing, KnativeKafka, the Kafka ServiceEntry — one row each.
-  const istioPlan = planEnableIstio(s.istio, {meshNamespace: mesh, eventing: true})
+  const istio = s.istio
+  const istioPlan = istio ? planEnableIstio(istio, {meshNamespace: mesh, eventing: true}) : {items: [], notes: []}
   const pending = new Set(wouldChange(istioPlan))
   for (const item of istioPlan.items) {
     const obj = (item.desired ?? item.live)!
@@ -119,8 +122,8 @@ export function statusRows(s: StatusState): StatusRow[] {
       ...(change ? {fix: `knmesh enable-istio${meshFlag}`} : {}),
     })
   }
-  if (!s.istio.eventing) rows.push({area: 'serverless', check: 'KnativeEventing', state: 'ok', detail: 'not installed (optional)'})
-  if (!s.istio.kafka) rows.push({area: 'serverless', check: 'KnativeKafka', state: 'ok', detail: 'not installed (optional)'})
+  if (istio && !istio.eventing) rows.push({area: 'serverless', check: 'KnativeEventing', state: 'ok', detail: 'not installed (optional)'})
+  if (istio && !istio.kafka) rows.push({area: 'serverless', check: 'KnativeKafka', state: 'ok', detail: 'not installed (optional)'})
 
   rows.push(...(s.extra ?? []))
 

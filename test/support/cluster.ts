@@ -37,14 +37,15 @@ export function sharedCluster(): TestCluster {
  * fixed-name objects (KnativeServing, the SMCP, knative-serving policies), so
  * files running in parallel never see each other's changes.
  */
-export function isolatedCluster(opts: {seed?: boolean} = {}): TestCluster {
+export function isolatedCluster(opts: {seed?: boolean; crds?: boolean} = {}): TestCluster {
   const cluster = {} as TestCluster
   let cp: ControlPlane | undefined
   beforeAll(async () => {
     const {binDir, crdDir} = await ensureBinaries() // cached: built once by the global setup
     cp = await startControlPlane({binDir})
-    await installCrds(cp, crdDir)
-    if (opts.seed !== false) await seedFreshServerless(cp.adminKubeconfig)
+    // crds: false gives a bare Kubernetes cluster: neither Service Mesh nor Serverless installed.
+    if (opts.crds !== false) await installCrds(cp, crdDir)
+    if (opts.seed !== false && opts.crds !== false) await seedFreshServerless(cp.adminKubeconfig)
     cluster.kubeconfig = cp.adminKubeconfig
     cluster.restrictedKubeconfig = cp.restrictedKubeconfig
     cluster.client = await KubeClient.connect({kubeconfig: cp.adminKubeconfig})
