@@ -30,12 +30,18 @@ export async function readTenantAuthz(client: KubeClient, meshNamespace: string)
 
 /** What probe predicts from: AuthorizationPolicies, PeerAuthentications and the member roll. */
 export async function readMeshView(client: KubeClient, meshNamespace: string): Promise<MeshView> {
-  const [policies, peerAuthentications, smmr] = await Promise.all([
+  const [policies, peerAuthentications, smmr, smcps] = await Promise.all([
     allPolicies(client),
     client.listAll(Kinds.PeerAuthentication),
     client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace),
+    client.listIfServed(Kinds.ServiceMeshControlPlane, meshNamespace),
   ])
-  return {policies, peerAuthentications, smmr, meshNamespace}
+  return {policies, peerAuthentications, smmr, meshNamespace, meshMtls: meshMtlsOf(smcps ?? [])}
+}
+
+/** Whether the mesh's control plane enforces mTLS (SMCP spec.security.dataPlane.mtls). */
+export function meshMtlsOf(smcps: KObject[]): boolean {
+  return smcps.some((s) => s.spec?.security?.dataPlane?.mtls === true)
 }
 
 /** The Knative Service, or null when absent or Knative Serving is not installed. */

@@ -20,6 +20,11 @@ export interface MeshView {
   peerAuthentications: KObject[]
   smmr: KObject | null
   meshNamespace: string
+  /**
+   * The control plane's security.dataPlane.mtls (guide 1.4.2): true makes
+   * STRICT the mesh default where no PeerAuthentication sets a mode.
+   */
+  meshMtls?: boolean
 }
 
 export interface ProbeRequest {
@@ -153,7 +158,8 @@ export class Authorizer {
     let m = this.mtlsCache.get(key)
     if (!m) {
       const r = mtlsMode(this.view.peerAuthentications, w, this.view.meshNamespace, port)
-      m = {...r, text: `${r.mode}${r.from ? ` (${refText(r.from)})` : ' (default)'}`}
+      if (!r.from && this.view.meshMtls) m = {mode: 'STRICT', text: 'STRICT (SMCP security.dataPlane.mtls)'}
+      else m = {...r, text: `${r.mode}${r.from ? ` (${refText(r.from)})` : ' (default)'}`}
       this.mtlsCache.set(key, m)
     }
     return m

@@ -6,6 +6,7 @@ import {KNATIVE_SERVING, SMMR_NAME} from './constants.js'
 import {DEFAULT_CERT_SECRET, INGRESS_GATEWAY, LOCAL_GATEWAY} from './gateways.js'
 import {clusterDomain, readIstio, readPrecheck} from './install-read.js'
 import {namespaceNames} from './read.js'
+import {meshMtlsOf} from './authz-read.js'
 import type {StatusState} from './status.js'
 
 /**
@@ -50,6 +51,6 @@ export async function readStatus(client: KubeClient, meshNamespace: string): Pro
     istio,
     domain,
     certSecret,
-    view: {policies: policies ?? [], peerAuthentications: peerAuthentications ?? [], smmr, meshNamespace},
+    view: {policies: policies ?? [], peerAuthentications: peerAuthentications ?? [], smmr, meshNamespace, meshMtls: meshMtlsOf(precheck.smcps ?? [])},
   }
 }

@@ -140,3 +140,21 @@ describe('probe --matrix', () => {
     // Its speed is measured by `npm run bench:matrix`, not asserted here.
   })
 })
+
+describe('mTLS from the control plane', () => {
+  const noPeerAuth = (meshMtls: boolean): MeshView => ({...guideView(), peerAuthentications: [], meshMtls})
+
+  it('with SMCP security.dataPlane.mtls and no PeerAuthentication, the mesh default is STRICT: a caller outside the mesh is reset', () => {
+    const strictView = noPeerAuth(true)
+    const members = probe(strictView, 'team-alpha-1', 'team-alpha-1', false)
+    expect(members.paths[0].hops[0].mtls).toBe('mTLS STRICT (SMCP security.dataPlane.mtls)')
+    const outside = probe(strictView, 'not-a-member', 'team-bravo-1', false)
+    expect(outside.verdict).toBe('deny')
+    expect(outside.paths.some((p) => p.hops.some((h) => h.mtls.startsWith('plaintext refused: STRICT (SMCP')))).toBe(true)
+  })
+
+  it('without it (and no PeerAuthentication) the default stays PERMISSIVE', () => {
+    const permissive = probe(noPeerAuth(false), 'team-alpha-1', 'team-alpha-1', false)
+    expect(permissive.paths[0].hops[0].mtls).toBe('mTLS PERMISSIVE (default)')
+  })
+})
