@@ -4,7 +4,7 @@ import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
 import {SMMR_NAME} from './constants.js'
 import type {MeshView} from './probe.js'
-import {namespaceNames} from './read.js'
+import {readMembers} from './read.js'
 import {TENANT_LABEL, type TenantAuthzState} from './tenant-authz.js'
 
 /** Readers for tenant-authz and probe: one cluster-wide (paged) list per kind, never one request per namespace. */
@@ -20,11 +20,7 @@ export function tenantPolicies(client: KubeClient, tenant?: string): Promise<KOb
 }
 
 export async function readTenantAuthz(client: KubeClient, meshNamespace: string): Promise<TenantAuthzState> {
-  const [policies, smmr, namespaces] = await Promise.all([
-    allPolicies(client),
-    client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace),
-    namespaceNames(client),
-  ])
+  const [policies, {smmr, namespaces}] = await Promise.all([allPolicies(client), readMembers(client, meshNamespace)])
   return {policies, smmr, namespaces}
 }
 

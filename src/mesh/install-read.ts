@@ -1,4 +1,3 @@
-import {ForbiddenError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds, type KindInfo} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
@@ -7,6 +6,7 @@ import {INGRESS_GATEWAY, LOCAL_GATEWAY, type GatewaysState} from './gateways.js'
 import {KAFKA_SERVICE_ENTRY, KNATIVE_KAFKA, type IstioState} from './istio.js'
 import type {PrecheckState, PrerequisiteKind} from './precheck.js'
 import type {MeshState} from './smcp.js'
+import {unlessForbidden} from './read.js'
 
 /**
  * Readers for the installation verbs (precheck, certs, configure-mesh,
@@ -47,12 +47,8 @@ export async function readMesh(client: KubeClient, meshNamespace: string): Promi
 
 /** Whether a Secret exists; null when the user may not read Secrets there. */
 export async function secretExists(client: KubeClient, name: string, namespace: string): Promise<boolean | null> {
-  try {
-    return (await client.get(Kinds.Secret, name, namespace)) !== null
-  } catch (error) {
-    if (error instanceof ForbiddenError) return null
-    throw error
-  }
+  const read = await unlessForbidden(client.get(Kinds.Secret, name, namespace).then((secret) => ({secret})))
+  return read === null ? null : read.secret !== null
 }
 
 export async function readGateways(client: KubeClient, meshNamespace: string, secret: string): Promise<GatewaysState> {

@@ -5,7 +5,8 @@ import type {KObject} from '../kube/types.js'
 import type {AnnotateState} from './annotate.js'
 import {KNATIVE_SERVING} from './constants.js'
 import type {MetricsState} from './metrics.js'
-import {readCostLabels, readMemberNamespaces, unlessForbidden} from './read-workloads.js'
+import {readCostLabels, readMemberNamespaces} from './read-workloads.js'
+import {unlessForbidden} from './read.js'
 import {secretRefs, TLS_SECRET_TYPE, type SecretRef} from './secret-filter.js'
 
 /** Readers for annotate-services, enable-metrics and filter-secrets: bounded requests, big lists in pages. */

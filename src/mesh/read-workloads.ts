@@ -1,4 +1,3 @@
-import {ForbiddenError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
@@ -6,18 +5,9 @@ import {REQUIRED_MEMBERS, SMMR_NAME} from './constants.js'
 import type {CostLabelsState} from './cost-labels.js'
 import type {GpuState} from './gpu.js'
 import {members} from './members.js'
+import {unlessForbidden} from './read.js'
 
 /** Readers for the workload verbs (gpu-limit, cost-labels): a bounded number of requests, never one per namespace. */
-
-/** The value of a read, or null when the user may not make it (the verb then says what it could not check). */
-export async function unlessForbidden<T>(p: Promise<T>): Promise<T | null> {
-  try {
-    return await p
-  } catch (error) {
-    if (error instanceof ForbiddenError) return null
-    throw error
-  }
-}
 
 /** All nodes (one paged list), or null when forbidden. */
 export function readNodes(client: KubeClient): Promise<KObject[] | null> {

@@ -5,14 +5,20 @@ import type {KObject} from '../kube/types.js'
 import {SMMR_NAME} from './constants.js'
 import {KOURIER_POLICY, type MembersState} from './members.js'
 
-/** Names of all namespaces (one list request), or null when the user may not list them. */
-export async function namespaceNames(client: KubeClient): Promise<Set<string> | null> {
+/** The value of a read, or null when the user may not make it (the verb then says what it could not check). */
+export async function unlessForbidden<T>(p: Promise<T>): Promise<T | null> {
   try {
-    return new Set((await client.listAll(Kinds.Namespace)).map((n) => n.metadata.name))
+    return await p
   } catch (error) {
     if (error instanceof ForbiddenError) return null
     throw error
   }
+}
+
+/** Names of all namespaces (one list request), or null when the user may not list them. */
+export async function namespaceNames(client: KubeClient): Promise<Set<string> | null> {
+  const all = await unlessForbidden(client.listAll(Kinds.Namespace))
+  return all && new Set(all.map((n) => n.metadata.name))
 }
 
 export async function readMembers(client: KubeClient, meshNamespace: string, kourierNamespaces?: string[]): Promise<MembersState> {

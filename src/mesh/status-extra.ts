@@ -5,7 +5,7 @@ import {meshAnnotationFindings} from './annotate.js'
 import {members} from './members.js'
 import {metricsFindings} from './metrics.js'
 import {readMetrics, readSecretRefs} from './read-ops.js'
-import {unlessForbidden} from './read-workloads.js'
+import {unlessForbidden} from './read.js'
 import {auditSecrets, filteringEnabled} from './secret-filter.js'
 import type {StatusRow, StatusState} from './status.js'
 
