@@ -14,6 +14,7 @@ export interface ChangeReport {
   notes: Note[]
 }
 import type {KubeClient} from './kube/client.js'
+import type {ConnectOptions} from './kube/config.js'
 import type {DryRun} from './kube/types.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof KnmeshCommand)['baseFlags'] & T['flags']>
@@ -25,6 +26,35 @@ export const namespaceFlag = {
 
 export const meshNamespaceFlag = {
   'mesh-namespace': Flags.string({description: 'namespace of the Service Mesh control plane', default: 'istio-system', helpValue: 'NS'}),
+}
+
+/** kubectl's connection flags as ConnectOptions (undefined when not given). */
+export function connectionFlags(f: {[k: string]: unknown}): Omit<ConnectOptions, 'kubeconfig' | 'context' | 'namespace' | 'requestTimeoutMs'> {
+  return {
+    cluster: f.cluster as string | undefined,
+    user: f.user as string | undefined,
+    server: f.server as string | undefined,
+    token: f.token as string | undefined,
+    certificateAuthority: f['certificate-authority'] as string | undefined,
+    clientCertificate: f['client-certificate'] as string | undefined,
+    clientKey: f['client-key'] as string | undefined,
+    insecureSkipTlsVerify: (f['insecure-skip-tls-verify'] as boolean | undefined) || undefined,
+    tlsServerName: f['tls-server-name'] as string | undefined,
+    as: f.as as string | undefined,
+    asGroups: f['as-group'] as string[] | undefined,
+    asUid: f['as-uid'] as string | undefined,
+  }
+}
+
+/** The connection flags given, as argv again (for verbs that run other verbs, e.g. setup). */
+export function connectionArgv(f: {[k: string]: unknown}): string[] {
+  const out: string[] = []
+  for (const name of ['cluster', 'user', 'server', 'token', 'certificate-authority', 'client-certificate', 'client-key', 'tls-server-name', 'as', 'as-uid']) {
+    if (typeof f[name] === 'string') out.push(`--${name}`, f[name] as string)
+  }
+  for (const g of (f['as-group'] as string[] | undefined) ?? []) out.push('--as-group', g)
+  if (f['insecure-skip-tls-verify']) out.push('--insecure-skip-tls-verify')
+  return out
 }
 
 /**
@@ -49,6 +79,19 @@ export abstract class KnmeshCommand extends Command {
       helpGroup: 'GLOBAL',
     })(),
     'request-timeout': Flags.integer({description: 'seconds to wait for each API request (0: no limit)', default: 30, helpGroup: 'GLOBAL', min: 0}),
+    // kubectl's connection flags (genericclioptions.ConfigFlags), same names and meaning.
+    cluster: Flags.string({description: 'kubeconfig cluster to use (instead of the context\'s)', helpGroup: 'CONNECTION', helpValue: 'NAME'}),
+    user: Flags.string({description: 'kubeconfig user to use (instead of the context\'s)', helpGroup: 'CONNECTION', helpValue: 'NAME'}),
+    server: Flags.string({char: 's', description: 'address and port of the Kubernetes API server', helpGroup: 'CONNECTION', helpValue: 'URL'}),
+    token: Flags.string({description: 'bearer token for authentication to the API server', helpGroup: 'CONNECTION', helpValue: 'TOKEN'}),
+    'certificate-authority': Flags.string({description: 'path to a cert file for the certificate authority', helpGroup: 'CONNECTION', helpValue: 'FILE'}),
+    'client-certificate': Flags.string({description: 'path to a client certificate file for TLS', helpGroup: 'CONNECTION', helpValue: 'FILE'}),
+    'client-key': Flags.string({description: 'path to a client key file for TLS', helpGroup: 'CONNECTION', helpValue: 'FILE'}),
+    'insecure-skip-tls-verify': Flags.boolean({description: 'do not check the server certificate (connections are then insecure)', helpGroup: 'CONNECTION', default: false}),
+    'tls-server-name': Flags.string({description: 'server name to use for certificate validation (default: the server\'s host name)', helpGroup: 'CONNECTION', helpValue: 'NAME'}),
+    as: Flags.string({description: 'username to impersonate for the operation (user or service account)', helpGroup: 'CONNECTION', helpValue: 'USER'}),
+    'as-group': Flags.string({description: 'group to impersonate for the operation (repeat for several groups)', helpGroup: 'CONNECTION', helpValue: 'GROUP', multiple: true}),
+    'as-uid': Flags.string({description: 'UID to impersonate for the operation', helpGroup: 'CONNECTION', helpValue: 'UID'}),
   }
 
   static enableJsonFlag = true
@@ -63,6 +106,18 @@ export abstract class KnmeshCommand extends Command {
     output?: 'yaml' | 'json' | 'table'
     'request-timeout': number
     namespace?: string
+    cluster?: string
+    user?: string
+    server?: string
+    token?: string
+    'certificate-authority'?: string
+    'client-certificate'?: string
+    'client-key'?: string
+    'insecure-skip-tls-verify'?: boolean
+    'tls-server-name'?: string
+    as?: string
+    'as-group'?: string[]
+    'as-uid'?: string
     json?: boolean
   } {
     return (this as unknown as {parsedFlags: never}).parsedFlags
@@ -120,6 +175,7 @@ export abstract class KnmeshCommand extends Command {
         context: f.context,
         namespace: f.namespace,
         requestTimeoutMs: f['request-timeout'] * 1000,
+        ...connectionFlags(f),
       })
     }
     return this.kube

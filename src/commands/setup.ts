@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
+import {connectionArgv, KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
 import {ExitCode, KnmeshError, UsageError} from '../errors.js'
 import {splitList, validateLabelName} from '../mesh/names.js'
 
@@ -71,6 +71,7 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     const pass: string[] = []
     if (f.kubeconfig) pass.push('--kubeconfig', f.kubeconfig)
     if (f.context) pass.push('--context', f.context)
+    pass.push(...connectionArgv(f))
     if (f.yes) pass.push('--yes')
     if (f['dry-run'] !== 'none') pass.push(`--dry-run=${f['dry-run']}`)
 

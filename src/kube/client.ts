@@ -9,7 +9,8 @@ import {
   NotServedError,
 } from '../errors.js'
 import {debug} from '../debug.js'
-import {loadKubeConfig, type ConnectOptions} from './config.js'
+import {loadKubeConfig, type ConfigSource, type ConnectOptions} from './config.js'
+import {Credentials} from './credentials.js'
 import {collectionPath, kindOf, objectPath, resourceName, type KindInfo} from './kinds.js'
 import type {KObject, ListResult} from './types.js'
 
@@ -46,48 +47,27 @@ export class KubeClient {
 
   private constructor(
     readonly server: URL,
-    private readonly agent: http.Agent,
-    private readonly headers: Record<string, string>,
+    private readonly credentials: Credentials,
     readonly namespace: string,
     readonly contextName: string,
     private readonly timeoutMs: number,
   ) {}
 
+  /** Connects as kubectl would with the same flags (see loadKubeConfig); fetches exec credentials now. */
   static async connect(opts: ConnectOptions): Promise<KubeClient> {
     const loaded = await loadKubeConfig(opts)
-    const httpsOpts: https.RequestOptions & {headers?: Record<string, string>} = {headers: {}}
+    const credentials = new Credentials(loaded)
     try {
-      await loaded.kc.applyToHTTPSOptions(httpsOpts)
+      await credentials.transport()
     } catch (error) {
-      throw new KnmeshError(`cannot get credentials for context "${loaded.contextName}": ${(error as Error).message.split('\n')[0]}`)
+      credentials.close()
+      throw new KnmeshError(`cannot get credentials for ${describeSource(loaded.source)}: ${(error as Error).message.split('\n')[0]}`)
     }
-    const server = new URL(loaded.server)
-    let agent: http.Agent
-    const proxied = Boolean(loaded.kc.getCurrentCluster()?.proxyUrl)
-    if (proxied && httpsOpts.agent) {
-      agent = httpsOpts.agent as http.Agent
-    } else if (server.protocol === 'http:') {
-      agent = new http.Agent({keepAlive: true, maxSockets: 32})
-    } else {
-      agent = new https.Agent({
-        keepAlive: true,
-        maxSockets: 32,
-        ca: httpsOpts.ca,
-        cert: httpsOpts.cert,
-        key: httpsOpts.key,
-        pfx: httpsOpts.pfx,
-        passphrase: httpsOpts.passphrase,
-        servername: (httpsOpts as {servername?: string}).servername,
-        rejectUnauthorized: httpsOpts.rejectUnauthorized,
-      })
-    }
-    const headers: Record<string, string> = {...(httpsOpts.headers as Record<string, string>)}
-    if (httpsOpts.auth) headers.Authorization = `Basic ${Buffer.from(httpsOpts.auth).toString('base64')}`
-    return new KubeClient(server, agent, headers, loaded.namespace, loaded.contextName, opts.requestTimeoutMs ?? 30_000)
+    return new KubeClient(new URL(loaded.server), credentials, loaded.namespace, loaded.contextName, opts.requestTimeoutMs ?? 30_000)
   }
 
   close(): void {
-    this.agent.destroy()
+    this.credentials.close()
   }
 
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
@@ -95,7 +75,8 @@ export class KubeClient {
     if (this.server.pathname && this.server.pathname !== '/') url.pathname = this.server.pathname.replace(/\/$/, '') + path.split('?')[0]
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v))
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body))
-    const headers: Record<string, string> = {Accept: 'application/json', ...this.headers}
+    const transport = await this.credentials.transport()
+    const headers: http.OutgoingHttpHeaders = {Accept: 'application/json', ...transport.headers}
     if (payload) {
       headers['Content-Type'] = opts.contentType ?? 'application/json'
       headers['Content-Length'] = String(payload.length)
@@ -104,7 +85,7 @@ export class KubeClient {
     debug('%s %s', method, url.pathname + url.search)
     const mod = url.protocol === 'http:' ? http : https
     const {status, body} = await new Promise<{status: number; body: string}>((resolve, reject) => {
-      const req = mod.request(url, {method, headers, agent: this.agent, timeout: this.timeoutMs || undefined}, (res) => {
+      const req = mod.request(url, {method, headers, agent: transport.agent, timeout: this.timeoutMs || undefined}, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () => resolve({status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8')}))
@@ -133,8 +114,10 @@ export class KubeClient {
     const message = (st.message ?? `HTTP ${status}`).split('\n')[0]
     switch (status) {
       case 401:
-        return new KubeError(`unauthorized: the API server at ${this.server.origin} rejected the credentials of context "${this.contextName}"; log in again`, status, st.reason)
+        this.credentials.invalidate()
+        return new KubeError(`unauthorized: the API server at ${this.server.origin} rejected the credentials (${this.credentials.describe()}) of ${describeSource(this.credentials.conn.source)}; log in again`, status, st.reason)
       case 403:
+        if (/"system:anonymous"/.test(message)) return this.anonymous(message, status, st.reason)
         return new ForbiddenError(`forbidden: you cannot ${what?.verb ?? 'access'} ${res}${where} (${message})`, status, st.reason)
       case 404: {
         if (what?.info && !(await this.isServed(what.info))) return this.notServed(what.info)
@@ -147,6 +130,17 @@ export class KubeClient {
       default:
         return new KubeError(`${what?.verb ?? 'request'} ${res}${where} failed: ${message}`, status, st.reason)
     }
+  }
+
+  /** A 403 for system:anonymous: the server saw no credentials it recognises; say what was read and sent. */
+  private anonymous(message: string, status: number, reason?: string): ForbiddenError {
+    const sent = this.credentials.describe()
+    const what = sent === 'none' ? 'no credentials were used' : `the credentials sent (${sent}) were not recognised`
+    return new ForbiddenError(
+      `forbidden: the API server at ${this.server.origin} treated the request as anonymous (system:anonymous): ${what}; read ${describeSource(this.credentials.conn.source)} (${message})`,
+      status,
+      reason,
+    )
   }
 
   notServed(info: KindInfo): NotServedError {
@@ -265,4 +259,10 @@ export class KubeClient {
       throw error
     }
   }
+}
+
+/** "kubeconfig /a:/b, context "x" (user "u", cluster "c")", for messages. */
+export function describeSource(s: ConfigSource): string {
+  const names = [s.userName && `user "${s.userName}"`, s.clusterName && `cluster "${s.clusterName}"`].filter(Boolean).join(', ')
+  return `${s.what}${s.contextName ? `, context "${s.contextName}"` : ''}${names ? ` (${names})` : ''}`
 }
