@@ -90,7 +90,7 @@ export abstract class KnmeshCommand extends Command {
     'insecure-skip-tls-verify': Flags.boolean({description: 'do not check the server certificate (connections are then insecure)', helpGroup: 'CONNECTION', default: false}),
     'tls-server-name': Flags.string({description: 'server name to use for certificate validation (default: the server\'s host name)', helpGroup: 'CONNECTION', helpValue: 'NAME'}),
     as: Flags.string({description: 'username to impersonate for the operation (user or service account)', helpGroup: 'CONNECTION', helpValue: 'USER'}),
-    'as-group': Flags.string({description: 'group to impersonate for the operation (repeat for several groups)', helpGroup: 'CONNECTION', helpValue: 'GROUP', multiple: true}),
+    'as-group': Flags.string({description: 'group to impersonate for the operation (repeat for several groups)', helpGroup: 'CONNECTION', helpValue: 'GROUP', multiple: true, multipleNonGreedy: true}),
     'as-uid': Flags.string({description: 'UID to impersonate for the operation', helpGroup: 'CONNECTION', helpValue: 'UID'}),
   }
 

@@ -14,6 +14,7 @@ import Setup from './setup.js'
 import AnnotateServices from './annotate-services.js'
 import EnableMetrics from './enable-metrics.js'
 import FilterSecrets from './filter-secrets.js'
+import Whoami from './whoami.js'
 
 /** Explicit command discovery: oclif loads this one file instead of scanning a folder. */
 export const COMMANDS = {
@@ -33,4 +34,5 @@ export const COMMANDS = {
   'annotate-services': AnnotateServices,
   'enable-metrics': EnableMetrics,
   'filter-secrets': FilterSecrets,
+  whoami: Whoami,
 }

@@ -156,7 +156,7 @@ export function parseKubeconfig(text: string, file: string, parse: (s: string) =
   } catch (error) {
     throw new KnmeshError(`cannot read kubeconfig ${file}: ${(error as Error).message.split('\n')[0]}`)
   }
-  if (doc !== null && doc !== undefined && typeof doc !== 'object') throw new KnmeshError(`cannot read kubeconfig ${file}: not a kubeconfig (a YAML mapping)`)
+  if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) throw new KnmeshError(`cannot read kubeconfig ${file}: not a kubeconfig (a YAML mapping)`)
   const base = resolve(dirname(file))
   const named = <T>(key: 'clusters' | 'users' | 'contexts', inner: 'cluster' | 'user' | 'context'): Map<string, T> => {
     const out = new Map<string, T>()

@@ -37,6 +37,8 @@ export const Kinds = {
   KIngress: k('Ingress', 'networking.internal.knative.dev', 'v1alpha1', 'ingresses', true, 'Knative Serving'),
   IngressConfig: k('Ingress', 'config.openshift.io', 'v1', 'ingresses', false, 'OpenShift'),
   Route: k('Route', 'route.openshift.io', 'v1', 'routes', true, 'OpenShift'),
+  /** Create-only: the API server answers with the caller's identity (v1 since Kubernetes 1.28; whoami falls back to v1beta1, v1alpha1). */
+  SelfSubjectReview: k('SelfSubjectReview', 'authentication.k8s.io', 'v1', 'selfsubjectreviews', false, 'Kubernetes 1.28 or later'),
 } satisfies Record<string, KindInfo>
 
 export type KindName = keyof typeof Kinds

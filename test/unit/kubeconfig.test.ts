@@ -65,3 +65,14 @@ describe('kubeconfig loading', () => {
     await expect(loadKubeConfig({kubeconfig: join(dir, 'nope')})).rejects.toThrow(/does not exist/)
   })
 })
+
+describe('kubeconfig exit codes (README: 4 for no kubeconfig or unknown context)', () => {
+  it('a --kubeconfig that does not exist and an unknown --context exit 4', async () => {
+    await expect(loadKubeConfig({kubeconfig: join(dir, 'nope')})).rejects.toMatchObject({exitCode: 4})
+    process.env.KUBECONFIG = kubeconfig('e', 'five', 'https://5.example', 'five')
+    await expect(loadKubeConfig({context: 'nope'})).rejects.toMatchObject({exitCode: 4})
+    process.env.KUBECONFIG = ''
+    process.env.HOME = mkdtempSync(join(tmpdir(), 'knmesh-home-'))
+    await expect(loadKubeConfig({}, {HOME: process.env.HOME})).rejects.toMatchObject({exitCode: 4})
+  })
+})
