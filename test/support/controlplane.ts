@@ -306,7 +306,8 @@ function spawnWatchdog(pgids: number[], dir: string, keepDir: boolean): number |
 
 // ---------------------------------------------------------------------------
 
-export async function startControlPlane(opts: { binDir?: string } = {}): Promise<ControlPlane> {
+/** apiserverArgs: extra kube-apiserver flags (e.g. `--client-ca-file=…` for client-certificate users). */
+export async function startControlPlane(opts: { binDir?: string; apiserverArgs?: string[] } = {}): Promise<ControlPlane> {
   const t0 = performance.now();
   const binDir = opts.binDir ?? (await ensureBinaries()).binDir;
   let lastErr: unknown;
@@ -314,7 +315,7 @@ export async function startControlPlane(opts: { binDir?: string } = {}): Promise
   // probe and the bind: retry the whole start a couple of times.
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      return await startOnce(binDir, t0);
+      return await startOnce(binDir, t0, opts.apiserverArgs ?? []);
     } catch (err) {
       lastErr = err;
       log(`start attempt ${attempt} failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -323,7 +324,7 @@ export async function startControlPlane(opts: { binDir?: string } = {}): Promise
   throw lastErr;
 }
 
-async function startOnce(binDir: string, t0: number): Promise<ControlPlane> {
+async function startOnce(binDir: string, t0: number, apiserverArgs: string[]): Promise<ControlPlane> {
   installHooks();
   const keepDir = process.env.KNMESH_KEEP_CONTROLPLANE_DIR === '1';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'knmesh-cp-'));
@@ -428,6 +429,7 @@ async function startOnce(binDir: string, t0: number): Promise<ControlPlane> {
         '--endpoint-reconciler-type=none',
         '--profiling=false',
         '--v=0',
+        ...apiserverArgs,
       ],
       dir,
     );

@@ -1,0 +1,178 @@
+/**
+ * Walks the README's "Exit codes" table row by row: every code it lists is provoked here against a
+ * real API server (or, for 130, by the named test that already does it), and every code in
+ * src/errors.ts is in the table.
+ */
+import {mkdtempSync, readFileSync} from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+import {parse} from 'yaml'
+import {ExitCode} from '../../src/errors.js'
+import {Kinds} from '../../src/kube/kinds.js'
+import {isolatedCluster, uniqueName, createNamespace} from '../support/cluster.js'
+import {REPO_ROOT} from '../support/controlplane.js'
+
+/** A plain Kubernetes cluster (no operators' CRDs). */
+const cluster = isolatedCluster({crds: false})
+const emptyHome = mkdtempSync(join(tmpdir(), 'knmesh-home-'))
+
+/** code → meaning, from README.md's "## Exit codes" table. */
+function readmeExitCodes(): Map<number, string> {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
+  const section = readme.split(/^## Exit codes$/m)[1]!.split(/^## /m)[0]!
+  const rows = new Map<number, string>()
+  for (const m of section.matchAll(/^\| (\d+) \| (.+) \|$/gm)) rows.set(Number(m[1]), m[2]!)
+  return rows
+}
+
+/** code → what provoked it in this file. */
+const provoked = new Map<number, string[]>()
+function saw(code: number, what: string, r: {exitCode: number; stderr: string}): void {
+  expect(r.exitCode, `${what}: ${r.stderr}`).toBe(code)
+  provoked.set(code, [...(provoked.get(code) ?? []), what])
+}
+
+function adminConnection(): {server: string; ca: Buffer; token: string} {
+  const kc = parse(readFileSync(cluster.kubeconfig, 'utf8')) as {clusters: {cluster: {server: string; 'certificate-authority': string}}[]; users: {user: {token: string}}[]}
+  return {server: kc.clusters[0]!.cluster.server, ca: readFileSync(kc.clusters[0]!.cluster['certificate-authority']), token: kc.users[0]!.user.token}
+}
+
+afterAll(() => {
+  process.stderr.write(`\nexit codes provoked:\n${[...provoked].map(([c, w]) => `  ${c}: ${w.join('; ')}`).join('\n')}\n`)
+})
+
+describe('the README exit-code table, row by row', () => {
+  it('lists every code src/errors.ts defines, plus 130', () => {
+    const table = readmeExitCodes()
+    expect([...table.keys()].sort((a, b) => a - b)).toEqual([...new Set([...Object.values(ExitCode), 130])].sort((a, b) => a - b))
+  })
+
+  it('0: done, or nothing to do', async () => {
+    saw(0, 'whoami', await cluster.run(['whoami']))
+    const ns = uniqueName('exit0')
+    await createNamespace(cluster.client, ns)
+    saw(0, 'cost-labels --set --yes', await cluster.run(['cost-labels', '-n', ns, '--set', 'cost-center=a', '--yes']))
+    const again = await cluster.run(['cost-labels', '-n', ns, '--set', 'cost-center=a', '--yes'])
+    expect(again.stdout).toContain('nothing to do')
+    saw(0, 'cost-labels again: nothing to do', again)
+  })
+
+  it('1: a check failed', async () => {
+    saw(1, 'precheck without the operators', await cluster.run(['precheck']))
+  })
+
+  it('2: bad input; nothing is sent to the cluster', async () => {
+    for (const args of [['add-namespace', 'Bad_Name', '--yes'], ['whoami', '--nope'], ['whoami', '--as-group', 'g'], ['whoami', '--insecure-skip-tls-verify', '--certificate-authority', '/x']]) {
+      const r = await cluster.run(args, {env: {DEBUG: 'knmesh'}})
+      saw(2, args.join(' '), r)
+      expect(r.stderr).not.toMatch(/^knmesh (GET|POST|PATCH|PUT|DELETE) /m)
+    }
+  })
+
+  it('3: not applied (no terminal, no --yes)', async () => {
+    const ns = uniqueName('exit3')
+    await createNamespace(cluster.client, ns)
+    saw(3, 'cost-labels --set without --yes', await cluster.run(['cost-labels', '-n', ns, '--set', 'cost-center=b']))
+    const live = await cluster.client.get(Kinds.Namespace, ns)
+    expect(live?.metadata.labels?.['cost-center']).toBeUndefined()
+  })
+
+  it('4: forbidden, not served, unreachable, invalid object, no kubeconfig, unknown context', async () => {
+    const ns = uniqueName('exit4')
+    await createNamespace(cluster.client, ns)
+    const forbidden = await cluster.run(['cost-labels', '-n', ns, '--set', 'cost-center=c', '--yes'], {kubeconfig: cluster.restrictedKubeconfig})
+    expect(forbidden.stderr).toMatch(/^error: forbidden: /m)
+    saw(4, 'forbidden (view-only user writes)', forbidden)
+    const notServed = await cluster.run(['add-namespace', ns, '--yes'])
+    expect(notServed.stderr).toContain('is not served by this cluster')
+    saw(4, 'kind not served', notServed)
+    const unreachable = await cluster.run(['whoami', '--server', 'https://127.0.0.1:1', '--insecure-skip-tls-verify', '--token', 't'])
+    expect(unreachable.stderr).toContain('cannot reach the API server at https://127.0.0.1:1')
+    saw(4, 'unreachable', unreachable)
+    saw(4, 'no kubeconfig', await cluster.run(['whoami'], {kubeconfig: '', env: {HOME: emptyHome, KUBERNETES_SERVICE_HOST: ''}}))
+    const missing = await cluster.run(['whoami', '--kubeconfig', '/tmp/missing-knmesh-kubeconfig'])
+    expect(missing.stderr.trim()).toBe('error: kubeconfig /tmp/missing-knmesh-kubeconfig does not exist')
+    saw(4, '--kubeconfig /tmp/missing…', missing)
+    const ctx = await cluster.run(['whoami', '--context', 'nope'])
+    expect(ctx.stderr.trim()).toMatch(/^error: context "nope" not found in kubeconfig/)
+    saw(4, '--context nope', ctx)
+
+    // Invalid object: a ValidatingAdmissionPolicy refuses the label value (422).
+    const admin = cluster.client
+    await admin.request('POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies', {
+      body: {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicy',
+        metadata: {name: 'knmesh-test-no-refused-label'},
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: {resourceRules: [{apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['namespaces']}]},
+          validations: [{expression: "!has(object.metadata.labels) || !('cost-center' in object.metadata.labels) || object.metadata.labels['cost-center'] != 'refused'", message: 'cost-center=refused is not allowed'}],
+        },
+      },
+    })
+    await admin.request('POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings', {
+      body: {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicyBinding',
+        metadata: {name: 'knmesh-test-no-refused-label'},
+        spec: {policyName: 'knmesh-test-no-refused-label', validationActions: ['Deny']},
+      },
+    })
+    // The policy takes effect once the API server has loaded it.
+    let invalid = await cluster.run(['cost-labels', '-n', ns, '--set', 'cost-center=refused', '--yes'])
+    for (let i = 0; i < 40 && invalid.exitCode === 0; i++) {
+      await admin.mergePatch(Kinds.Namespace, ns, undefined, {metadata: {labels: {'cost-center': null}}})
+      await new Promise((r) => setTimeout(r, 250))
+      invalid = await cluster.run(['cost-labels', '-n', ns, '--set', 'cost-center=refused', '--yes'])
+    }
+    expect(invalid.stderr).toMatch(/^error: the API server refused the Namespace .*cost-center=refused is not allowed/m)
+    saw(4, 'invalid object (422 from an admission policy)', invalid)
+  })
+
+  it('5: optimistic-concurrency retries exhausted (a proxy answers every write 409, as a busy concurrent writer would)', async () => {
+    const ns = uniqueName('exit5')
+    await createNamespace(cluster.client, ns)
+    const {server, ca, token} = adminConnection()
+    let conflicts = 0
+    // Like `kubectl proxy`: plain http in front of the API server, adding the admin token.
+    const proxy = http.createServer((req, res) => {
+      if (req.method === 'PATCH') {
+        conflicts++
+        req.resume()
+        res.writeHead(409, {'Content-Type': 'application/json'})
+        res.end(JSON.stringify({kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Conflict', code: 409, message: `Operation cannot be fulfilled on namespaces "${ns}": the object has been modified; please apply your changes to the latest version and try again`}))
+        return
+      }
+      const up = https.request(new URL(req.url!, server), {method: req.method, headers: {...req.headers, host: new URL(server).host, authorization: `Bearer ${token}`}, ca}, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers)
+        r.pipe(res)
+      })
+      up.on('error', () => res.destroy())
+      req.pipe(up)
+    })
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()))
+    try {
+      const port = (proxy.address() as {port: number}).port
+      const r = await cluster.run(['cost-labels', '-n', ns, '--set', 'cost-center=d', '--yes', '--server', `http://127.0.0.1:${port}`], {kubeconfig: '', env: {HOME: emptyHome}})
+      saw(5, 'cost-labels --yes, every PATCH answered 409', r)
+      expect(conflicts).toBe(13)
+    } finally {
+      proxy.close()
+    }
+  }, 120_000)
+
+  it('130: interrupted bulk run — provoked by test/integration/filter-secrets.test.ts', () => {
+    const other = readFileSync(join(REPO_ROOT, 'test/integration/filter-secrets.test.ts'), 'utf8')
+    expect(other).toContain("it('Ctrl-C: stops sending, says what is left (exit 130); the next run finishes'")
+    expect(other).toContain('expect(r.exitCode).toBe(130)')
+    provoked.set(130, ['filter-secrets Ctrl-C (filter-secrets.test.ts)'])
+  })
+
+  it('every row of the table was provoked', () => {
+    expect([...provoked.keys()].sort((a, b) => a - b)).toEqual([...readmeExitCodes().keys()].sort((a, b) => a - b))
+  })
+})
