@@ -2,6 +2,7 @@ import {spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
+import {BlockList, isIP} from 'node:net'
 import {KnmeshError} from '../errors.js'
 import type {KcCluster, KcExec, KcUser, ResolvedConnection} from './config.js'
 
@@ -116,6 +117,59 @@ export async function runExecPlugin(exec: KcExec, cluster: KcCluster, stdinIsTTY
     })
   })
   return parseExecCredential(out, exec)
+}
+
+/**
+ * The proxy Go's http.ProxyFromEnvironment (what kubectl uses when the cluster has no proxy-url) picks
+ * for `server`: HTTPS_PROXY/https_proxy for https, HTTP_PROXY/http_proxy for http; none for localhost and
+ * loopback addresses or a NO_PROXY/no_proxy match (`*`, a host or domain suffix with an optional port,
+ * `.domain`, an IP or a CIDR). A proxy without a scheme is http://.
+ */
+export function proxyFromEnvironment(server: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const url = new URL(server)
+  const raw = url.protocol === 'https:' ? env.HTTPS_PROXY || env.https_proxy : env.HTTP_PROXY || env.http_proxy
+  if (!raw) return undefined
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80')
+  if (host === 'localhost' || isIP(host) && isLoopback(host)) return undefined
+  for (let entry of (env.NO_PROXY || env.no_proxy || '').split(',').map((e) => e.trim().toLowerCase()).filter(Boolean)) {
+    if (entry === '*') return undefined
+    if (entry.includes('/')) {
+      if (isIP(host) && inCidr(host, entry)) return undefined
+      continue
+    }
+    let entryPort: string | undefined
+    const m = /^(.*):(\d+)$/.exec(entry)
+    if (m && !isIP(entry)) [, entry, entryPort] = m
+    entry = entry.replace(/^\[|\]$/g, '')
+    if (entryPort && entryPort !== port) continue
+    if (isIP(entry)) {
+      if (entry === host) return undefined
+      continue
+    }
+    // "example.com" matches it and its subdomains; ".example.com" and "*.example.com" only subdomains.
+    const subdomainsOnly = entry.startsWith('.') || entry.startsWith('*.')
+    const domain = entry.replace(/^\*?\./, '')
+    if ((!subdomainsOnly && host === domain) || host.endsWith(`.${domain}`)) return undefined
+  }
+  return raw.includes('://') ? raw : `http://${raw}`
+}
+
+function isLoopback(ip: string): boolean {
+  return ip === '::1' || ip.startsWith('127.')
+}
+
+function inCidr(ip: string, cidr: string): boolean {
+  const [base, bitsText] = cidr.split('/')
+  const bits = Number(bitsText)
+  if (!base || Number.isNaN(bits) || isIP(base) !== isIP(ip)) return false
+  const list = new BlockList()
+  try {
+    list.addSubnet(base, bits, isIP(base) === 6 ? 'ipv6' : 'ipv4')
+  } catch {
+    return false
+  }
+  return list.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4')
 }
 
 /** Impersonation headers (client-go's ImpersonatingRoundTripper). */
@@ -263,13 +317,14 @@ export class Credentials {
       rejectUnauthorized: !c['insecure-skip-tls-verify'],
       servername: c['tls-server-name'],
     }
-    if (c['proxy-url']) {
+    const proxyUrl = c['proxy-url'] || proxyFromEnvironment(c.server)
+    if (proxyUrl) {
       // Proxy agents (HTTP CONNECT, SOCKS5) come with @kubernetes/client-node.
       const {KubeConfig} = await import('@kubernetes/client-node')
       const kc = new KubeConfig()
       const b64 = (v: Buffer | string | undefined) => (v === undefined ? undefined : Buffer.from(v).toString('base64'))
       kc.loadFromOptions({
-        clusters: [{name: 'c', server: c.server, proxyUrl: c['proxy-url'], skipTLSVerify: !secure || Boolean(c['insecure-skip-tls-verify']), caData: b64(tls.ca), tlsServerName: tls.servername}],
+        clusters: [{name: 'c', server: c.server, proxyUrl, skipTLSVerify: !secure || Boolean(c['insecure-skip-tls-verify']), caData: b64(tls.ca), tlsServerName: tls.servername}],
         users: [{name: 'u', certData: b64(cert), keyData: b64(key)}],
         contexts: [{name: 'x', cluster: 'c', user: 'u'}],
         currentContext: 'x',

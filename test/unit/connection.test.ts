@@ -264,3 +264,20 @@ describe('tokens', () => {
     creds.close()
   })
 })
+
+describe('proxy from the environment (kubectl: Go http.ProxyFromEnvironment, when the cluster has no proxy-url)', () => {
+  it('HTTPS_PROXY for https, never for loopback, NO_PROXY hosts, domains, ports, IPs and CIDRs', async () => {
+    const {proxyFromEnvironment} = await import('../../src/kube/credentials.js')
+    const env = {HTTPS_PROXY: 'proxy.corp:3128', NO_PROXY: 'skip.example,.internal,10.1.0.0/16,192.168.1.5,api.port.example:7443'}
+    expect(proxyFromEnvironment('https://api.example:6443', env)).toBe('http://proxy.corp:3128')
+    expect(proxyFromEnvironment('http://api.example:6443', env)).toBeUndefined()
+    expect(proxyFromEnvironment('http://api.example', {http_proxy: 'http://p:1'})).toBe('http://p:1')
+    for (const s of ['https://127.0.0.1:6443', 'https://localhost:6443', 'https://[::1]:6443', 'https://skip.example', 'https://a.skip.example', 'https://x.internal:6443', 'https://10.1.2.3:6443', 'https://192.168.1.5', 'https://api.port.example:7443']) {
+      expect(proxyFromEnvironment(s, env), s).toBeUndefined()
+    }
+    expect(proxyFromEnvironment('https://api.port.example:6443', env)).toBe('http://proxy.corp:3128')
+    expect(proxyFromEnvironment('https://10.2.0.1', env)).toBe('http://proxy.corp:3128')
+    expect(proxyFromEnvironment('https://internal', env)).toBe('http://proxy.corp:3128')
+    expect(proxyFromEnvironment('https://anything', {HTTPS_PROXY: 'http://p:1', NO_PROXY: '*'})).toBeUndefined()
+  })
+})
