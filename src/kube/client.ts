@@ -61,7 +61,7 @@ export class KubeClient {
       await credentials.transport()
     } catch (error) {
       credentials.close()
-      throw new KnmeshError(`cannot get credentials for ${describeSource(loaded.source)}: ${(error as Error).message.split('\n')[0]}`)
+      throw new KnmeshError(`cannot connect with ${describeSource(loaded.source)}: ${(error as Error).message.split('\n')[0]}`)
     }
     return new KubeClient(new URL(loaded.server), credentials, loaded.namespace, loaded.contextName, opts.requestTimeoutMs ?? 30_000)
   }
@@ -96,7 +96,7 @@ export class KubeClient {
       if (payload) req.write(payload)
       req.end()
     }).catch((error: NodeJS.ErrnoException) => {
-      throw new KubeError(`cannot reach the API server at ${this.server.origin} (context "${this.contextName}"): ${error.code ?? error.message}`)
+      throw new KubeError(`cannot reach the API server at ${this.server.origin} (${describeSource(this.credentials.conn.source)}): ${error.code ?? error.message}`)
     })
     if (status >= 200 && status < 300) return (body ? JSON.parse(body) : undefined) as T
     throw await this.toError(status, body, opts.what)

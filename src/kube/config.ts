@@ -98,7 +98,7 @@ export interface MergedKubeconfig {
 
 /** Where the connection settings came from, for messages. */
 export interface ConfigSource {
-  /** "kubeconfig /a/config:/b/config", "in-cluster service account", or "flags only (no kubeconfig)". */
+  /** "kubeconfig /a/config:/b/config", "in-cluster service account", or "no kubeconfig (flags only)". */
   what: string
   contextName: string
   userName: string
@@ -394,7 +394,7 @@ export async function loadKubeConfig(opts: ConnectOptions, env: NodeJS.ProcessEn
     return {file, config: parseKubeconfig(text, file, parse)}
   })
   let merged = mergeKubeconfigs(parts)
-  let what = files.length ? `kubeconfig ${files.join(delimiter)}` : 'flags only (no kubeconfig)'
+  let what = files.length ? `kubeconfig ${files.join(delimiter)}` : 'no kubeconfig (flags only)'
   const empty = merged.clusters.size === 0 && merged.contexts.size === 0 && !merged.currentContext
   // kubectl uses the in-cluster configuration when the kubeconfig (with the flags) gives no server.
   if (empty && !opts.kubeconfig && opts.server === undefined) {

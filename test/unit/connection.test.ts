@@ -137,7 +137,7 @@ describe('kubectl\'s connection flags', () => {
   it('no kubeconfig at all: --server (with --token) is enough, as with kubectl', async () => {
     const home = mkdtempSync(join(tmpdir(), 'knmesh-home-'))
     const r = await loadKubeConfig({server: 'https://flags.example:6443', token: 't', insecureSkipTlsVerify: true}, {HOME: home})
-    expect(r).toMatchObject({server: 'https://flags.example:6443', namespace: 'default', user: {token: 't'}, source: {what: 'flags only (no kubeconfig)', contextName: ''}})
+    expect(r).toMatchObject({server: 'https://flags.example:6443', namespace: 'default', user: {token: 't'}, source: {what: 'no kubeconfig (flags only)', contextName: ''}})
   })
 })
 
