@@ -135,7 +135,7 @@ export class KubeClient {
   /** A 403 for system:anonymous: the server saw no credentials it recognises; say what was read and sent. */
   private anonymous(message: string, status: number, reason?: string): ForbiddenError {
     const sent = this.credentials.describe()
-    const what = sent === 'none' ? 'no credentials were used' : `the credentials sent (${sent}) were not recognised`
+    const what = sent.startsWith('none') ? `no credentials were used${sent === 'none' ? '' : sent.slice(4)}` : `the credentials sent (${sent}) were not recognised`
     return new ForbiddenError(
       `forbidden: the API server at ${this.server.origin} treated the request as anonymous (system:anonymous): ${what}; read ${describeSource(this.credentials.conn.source)} (${message})`,
       status,

@@ -197,6 +197,9 @@ export function impersonationHeaders(user: KcUser): http.OutgoingHttpHeaders {
 export class Credentials {
   private agents = new Map<string, http.Agent>()
   private tokenFileCache?: {token: string; at: number}
+  /** The user's own client certificate and key, read once. */
+  private staticPair?: {cert?: Buffer; key?: Buffer}
+  private lastAgent?: {cert?: Buffer | string; key?: Buffer | string; agent: http.Agent}
   private readonly execKey?: string
 
   constructor(
@@ -264,8 +267,11 @@ export class Credentials {
     let cert: Buffer | string | undefined
     let key: Buffer | string | undefined
     if (secure) {
-      cert = readPem(user['client-certificate'], user['client-certificate-data'], 'client-certificate')
-      key = readPem(user['client-key'], user['client-key-data'], 'client-key')
+      this.staticPair ??= {
+        cert: readPem(user['client-certificate'], user['client-certificate-data'], 'client-certificate'),
+        key: readPem(user['client-key'], user['client-key-data'], 'client-key'),
+      }
+      ;({cert, key} = this.staticPair)
       if (user.tokenFile) headers.Authorization = `Bearer ${this.bearerFromFile(user.tokenFile)}`
       else if (user.token) headers.Authorization = `Bearer ${user.token}`
       else if (user.exec) {
@@ -305,9 +311,14 @@ export class Credentials {
   }
 
   private async agent(cert: Buffer | string | undefined, key: Buffer | string | undefined): Promise<http.Agent> {
+    // Same certificate as the last request (the usual case): same agent, without comparing contents.
+    if (this.lastAgent && this.lastAgent.cert === cert && this.lastAgent.key === key) return this.lastAgent.agent
     const id = `${cert?.toString() ?? ''}\0${key?.toString() ?? ''}`
     let agent = this.agents.get(id)
-    if (agent) return agent
+    if (agent) {
+      this.lastAgent = {cert, key, agent}
+      return agent
+    }
     const c = this.conn.cluster
     const secure = new URL(c.server).protocol === 'https:'
     const tls = {
@@ -338,11 +349,13 @@ export class Credentials {
       agent = new https.Agent({keepAlive: true, maxSockets: 32, ...tls})
     }
     this.agents.set(id, agent)
+    this.lastAgent = {cert, key, agent}
     return agent
   }
 
   close(): void {
     for (const a of this.agents.values()) a.destroy()
     this.agents.clear()
+    this.lastAgent = undefined
   }
 }
