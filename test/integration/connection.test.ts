@@ -224,7 +224,8 @@ describe('connection matrix: kubectl and knmesh see the same identity', () => {
     expect(future.plugin).toBe(1)
     // Already expired: run again for every request.
     const past = await runs('2000-01-01T00:00:00Z')
-    expect(past.plugin).toBe(past.requests)
+    // One run when connecting (credentials are checked before the first request), then one per request.
+    expect(past.plugin).toBe(past.requests + 1)
     results.push(`${'exec cache (precheck, many requests)'.padEnd(44)} knmesh: ${future.plugin} plugin run for ${future.requests} requests; expired: ${past.plugin} for ${past.requests}`)
   })
 
@@ -357,10 +358,24 @@ describe('connection matrix: kubectl and knmesh see the same identity', () => {
     )
   })
 
-  it('anonymous: both are refused as system:anonymous; knmesh says no credentials were used and what it read', async () => {
+  it('anonymous: both are refused as system:anonymous; knmesh says which credentials were not recognised and what it read', async () => {
+    // The API server has no basic-auth authenticator (removed in Kubernetes 1.19): the request is anonymous.
+    const kc = kubeconfig('anon-basic', {'certificate-authority': cp.caFile}, {username: 'someone', password: 'secret'})
+    const {knmesh} = await bothFail('anonymous (basic auth, not recognised)', {kubeconfig: kc}, /User "system:anonymous" cannot create resource "selfsubjectreviews"/, /system:anonymous/)
+    expect(knmesh.stderr).toContain('treated the request as anonymous (system:anonymous): the credentials sent (basic auth) were not recognised')
+    expect(knmesh.stderr).toContain(`read kubeconfig ${kc}, context "anon-basic-ctx" (user "anon-basic-user", cluster "anon-basic-cluster")`)
+  })
+
+  it('a user without credentials: knmesh says no credentials were used (kubectl asks for a basic-auth user name on stdin instead)', async () => {
     const kc = kubeconfig('anon', {'certificate-authority': cp.caFile}, {})
-    const {knmesh} = await bothFail('anonymous (user without credentials)', {kubeconfig: kc}, /system:anonymous/, /system:anonymous/)
-    expect(knmesh.stderr).toContain('treated the request as anonymous (system:anonymous): no credentials were used')
-    expect(knmesh.stderr).toContain(`read kubeconfig ${kc}, context "anon-ctx" (user "anon-user", cluster "anon-cluster")`)
+    const [k, n] = await Promise.all([run('kubectl', {kubeconfig: kc}), run('knmesh', {kubeconfig: kc})])
+    results.push(`${'user without credentials'.padEnd(44)} kubectl: exit ${k.exitCode} (${k.stderr.trim()}: it prompts for a user name)  knmesh: exit ${n.exitCode} (anonymous, said so)`)
+    // kubectl falls back to prompting for basic auth; with no terminal it reads EOF.
+    expect(k.exitCode).not.toBe(0)
+    expect(k.stderr.trim()).toBe('error: EOF')
+    expect(n.exitCode).toBe(4)
+    expect(n.stderr.trim()).toBe(
+      `error: forbidden: the API server at ${cp.server} treated the request as anonymous (system:anonymous): no credentials were used; read kubeconfig ${kc}, context "anon-ctx" (user "anon-user", cluster "anon-cluster") (selfsubjectreviews.authentication.k8s.io is forbidden: User "system:anonymous" cannot create resource "selfsubjectreviews" in API group "authentication.k8s.io" at the cluster scope)`,
+    )
   })
 })
