@@ -157,7 +157,7 @@ afterAll(async () => {
   await cp?.stop()
 })
 
-describe('connection matrix: kubectl and knmesh see the same identity', () => {
+describe('connection matrix: kubectl and knmesh see the same identity', {timeout: 120_000}, () => {
   it('token in the kubeconfig', async () => {
     await same('token', {kubeconfig: kubeconfig('token', {'certificate-authority': cp.caFile}, {token: cp.adminToken})}, ADMIN)
   })

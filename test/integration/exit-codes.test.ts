@@ -35,6 +35,11 @@ function saw(code: number, what: string, r: {exitCode: number; stderr: string}):
   provoked.set(code, [...(provoked.get(code) ?? []), what])
 }
 
+/** certs (guide 1.3) touches only a core Secret, so it works on a cluster without the operators. */
+function certs(ns: string, extra: string[] = [], opts: Parameters<typeof cluster.run>[1] = {}) {
+  return cluster.run(['certs', '--domain', 'apps.example.com', '--mesh-namespace', ns, '--out-dir', mkdtempSync(join(tmpdir(), 'knmesh-certs-')), ...extra], opts)
+}
+
 function adminConnection(): {server: string; ca: Buffer; token: string} {
   const kc = parse(readFileSync(cluster.kubeconfig, 'utf8')) as {clusters: {cluster: {server: string; 'certificate-authority': string}}[]; users: {user: {token: string}}[]}
   return {server: kc.clusters[0]!.cluster.server, ca: readFileSync(kc.clusters[0]!.cluster['certificate-authority']), token: kc.users[0]!.user.token}
@@ -54,15 +59,15 @@ describe('the README exit-code table, row by row', () => {
     saw(0, 'whoami', await cluster.run(['whoami']))
     const ns = uniqueName('exit0')
     await createNamespace(cluster.client, ns)
-    saw(0, 'cost-labels --set --yes', await cluster.run(['cost-labels', '-n', ns, '--set', 'cost-center=a', '--yes']))
-    const again = await cluster.run(['cost-labels', '-n', ns, '--set', 'cost-center=a', '--yes'])
+    saw(0, 'certs --yes', await certs(ns, ['--yes']))
+    const again = await certs(ns, ['--yes'])
     expect(again.stdout).toContain('nothing to do')
-    saw(0, 'cost-labels again: nothing to do', again)
-  })
+    saw(0, 'certs again: nothing to do', again)
+  }, 240_000)
 
   it('1: a check failed', async () => {
     saw(1, 'precheck without the operators', await cluster.run(['precheck']))
-  })
+  }, 240_000)
 
   it('2: bad input; nothing is sent to the cluster', async () => {
     for (const args of [['add-namespace', 'Bad_Name', '--yes'], ['whoami', '--nope'], ['whoami', '--as-group', 'g'], ['whoami', '--insecure-skip-tls-verify', '--certificate-authority', '/x']]) {
@@ -70,20 +75,19 @@ describe('the README exit-code table, row by row', () => {
       saw(2, args.join(' '), r)
       expect(r.stderr).not.toMatch(/^knmesh (GET|POST|PATCH|PUT|DELETE) /m)
     }
-  })
+  }, 240_000)
 
   it('3: not applied (no terminal, no --yes)', async () => {
     const ns = uniqueName('exit3')
     await createNamespace(cluster.client, ns)
-    saw(3, 'cost-labels --set without --yes', await cluster.run(['cost-labels', '-n', ns, '--set', 'cost-center=b']))
-    const live = await cluster.client.get(Kinds.Namespace, ns)
-    expect(live?.metadata.labels?.['cost-center']).toBeUndefined()
-  })
+    saw(3, 'certs without --yes', await certs(ns))
+    expect(await cluster.client.get(Kinds.Secret, 'wildcard-certs', ns)).toBeNull()
+  }, 240_000)
 
   it('4: forbidden, not served, unreachable, invalid object, no kubeconfig, unknown context', async () => {
     const ns = uniqueName('exit4')
     await createNamespace(cluster.client, ns)
-    const forbidden = await cluster.run(['cost-labels', '-n', ns, '--set', 'cost-center=c', '--yes'], {kubeconfig: cluster.restrictedKubeconfig})
+    const forbidden = await certs(ns, ['--yes'], {kubeconfig: cluster.restrictedKubeconfig})
     expect(forbidden.stderr).toMatch(/^error: forbidden: /m)
     saw(4, 'forbidden (view-only user writes)', forbidden)
     const notServed = await cluster.run(['add-namespace', ns, '--yes'])
@@ -100,38 +104,34 @@ describe('the README exit-code table, row by row', () => {
     expect(ctx.stderr.trim()).toMatch(/^error: context "nope" not found in kubeconfig/)
     saw(4, '--context nope', ctx)
 
-    // Invalid object: a ValidatingAdmissionPolicy refuses the label value (422).
+    // Invalid object: a ValidatingAdmissionPolicy refuses Secrets in this namespace (422 Invalid).
     const admin = cluster.client
+    const policy = `knmesh-test-no-secrets-${ns}`
     await admin.request('POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies', {
       body: {
         apiVersion: 'admissionregistration.k8s.io/v1',
         kind: 'ValidatingAdmissionPolicy',
-        metadata: {name: 'knmesh-test-no-refused-label'},
+        metadata: {name: policy},
         spec: {
           failurePolicy: 'Fail',
-          matchConstraints: {resourceRules: [{apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['namespaces']}]},
-          validations: [{expression: "!has(object.metadata.labels) || !('cost-center' in object.metadata.labels) || object.metadata.labels['cost-center'] != 'refused'", message: 'cost-center=refused is not allowed'}],
+          matchConstraints: {resourceRules: [{apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['secrets']}]},
+          validations: [{expression: `object.metadata.namespace != '${ns}'`, message: `no Secrets in ${ns}`}],
         },
       },
     })
     await admin.request('POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings', {
-      body: {
-        apiVersion: 'admissionregistration.k8s.io/v1',
-        kind: 'ValidatingAdmissionPolicyBinding',
-        metadata: {name: 'knmesh-test-no-refused-label'},
-        spec: {policyName: 'knmesh-test-no-refused-label', validationActions: ['Deny']},
-      },
+      body: {apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: {name: policy}, spec: {policyName: policy, validationActions: ['Deny']}},
     })
     // The policy takes effect once the API server has loaded it.
-    let invalid = await cluster.run(['cost-labels', '-n', ns, '--set', 'cost-center=refused', '--yes'])
+    let invalid = await certs(ns, ['--yes'])
     for (let i = 0; i < 40 && invalid.exitCode === 0; i++) {
-      await admin.mergePatch(Kinds.Namespace, ns, undefined, {metadata: {labels: {'cost-center': null}}})
+      await admin.delete(Kinds.Secret, 'wildcard-certs', ns)
       await new Promise((r) => setTimeout(r, 250))
-      invalid = await cluster.run(['cost-labels', '-n', ns, '--set', 'cost-center=refused', '--yes'])
+      invalid = await certs(ns, ['--yes'])
     }
-    expect(invalid.stderr).toMatch(/^error: the API server refused the Namespace .*cost-center=refused is not allowed/m)
+    expect(invalid.stderr).toMatch(new RegExp(`^error: the API server refused the Secret wildcard-certs: .*no Secrets in ${ns}`, 'm'))
     saw(4, 'invalid object (422 from an admission policy)', invalid)
-  })
+  }, 240_000)
 
   it('5: optimistic-concurrency retries exhausted (a proxy answers every write 409, as a busy concurrent writer would)', async () => {
     const ns = uniqueName('exit5')
@@ -144,7 +144,7 @@ describe('the README exit-code table, row by row', () => {
         conflicts++
         req.resume()
         res.writeHead(409, {'Content-Type': 'application/json'})
-        res.end(JSON.stringify({kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Conflict', code: 409, message: `Operation cannot be fulfilled on namespaces "${ns}": the object has been modified; please apply your changes to the latest version and try again`}))
+        res.end(JSON.stringify({kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Conflict', code: 409, message: 'Operation cannot be fulfilled on secrets "wildcard-certs": the object has been modified; please apply your changes to the latest version and try again'}))
         return
       }
       const up = https.request(new URL(req.url!, server), {method: req.method, headers: {...req.headers, host: new URL(server).host, authorization: `Bearer ${token}`}, ca}, (r) => {
@@ -157,13 +157,14 @@ describe('the README exit-code table, row by row', () => {
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()))
     try {
       const port = (proxy.address() as {port: number}).port
-      const r = await cluster.run(['cost-labels', '-n', ns, '--set', 'cost-center=d', '--yes', '--server', `http://127.0.0.1:${port}`], {kubeconfig: '', env: {HOME: emptyHome}})
-      saw(5, 'cost-labels --yes, every PATCH answered 409', r)
+      saw(0, 'certs --yes (the Secret to update)', await certs(ns, ['--yes']))
+      const r = await certs(ns, ['--rotate', '--yes', '--server', `http://127.0.0.1:${port}`], {kubeconfig: '', env: {HOME: emptyHome}})
+      saw(5, 'certs --rotate --yes, every PATCH answered 409', r)
       expect(conflicts).toBe(13)
     } finally {
       proxy.close()
     }
-  }, 120_000)
+  }, 240_000)
 
   it('130: interrupted bulk run — provoked by test/integration/filter-secrets.test.ts', () => {
     const other = readFileSync(join(REPO_ROOT, 'test/integration/filter-secrets.test.ts'), 'utf8')
