@@ -16,7 +16,7 @@
  */
 import { execa } from 'execa';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
@@ -585,10 +585,51 @@ async function kubectl(bin: string, kubeconfig: string, args: string[], input?: 
   return r.stdout;
 }
 
-/** Server-side applies every CRD file in crdDir, then waits until all CRDs are Established. */
+/**
+ * The install-time edits to upstream CRDs, for a control plane where no operator runs. The files in
+ * test/fixtures/crds-upstream stay byte-for-byte upstream; only what is sent to the API server changes.
+ *
+ * A CRD whose `spec.conversion.strategy` is `Webhook` names a conversion webhook of its operator
+ * (KnativeServing/KnativeEventing: the Knative operator's `operator-webhook`; Tekton's Pipeline:
+ * `tekton-pipelines-webhook`). None runs here, so:
+ *  - the strategy becomes `None` (no dangling reference to a Service that does not exist);
+ *  - when several versions are served, only the storage version stays served: with `None` the API
+ *    server "converts" by rewriting apiVersion alone, which would hand a v1beta1 client a v1-shaped
+ *    Tekton Pipeline. (KnativeServing/KnativeEventing serve v1beta1 only, so only the strategy changes.)
+ * Every other document is returned unchanged. Pure; `docs` are parsed YAML objects (not mutated).
+ * Source of the advice: test/fixtures/crds-upstream/SOURCES.md.
+ */
+export function localServerCrd(doc: Record<string, unknown>): Record<string, unknown> {
+  const spec = doc.spec as { conversion?: { strategy?: string }; versions?: { name: string; served: boolean; storage: boolean }[] } | undefined;
+  if (doc.kind !== 'CustomResourceDefinition' || spec?.conversion?.strategy !== 'Webhook') return doc;
+  const out = structuredClone(doc) as typeof doc & { spec: NonNullable<typeof spec> };
+  out.spec.conversion = { strategy: 'None' };
+  const served = (out.spec.versions ?? []).filter((v) => v.served);
+  if (served.length > 1) for (const v of out.spec.versions ?? []) v.served = v.storage;
+  return out;
+}
+
+/**
+ * Server-side applies every CRD file in crdDir (collected by tools/controlplane/crds.sh), after the
+ * install-time edits of localServerCrd (only files that name a conversion webhook are parsed: the 1.1 MB
+ * SMCP CRD is sent as read), then waits until all CRDs are Established.
+ */
 export async function installCrds(cp: ControlPlane, crdDir: string): Promise<void> {
   const t0 = performance.now();
-  await kubectl(cp.kubectl, cp.adminKubeconfig, ['apply', '--server-side', '--force-conflicts', '--field-manager=knmesh-test', '-f', crdDir]);
+  const { parseAllDocuments, stringify } = await import('yaml');
+  const parts: string[] = [];
+  for (const name of readdirSync(crdDir).filter((f) => f.endsWith('.yaml')).sort()) {
+    const text = readFileSync(path.join(crdDir, name), 'utf8');
+    if (!/^\s*conversion:/m.test(text)) {
+      parts.push(text);
+      continue;
+    }
+    for (const d of parseAllDocuments(text)) {
+      const doc = d.toJS() as Record<string, unknown> | null;
+      if (doc) parts.push(stringify(localServerCrd(doc)));
+    }
+  }
+  await kubectl(cp.kubectl, cp.adminKubeconfig, ['apply', '--server-side', '--force-conflicts', '--field-manager=knmesh-test', '-f', '-'], parts.map((p) => `---\n${p}\n`).join(''));
   await kubectl(cp.kubectl, cp.adminKubeconfig, ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
   log(`CRDs installed and Established in ${since(t0)}`);
 }

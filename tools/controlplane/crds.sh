@@ -2,11 +2,18 @@
 # Collects the CRDs the knmesh tests need into
 #   ${KNMESH_CACHE:-~/.cache/knmesh}/crds/<set-version>/
 # and prints that folder as the LAST line of stdout (logs go to stderr).
-# Real upstream CRD YAML comes from Go modules (`go mod download -json`, served
-# from the module cache when present); modules the proxy does not serve are
-# replaced by the hand-written stand-ins in test/support/crds-standin/.
-# <set-version> is a hash of versions.env, this script and the stand-ins, so any
-# change produces a fresh folder.
+# Every CRD is real upstream YAML, copied unchanged:
+# - from Go modules (`go mod download -json`, served from the module cache when
+#   present): Istio, Knative Service/DomainMapping/KIngress, OpenShift Route and
+#   Ingress config;
+# - from the vendored $VENDORED_DIR (their SOURCES.md names repository, branch,
+#   commit and path), for what the Go module proxy does not serve: Maistra 2.5
+#   SMCP/SMMR/SMM, the Serverless operator 1.32 KnativeServing/KnativeEventing/
+#   KnativeKafka, and Tekton's Pipeline. Its ossm3/ folder is not installed.
+# The install-time edits (conversion webhooks nobody serves here) are made by
+# installCrds() in test/support/controlplane.ts, not in these files.
+# <set-version> is a hash of versions.env, this script and the vendored CRDs, so
+# any change produces a fresh folder.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -15,8 +22,8 @@ source "$here/versions.env"
 log() { echo "[controlplane/crds] $*" >&2; }
 command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
 
-standin="$repo/$STANDIN_DIR"
-set_version="$(cat "$here/versions.env" "$here/crds.sh" "$standin"/*.yaml | sha256sum | cut -c1-12)"
+vendored="$repo/$VENDORED_DIR"
+set_version="$(cat "$here/versions.env" "$here/crds.sh" "$vendored"/*.yaml | sha256sum | cut -c1-12)"
 cache="${KNMESH_CACHE:-$HOME/.cache/knmesh}"
 out="$cache/crds/$set_version"
 
@@ -62,16 +69,15 @@ copy() {
 
 log "collecting CRDs (set $set_version)"
 copy "$ISTIO_API_MODULE@$ISTIO_API_VERSION" kubernetes/customresourcedefinitions.gen.yaml 10-istio.yaml
-copy "$KNATIVE_OPERATOR_MODULE@$KNATIVE_OPERATOR_VERSION" config/crd/bases/operator.knative.dev_knativeservings.yaml 20-knative-operator-knativeservings.yaml
-copy "$KNATIVE_OPERATOR_MODULE@$KNATIVE_OPERATOR_VERSION" config/crd/bases/operator.knative.dev_knativeeventings.yaml 20-knative-operator-knativeeventings.yaml
 copy "$KNATIVE_SERVING_MODULE@$KNATIVE_SERVING_VERSION" config/core/300-resources/service.yaml 30-knative-serving-service.yaml
 copy "$KNATIVE_SERVING_MODULE@$KNATIVE_SERVING_VERSION" config/core/300-resources/domain-mapping.yaml 30-knative-serving-domain-mapping.yaml
 copy "$KNATIVE_NETWORKING_MODULE@$KNATIVE_NETWORKING_VERSION" config/ingress.yaml 31-knative-networking-ingress.yaml
 copy "$OPENSHIFT_API_MODULE@$OPENSHIFT_API_VERSION" route/v1/zz_generated.crd-manifests/routes.crd.yaml 40-openshift-route.yaml
 copy "$OPENSHIFT_API_MODULE@$OPENSHIFT_API_VERSION" config/v1/zz_generated.crd-manifests/0000_10_config-operator_01_ingresses.crd.yaml 40-openshift-config-ingress.yaml
-for f in "$standin"/*.yaml; do
-  cp "$f" "$tmp/50-standin-$(basename "$f")"
-  log "  50-standin-$(basename "$f")  <=  STAND-IN $STANDIN_DIR/$(basename "$f")"
+# The top-level files only: ossm3/ (Service Mesh 3) is for later work.
+for f in "$vendored"/*.yaml; do
+  cp "$f" "$tmp/50-upstream-$(basename "$f")"
+  log "  50-upstream-$(basename "$f")  <=  $VENDORED_DIR/$(basename "$f")"
 done
 chmod 755 "$tmp"; chmod 644 "$tmp"/*.yaml
 touch "$tmp/.complete"
