@@ -9,7 +9,7 @@ import {members, planMembers, type MembersState} from './members.js'
 import {precheckChecks, type CheckStatus, type PrecheckState} from './precheck.js'
 import {tenantMatrix, type MeshView} from './probe.js'
 import {planConfigureMesh, smcpFindings} from './smcp.js'
-import {DEFAULT_CLUSTER_DOMAIN, planTenantAuthz, tenantsOf} from './tenant-authz.js'
+import {chartDifferences, DEFAULT_CLUSTER_DOMAIN, planTenantAuthz, tenantsOf} from './tenant-authz.js'
 
 /**
  * status: every step of the guide's chapters 1 and 2, checked against one
@@ -141,11 +141,18 @@ export function statusRows(s: StatusState): StatusRow[] {
       ),
     )
     for (const t of tenants) {
-      rows.push(
-        fromPlanner('tenants', `tenant ${t.name}`, `knmesh tenant-authz ${t.name} --namespaces ${t.namespaces.join(',')}${meshFlag}`, `${t.namespaces.join(', ')}: ${t.policies.length} policies as the chart renders them`, () =>
-          planTenantAuthz(tstate, {tenant: t.name, meshNamespace: mesh, clusterDomain: domain}),
-        ),
+      const fix = `knmesh tenant-authz ${t.name} --namespaces ${t.namespaces.join(',')}${meshFlag}`
+      const row = fromPlanner('tenants', `tenant ${t.name}`, fix, `${t.namespaces.join(', ')}: ${t.policies.length} policies as the chart renders them`, () =>
+        planTenantAuthz(tstate, {tenant: t.name, meshNamespace: mesh, clusterDomain: domain}),
       )
+      // "as the chart renders them" only when it holds field for field: the planner keeps spec fields it does not own.
+      const diffs = row.state === 'ok' ? chartDifferences(t, mesh, domain) : []
+      if (diffs.length) {
+        row.state = 'warning'
+        row.detail = `${t.namespaces.join(', ')}: ${t.policies.length} policies with the chart's rules, but ${diffs.slice(0, 3).join('; ')}${diffs.length > 3 ? `; … (${diffs.length - 3} more)` : ''}`
+        row.fix = 'remove the fields the chart does not set: oc edit authorizationpolicy -n NAMESPACE NAME'
+      }
+      rows.push(row)
       const outside = t.namespaces.filter((ns) => !roll.includes(ns))
       if (outside.length) {
         rows.push({area: 'tenants', check: `tenant ${t.name} in the mesh`, state: 'failure', detail: `${outside.join(', ')} not in the member roll: no sidecar enforces the policies`, fix: `knmesh add-namespace ${outside.join(' ')}${meshFlag}`})

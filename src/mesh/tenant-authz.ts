@@ -1,3 +1,4 @@
+import {isDeepStrictEqual} from 'node:util'
 import {newObject, setLabels} from '../change/edit.js'
 import {info, warning, type Note, type Plan, type PlanItem} from '../change/plan.js'
 import {KnmeshError, UsageError} from '../errors.js'
@@ -6,9 +7,12 @@ import {KNATIVE_EVENTING, KNATIVE_SERVING, MANAGED_BY} from './constants.js'
 import {members, planMembers} from './members.js'
 
 /**
- * Guide 2.3: the AuthorizationPolicy set that isolates tenants, equivalent
- * object for object to what the knative-istio-authz Helm chart (1.32)
- * renders for the same values, plus the cluster-wide policies of step 2.
+ * Guide 2.3: the AuthorizationPolicy set that isolates tenants, equal field for
+ * field to what the knative-istio-authz Helm chart 1.32.0 renders for the same
+ * values (chart repository openshift-knative/knative-istio-authz-chart, branch
+ * release-1.32; golden file test/fixtures/golden/authz-chart/), plus the
+ * cluster-wide policies of step 2 (verbatim from the guide). The only addition
+ * is the two labels of tenantLabels(), by which knmesh finds a tenant again.
  * Pure: live objects in, desired objects and plans out.
  */
 
@@ -87,14 +91,14 @@ export function renderTenant(v: TenantValues): KObject[] {
   // allow-<name>-to-activator in knative-serving.
   const activatorRules: unknown[] = []
   if (v.serving) activatorRules.push({from: [{source: {namespaces: [...N]}}], to: [{operation: {hosts}}]})
-  if (v.eventing) activatorRules.push({from: [senders()], to: [{operation: {hosts, methods: ['POST']}}], when: knNamespace(N)})
+  if (v.eventing) activatorRules.push({from: [senders()], to: [{operation: {hosts}}], when: knNamespace(N)})
   out.push(policy(`allow-${v.name}-to-activator`, KNATIVE_SERVING, {action: 'ALLOW', selector: component('activator'), rules: activatorRules}, labels))
   if (v.eventing) {
     for (const [short, comp] of EVENTING_RECEIVERS) {
       const rules = [
-        {from: [{source: {namespaces: [...N]}}], to: [{operation: {paths: pathsOf(N), methods: ['POST']}}, {operation: {hosts, methods: ['POST']}}]},
-        {from: [senders()], to: [{operation: {hosts, methods: ['POST']}}], when: knNamespace(N)},
-        {from: [senders()], to: [{operation: {paths: pathsOf(N), methods: ['POST']}}], when: knNamespace(N)},
+        {from: [{source: {namespaces: [...N]}}], to: [{operation: {paths: pathsOf(N)}}, {operation: {hosts}}]},
+        {from: [senders()], to: [{operation: {hosts}}], when: knNamespace(N)},
+        {from: [senders()], to: [{operation: {paths: pathsOf(N)}}], when: knNamespace(N)},
       ]
       out.push(policy(`allow-${v.name}-to-${short}`, KNATIVE_EVENTING, {action: 'ALLOW', selector: component(comp), rules}, labels))
     }
@@ -105,7 +109,7 @@ export function renderTenant(v: TenantValues): KObject[] {
         rules: [
           {
             from: [{source: {namespaces: [KNATIVE_EVENTING], principals: [principal('knative-kafka-broker-data-plane')]}}],
-            to: [{operation: {paths: pathsOf(N), methods: ['POST']}}],
+            to: [{operation: {paths: pathsOf(N)}}],
             when: knNamespace(N),
           },
         ],
@@ -118,7 +122,7 @@ export function renderTenant(v: TenantValues): KObject[] {
         rules: [
           {
             from: [{source: {namespaces: [KNATIVE_EVENTING], principals: ['imc-dispatcher', 'mt-broker-filter', 'knative-kafka-channel-data-plane'].map((sa) => principal(sa))}}],
-            to: [{operation: {paths: pathsOf(N), methods: ['POST']}}],
+            to: [{operation: {paths: pathsOf(N)}}],
             when: knNamespace(N),
           },
         ],
@@ -223,6 +227,36 @@ function namespacesOf(ps: KObject[]): string[] {
   }
   for (const ns of [...own].sort()) push(ns)
   return ordered
+}
+
+/**
+ * Where a tenant's live policies differ from what the chart renders for the tenant's values (its name,
+ * namespaces, serving/eventing as found on the policies, `meshNamespace`, `clusterDomain`): apiVersion,
+ * kind and `spec`, field for field. knmesh's own labels (tenantLabels) are by design and not compared.
+ * Returns one line per difference ("knative-serving/allow-x-to-activator: spec.provider is not in the
+ * chart"); empty when every policy is exactly as the chart renders it. Pure, never throws.
+ */
+export function chartDifferences(t: TenantInfo, meshNamespace: string, clusterDomain: string): string[] {
+  const wanted = renderTenant({name: t.name, namespaces: t.namespaces, meshNamespace, clusterDomain, serving: t.serving, eventing: t.eventing})
+  const live = new Map(t.policies.map((p) => [apKey(p), p]))
+  const out: string[] = []
+  for (const w of wanted) {
+    const l = live.get(apKey(w))
+    live.delete(apKey(w))
+    if (!l) {
+      out.push(`${apKey(w)} is missing`)
+      continue
+    }
+    if (l.kind !== w.kind || l.apiVersion !== w.apiVersion) out.push(`${apKey(w)}: ${l.apiVersion} ${l.kind}, the chart renders ${w.apiVersion} ${w.kind}`)
+    const ls = (l.spec ?? {}) as Record<string, unknown>
+    const ws = w.spec as Record<string, unknown>
+    for (const f of [...new Set([...Object.keys(ws), ...Object.keys(ls)])]) {
+      if (!(f in ws)) out.push(`${apKey(w)}: spec.${f} is not in the chart`)
+      else if (!isDeepStrictEqual(ls[f], ws[f])) out.push(`${apKey(w)}: spec.${f} differs from the chart`)
+    }
+  }
+  for (const k of live.keys()) out.push(`${k} is not rendered by the chart`)
+  return out
 }
 
 // ---------------------------------------------------------------------------
