@@ -190,4 +190,101 @@ describe('local control plane', () => {
       expect(r.stdout.trim()).toBe('no');
     });
   });
+
+  describe('the CRDs are the real upstream ones (test/fixtures/crds-upstream), no stand-in', () => {
+    const crd = async (name: string) => {
+      const r = await kubectl(admin, ['get', 'crd', name, '-o', 'json']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as {
+        metadata: { annotations?: Record<string, string> };
+        spec: { conversion?: { strategy: string; webhook?: unknown }; versions: { name: string; served: boolean; storage: boolean }[] };
+      };
+    };
+    const served = (c: Awaited<ReturnType<typeof crd>>) => c.spec.versions.filter((v) => v.served).map((v) => v.name);
+    const smcp = (name: string, spec: unknown) => ({ apiVersion: 'maistra.io/v2', kind: 'ServiceMeshControlPlane', metadata: { name, namespace: 'istio-system' }, spec });
+
+    it('no installed CRD is a stand-in; Service Mesh 3 (sailoperator.io) is not installed', async () => {
+      const all = await kubectl(admin, ['get', 'crd', '-o', 'json']);
+      const items = JSON.parse(all.stdout).items as { metadata: { name: string; annotations?: Record<string, string> } }[];
+      expect(items.filter((c) => c.metadata.annotations?.['knmesh.dev/stand-in'])).toEqual([]);
+      expect(items.map((c) => c.metadata.name).filter((n) => n.endsWith('.sailoperator.io'))).toEqual([]);
+      expect(items.map((c) => c.metadata.name)).toContain('pipelines.tekton.dev');
+    });
+
+    it('SMCP: Maistra 2.5, v1 and v2 served, v2 stored', async () => {
+      const c = await crd('servicemeshcontrolplanes.maistra.io');
+      expect(c.spec.versions.map((v) => [v.name, v.served, v.storage])).toEqual([
+        ['v1', true, false],
+        ['v2', true, true],
+      ]);
+    });
+
+    it('SMCP schema is enforced: a string in spec.proxy.networking.trafficControl.inbound.excludedPorts is refused (422); numbers are admitted', async () => {
+      const bad = smcp('bad-ports', { version: 'v2.5', proxy: { networking: { trafficControl: { inbound: { excludedPorts: ['8444'] } } } } });
+      const err = await apiError(
+        customObjects(admin).createNamespacedCustomObject({ group: 'maistra.io', version: 'v2', namespace: 'istio-system', plural: 'servicemeshcontrolplanes', body: bad }),
+      );
+      expect(err.code).toBe(422);
+      expect(statusMessage(err)).toMatch(
+        /ServiceMeshControlPlane\.maistra\.io "bad-ports" is invalid: spec\.proxy\.networking\.trafficControl\.inbound\.excludedPorts\[0\]: Invalid value: "string": spec\.proxy\.networking\.trafficControl\.inbound\.excludedPorts\[0\] in body must be of type integer/,
+      );
+      const good = smcp('good-ports', { version: 'v2.5', proxy: { networking: { trafficControl: { inbound: { excludedPorts: [8444, 8022] } } } } });
+      const ok = await kubectl(admin, ['create', '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify(good));
+      expect(ok.exitCode, ok.stderr).toBe(0);
+      expect(JSON.parse(ok.stdout).spec.proxy.networking.trafficControl.inbound.excludedPorts).toEqual([8444, 8022]);
+    });
+
+    it('SMCP schema is deep: an unknown field under spec.security.dataPlane is refused (a top-level-only stand-in accepted it)', async () => {
+      const r = await kubectl(admin, ['create', '--dry-run=server', '-f', '-'], JSON.stringify(smcp('deep', { security: { dataPlane: { mtls: true, mtlsMode: 'STRICT' } } })));
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).toMatch(/strict decoding error: unknown field "spec\.security\.dataPlane\.mtlsMode"/);
+    });
+
+    it('KnativeKafka (Serverless 1.32): the guide\'s object is admitted except spec.broker.sink, which the CRD has at spec.sink', async () => {
+      const kafka = (spec: Record<string, unknown>) => ({ apiVersion: 'operator.serverless.openshift.io/v1alpha1', kind: 'KnativeKafka', metadata: { name: 'knative-kafka', namespace: 'knative-eventing' }, spec });
+      const workloads = ['kafka-controller', 'kafka-broker-receiver'].map((name) => ({ name, annotations: { 'sidecar.istio.io/inject': 'true', 'sidecar.istio.io/rewriteAppHTTPProbers': 'true' } }));
+      const guide = {
+        channel: { enabled: true, bootstrapServers: 'my-cluster-kafka-bootstrap.kafka:9092' },
+        source: { enabled: true },
+        broker: { enabled: true, defaultConfig: { bootstrapServers: 'my-cluster-kafka-bootstrap.kafka:9092', numPartitions: 10, replicationFactor: 3 }, sink: { enabled: true } },
+        workloads,
+      };
+      const strict = await kubectl(admin, ['create', '--dry-run=server', '-f', '-'], JSON.stringify(kafka(guide)));
+      expect(strict.exitCode).not.toBe(0);
+      expect(strict.stderr).toMatch(/strict decoding error: unknown field "spec\.broker\.sink"/);
+      const lax = await kubectl(admin, ['create', '--dry-run=server', '--validate=ignore', '-o', 'json', '-f', '-'], JSON.stringify(kafka(guide)));
+      expect(lax.exitCode, lax.stderr).toBe(0);
+      const stored = JSON.parse(lax.stdout).spec;
+      expect(stored.broker.sink).toBeUndefined();
+      expect(stored.workloads).toEqual(workloads);
+      // The CRD's own place for it, and its required fields and types.
+      const moved = await kubectl(admin, ['create', '--dry-run=server', '-f', '-'], JSON.stringify(kafka({ ...guide, broker: { ...guide.broker, sink: undefined }, sink: { enabled: true } })));
+      expect(moved.exitCode, moved.stderr).toBe(0);
+      const noSource = await kubectl(admin, ['create', '--dry-run=server', '-f', '-'], JSON.stringify(kafka({ channel: { enabled: false } })));
+      expect(noSource.exitCode).not.toBe(0);
+      expect(noSource.stderr).toMatch(/spec\.source: Required value/);
+      const badPartitions = await kubectl(admin, ['create', '--dry-run=server', '-f', '-'], JSON.stringify(kafka({ ...guide, broker: { enabled: true, defaultConfig: { numPartitions: 'ten' } } })));
+      expect(badPartitions.exitCode).not.toBe(0);
+      expect(badPartitions.stderr).toMatch(/spec\.broker\.defaultConfig\.numPartitions: Invalid value: "string"/);
+    });
+
+    it('KnativeServing/KnativeEventing are the Serverless operator\'s: v1beta1 only; the conversion webhook nobody serves here is set to None at install time', async () => {
+      for (const name of ['knativeservings.operator.knative.dev', 'knativeeventings.operator.knative.dev']) {
+        const c = await crd(name);
+        expect(served(c), name).toEqual(['v1beta1']);
+        expect(c.spec.conversion, name).toEqual({ strategy: 'None' });
+      }
+    });
+
+    it('Tekton Pipeline: conversion None and only v1 served (install-time edit, as test/fixtures/crds-upstream/SOURCES.md advises)', async () => {
+      const c = await crd('pipelines.tekton.dev');
+      expect(c.spec.conversion).toEqual({ strategy: 'None' });
+      expect(served(c)).toEqual(['v1']);
+      const body = { apiVersion: 'tekton.dev/v1', kind: 'Pipeline', metadata: { name: 'p', namespace: 'default', labels: { 'pipeline.openshift.io/runtime': 'nodejs' } }, spec: { tasks: [] } };
+      const ok = await kubectl(admin, ['create', '--dry-run=server', '-f', '-'], JSON.stringify(body));
+      expect(ok.exitCode, ok.stderr).toBe(0);
+      const old = await kubectl(admin, ['create', '--dry-run=server', '-f', '-'], JSON.stringify({ ...body, apiVersion: 'tekton.dev/v1beta1' }));
+      expect(old.exitCode).not.toBe(0);
+    });
+  });
 });

@@ -1,9 +1,8 @@
-import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
-import {parseAllDocuments} from 'yaml'
 import {Kinds} from '../../src/kube/kinds.js'
 import type {KObject} from '../../src/kube/types.js'
 import {createNamespace, isolatedCluster} from '../support/cluster.js'
+import {golden} from '../support/golden.js'
 import {knmeshOnTty} from '../support/tty.js'
 
 // Edits fixed-name objects in knative-serving / knative-eventing: a control plane of its own.
@@ -12,32 +11,13 @@ const cluster = isolatedCluster()
 const TENANT = 'knmesh.openshift.io/tenant'
 const key = (o: KObject) => `${o.metadata.namespace}/${o.metadata.name}`
 
-/** The reference set for team-alpha {team-alpha-1, team-alpha-2}, written out by hand (fixture + the 5 receivers below). */
+/**
+ * The reference set for team-alpha {team-alpha-1, team-alpha-2}: `helm template` of the knative-istio-authz
+ * chart 1.32.0 (golden file, see test/fixtures/golden/SOURCES.md). It replaces a hand-written set that
+ * carried `methods: ["POST"]` on the eventing rules, which no chart version renders (issue 11.3).
+ */
 function referenceSet(): KObject[] {
-  const docs = parseAllDocuments(readFileSync(new URL('./fixtures/team-alpha-authz.yaml', import.meta.url), 'utf8')).map((d) => d.toJS() as KObject)
-  const N = ['team-alpha-1', 'team-alpha-2']
-  const hosts = ['*.team-alpha-1', '*.team-alpha-1.svc', '*.team-alpha-1.svc.cluster.local', '*.team-alpha-2', '*.team-alpha-2.svc', '*.team-alpha-2.svc.cluster.local']
-  const paths = ['/team-alpha-1/*', '/team-alpha-2/*']
-  const senders = ['pingsource-mt-adapter', 'imc-dispatcher', 'mt-broker-filter', 'knative-kafka-source-data-plane', 'knative-kafka-broker-data-plane', 'knative-kafka-channel-data-plane'].map((sa) => `cluster.local/ns/knative-eventing/sa/${sa}`)
-  const when = [{key: 'request.headers[Kn-Namespace]', values: N}]
-  const receivers: [string, string][] = [['imc', 'imc-dispatcher'], ['ekb', 'kafka-broker-receiver'], ['ekc', 'kafka-channel-receiver'], ['eks', 'kafka-sink-receiver'], ['broker-ingress', 'broker-ingress']]
-  for (const [short, component] of receivers) {
-    docs.push({
-      apiVersion: 'security.istio.io/v1beta1',
-      kind: 'AuthorizationPolicy',
-      metadata: {name: `allow-team-alpha-to-${short}`, namespace: 'knative-eventing'},
-      spec: {
-        action: 'ALLOW',
-        selector: {matchLabels: {'app.kubernetes.io/component': component}},
-        rules: [
-          {from: [{source: {namespaces: N}}], to: [{operation: {paths, methods: ['POST']}}, {operation: {hosts, methods: ['POST']}}]},
-          {from: [{source: {namespaces: ['knative-eventing'], principals: senders}}], to: [{operation: {hosts, methods: ['POST']}}], when},
-          {from: [{source: {namespaces: ['knative-eventing'], principals: senders}}], to: [{operation: {paths, methods: ['POST']}}], when},
-        ],
-      },
-    })
-  }
-  return docs
+  return golden('authz-chart/team-alpha.yaml')
 }
 
 async function tenantObjects(tenant?: string): Promise<KObject[]> {
