@@ -27,11 +27,15 @@ describe('golden: tenant-authz = helm template of knative-istio-authz 1.32.0', (
     for (const o of renderTenant(values('tenant-1', ['tenant-1']))) expect(o.metadata.labels).toStrictEqual({...MANAGED_BY, [TENANT_LABEL]: 'tenant-1'})
   })
 
-  it('tenant-1 with namespace tenant-1 (the chart\'s own example, issue 11.3): 10 policies, no methods anywhere', () => {
-    const want = byKey(golden('authz-chart/tenant-1.yaml'))
+  it('tenant-1 with namespace tenant-1 (issue 11.3; rendered by the Serverless operator release-1.32 with helm template): 10 policies, no methods anywhere', () => {
+    const want = byKey(golden('authz-chart/operator-tenant-1.yaml'))
     expect(want).toHaveLength(10)
     expect(JSON.stringify(want)).not.toContain('methods')
     expect(rendered(values('tenant-1', ['tenant-1']))).toStrictEqual(want)
+  })
+
+  it('tenant-2 with namespace tenant-2 (the operator\'s second rendering)', () => {
+    expect(rendered(values('tenant-2', ['tenant-2']))).toStrictEqual(byKey(golden('authz-chart/operator-tenant-2.yaml')))
   })
 
   it('team-alpha with team-alpha-1,team-alpha-2 (guide 2.3 step 4): 12 policies', () => {

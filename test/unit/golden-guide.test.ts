@@ -138,4 +138,10 @@ describe('golden: guide 2.3 step 2, the cluster-wide AuthorizationPolicies', () 
     expect(plan.items.every((i) => i.live === null)).toBe(true)
     expect(byKey(desiredOf(plan) as KObject[])).toStrictEqual(byKey(want))
   })
+  it('the same eleven policies as the Serverless operator\'s own setup files (release-1.32 hack/lib/mesh_resources/authorization-policies/setup/)', () => {
+    const files = ['common-deny-all-by-default', 'eventing-allow-mt-channel-based-broker-to-channels', 'eventing-allow-probe-kafka-controller', 'serving-allow-traffic-to-activator', 'serving-allow-traffic-to-autoscaler']
+    const want = files.flatMap((f) => golden(`operator-setup/${f}.yaml`))
+    const plan = planTenantAuthz({policies: [], smmr: fresh.smmr(), namespaces: null}, {defaults: true, meshNamespace: MESH, clusterDomain: 'cluster.local'})
+    expect(byKey(desiredOf(plan) as KObject[])).toStrictEqual(byKey(want))
+  })
 })
