@@ -34,6 +34,10 @@ describe('golden: tenant-authz = helm template of knative-istio-authz 1.32.0', (
     expect(rendered(values('tenant-1', ['tenant-1']))).toStrictEqual(want)
   })
 
+  it('our own helm template of the chart\'s release-1.32 head renders tenant-1 exactly as the operator\'s file', () => {
+    expect(byKey(golden('authz-chart/tenant-1.yaml'))).toStrictEqual(byKey(golden('authz-chart/operator-tenant-1.yaml')))
+  })
+
   it('tenant-2 with namespace tenant-2 (the operator\'s second rendering)', () => {
     expect(rendered(values('tenant-2', ['tenant-2']))).toStrictEqual(byKey(golden('authz-chart/operator-tenant-2.yaml')))
   })
