@@ -1,4 +1,5 @@
 import {describe, expect, it} from 'vitest'
+import {parseAllDocuments} from 'yaml'
 import {Kinds} from '../../src/kube/kinds.js'
 import type {KObject} from '../../src/kube/types.js'
 import {createNamespace, isolatedCluster} from '../support/cluster.js'
