@@ -1,6 +1,6 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 import {debugEnabled} from './debug.js'
-import {ExitCode, KnmeshError} from './errors.js'
+import {DeclinedError, ExitCode, InterruptedError, KnmeshError} from './errors.js'
 import type {AppliedChange, ChangeSpec, Printer} from './change/engine.js'
 import type {Note} from './change/plan.js'
 import type {KObject} from './kube/types.js'
@@ -177,8 +177,21 @@ export abstract class KnmeshCommand extends Command {
         requestTimeoutMs: f['request-timeout'] * 1000,
         ...connectionFlags(f),
       })
+      await this.checkMeshNamespace(this.kube)
     }
     return this.kube
+  }
+
+  /**
+   * Every verb with --mesh-namespace checks it first, before any other read or diff: a typo is one
+   * MissingError (exit 6) naming the namespace that holds a ServiceMeshControlPlane (src/mesh/exists.ts).
+   */
+  private async checkMeshNamespace(client: KubeClient): Promise<void> {
+    const mesh = this.parsedFlags?.['mesh-namespace']
+    if (typeof mesh !== 'string') return
+    const {validateLabelName} = await import('./mesh/names.js')
+    const {requireMeshNamespace} = await import('./mesh/exists.js')
+    await requireMeshNamespace(client, validateLabelName(mesh, 'mesh namespace'), this.config.bin)
   }
 
   /** The namespace of -n, else the context's. */
@@ -227,7 +240,9 @@ export abstract class KnmeshCommand extends Command {
     // A parse error is reported below; oclif's "did not parse its arguments" warning would only add noise.
     ;(this as unknown as {parsed: boolean}).parsed = true
     if (err instanceof KnmeshError) {
-      process.stderr.write(`error: ${err.message}\n`)
+      // "no" at the prompt and Ctrl-C are what the person asked for, not errors.
+      const quiet = err instanceof DeclinedError || err instanceof InterruptedError
+      process.stderr.write(`${quiet ? '' : 'error: '}${err.message}\n`)
       process.exitCode = err.exitCode
       return
     }

@@ -1,5 +1,5 @@
 import jsonPatch from 'fast-json-patch'
-import {ConflictError, ExitCode, KnmeshError, NotAppliedError} from '../errors.js'
+import {ConflictError, DeclinedError, ExitCode, KnmeshError, NotAppliedError} from '../errors.js'
 import type {KubeClient, JsonPatchOp} from '../kube/client.js'
 import {kindOf} from '../kube/kinds.js'
 import {key, type DryRun, type KObject} from '../kube/types.js'
@@ -84,7 +84,7 @@ export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opt
       throw new NotAppliedError(`${changes.length} change(s) not applied: no terminal to confirm on; run again with --yes to apply`)
     }
     const ok = await opts.confirm(opts.question ?? `Apply ${changes.length} change(s)?`)
-    if (!ok) throw new NotAppliedError('aborted: nothing changed')
+    if (!ok) throw new DeclinedError('aborted: nothing changed')
   }
 
   const serverDryRun = opts.dryRun === 'server'
@@ -316,7 +316,7 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
     }
     if (!opts.yes) {
       if (!opts.interactive) throw new NotAppliedError(`${total} change(s) not applied: no terminal to confirm on; run again with --yes to apply`)
-      if (!(await opts.confirm(opts.question ?? `Apply ${total} change(s)?`))) throw new NotAppliedError('aborted: nothing changed')
+      if (!(await opts.confirm(opts.question ?? `Apply ${total} change(s)?`))) throw new DeclinedError('aborted: nothing changed')
     }
     result.unchanged = 0
     result.byNamespace.clear()

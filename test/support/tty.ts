@@ -6,11 +6,19 @@ import {BIN} from './cli.js'
  * once the prompt is up, so the interactive confirm path is exercised as a
  * person would meet it.
  */
-export async function knmeshOnTty(args: string[], kubeconfig: string, keys: string | {when: RegExp; keys: string}[], delayMs = 2500): Promise<{exitCode: number; output: string}> {
-  const cmd = ['node', BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+export async function knmeshOnTty(
+  args: string[],
+  kubeconfig: string,
+  keys: string | {when: RegExp; keys: string}[],
+  delayMs = 2500,
+  opts: {bin?: string; cols?: number; cwd?: string; env?: Record<string, string>} = {},
+): Promise<{exitCode: number; output: string}> {
+  // The terminal is opts.cols (default 100) columns wide, as a new user's tmux pane was.
+  const cmd = `stty cols ${opts.cols ?? 100} rows 40; exec ` + ['node', opts.bin ?? BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
   const child = execa('script', ['-qfec', cmd, '/dev/null'], {
     reject: false,
-    env: {KUBECONFIG: kubeconfig, NO_COLOR: '1', TERM: 'dumb'},
+    cwd: opts.cwd,
+    env: {KUBECONFIG: kubeconfig, NO_COLOR: '1', TERM: 'dumb', ...opts.env},
     extendEnv: true,
     stdin: 'pipe',
     timeout: 60_000,
