@@ -194,9 +194,17 @@ export abstract class KnmeshCommand extends Command {
     await requireMeshNamespace(client, validateLabelName(mesh, 'mesh namespace'), this.config.bin)
   }
 
-  /** The namespace of -n, else the context's. */
+  /** The namespace of -n, else the context's. Throws MissingError (exit 6) when it does not exist. */
   protected async namespace(): Promise<string> {
-    return (await this.client()).namespace
+    const client = await this.client()
+    await this.requireNamespaces([client.namespace])
+    return client.namespace
+  }
+
+  /** Namespaces named on the command line exist, before any plan or diff: else MissingError (exit 6). */
+  protected async requireNamespaces(names: string[]): Promise<void> {
+    const {requireNamespaces} = await import('./mesh/exists.js')
+    await requireNamespaces(await this.client(), names)
   }
 
   /**

@@ -16,8 +16,8 @@ export const ExitCode = {
   CONFLICT: 5,
   /** A name given on the command line (namespace, mesh namespace, Knative Service, tenant) does not exist. Nothing was changed. */
   NOT_FOUND: 6,
-  /** probe --live: the probe pod never ran to completion within --timeout (no verdict; not a mismatch). */
-  PROBE_TIMEOUT: 7,
+  /** probe --live gave no observation: the probe pod did not run to completion within --timeout (or failed). Not a mismatch. */
+  LIVE_NO_RESULT: 7,
   /** Interrupted (Ctrl-C): at a prompt (nothing applied), or during a bulk run (every write sent is whole). */
   INTERRUPTED: 130,
 } as const

@@ -52,6 +52,8 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     }
     if (flags.selector !== undefined && !flags.selector.trim()) throw new UsageError('-l needs a label selector')
     const scope = {meshNamespace: mesh, namespaces}
+    // A namespace that does not exist is an error (exit 6) before any read, not "nothing to do".
+    if (namespaces && !flags.enable && !flags.disable) await this.requireNamespaces(namespaces)
 
     if (flags.enable || flags.disable) return this.toggle(flags.enable, scope)
     if (flags.check) return this.check(scope, flags['all-tls'], flags.selector)

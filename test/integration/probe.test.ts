@@ -145,7 +145,7 @@ describe('probe --live through the real API server (FakeKubelet plays the kubele
     network = () => null
     const t0 = Date.now()
     const r = await cluster.run(['probe', '--from', 'team-alpha-1', '--to', 'team-alpha-1', '--live', '--timeout', '3'])
-    expect(r.exitCode).toBe(1)
+    expect(r.exitCode).toBe(7) // issue 18 item 9: no observation is not a mismatch (1): exit 7 (was 1)
     expect(r.stderr).toContain('live probe: timed out after 3s waiting for the probe pod (phase Pending')
     expect(Date.now() - t0).toBeLessThan(30_000)
     expect(await probePods()).toEqual([])
