@@ -150,10 +150,10 @@ export abstract class KnmeshCommand extends Command {
 
   protected get printer(): Printer {
     const toErr = Boolean(this.machineOutput)
-    const w = (s: string) => (toErr ? process.stderr : process.stdout).write(s + '\n')
+    const w = (s: string) => (toErr ? process.stderr : process.stdout).write(this.named(s) + '\n')
     return {
       info: w,
-      warn: (s) => process.stderr.write(`warning: ${s}\n`),
+      warn: (s) => process.stderr.write(`warning: ${this.named(s)}\n`),
       data: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
     }
   }
@@ -242,6 +242,18 @@ export abstract class KnmeshCommand extends Command {
     }
   }
 
+  /**
+   * Every hint names a verb as the user calls it: a bare "knmesh VERB" written by a planner, note
+   * or error becomes "oc knmesh VERB" / "kubectl knmesh VERB" (this.config.bin). Human text only:
+   * -o yaml|json data and objects are never rewritten.
+   */
+  protected named(text: string): string {
+    const ids = this.config?.commandIDs
+    if (!ids?.length || !text.includes('knmesh ')) return text
+    const verbs = [...ids].sort((a, b) => b.length - a.length).join('|')
+    return text.replace(new RegExp(`(?<![\\w./-]|oc |kubectl )knmesh (?=(?:${verbs})\\b)`, 'g'), `${this.config.bin} `)
+  }
+
   /** One line on stderr, a documented exit code; the stack only with DEBUG=knmesh*. */
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
     if (debugEnabled && err.stack) process.stderr.write(err.stack + '\n')
@@ -250,7 +262,7 @@ export abstract class KnmeshCommand extends Command {
     if (err instanceof KnmeshError) {
       // "no" at the prompt and Ctrl-C are what the person asked for, not errors.
       const quiet = err instanceof DeclinedError || err instanceof InterruptedError
-      process.stderr.write(`${quiet ? '' : 'error: '}${err.message}\n`)
+      process.stderr.write(`${quiet ? '' : 'error: '}${this.named(err.message)}\n`)
       process.exitCode = err.exitCode
       return
     }
