@@ -37,8 +37,11 @@ export interface EngineOptions {
   summarizeOver?: number
   /** Writes sent at once (1: in plan order). */
   concurrency?: number
-  /** Called after each applied change (progress bars). */
-  onApplied?(done: number, total: number): void
+  /**
+   * Called after each applied change (progress bars). `exact` is false while a streamed run
+   * (runBulk with --yes) is still listing: `total` is then the changes found so far, not the end.
+   */
+  onApplied?(done: number, total: number, exact?: boolean): void
 }
 
 export interface AppliedChange {
@@ -214,7 +217,7 @@ async function applyAll(
         if (concurrency === 1 && !opts.recordFailures) throw error
         results[i] = describe(c, 'failed', (error as Error).message)
       }
-      opts.onApplied?.(++done, changes.length)
+      opts.onApplied?.(++done, changes.length, true)
     }
   }
   await Promise.all(Array.from({length: Math.min(concurrency, changes.length)}, worker))
@@ -328,11 +331,13 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
   let next = pages.next()
   let done = 0
   let found = 0
+  // Without a summary pass the total is known only once the listing ends (the last page read).
+  let listed = total !== undefined
   while (!opts.signal?.aborted) {
     const step = await next
     if (step.done) break
     next = pages.next()
-    next.catch(() => {}) // surfaced when awaited
+    next.then((s) => (listed ||= Boolean(s.done)), () => {}) // errors surface when awaited
     const plan = step.value
     notes(plan)
     const changes = changesOf(plan)
@@ -345,7 +350,7 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
       ...opts,
       concurrency: opts.concurrency ?? 16,
       recordFailures: true,
-      onApplied: () => opts.onApplied?.(++done, Math.max(total ?? 0, found)),
+      onApplied: () => opts.onApplied?.(++done, Math.max(total ?? 0, found), listed),
       signal: opts.signal,
     }, serverDryRun)
     for (const a of applied) {
