@@ -32,11 +32,16 @@ export async function knmeshOnTty(
   })
   // Several questions: each answer waits for its own question (`when`), so a redraw of the previous one cannot trigger it.
   const answers = Array.isArray(keys) ? keys : [{when: /\?\s.*\(y\/N\)/, keys}]
+  // Each question is looked for after the previous one, so the same question asked again (setup's
+  // "Apply N change(s)?" at every step) gets its own answer.
+  let from = 0
   for (const answer of answers) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, delayMs * 8)
       check = () => {
-        if (answer.when.test(seen)) {
+        const m = answer.when.exec(seen.slice(from))
+        if (m) {
+          from += m.index + m[0].length
           clearTimeout(timer)
           check = undefined
           resolve()
@@ -45,6 +50,9 @@ export async function knmeshOnTty(
       check()
     })
     child.stdin?.write(answer.keys)
+    // The answered question is redrawn with the keys typed: not a new question.
+    await new Promise((r) => setTimeout(r, 250))
+    from = Math.max(from, seen.length)
   }
   setTimeout(() => child.stdin?.end(), 500)
   const r = await child
