@@ -57,6 +57,8 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     const f = this.baseFlagValues
     const ask = !f.yes && this.interactive
 
+    // The mesh namespace first (client() checks it): a typo is said before any question.
+    await this.client()
     if (ask) {
       // Ctrl-C at any of these is InterruptedError (exit 130), from src/ui/prompt.ts.
       const {input, confirm} = await import('../ui/prompt.js')

@@ -39,6 +39,7 @@ describe('names that do not exist: exit 6, one line, before any diff (items 3, 5
       [['annotate-services', '--namespaces', 'nope', '--yes'], 'error: namespace "nope" does not exist: nothing was changed'],
       [['cost-labels', '-n', 'nope', '--set', 'cost-center=x', '--yes'], 'error: namespace "nope" does not exist: nothing was changed'],
       [['gpu-limit', 'hello', '1', '-n', 'nope', '--yes'], 'error: namespace "nope" does not exist: nothing was changed'],
+      [['tenant-authz', 'team-x', '--namespaces', 'real-1,team-x-1', '--yes'], 'error: namespace "team-x-1" does not exist: nothing was changed'],
       [['probe', '--matrix', '--tenants', 'nobody'], 'error: no tenant named nobody (see tenant-authz --list)'],
     ]
     for (const [args, line] of cases) {
