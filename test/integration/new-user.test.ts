@@ -48,7 +48,7 @@ describe('names that do not exist: exit 6, one line, before any diff (items 3, 5
       expect(errorLines(r.stderr), args.join(' ')).toEqual([line])
       expect(r.stdout, args.join(' ')).not.toMatch(/^[+~-] (create|update|delete)|nothing to do|predicted/m)
     }
-  })
+  }, 600_000)
 
   it('a mesh namespace typo: one error naming the namespace that holds a control plane, before any diff; precheck too', async () => {
     const before = await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system')
@@ -60,7 +60,7 @@ describe('names that do not exist: exit 6, one line, before any diff (items 3, 5
       expect(r.stdout + r.stderr, args.join(' ')).not.toContain('configure-mesh --create')
     }
     expect((await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system'))?.metadata.resourceVersion).toBe(before?.metadata.resourceVersion)
-  })
+  }, 300_000)
 
   it('setup checks every namespace it was given before the first write (a tenant namespace that does not exist)', async () => {
     const smcp = await cluster.client.get(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system')
@@ -71,7 +71,7 @@ describe('names that do not exist: exit 6, one line, before any diff (items 3, 5
     expect(r.stdout).not.toContain('[2/')
     expect(await cluster.client.get(Kinds.Secret, 'wildcard-certs', 'istio-system')).toBeNull()
     expect((await cluster.client.get(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system'))?.metadata.resourceVersion).toBe(smcp?.metadata.resourceVersion)
-  })
+  }, 120_000)
 })
 
 describe('a FIX the tool prints makes its own check pass (item 8)', () => {
@@ -91,7 +91,7 @@ describe('a FIX the tool prints makes its own check pass (item 8)', () => {
       rows = await failing()
     }
     expect(rows).toEqual([])
-  }, 240_000)
+  }, 900_000)
 
   it('precheck: no control plane in the mesh namespace; its FIX creates one and that check passes', async () => {
     await createNamespace(cluster.client, 'mesh-fix')
@@ -104,7 +104,7 @@ describe('a FIX the tool prints makes its own check pass (item 8)', () => {
     expect(smcp?.fix).toBe('kubectl knmesh configure-mesh --create --mesh-namespace mesh-fix')
     await applyFix(smcp!.fix!)
     expect((await checks()).find((c) => c.id === 'smcp')?.status).toBe('ok')
-  })
+  }, 300_000)
 
   it('cost-labels --check: the FIX for app=my-domain (a key Knative owns) makes --check pass', async () => {
     await createNamespace(cluster.client, 'shop', {app: 'my-domain'})
@@ -118,7 +118,7 @@ describe('a FIX the tool prints makes its own check pass (item 8)', () => {
     const after = await cluster.run(['cost-labels', '-n', 'shop', '--check'])
     expect(after.exitCode, after.stdout + after.stderr).toBe(0)
     expect(after.stdout).toContain('query by cost-center=my-domain instead')
-  })
+  }, 300_000)
 })
 
 describe('wording (item 11)', () => {
