@@ -1,6 +1,6 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 import {debugEnabled} from './debug.js'
-import {ExitCode, KnmeshError} from './errors.js'
+import {DeclinedError, ExitCode, InterruptedError, KnmeshError} from './errors.js'
 import type {AppliedChange, ChangeSpec, Printer} from './change/engine.js'
 import type {Note} from './change/plan.js'
 import type {KObject} from './kube/types.js'
@@ -150,10 +150,10 @@ export abstract class KnmeshCommand extends Command {
 
   protected get printer(): Printer {
     const toErr = Boolean(this.machineOutput)
-    const w = (s: string) => (toErr ? process.stderr : process.stdout).write(s + '\n')
+    const w = (s: string) => (toErr ? process.stderr : process.stdout).write(this.named(s) + '\n')
     return {
       info: w,
-      warn: (s) => process.stderr.write(`warning: ${s}\n`),
+      warn: (s) => process.stderr.write(`warning: ${this.named(s)}\n`),
       data: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
     }
   }
@@ -177,13 +177,34 @@ export abstract class KnmeshCommand extends Command {
         requestTimeoutMs: f['request-timeout'] * 1000,
         ...connectionFlags(f),
       })
+      await this.checkMeshNamespace(this.kube)
     }
     return this.kube
   }
 
-  /** The namespace of -n, else the context's. */
+  /**
+   * Every verb with --mesh-namespace checks it first, before any other read or diff: a typo is one
+   * MissingError (exit 6) naming the namespace that holds a ServiceMeshControlPlane (src/mesh/exists.ts).
+   */
+  private async checkMeshNamespace(client: KubeClient): Promise<void> {
+    const mesh = this.parsedFlags?.['mesh-namespace']
+    if (typeof mesh !== 'string') return
+    const {validateLabelName} = await import('./mesh/names.js')
+    const {requireMeshNamespace} = await import('./mesh/exists.js')
+    await requireMeshNamespace(client, validateLabelName(mesh, 'mesh namespace'), this.config.bin)
+  }
+
+  /** The namespace of -n, else the context's. Throws MissingError (exit 6) when it does not exist. */
   protected async namespace(): Promise<string> {
-    return (await this.client()).namespace
+    const client = await this.client()
+    await this.requireNamespaces([client.namespace])
+    return client.namespace
+  }
+
+  /** Namespaces named on the command line exist, before any plan or diff: else MissingError (exit 6). */
+  protected async requireNamespaces(names: string[]): Promise<void> {
+    const {requireNamespaces} = await import('./mesh/exists.js')
+    await requireNamespaces(await this.client(), names)
   }
 
   /**
@@ -221,13 +242,27 @@ export abstract class KnmeshCommand extends Command {
     }
   }
 
+  /**
+   * Every hint names a verb as the user calls it: a bare "knmesh VERB" written by a planner, note
+   * or error becomes "oc knmesh VERB" / "kubectl knmesh VERB" (this.config.bin). Human text only:
+   * -o yaml|json data and objects are never rewritten.
+   */
+  protected named(text: string): string {
+    const ids = this.config?.commandIDs
+    if (!ids?.length || !text.includes('knmesh ')) return text
+    const verbs = [...ids].sort((a, b) => b.length - a.length).join('|')
+    return text.replace(new RegExp(`(?<![\\w./-]|oc |kubectl )knmesh (?=(?:${verbs})\\b)`, 'g'), `${this.config.bin} `)
+  }
+
   /** One line on stderr, a documented exit code; the stack only with DEBUG=knmesh*. */
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
     if (debugEnabled && err.stack) process.stderr.write(err.stack + '\n')
     // A parse error is reported below; oclif's "did not parse its arguments" warning would only add noise.
     ;(this as unknown as {parsed: boolean}).parsed = true
     if (err instanceof KnmeshError) {
-      process.stderr.write(`error: ${err.message}\n`)
+      // "no" at the prompt and Ctrl-C are what the person asked for, not errors.
+      const quiet = err instanceof DeclinedError || err instanceof InterruptedError
+      process.stderr.write(`${quiet ? '' : 'error: '}${this.named(err.message)}\n`)
       process.exitCode = err.exitCode
       return
     }

@@ -14,6 +14,12 @@ export const ExitCode = {
   CLUSTER: 4,
   /** Optimistic-concurrency retries were exhausted. */
   CONFLICT: 5,
+  /** A name given on the command line (namespace, mesh namespace, Knative Service, tenant) does not exist. Nothing was changed. */
+  NOT_FOUND: 6,
+  /** probe --live gave no observation: the probe pod did not run to completion within --timeout (or failed). Not a mismatch. */
+  LIVE_NO_RESULT: 7,
+  /** Interrupted (Ctrl-C): at a prompt (nothing applied), or during a bulk run (every write sent is whole). */
+  INTERRUPTED: 130,
 } as const
 
 export class KnmeshError extends Error {
@@ -32,6 +38,25 @@ export class UsageError extends KnmeshError {
 export class NotAppliedError extends KnmeshError {
   constructor(message: string) {
     super(message, ExitCode.NOT_APPLIED)
+  }
+}
+
+/** A namespace, mesh namespace or Knative Service named on the command line does not exist (exit 6), said before any diff. */
+export class MissingError extends KnmeshError {
+  constructor(message: string) {
+    super(message, ExitCode.NOT_FOUND)
+  }
+}
+
+/**
+ * Not an error: the person answered "no" at the prompt (exit 3). Printed without the "error:" prefix.
+ */
+export class DeclinedError extends NotAppliedError {}
+
+/** Ctrl-C (exit 130). Printed without the "error:" prefix: the person asked for it. */
+export class InterruptedError extends KnmeshError {
+  constructor(message = 'interrupted: nothing changed') {
+    super(message, ExitCode.INTERRUPTED)
   }
 }
 

@@ -10,6 +10,7 @@
 import {Plugin, flush, handle, run} from '@oclif/core'
 import {basename} from 'node:path'
 import {COMMANDS} from './commands/index.js'
+import {closest} from './mesh/names.js'
 
 /** The package.json fields oclif reads. */
 export interface PackageJson {
@@ -53,9 +54,19 @@ export async function buildManifest(pjson: PackageJson, root: string): Promise<M
 export async function main(opts: {argv: string[]; invokedAs: string | undefined; root: string; pjson: PackageJson; manifest?: Manifest}): Promise<void> {
   const pjson: PackageJson = {...opts.pjson, oclif: {...opts.pjson.oclif, bin: helpPrefix(opts.invokedAs)}}
   const root = rootPlugin(pjson, opts.root, opts.manifest)
+  // An unknown verb: one line, "did you mean", exit 2 (oclif would print " ›   Error: command stauts not found").
+  // "help VERB" is "VERB --help".
+  const argv = opts.argv[0] === 'help' ? [...opts.argv.slice(1), '--help'] : opts.argv
+  const verb = argv[0]
+  if (verb && !verb.startsWith('-') && !(verb in COMMANDS)) {
+    const hint = closest(verb, Object.keys(COMMANDS))
+    process.stderr.write(`error: unknown verb "${verb}"${hint ? ` (did you mean "${pjson.oclif.bin} ${hint}"?)` : ''}: see ${pjson.oclif.bin} --help\n`)
+    process.exitCode = 2
+    return
+  }
   try {
     await root.load()
-    await run(opts.argv, {root: opts.root, pjson: pjson as never, plugins: new Map([[root.name, root]])})
+    await run(argv, {root: opts.root, pjson: pjson as never, plugins: new Map([[root.name, root]])})
     await flush()
   } catch (error) {
     await handle(error as Error)

@@ -1,5 +1,5 @@
 import jsonPatch from 'fast-json-patch'
-import {ConflictError, ExitCode, KnmeshError, NotAppliedError} from '../errors.js'
+import {ConflictError, DeclinedError, ExitCode, KnmeshError, NotAppliedError} from '../errors.js'
 import type {KubeClient, JsonPatchOp} from '../kube/client.js'
 import {kindOf} from '../kube/kinds.js'
 import {key, type DryRun, type KObject} from '../kube/types.js'
@@ -37,8 +37,11 @@ export interface EngineOptions {
   summarizeOver?: number
   /** Writes sent at once (1: in plan order). */
   concurrency?: number
-  /** Called after each applied change (progress bars). */
-  onApplied?(done: number, total: number): void
+  /**
+   * Called after each applied change (progress bars). `exact` is false while a streamed run
+   * (runBulk with --yes) is still listing: `total` is then the changes found so far, not the end.
+   */
+  onApplied?(done: number, total: number, exact?: boolean): void
 }
 
 export interface AppliedChange {
@@ -84,7 +87,7 @@ export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opt
       throw new NotAppliedError(`${changes.length} change(s) not applied: no terminal to confirm on; run again with --yes to apply`)
     }
     const ok = await opts.confirm(opts.question ?? `Apply ${changes.length} change(s)?`)
-    if (!ok) throw new NotAppliedError('aborted: nothing changed')
+    if (!ok) throw new DeclinedError('aborted: nothing changed')
   }
 
   const serverDryRun = opts.dryRun === 'server'
@@ -214,7 +217,7 @@ async function applyAll(
         if (concurrency === 1 && !opts.recordFailures) throw error
         results[i] = describe(c, 'failed', (error as Error).message)
       }
-      opts.onApplied?.(++done, changes.length)
+      opts.onApplied?.(++done, changes.length, true)
     }
   }
   await Promise.all(Array.from({length: Math.min(concurrency, changes.length)}, worker))
@@ -316,7 +319,7 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
     }
     if (!opts.yes) {
       if (!opts.interactive) throw new NotAppliedError(`${total} change(s) not applied: no terminal to confirm on; run again with --yes to apply`)
-      if (!(await opts.confirm(opts.question ?? `Apply ${total} change(s)?`))) throw new NotAppliedError('aborted: nothing changed')
+      if (!(await opts.confirm(opts.question ?? `Apply ${total} change(s)?`))) throw new DeclinedError('aborted: nothing changed')
     }
     result.unchanged = 0
     result.byNamespace.clear()
@@ -328,11 +331,13 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
   let next = pages.next()
   let done = 0
   let found = 0
+  // Without a summary pass the total is known only once the listing ends (the last page read).
+  let listed = total !== undefined
   while (!opts.signal?.aborted) {
     const step = await next
     if (step.done) break
     next = pages.next()
-    next.catch(() => {}) // surfaced when awaited
+    next.then((s) => (listed ||= Boolean(s.done)), () => {}) // errors surface when awaited
     const plan = step.value
     notes(plan)
     const changes = changesOf(plan)
@@ -345,7 +350,7 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
       ...opts,
       concurrency: opts.concurrency ?? 16,
       recordFailures: true,
-      onApplied: () => opts.onApplied?.(++done, Math.max(total ?? 0, found)),
+      onApplied: () => opts.onApplied?.(++done, Math.max(total ?? 0, found), listed),
       signal: opts.signal,
     }, serverDryRun)
     for (const a of applied) {

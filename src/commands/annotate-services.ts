@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {KnmeshCommand, meshNamespaceFlag, namespaceFlag} from '../base-command.js'
-import {KnmeshError, UsageError} from '../errors.js'
+import {KnmeshError, MissingError, UsageError} from '../errors.js'
 import {splitList, validateLabelName, validateObjectName} from '../mesh/names.js'
 
 export default class AnnotateServices extends KnmeshCommand {
@@ -52,6 +52,7 @@ Every other annotation and field is kept. A changed revision template makes Knat
       }
       namespaces = members
     } else {
+      if (listed) await this.requireNamespaces(listed)
       namespaces = listed ?? [await this.namespace()]
     }
     const {planAnnotateServices} = await import('../mesh/annotate.js')
@@ -60,7 +61,7 @@ Every other annotation and field is kept. A changed revision template makes Knat
     return this.change({
       read: async (c) => {
         const s = await readAnnotate(c, mesh, namespaces, name)
-        if (name && s.services.length === 0) throw new KnmeshError(`there is no Knative Service ${name} in namespace ${namespaces[0]}`)
+        if (name && s.services.length === 0) throw new MissingError(`there is no Knative Service ${name} in namespace ${namespaces[0]}`)
         return s
       },
       plan: (s) => planAnnotateServices(s, {meshNamespace: mesh, name, namespaces}),

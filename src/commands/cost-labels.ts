@@ -63,7 +63,8 @@ With --set key=value: puts the label on the namespace and on the revision templa
     const state = await readCostLabels(await this.client(), namespaces)
     if (state.missing.length && !skipMissing) throw new KnmeshError(missingText(state.missing))
     if (state.missing.length) this.printer.warn(`${missingText(state.missing)}: skipped`)
-    const findings = auditCostLabels(state)
+    // Fixes name the verb as the user calls it, in -o json too (as precheck and status do).
+    const findings = auditCostLabels(state).map((f) => ({...f, fix: this.named(f.fix)}))
     const report = {namespaces, ok: !findings.some((f) => f.severity === 'warning'), findings}
     const missed = findings.filter((f) => f.severity === 'warning')
     const footer = findings.length

@@ -52,6 +52,8 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     }
     if (flags.selector !== undefined && !flags.selector.trim()) throw new UsageError('-l needs a label selector')
     const scope = {meshNamespace: mesh, namespaces}
+    // A namespace that does not exist is an error (exit 6) before any read, not "nothing to do".
+    if (namespaces && !flags.enable && !flags.disable) await this.requireNamespaces(namespaces)
 
     if (flags.enable || flags.disable) return this.toggle(flags.enable, scope)
     if (flags.check) return this.check(scope, flags['all-tls'], flags.selector)
@@ -150,15 +152,21 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     }
 
     // Ctrl-C: no new patches; the ones in flight finish; the summary says what is left.
+    // The bar is stopped first, so nothing is drawn over the message or the final table.
     const abort = new AbortController()
+    const bar = process.stderr.isTTY && !this.machineOutput ? await this.progressBar() : undefined
+    let started = false
+    const stopBar = () => {
+      if (started) bar?.stop()
+      started = false
+    }
     const onSigint = () => {
       if (abort.signal.aborted) process.exit(130)
-      process.stderr.write('\ninterrupted: finishing the patches in flight (Ctrl-C again to quit now)\n')
+      stopBar()
+      process.stderr.write('interrupted: finishing the patches in flight (Ctrl-C again to quit now)\n')
       abort.abort()
     }
     process.on('SIGINT', onSigint)
-    const bar = process.stderr.isTTY && !this.machineOutput ? await this.progressBar() : undefined
-    let started = false
     try {
       const result = await runBulk(client, spec, {
         yes: f.yes,
@@ -172,27 +180,29 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
         concurrency: o.concurrency,
         summarizeOver: 25,
         signal: abort.signal,
-        onApplied: (done, total) => {
-          if (!bar) return
+        onApplied: (done, total, exact) => {
+          if (!bar || abort.signal.aborted) return
+          // Still listing: the total is what was found so far ("1534/2000+ found so far").
+          const more = exact ? '' : '+ found so far'
           if (!started) {
-            bar.start(total, 0)
+            bar.start(total, 0, {more})
             started = true
           }
           bar.setTotal(total)
-          bar.update(done)
+          bar.update(done, {more})
         },
       })
-      bar?.stop()
+      stopBar()
       return this.report(result, f['dry-run'])
     } finally {
-      if (started) bar?.stop()
+      stopBar()
       process.off('SIGINT', onSigint)
     }
   }
 
   private async progressBar() {
     const {SingleBar, Presets} = await import('cli-progress')
-    return new SingleBar({format: 'labelling secrets [{bar}] {value}/{total} {percentage}% {eta}s left', stream: process.stderr, hideCursor: true, clearOnComplete: true}, Presets.shades_classic)
+    return new SingleBar({format: 'labelling secrets [{bar}] {value}/{total}{more} {percentage}% {eta}s left', stream: process.stderr, hideCursor: true, clearOnComplete: true}, Presets.shades_classic)
   }
 
   private async report(result: import('../change/engine.js').BulkResult, dryRun: string) {

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
-import {CheckFailedError, UsageError} from '../errors.js'
+import {CheckFailedError, ExitCode, KnmeshError, MissingError, UsageError} from '../errors.js'
 import {splitList, validateLabelName, validateObjectName} from '../mesh/names.js'
 
 export default class Probe extends KnmeshCommand {
@@ -50,10 +50,12 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     const to = validateLabelName(flags.to)
     const service = validateLabelName(flags.service, 'service name')
 
-    const {readMeshView, knativeService} = await import('../mesh/authz-read.js')
+    const {readMeshView} = await import('../mesh/authz-read.js')
     const {Authorizer, predict, expectedStatus} = await import('../mesh/probe.js')
     const client = await this.client()
-    const [view, ksvc] = await Promise.all([readMeshView(client, mesh), flags.external || flags.live ? knativeService(client, service, to) : null])
+    // Names that do not exist are an error (exit 6) before any prediction.
+    await this.requireNamespaces([from, to])
+    const [view, ksvc] = await Promise.all([readMeshView(client, mesh), this.requireService(client, service, to)])
     const url = ksvc?.status?.url as string | undefined
     let externalHost: string | undefined
     if (flags.external) {
@@ -75,10 +77,10 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     if (!this.machineOutput) {
       const {table} = await import('../ui/table.js')
       const rows = p.paths.flatMap((path) =>
-        path.hops.map((h, i) => [i === 0 ? path.name : '', `${h.from} → ${h.to}`, h.mtls, h.decision.verdict, h.decision.policy ? `${h.decision.policy.namespace}/${h.decision.policy.name}${h.decision.rule === undefined ? '' : ` rule ${h.decision.rule}`}` : h.decision.verdict === 'deny' ? '(no ALLOW rule matches)' : '-']),
+        path.hops.map((h, i) => [i === 0 ? path.name : '', `${h.from} → ${h.to}`, h.mtls, h.decision.verdict, h.decision.policy ? `${h.decision.policy.namespace}/${h.decision.policy.name}${h.decision.rule === undefined ? '' : ` rule ${h.decision.rule}`}` : h.decision.verdict === 'deny' ? denyWhy(h) : '-']),
       )
       this.printer.info(table(['path', 'hop', 'connection', 'decision', 'policy'], rows))
-      this.printer.info(`predicted: ${p.verdict.toUpperCase()}${predictedStatus === '?' ? '' : ` (HTTP ${predictedStatus === '000' ? 'none: connection reset' : predictedStatus})`} for ${p.url}`)
+      this.printer.info(`predicted: ${p.verdict.toUpperCase()}${predictedStatus === '?' ? '' : predictedStatus === '000' ? ' (connection reset: no HTTP response)' : ` (HTTP ${predictedStatus})`} for ${p.url}`)
       this.printer.info(`  because ${p.reason}`)
     }
 
@@ -105,11 +107,34 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
         if (flags.expect && o.verdict !== flags.expect) failures.push(`expected ${flags.expect}, observed ${o.verdict}`)
       } else {
         failures.push(`live probe: ${live.problem}`)
+        result.liveProblem = live.problem
       }
     }
     if (this.machineOutput) this.printer.data(await this.render(result))
+    // No observation (the pod never finished) is not a mismatch: its own exit code.
+    if (result.liveProblem) throw new KnmeshError(failures.join('; '), ExitCode.LIVE_NO_RESULT)
     if (failures.length) throw new CheckFailedError(failures.join('; '))
     return result
+  }
+
+  /**
+   * The Knative Service --service in --to, read before any prediction: MissingError (exit 6) when it
+   * does not exist. When Knative Services are not served at all, null (the prediction says what it can).
+   */
+  private async requireService(client: import('../kube/client.js').KubeClient, service: string, namespace: string) {
+    const {Kinds} = await import('../kube/kinds.js')
+    const {NotServedError} = await import('../errors.js')
+    try {
+      const ksvc = await client.get(Kinds.KnativeService, service, namespace)
+      if (ksvc) return ksvc
+    } catch (error) {
+      if (error instanceof NotServedError) return null
+      throw error
+    }
+    const {closest} = await import('../mesh/names.js')
+    const names = (await client.listAll(Kinds.KnativeService, namespace).catch(() => [])).map((k) => k.metadata.name)
+    const hint = closest(service, names)
+    throw new MissingError(`Knative Service "${service}" does not exist in namespace ${namespace}${hint ? ` (did you mean "${hint}"?)` : names.length ? ` (it has: ${names.slice(0, 5).join(', ')})` : ''}: give --service`)
   }
 
   private async render(data: unknown): Promise<string> {
@@ -126,7 +151,7 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     const view = await readMeshView(await this.client(), mesh)
     const m = tenantMatrix(view, {tenants, service})
     const missing = tenants.filter((t) => !m.tenants.includes(t))
-    if (missing.length) throw new UsageError(`no tenant named ${missing.join(', ')} (see tenant-authz --list)`)
+    if (missing.length) throw new MissingError(`no tenant named ${missing.join(', ')} (see tenant-authz --list)`)
     const data = {
       tenants: m.tenants,
       namespaces: m.namespaces,
@@ -157,9 +182,17 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
         this.printer.info(table(['from', 'to', 'expected', 'predicted', 'because'], m.violations.slice(0, 50).map((c) => [c.from, c.to, c.expected, c.verdict, c.reason])))
         if (m.violations.length > 50) this.printer.info(`... and ${m.violations.length - 50} more (-o json for all)`)
       }
+      for (const ns of m.outsideMesh) {
+        this.printer.info(`note: ${ns} is not in the ServiceMeshMemberRoll (${mesh}/default): no sidecar checks requests to it and its pods call without mTLS, so its pairs can differ by path ("mixed"); add it with ${this.config.bin} add-namespace ${ns}`)
+      }
       this.printer.info(`${m.violations.length === 0 ? 'isolated: every tenant reaches its own namespaces only' : `${m.violations.length} pair(s) break tenant isolation (marked (!))`} (${Math.round(m.ms)} ms)`)
     }
     if (expectIsolated && m.violations.length) throw new CheckFailedError(`${m.violations.length} pair(s) break tenant isolation`)
     return data
   }
+}
+
+/** Why a hop is denied when no AuthorizationPolicy decided it. */
+function denyWhy(h: {mtls: string}): string {
+  return h.mtls.startsWith('plaintext refused') ? '(STRICT mTLS: the caller has no sidecar)' : '(no ALLOW rule matches)'
 }

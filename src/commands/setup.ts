@@ -11,6 +11,11 @@ interface Step {
   check?: boolean
 }
 
+/** A word as a POSIX shell reads it back: as it is when safe, else single-quoted. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
+}
+
 /** "team-alpha=team-alpha-1,team-alpha-2" → [tenant, namespaces]. */
 export function parseTenant(spec: string): [string, string[]] {
   const m = /^([^=]+)=(.+)$/.exec(spec.trim())
@@ -37,7 +42,9 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     'cert-dir': Flags.string({description: 'where certs writes root.crt/root.key/wildcard.crt/wildcard.key', default: '.', helpValue: 'DIR'}),
     domain: Flags.string({description: 'certificate domain (default: the cluster\'s apps domain)', helpValue: 'DOMAIN'}),
     metrics: Flags.boolean({description: 'enable Knative Serving metrics (guide 1.5); --no-metrics skips', allowNo: true}),
-    tenant: Flags.string({description: 'isolate a tenant (guide chapter 2): NAME=NS1,NS2 (repeatable)', multiple: true, helpValue: 'NAME=NS,…'}),
+    tenant: Flags.string({description: 'isolate a tenant (guide chapter 2): NAME=NS1,NS2 (repeatable)', multiple: true, helpValue: 'NAME=NS,…', exclusive: ['no-tenants']}),
+    'no-tenants': Flags.boolean({description: 'isolate no tenant, and do not ask', default: false}),
+    'from-step': Flags.integer({description: 'skip the steps before this one (setup prints it in its resume line, with every answer as flags)', min: 1, helpValue: 'N'}),
     eventing: Flags.boolean({description: 'configure KnativeEventing too (--no-eventing skips)', default: true, allowNo: true}),
   }
 
@@ -50,22 +57,24 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     const f = this.baseFlagValues
     const ask = !f.yes && this.interactive
 
+    // The mesh namespace first (client() checks it): a typo is said before any question.
+    await this.client()
     if (ask) {
-      const {input, confirm} = await import('@inquirer/prompts')
-      try {
-        if (!flags.namespaces) namespaces = splitList(await input({message: 'Namespaces to add to the mesh (comma-separated, empty for none):'})).map((n) => validateLabelName(n))
-        if (metrics === undefined) metrics = await confirm({message: 'Enable Knative Serving metrics (guide 1.5)?', default: true})
-        if (!flags.tenant && (await confirm({message: 'Isolate tenants with AuthorizationPolicies (guide chapter 2, Technology Preview)?', default: false}))) {
-          const answer = await input({message: 'Tenants as NAME=NS1,NS2; NAME2=NS3 …:'})
-          tenants = answer.split(';').filter((s) => s.trim()).map(parseTenant)
-        }
-      } catch (error) {
-        if (error instanceof KnmeshError) throw error
-        throw new KnmeshError('setup cancelled: nothing changed', ExitCode.NOT_APPLIED)
+      // Ctrl-C at any of these is InterruptedError (exit 130), from src/ui/prompt.ts.
+      const {input, confirm} = await import('../ui/prompt.js')
+      if (flags.namespaces === undefined) namespaces = splitList(await input('Namespaces to add to the mesh (comma-separated, empty for none):')).map((n) => validateLabelName(n))
+      if (metrics === undefined) metrics = await confirm('Enable Knative Serving metrics (guide 1.5)?', true)
+      if (!flags.tenant && !flags['no-tenants'] && (await confirm('Isolate tenants with AuthorizationPolicies (guide chapter 2, Technology Preview)?'))) {
+        const answer = await input('Tenants as NAME=NS1,NS2; NAME2=NS3 …:')
+        tenants = answer.split(';').filter((s) => s.trim()).map(parseTenant)
       }
     }
     const tenantNamespaces = tenants.flatMap(([, ns]) => ns)
     const members = [...new Set([...namespaces, ...tenantNamespaces])]
+
+    // Every input is checked against the cluster before the first write (the mesh namespace by client()).
+    const {requireNamespaces} = await import('../mesh/exists.js')
+    await requireNamespaces(await this.client(), members.length ? members : ['knative-serving'])
 
     const meshArgs = mesh === 'istio-system' ? [] : ['--mesh-namespace', mesh]
     const pass: string[] = []
@@ -90,10 +99,32 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
       for (const [name, ns] of tenants) steps.push({title: `Tenant ${name} (2.3 step 4)`, id: 'tenant-authz', argv: [name, '--namespaces', ns.join(','), ...meshArgs]})
     }
     if (members.length) steps.push({title: 'Annotate Knative Services for the mesh (1.4.4)', id: 'annotate-services', argv: ['--all-members', ...meshArgs]})
+    const from = flags['from-step'] ?? 1
+    if (from > steps.length) throw new UsageError(`--from-step ${from}: these answers make ${steps.length} steps`)
 
-    const resume = [this.config.bin, 'setup', ...this.argv.filter((a) => a !== '--yes' && a !== '-y'), '--yes'].join(' ')
+    // The resume line carries every answer (flags or prompts) so it makes the same steps, and starts at the failed one.
+    const answers = [
+      ...meshArgs,
+      '--namespaces', namespaces.join(','),
+      metrics ? '--metrics' : '--no-metrics',
+      ...(tenants.length ? tenants.flatMap(([name, ns]) => ['--tenant', `${name}=${ns.join(',')}`]) : ['--no-tenants']),
+      ...(flags['cert-dir'] === '.' ? [] : ['--cert-dir', flags['cert-dir']]),
+      ...(flags.domain ? ['--domain', flags.domain] : []),
+      ...(flags.eventing ? [] : ['--no-eventing']),
+      ...pass.filter((a) => a !== '--yes'),
+    ]
+    const resume = (step: number) => [this.config.bin, 'setup', ...answers, '--from-step', String(step), ...(f.yes ? ['--yes'] : [])].map(shellQuote).join(' ')
+    if (from <= 2) {
+      const {resolve} = await import('node:path')
+      this.printer.info(`certs (step 2) writes root.crt, root.key, wildcard.crt and wildcard.key (keys mode 0600) to ${resolve(flags['cert-dir'])}${flags['cert-dir'] === '.' ? ' (the current folder; --cert-dir DIR for another)' : ''}`)
+    }
     const done: {step: string; result: string}[] = []
     for (const [i, step] of steps.entries()) {
+      if (i + 1 < from) {
+        this.printer.info(`[${i + 1}/${steps.length}] ${step.title}: skipped (--from-step ${from})`)
+        done.push({step: step.id, result: 'skipped'})
+        continue
+      }
       this.printer.info(`\n[${i + 1}/${steps.length}] ${step.title}: ${this.config.bin} ${step.id} ${step.argv.join(' ')}`)
       process.exitCode = 0
       const code = step.check ? await this.precheck(mesh) : await this.runStep(step.id, [...step.argv, ...pass])
@@ -103,7 +134,7 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
       }
       process.exitCode = 0
       throw new KnmeshError(
-        `setup stopped at step ${i + 1}/${steps.length} (${step.id}); ${code === ExitCode.NOT_APPLIED ? 'nothing was applied there' : 'fix the error above'}, then resume with: ${resume}`,
+        `setup stopped at step ${i + 1}/${steps.length} (${step.id}); ${code === ExitCode.NOT_APPLIED || code === ExitCode.INTERRUPTED ? 'nothing was applied there' : 'fix the error above'}, then resume with: ${resume(i + 1)}`,
         code,
       )
     }

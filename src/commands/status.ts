@@ -32,7 +32,7 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
       rows.map((r) => [r.area, r.check, r.state, r.detail, r.fix ?? '']),
       `${rows.length} checks: ${rows.length - failures.length - warnings} ok, ${warnings} warning(s), ${failures.length} failure(s)`,
     )
-    if (failures.length) throw new CheckFailedError(`${failures.length} check(s) failed; the FIX column names the command for each`)
+    if (failures.length) throw new CheckFailedError(`${failures.length} check(s) failed${this.machineOutput ? ': each row\'s "fix" names the command' : '; the FIX column names the command for each'}`)
     // With --json, oclif would print the returned value again: it was printed above.
     return this.jsonEnabled() ? undefined : report
   }

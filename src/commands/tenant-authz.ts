@@ -61,6 +61,8 @@ Incremental: --namespaces adds namespaces to an existing tenant (every list in e
     const both = add.filter((n) => remove.includes(n))
     if (both.length) throw new UsageError(`${both.join(', ')} given to both --namespaces and --remove-namespace`)
 
+    // Namespaces joining a tenant must exist (exit 6), before any question or diff.
+    if (add.length) await this.requireNamespaces(add)
     const {planTenantAuthz, namespacesOutsideMesh} = await import('../mesh/tenant-authz.js')
     const {readTenantAuthz} = await import('../mesh/authz-read.js')
     const input = {

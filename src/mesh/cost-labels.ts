@@ -105,14 +105,18 @@ export function auditCostLabels(state: CostLabelsState): CostLabelFinding[] {
   for (const ns of state.namespaces) {
     const name = ns.metadata.name
     const services = state.services.filter((s) => s.metadata.namespace === name)
-    for (const [key, value] of Object.entries(ns.metadata.labels ?? {})) {
-      if (NAMESPACE_ONLY.includes(key)) continue
-      const owner = podLabelOwner(key)
+    const labels = Object.entries(ns.metadata.labels ?? {}).filter(([key]) => !NAMESPACE_ONLY.includes(key))
+    const missedBy = (key: string, value: string, owner: string | undefined) => {
       const affected: CostLabelFinding['services'] = []
       for (const s of services) {
         const values = carriedValues(s, key, state.pods, owner)?.filter((v) => v !== value)
         if (values?.length) affected.push({name: s.metadata.name, values})
       }
+      return affected
+    }
+    for (const [key, value] of labels) {
+      const owner = podLabelOwner(key)
+      const affected = missedBy(key, value, owner)
       // A key others own is worth saying even before the first Knative Service is deployed.
       if (affected.length === 0 && (owner === undefined || services.length > 0)) continue
       // app: Knative writes the revision name only where the revision template sets no app of its own.
@@ -126,10 +130,16 @@ export function auditCostLabels(state: CostLabelsState): CostLabelFinding[] {
       const message = affected.length
         ? `${setBy} ${setBy.includes(' and ') ? 'set' : 'sets'} ${key} on the revision pods of ${affected.length} Knative Service(s), so cost queries by ${key}=${value} miss them; their costs are found under ${under}${more}`
         : `${owner} sets ${key} on every Knative revision pod, so cost queries by ${key}=${value} will miss the Knative Services deployed here`
-      const fix =
-        owner === undefined
-          ? `knmesh cost-labels -n ${name} --set ${key}=${value}`
-          : `knmesh cost-labels -n ${name} --set <another key>=${value}`
+      // A key others own cannot be fixed on the pods: the fix is the same value under a key of the
+      // namespace's own. Once such a key is on the namespace and reaches every revision pod (what the
+      // fix does), the costs are found under it: the finding is resolved (info, not a failure).
+      const alternative = owner === undefined ? undefined : labels.find(([k, v]) => k !== key && v === value && !podLabelOwner(k) && missedBy(k, v, undefined).length === 0)?.[0]
+      if (alternative) {
+        findings.push({namespace: name, key, value, setBy, services: affected, severity: 'info', message: `${message}; query by ${alternative}=${value} instead: every Knative revision pod here carries it`, fix: ''})
+        continue
+      }
+      const free = ['cost-center', 'cost-domain', 'billing-domain'].find((k) => !(k in (ns.metadata.labels ?? {}))) ?? 'cost-domain'
+      const fix = owner === undefined ? `knmesh cost-labels -n ${name} --set ${key}=${value}` : `knmesh cost-labels -n ${name} --set ${free}=${value}`
       findings.push({namespace: name, key, value, setBy, services: affected, severity: affected.length ? 'warning' : 'info', message, fix})
     }
   }

@@ -306,6 +306,8 @@ export interface Matrix {
   cells: MatrixCell[]
   /** Cells that break isolation: cross-tenant allowed, or same-tenant denied. */
   violations: MatrixCell[]
+  /** Tenant namespaces that are not mesh members (no sidecar): the usual cause of "mixed" cells. */
+  outsideMesh: string[]
   ms: number
 }
 
@@ -329,5 +331,5 @@ export function tenantMatrix(view: MeshView, opts: {tenants?: string[]; service?
       cells.push(cell)
     }
   }
-  return {tenants: tenants.map((t) => t.name), namespaces, cells, violations: cells.filter((c) => c.verdict !== c.expected), ms: performance.now() - t0}
+  return {tenants: tenants.map((t) => t.name), namespaces, cells, violations: cells.filter((c) => c.verdict !== c.expected), outsideMesh: namespaces.filter((ns) => !az.inMesh(ns)), ms: performance.now() - t0}
 }

@@ -24,7 +24,9 @@ export function deployedByPipeline(svc: KObject): boolean {
 export function serviceRows(services: KObject[], roll: string[], meshFlag: string): StatusRow[] {
   const lacking = services.filter((s) => roll.includes(s.metadata.namespace!) && meshAnnotationFindings(s).length > 0)
   if (lacking.length === 0) {
-    return [{area: 'services', check: 'mesh annotations', state: 'ok', detail: `${services.filter((s) => roll.includes(s.metadata.namespace!)).length} Knative Services in mesh namespaces carry the guide's annotations`}]
+    const n = services.filter((s) => roll.includes(s.metadata.namespace!)).length
+    const detail = n === 0 ? 'no Knative Service in the mesh namespaces yet' : n === 1 ? "the Knative Service in the mesh namespaces carries the guide's annotations" : `all ${n} Knative Services in the mesh namespaces carry the guide's annotations`
+    return [{area: 'services', check: 'mesh annotations', state: 'ok', detail}]
   }
   const rows: StatusRow[] = []
   const byNs = new Map<string, KObject[]>()
@@ -36,7 +38,7 @@ export function serviceRows(services: KObject[], roll: string[], meshFlag: strin
       check: `mesh annotations in ${ns}`,
       state: 'failure',
       detail:
-        `${svcs.map((s) => s.metadata.name).join(', ')} lack the mesh annotations (1.4.4)` +
+        `${svcs.map((s) => s.metadata.name).join(', ')} ${svcs.length === 1 ? 'lacks' : 'lack'} the mesh annotations (1.4.4)` +
         (piped.length ? `; ${piped.join(', ')} deployed by OpenShift Pipelines: add the annotations to the pipeline's deploy step too, or its next run drops them` : ''),
       fix: `knmesh annotate-services -n ${ns}${meshFlag}`,
     })

@@ -95,7 +95,7 @@ describe('annotate-services against a real API server (guide 1.4.4)', () => {
     const mixed = await cluster.run(['annotate-services', 'hello', '--all-members'])
     expect(mixed.exitCode).toBe(2)
     const missing = await cluster.run(['annotate-services', 'nope', '-n', ns, '--yes'])
-    expect(missing.exitCode).toBe(4)
+    expect(missing.exitCode).toBe(6) // issue 18 item 5: a name that does not exist has its own exit code (was 4)
     expect(missing.stderr.trim()).toBe(`error: there is no Knative Service nope in namespace ${ns}`)
     const noTty = await cluster.run(['annotate-services', '-n', ns])
     expect(noTty.exitCode).toBe(3)

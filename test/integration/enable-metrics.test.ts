@@ -68,7 +68,7 @@ describe('enable-metrics against a real API server (guide 1.5)', () => {
 
     const r = await cluster.run(['enable-metrics', '--mesh-namespace', 'knative-eventing', '--yes'])
     expect(r.exitCode).toBe(4)
-    expect(r.stderr.trim()).toBe('error: there is no ServiceMeshControlPlane in knative-eventing: create it first (knmesh configure-mesh --create), or pass --mesh-namespace')
+    expect(r.stderr.trim()).toBe('error: there is no ServiceMeshControlPlane in knative-eventing: create it first (kubectl knmesh configure-mesh --create), or pass --mesh-namespace')
     expect((await c.get(Kinds.KnativeServing, 'knative-serving', 'knative-serving'))!.spec.config.observability['metrics.backend-destination']).toBeUndefined()
   })
 })

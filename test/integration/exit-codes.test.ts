@@ -166,6 +166,17 @@ describe('the README exit-code table, row by row', () => {
     }
   }, 240_000)
 
+  it('6: a name given on the command line does not exist', async () => {
+    saw(6, 'cost-labels -n no-such-namespace', await cluster.run(['cost-labels', '-n', 'no-such-namespace']))
+  }, 120_000)
+
+  it('7: probe --live without an observation — provoked by test/integration/probe.test.ts', () => {
+    const other = readFileSync(join(REPO_ROOT, 'test/integration/probe.test.ts'), 'utf8')
+    expect(other).toContain("it('times out when the pod never finishes, and still deletes it'")
+    expect(other).toContain('expect(r.exitCode).toBe(7)')
+    provoked.set(7, ['probe --live timeout (probe.test.ts)'])
+  })
+
   it('130: interrupted bulk run — provoked by test/integration/filter-secrets.test.ts', () => {
     const other = readFileSync(join(REPO_ROOT, 'test/integration/filter-secrets.test.ts'), 'utf8')
     expect(other).toContain("it('Ctrl-C: stops sending, says what is left (exit 130); the next run finishes'")

@@ -225,7 +225,7 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
   it('create-gateways: refuses while another Gateway binds 443 "*"; then creates exactly the guide\'s objects, keeping user fields', async () => {
     const refused = await cluster.run(['create-gateways', '--yes'])
     expect(refused.exitCode).toBe(4)
-    expect(refused.stderr).toBe('error: Gateway legacy-web/wildcard-443 already binds port 443 with host "*" (see knmesh precheck); remove it, or pass --force')
+    expect(refused.stderr).toBe('error: Gateway legacy-web/wildcard-443 already binds port 443 with host "*" (see kubectl knmesh precheck); remove it, or pass --force')
     expect(await get(Kinds.Gateway, 'knative-ingress-gateway', 'knative-serving')).toBeNull()
     await cluster.client.delete(Kinds.Gateway, 'wildcard-443', 'legacy-web')
 
@@ -257,7 +257,7 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
   it('create-gateways: warns when the credential Secret is missing', async () => {
     const r = await cluster.run(['create-gateways', '--secret', 'missing-certs', '--dry-run=client'])
     expect(r.exitCode, r.stderr).toBe(0)
-    expect(r.stderr).toContain('warning: Secret istio-system/missing-certs does not exist: the ingress gateway cannot serve TLS until it does (knmesh certs)')
+    expect(r.stderr).toContain('warning: Secret istio-system/missing-certs does not exist: the ingress gateway cannot serve TLS until it does (kubectl knmesh certs)') // issue 18 item 11: hints name the verb as called (was "knmesh certs")
     expect(r.stdout).toContain('-        credentialName: wildcard-certs')
   })
 

@@ -145,7 +145,7 @@ describe('probe --live through the real API server (FakeKubelet plays the kubele
     network = () => null
     const t0 = Date.now()
     const r = await cluster.run(['probe', '--from', 'team-alpha-1', '--to', 'team-alpha-1', '--live', '--timeout', '3'])
-    expect(r.exitCode).toBe(1)
+    expect(r.exitCode).toBe(7) // issue 18 item 9: no observation is not a mismatch (1): exit 7 (was 1)
     expect(r.stderr).toContain('live probe: timed out after 3s waiting for the probe pod (phase Pending')
     expect(Date.now() - t0).toBeLessThan(30_000)
     expect(await probePods()).toEqual([])
@@ -186,6 +186,25 @@ describe('probe --matrix', () => {
     } finally {
       await cluster.client.delete(Kinds.AuthorizationPolicy, 'allow-everything', 'team-bravo-1')
       await cluster.client.delete(Kinds.AuthorizationPolicy, 'allow-everything', 'knative-serving')
+    }
+  })
+
+  it('names a namespace outside the mesh as the reason: STRICT mTLS refuses its plaintext calls; the matrix says it is not a member (issue 18 item 9)', async () => {
+    await createNamespace(cluster.client, 'outsider-1')
+    await ksvc('outsider-1')
+    const hop = await cluster.run(['probe', '--from', 'outsider-1', '--to', 'team-alpha-1'])
+    expect(hop.stdout).toContain('(STRICT mTLS: the caller has no sidecar)')
+    expect(hop.stdout).not.toContain('(no ALLOW rule matches)')
+    expect(hop.stdout).toMatch(/predicted: DENY \(connection reset: no HTTP response\)/)
+    // A tenant whose namespace is not a member: said by name, with the command that fixes it.
+    const t = await cluster.run(['tenant-authz', 'outsiders', '--namespaces', 'outsider-1', '--yes'])
+    expect(t.exitCode, t.stderr).toBe(0)
+    try {
+      const m = await cluster.run(['probe', '--matrix'])
+      expect(m.stdout).toContain('note: outsider-1 is not in the ServiceMeshMemberRoll (istio-system/default): no sidecar checks requests to it and its pods call without mTLS, so its pairs can differ by path ("mixed"); add it with kubectl knmesh add-namespace outsider-1')
+      expect(m.stdout).not.toContain('note: team-alpha-1')
+    } finally {
+      await cluster.run(['tenant-authz', '--delete', 'outsiders', '--yes'])
     }
   })
 })

@@ -15,6 +15,7 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { parse } from 'yaml';
 import { startSeededControlPlane } from './controlplane.js';
+import { ensureBundle } from './cli.js';
 
 function fromKubeconfig(file: string): { server: string; caFile: string } {
   const kc = parse(readFileSync(file, 'utf8')) as {
@@ -25,6 +26,8 @@ function fromKubeconfig(file: string): { server: string; caFile: string } {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // KNMESH_TEST_ENTRY=bundle: every test runs the shipped bin/knmesh.js; never a stale bundle.
+  if (process.env.KNMESH_TEST_ENTRY === 'bundle') ensureBundle();
   const preAdmin = process.env.KNMESH_TEST_KUBECONFIG;
   const preRestricted = process.env.KNMESH_TEST_RESTRICTED_KUBECONFIG;
   if (preAdmin && preRestricted) {

@@ -6,11 +6,19 @@ import {BIN} from './cli.js'
  * once the prompt is up, so the interactive confirm path is exercised as a
  * person would meet it.
  */
-export async function knmeshOnTty(args: string[], kubeconfig: string, keys: string | {when: RegExp; keys: string}[], delayMs = 2500): Promise<{exitCode: number; output: string}> {
-  const cmd = ['node', BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+export async function knmeshOnTty(
+  args: string[],
+  kubeconfig: string,
+  keys: string | {when: RegExp; keys: string}[],
+  delayMs = 2500,
+  opts: {bin?: string; cols?: number; cwd?: string; env?: Record<string, string>} = {},
+): Promise<{exitCode: number; output: string}> {
+  // The terminal is opts.cols (default 100) columns wide, as a new user's tmux pane was.
+  const cmd = `stty cols ${opts.cols ?? 100} rows 40; exec ` + ['node', opts.bin ?? BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
   const child = execa('script', ['-qfec', cmd, '/dev/null'], {
     reject: false,
-    env: {KUBECONFIG: kubeconfig, NO_COLOR: '1', TERM: 'dumb'},
+    cwd: opts.cwd,
+    env: {KUBECONFIG: kubeconfig, NO_COLOR: '1', TERM: 'dumb', ...opts.env},
     extendEnv: true,
     stdin: 'pipe',
     timeout: 60_000,
@@ -24,11 +32,16 @@ export async function knmeshOnTty(args: string[], kubeconfig: string, keys: stri
   })
   // Several questions: each answer waits for its own question (`when`), so a redraw of the previous one cannot trigger it.
   const answers = Array.isArray(keys) ? keys : [{when: /\?\s.*\(y\/N\)/, keys}]
+  // Each question is looked for after the previous one, so the same question asked again (setup's
+  // "Apply N change(s)?" at every step) gets its own answer.
+  let from = 0
   for (const answer of answers) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, delayMs * 8)
       check = () => {
-        if (answer.when.test(seen)) {
+        const m = answer.when.exec(seen.slice(from))
+        if (m) {
+          from += m.index + m[0].length
           clearTimeout(timer)
           check = undefined
           resolve()
@@ -37,6 +50,9 @@ export async function knmeshOnTty(args: string[], kubeconfig: string, keys: stri
       check()
     })
     child.stdin?.write(answer.keys)
+    // The answered question is redrawn with the keys typed: not a new question.
+    await new Promise((r) => setTimeout(r, 250))
+    from = Math.max(from, seen.length)
   }
   setTimeout(() => child.stdin?.end(), 500)
   const r = await child

@@ -137,6 +137,46 @@ const oclifSortWithoutIcu = {
   },
 }
 
+/**
+ * `await import('a-commonjs-package')` in src: Node gives the module's exports as named exports
+ * (cjs-module-lexer) and `default`. In a split esbuild bundle the package's chunk exports `default`
+ * only, so `const {SingleBar, Presets} = await import('cli-progress')` got `Presets === undefined`
+ * in the shipped build while the tsc build worked. Each such import is handed an ESM wrapper that
+ * re-exports every property of module.exports by name (read here, at bundle time), as Node does.
+ */
+const cjsDynamicNamed = {
+  name: 'cjs-dynamic-import-named-exports',
+  setup(build) {
+    build.onResolve({filter: /^[^./]/}, async (args) => {
+      if (args.kind !== 'dynamic-import' || args.pluginData?.real || !args.importer.startsWith(join(root, 'src') + sep)) return undefined
+      const real = await build.resolve(args.path, {resolveDir: args.resolveDir, kind: 'dynamic-import', importer: args.importer, pluginData: {real: true}})
+      if (real.errors.length || real.external || !isCommonJs(real.path)) return undefined
+      return {path: real.path, namespace: 'knmesh-cjs-named', pluginData: {real: real.path, spec: args.path}}
+    })
+    build.onLoad({filter: /.*/, namespace: 'knmesh-cjs-named'}, (args) => {
+      const {real, spec} = args.pluginData
+      const mod = createRequire(real)(real)
+      const names = Object.keys(mod).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== 'default' && k !== '__esModule')
+      const lines = [`import cjs from ${JSON.stringify(spec)}`, 'export default cjs', ...names.map((k) => `export const ${k} = cjs[${JSON.stringify(k)}]`)]
+      return {loader: 'js', resolveDir: dirname(real), contents: lines.join('\n'), pluginData: {real: true}}
+    })
+  },
+}
+
+/** Whether Node loads this file as CommonJS: .cjs, or .js under a package.json without "type": "module". */
+function isCommonJs(file) {
+  if (file.endsWith('.cjs')) return true
+  if (!file.endsWith('.js')) return false
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).type !== 'module'
+    } catch {
+      // no package.json here: look one folder up
+    }
+  }
+  return true
+}
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -150,7 +190,7 @@ const common = {
   keepNames: true,
   logLevel: 'warning',
   metafile: true,
-  plugins: [stubUnused, clientNodeNamed, ejsPlain, lazyCjs, oclifSortWithoutIcu],
+  plugins: [stubUnused, clientNodeNamed, ejsPlain, lazyCjs, oclifSortWithoutIcu, cjsDynamicNamed],
   // Optional modules that dependencies probe for with try/require; never needed here.
   // typescript: oclif's ts-node/tsx support for development plugins (read-tsconfig.js, inside try/catch).
   external: ['bufferutil', 'utf-8-validate', 'typescript'],
