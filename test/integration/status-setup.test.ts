@@ -1,4 +1,6 @@
 import {describe, expect, it} from 'vitest'
+import {readFileSync} from 'node:fs'
+import {parse} from 'yaml'
 import {Kinds} from '../../src/kube/kinds.js'
 import {createNamespace, isolatedCluster} from '../support/cluster.js'
 
@@ -110,5 +112,14 @@ describe('status and setup on a real API server', () => {
     expect(r.exitCode).not.toBe(0)
     expect(r.stderr).toContain('namespace team-alpha-1 already belongs to tenant team-alpha')
     expect(r.stderr).toMatch(/setup stopped at step \d+\/\d+ \(tenant-authz\); fix the error above, then resume with: kubectl knmesh setup .* --yes/)
+  })
+
+  it('the resume line names --token but never prints the token', async () => {
+    const token = (parse(readFileSync(cluster.kubeconfig, 'utf8')) as {users: {user: {token: string}}[]}).users[0].user.token
+    expect(token.length).toBeGreaterThan(8)
+    const r = await cluster.run(['setup', '--token', token, '--namespaces', 'team-alpha-1', '--tenant', 'team-bravo=team-alpha-1', '--no-metrics', '--cert-dir', '/tmp', '--yes'])
+    expect(r.exitCode).not.toBe(0)
+    expect(r.stderr).toMatch(/resume with: kubectl knmesh setup .*--token <token>/)
+    expect(r.stdout + r.stderr).not.toContain(token)
   })
 })
