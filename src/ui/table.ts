@@ -1,6 +1,5 @@
 import Table from 'cli-table3'
 import stringWidth from 'string-width'
-import wrapAnsi from 'wrap-ansi'
 import {terminalWidth} from './terminal.js'
 
 /** Spaces between two columns. */
@@ -24,7 +23,7 @@ export function table(head: string[], rows: (string | number | undefined)[][], o
   const heads = head.map((h) => h.toUpperCase())
   const width = opts.width === undefined ? terminalWidth() : opts.width
   const widths = width ? fitColumns([heads, ...cells], width) : undefined
-  const wrap = (s: string, i: number) => (widths && stringWidth(s) > widths[i] ? wrapAnsi(s, widths[i], {hard: true, trim: true}) : s)
+  const wrap = (s: string, i: number) => (widths && maxLineWidth(s) > widths[i] ? wrapCell(s, widths[i]) : s)
   const t = new Table({
     head: heads.map(wrap),
     chars: {
@@ -41,7 +40,7 @@ export function table(head: string[], rows: (string | number | undefined)[][], o
 /**
  * Column widths so that a table of `lines` (head first) fits `width` columns, GAP apart.
  * Columns narrower than an equal share keep their natural width (water-filling). The
- * others first get a floor (their head, or their longest word up to 20 columns, so that
+ * others first get a floor (their head, or their longest word up to 24 columns, so that
  * few words are cut), then share what is left in proportion to what they still lack.
  * When the table already fits: the natural widths. Every column gets at least 1.
  */
@@ -59,9 +58,11 @@ export function fitColumns(lines: string[][], width: number): number[] {
     for (const i of fits) budget -= natural[i]
     open = open.filter((i) => natural[i] > share)
   }
-  const longestWord = (i: number) => Math.max(...lines.map((l) => Math.max(0, ...(l[i] ?? '').split(/\s+/).map((w) => stringWidth(w)))))
-  let floor = open.map((i) => Math.min(natural[i], Math.max(stringWidth(lines[0][i]), Math.min(20, longestWord(i)))))
-  if (floor.reduce((a, b) => a + b, 0) > budget) floor = open.map(() => Math.floor(budget / open.length))
+  // The longest piece a cell can be cut into without cutting a name (see wrapCell).
+  const longestWord = (i: number) => Math.max(...lines.map((l) => Math.max(0, ...(l[i] ?? '').split(/\s+|(?<=[,/.])/).map((w) => stringWidth(w)))))
+  let floor = open.map((i) => Math.min(natural[i], Math.max(stringWidth(lines[0][i]), Math.min(24, longestWord(i)))))
+  const floors = floor.reduce((a, b) => a + b, 0)
+  if (floors > budget) floor = floor.map((f) => Math.max(1, Math.floor((budget * f) / floors)))
   const lack = open.map((i, k) => natural[i] - floor[k])
   const spare = budget - floor.reduce((a, b) => a + b, 0)
   const totalLack = lack.reduce((a, b) => a + b, 0)
@@ -75,6 +76,48 @@ export function fitColumns(lines: string[][], width: number): number[] {
     left -= add
   }
   return out
+}
+
+/**
+ * Wraps one cell to `width` columns, greedily: lines break at spaces; a word that does
+ * not fit on a line of its own (a list "a,b,c", a path "ns/name", a host) is cut after
+ * its commas, slashes and dots first, then after its hyphens, and only then anywhere.
+ * Only spaces are dropped (at the breaks; runs of spaces become one). Cells are plain text (no colours).
+ */
+export function wrapCell(s: string, width: number): string {
+  const out: string[] = []
+  for (const text of s.split('\n')) {
+    let line = ''
+    const put = (piece: string, space: boolean) => {
+      const joined = line === '' ? piece : line + (space ? ' ' : '') + piece
+      if (stringWidth(joined) <= width) line = joined
+      else {
+        if (line !== '') out.push(line)
+        line = piece
+      }
+    }
+    for (const word of text.split(/ +/).filter(Boolean)) {
+      if (stringWidth(word) <= width) {
+        put(word, true)
+        continue
+      }
+      pieces(word, width).forEach((p, i) => put(p, i === 0))
+    }
+    out.push(line)
+  }
+  return out.join('\n')
+}
+
+/** A word cut after , / . and, where still longer than width, after -, then into width-long chunks. */
+function pieces(word: string, width: number): string[] {
+  return word
+    .split(/(?<=[,/.])(?=.)/)
+    .flatMap((p) => (stringWidth(p) > width ? p.split(/(?<=-)(?=.)/) : [p]))
+    .flatMap((p) => {
+      const chunks: string[] = []
+      for (let rest = p; rest; rest = rest.slice(width)) chunks.push(rest.slice(0, width))
+      return chunks
+    })
 }
 
 function maxLineWidth(s: string): number {
