@@ -173,10 +173,14 @@ export async function presentChanges(summary: ChangeSummary, changes: Change[] |
   p.info(text)
 }
 
-/** The confirmation: the summary on one line, then "Apply N change(s)?" (or the verb's own question). */
+/**
+ * The confirmation: the summary on one line, then "Apply N change(s)?" (or the verb's own
+ * question), fitted to the terminal's width (80 when unknown, as the prompt assumes) with
+ * the prompt's "? " and " (y/N)" around it, so the question is never cut.
+ */
 function question(summary: ChangeSummary, opts: EngineOptions): string {
   const ask = opts.question ?? `Apply ${summary.total} change(s)?`
-  return `${summary.oneLine(opts.width ? Math.max(20, opts.width - ask.length - 10) : undefined)}: ${ask}`
+  return `${summary.oneLine((opts.width ?? 80) - ask.length - '? : (y/N)'.length - 2)}: ${ask}`
 }
 
 /** Thousands of changes: counts per action, kind and namespace, and the first few names (memory per group, not per object). */
@@ -220,12 +224,25 @@ export class ChangeSummary {
     return out
   }
 
-  /** "create 10 AuthorizationPolicies in 3 namespaces, update 1 ServiceMeshMemberRoll in istio-system", cut to `width`. */
-  oneLine(width?: number): string {
-    const parts = [...this.kinds.values()].map((k) => summaryPhrase(k.action, k.kind, k.count, [...k.namespaces]))
-    let line = parts.join(', ')
-    for (let n = parts.length - 1; width && line.length > width && n >= 1; n--) line = `${parts.slice(0, n).join(', ')} and ${parts.length - n} more`
-    return line
+  /**
+   * "create 10 AuthorizationPolicies in 3 namespaces, update 1 ServiceMeshMemberRoll in istio-system",
+   * shortened until it fits `width`: a single namespace dropped, then every namespace, then the
+   * last kinds folded into "+N more"; at worst "N changes".
+   */
+  oneLine(width = Number.POSITIVE_INFINITY): string {
+    const kinds = [...this.kinds.values()]
+    const phrases = (level: number) => kinds.map((k) => summaryPhrase(k.action, k.kind, k.count, level === 0 || (level === 1 && k.namespaces.size > 1) ? [...k.namespaces] : []))
+    for (const level of [0, 1, 2]) {
+      const line = phrases(level).join(', ')
+      if (line.length <= width) return line
+    }
+    const short = phrases(2)
+    for (let n = kinds.length - 1; n >= 1; n--) {
+      const rest = kinds.slice(n).reduce((a, k) => a + k.count, 0)
+      const line = `${short.slice(0, n).join(', ')}, +${rest} more`
+      if (line.length <= width) return line
+    }
+    return `${this.total} change${this.total === 1 ? '' : 's'}`
   }
 
   /** Kept for callers that print straight to a printer. */

@@ -177,7 +177,10 @@ describe('the plan: a summary first, then the details', () => {
     const creates = changes.filter((c) => c.action === 'create')
     const nss = new Set(creates.map((c) => c.desired!.metadata.namespace))
     expect(summaryOf().oneLine()).toBe(`create ${creates.length} AuthorizationPolicies in ${nss.size} namespaces, update 1 ServiceMeshMemberRoll in istio-system`)
-    expect(summaryOf().oneLine(50)).toBe(`create ${creates.length} AuthorizationPolicies in ${nss.size} namespaces and 1 more`)
+    expect(summaryOf().oneLine(80)).toBe(`create ${creates.length} AuthorizationPolicies in ${nss.size} namespaces, update 1 ServiceMeshMemberRoll`)
+    expect(summaryOf().oneLine(65)).toBe(`create ${creates.length} AuthorizationPolicies, update 1 ServiceMeshMemberRoll`)
+    expect(summaryOf().oneLine(40)).toBe(`create ${creates.length} AuthorizationPolicies, +1 more`)
+    expect(summaryOf().oneLine(20)).toBe(`${changes.length} changes`)
   })
 
   it('creates are listed, not dumped; the update keeps its diff; the summary comes first', async () => {
