@@ -46,12 +46,15 @@ export function terminalWidth(env: Env = process.env, out: Out = process.stdout)
   return out.columns && out.columns > 0 ? out.columns : undefined
 }
 
-/** Rows of the screen: $LINES, else the terminal's, else 24 (the VT100's) on a terminal; undefined when piped. */
+/**
+ * Rows of the screen: $LINES, else the terminal's. undefined when piped, in CI, or when
+ * the terminal does not say (0 rows): then nothing is paged.
+ */
 export function terminalHeight(env: Env = process.env, out: Out = process.stdout): number | undefined {
+  if (!out.isTTY || inCi(env)) return undefined
   const lines = positive(env.LINES)
   if (lines) return lines
-  if (!out.isTTY) return undefined
-  return out.rows && out.rows > 0 ? out.rows : 24
+  return out.rows && out.rows > 0 ? out.rows : undefined
 }
 
 /** Colours: stdout is a terminal and NO_COLOR (https://no-color.org) is unset or empty. */

@@ -4,13 +4,17 @@ import {BIN} from './cli.js'
 /**
  * Runs knmesh on a real pseudo-terminal (util-linux `script`), typing `keys`
  * once the prompt is up, so the interactive confirm path is exercised as a
- * person would meet it.
+ * person would meet it. `size` sets the terminal's columns and rows (stty, before
+ * knmesh starts; default: the size `script` gives, 0x0 when not run from a
+ * terminal); `env` adds to or overrides the environment (NO_COLOR: '' for colours).
  */
-export async function knmeshOnTty(args: string[], kubeconfig: string, keys: string | {when: RegExp; keys: string}[], delayMs = 2500): Promise<{exitCode: number; output: string}> {
-  const cmd = ['node', BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+export async function knmeshOnTty(args: string[], kubeconfig: string, keys: string | {when: RegExp; keys: string}[], delayMs = 2500, opts: {size?: {cols: number; rows: number}; env?: Record<string, string>} = {}): Promise<{exitCode: number; output: string}> {
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`
+  const run = ['node', BIN, ...args].map(quote).join(' ')
+  const cmd = opts.size ? `stty cols ${opts.size.cols} rows ${opts.size.rows} && exec ${run}` : run
   const child = execa('script', ['-qfec', cmd, '/dev/null'], {
     reject: false,
-    env: {KUBECONFIG: kubeconfig, NO_COLOR: '1', TERM: 'dumb'},
+    env: {KUBECONFIG: kubeconfig, NO_COLOR: '1', TERM: 'dumb', ...opts.env},
     extendEnv: true,
     stdin: 'pipe',
     timeout: 60_000,

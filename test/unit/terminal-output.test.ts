@@ -116,6 +116,8 @@ describe('terminal settings', () => {
     expect(terminalHeight({}, tty)).toBe(40)
     expect(terminalHeight({LINES: '30'}, tty)).toBe(30)
     expect(terminalHeight({}, {isTTY: false})).toBeUndefined()
+    expect(terminalHeight({LINES: '30'}, {isTTY: false})).toBeUndefined()
+    expect(terminalHeight({}, {isTTY: true, columns: 0, rows: 0})).toBeUndefined() // size unknown: nothing is paged
   })
 
   it('pager: $KNMESH_PAGER, $PAGER, less -R; none when piped, in CI, with --no-pager, or set to "" or cat', () => {
