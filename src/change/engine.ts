@@ -168,7 +168,8 @@ export async function presentChanges(summary: ChangeSummary, changes: Change[] |
   const details = changes.map((c) => renderChange(c.action, c.live, c.desired, opts.color, {body: c.action !== 'create' || Boolean(opts.showObjects)}).trimEnd())
   if (hidden) details.push(`(${hidden} new object${hidden > 1 ? 's' : ''} listed, not shown: --show-objects or -o yaml prints ${hidden > 1 ? 'them' : 'it'} in full)`)
   const text = details.join('\n')
-  const rows = text.split('\n').length
+  // Rows on the screen: a line wider than the terminal takes several.
+  const rows = text.split('\n').reduce((n, l) => n + (opts.width ? Math.max(1, Math.ceil(l.replace(/\u001B\[[0-9;]*m/g, '').length / opts.width)) : 1), 0)
   if (opts.page && opts.height && summaryLines.length + rows + 2 > opts.height && (await opts.page(text))) return
   p.info(text)
 }
