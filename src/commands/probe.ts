@@ -159,7 +159,7 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
           const mark = (c: {verdict: string; expected: string}) => (c.verdict === 'allow' ? 'A' : c.verdict === 'deny' ? '-' : '?') + (c.verdict === c.expected ? '' : '!')
           const compact = m.namespaces.map((f, i) => [`${i + 1} ${f}`, ...m.namespaces.map((t) => mark(cell(f, t)))])
           this.printer.info(table(['from \\ to', ...m.namespaces.map((_n, i) => String(i + 1))], compact))
-          this.printer.info('A: allow, -: deny, ?: unknown, !: not as expected; column N is the namespace of row N (-o wide: names)')
+          this.printer.info('A allow, - deny, ? unknown, ! unexpected; column N: row N (-o wide: names)')
         }
       } else {
         // Many tenants: one row per tenant pair that breaks isolation, and a summary.

@@ -6,9 +6,9 @@ import {BIN} from './cli.js'
  * once the prompt is up, so the interactive confirm path is exercised as a
  * person would meet it. `size` sets the terminal's columns and rows (stty, before
  * knmesh starts; default: the size `script` gives, 0x0 when not run from a
- * terminal); `env` adds to or overrides the environment (NO_COLOR: '' for colours).
+ * terminal); `env` adds to or overrides the environment (NO_COLOR: '' for colours; undefined unsets).
  */
-export async function knmeshOnTty(args: string[], kubeconfig: string, keys: string | {when: RegExp; keys: string}[], delayMs = 2500, opts: {size?: {cols: number; rows: number}; env?: Record<string, string>} = {}): Promise<{exitCode: number; output: string}> {
+export async function knmeshOnTty(args: string[], kubeconfig: string, keys: string | {when: RegExp; keys: string}[], delayMs = 2500, opts: {size?: {cols: number; rows: number}; env?: Record<string, string | undefined>} = {}): Promise<{exitCode: number; output: string}> {
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`
   const run = ['node', BIN, ...args].map(quote).join(' ')
   const cmd = opts.size ? `stty cols ${opts.size.cols} rows ${opts.size.rows} && exec ${run}` : run
