@@ -74,10 +74,12 @@ export abstract class KnmeshCommand extends Command {
     })(),
     output: Flags.option({
       char: 'o',
-      options: ['yaml', 'json', 'table'] as const,
-      description: 'output format: yaml|json print the desired objects or the result',
+      options: ['yaml', 'json', 'table', 'wide'] as const,
+      description: 'output format: yaml|json print the desired objects or the result; table fits the terminal, wide prints every cell in full (one line per row)',
       helpGroup: 'GLOBAL',
     })(),
+    'show-objects': Flags.boolean({description: 'show new objects in full in the plan (by default they are listed by name)', helpGroup: 'GLOBAL', default: false}),
+    'no-pager': Flags.boolean({description: 'do not page long plans (pager: $KNMESH_PAGER, $PAGER, else less -R)', helpGroup: 'GLOBAL', default: false}),
     'request-timeout': Flags.integer({description: 'seconds to wait for each API request (0: no limit)', default: 30, helpGroup: 'GLOBAL', min: 0}),
     // kubectl's connection flags (genericclioptions.ConfigFlags), same names and meaning.
     cluster: Flags.string({description: 'kubeconfig cluster to use (instead of the context\'s)', helpGroup: 'CONNECTION', helpValue: 'NAME'}),
@@ -103,7 +105,9 @@ export abstract class KnmeshCommand extends Command {
     context?: string
     yes: boolean
     'dry-run': DryRun
-    output?: 'yaml' | 'json' | 'table'
+    output?: 'yaml' | 'json' | 'table' | 'wide'
+    'show-objects': boolean
+    'no-pager': boolean
     'request-timeout': number
     namespace?: string
     cluster?: string
@@ -129,6 +133,7 @@ export abstract class KnmeshCommand extends Command {
   protected async parseFlags<T extends typeof Command>(cmd: T): Promise<{flags: BaseFlags<T>; args: Interfaces.InferredArgs<T['args']>; argv: string[]}> {
     const parsed = await this.parse(cmd as never)
     this.parsedFlags = parsed.flags as Record<string, unknown>
+    if (this.parsedFlags.output === 'wide') (await import('./ui/terminal.js')).setWide(true)
     return parsed as never
   }
 
@@ -215,7 +220,10 @@ export abstract class KnmeshCommand extends Command {
   protected async change<S>(spec: ChangeSpec<S>, extra: {question?: string; concurrency?: number; summarizeOver?: number; onApplied?: (d: number, t: number) => void} = {}): Promise<ChangeReport> {
     const {runChanges} = await import('./change/engine.js')
     const {confirm} = await import('./ui/prompt.js')
+    const {terminalWidth, terminalHeight, pagerCommand} = await import('./ui/terminal.js')
     const f = this.baseFlagValues
+    // Human text on stdout: fit the terminal and page long details; with -o yaml|json it goes to stderr, unpaged.
+    const pager = this.machineOutput ? undefined : pagerCommand({noPager: f['no-pager']})
     const result = await runChanges(await this.client(), spec, {
       yes: f.yes,
       dryRun: f['dry-run'],
@@ -225,6 +233,10 @@ export abstract class KnmeshCommand extends Command {
       interactive: this.interactive,
       printer: this.printer,
       confirm,
+      showObjects: f['show-objects'],
+      width: this.machineOutput ? undefined : terminalWidth(),
+      height: this.machineOutput ? undefined : terminalHeight(),
+      page: pager ? async (text) => (await import('./ui/pager.js')).page(text, pager) : undefined,
       ...extra,
     })
     if (result.changes.length > 0 && !this.machineOutput) {

@@ -3,7 +3,7 @@ import {ConflictError, DeclinedError, ExitCode, KnmeshError, NotAppliedError} fr
 import type {KubeClient, JsonPatchOp} from '../kube/client.js'
 import {kindOf} from '../kube/kinds.js'
 import {key, type DryRun, type KObject} from '../kube/types.js'
-import {redact, renderChange, toYaml} from '../ui/diff.js'
+import {redact, renderChange, summaryPhrase, toYaml} from '../ui/diff.js'
 import {actionOf, changesOf, stripServerFields, type Action, type Plan, type PlanItem} from './plan.js'
 
 export interface ChangeSpec<S> {
@@ -24,7 +24,7 @@ export interface Printer {
 export interface EngineOptions {
   yes: boolean
   dryRun: DryRun
-  output?: 'yaml' | 'json' | 'table'
+  output?: 'yaml' | 'json' | 'table' | 'wide'
   color: boolean
   /** Whether a person can be asked (stdin and stdout are terminals). */
   interactive: boolean
@@ -37,11 +37,27 @@ export interface EngineOptions {
   summarizeOver?: number
   /** Writes sent at once (1: in plan order). */
   concurrency?: number
+<<<<<<< HEAD
   /**
    * Called after each applied change (progress bars). `exact` is false while a streamed run
    * (runBulk with --yes) is still listing: `total` is then the changes found so far, not the end.
    */
   onApplied?(done: number, total: number, exact?: boolean): void
+=======
+  /** Called after each applied change (progress bars). */
+  onApplied?(done: number, total: number): void
+  /** Print new objects in full (--show-objects, -o yaml); by default a create is one line in the details. */
+  showObjects?: boolean
+  /** Columns of the terminal (undefined: no limit): summary lines are cut to fit. */
+  width?: number
+  /** Rows of the terminal (undefined: not a terminal): the summary fits them; longer details are paged. */
+  height?: number
+  /**
+   * Shows the details through a pager and resolves once it quits; false when the pager
+   * could not start (the details are then printed). Absent: no pager (not a TTY, CI, --no-pager).
+   */
+  page?(text: string): Promise<boolean>
+>>>>>>> terminal
 }
 
 export interface AppliedChange {
@@ -76,7 +92,9 @@ export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opt
     p.info('nothing to do: the cluster already matches')
     return {plan, changes: [], applied: false, noop: true}
   }
-  showChanges(changes, opts)
+  const summary = new ChangeSummary()
+  for (const c of changes) summary.add(c)
+  await presentChanges(summary, changes, opts)
 
   if (opts.dryRun === 'client') {
     p.info(`dry run (client): ${changes.length} change(s) shown, nothing applied`)
@@ -86,8 +104,13 @@ export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opt
     if (!opts.interactive) {
       throw new NotAppliedError(`${changes.length} change(s) not applied: no terminal to confirm on; run again with --yes to apply`)
     }
+<<<<<<< HEAD
     const ok = await opts.confirm(opts.question ?? `Apply ${changes.length} change(s)?`)
     if (!ok) throw new DeclinedError('aborted: nothing changed')
+=======
+    const ok = await opts.confirm(question(summary, opts))
+    if (!ok) throw new NotAppliedError('aborted: nothing changed')
+>>>>>>> terminal
   }
 
   const serverDryRun = opts.dryRun === 'server'
@@ -135,41 +158,116 @@ function printDesired(plan: Plan, opts: EngineOptions): void {
   else opts.printer.data(JSON.stringify(objs.length === 1 ? objs[0] : {apiVersion: 'v1', kind: 'List', items: objs}, null, 2))
 }
 
-function showChanges(changes: (PlanItem & {action: Exclude<Action, 'unchanged'>})[], opts: EngineOptions): void {
+type Change = PlanItem & {action: Exclude<Action, 'unchanged'>}
+
+/**
+ * The presentation step: a summary that fits one screen (counts per action, kind and
+ * namespace, and the first names), then the details: one diff per update, one line per
+ * create (the whole object with showObjects) and per delete. More than summarizeOver
+ * changes (or `changes` absent, a streamed plan): the summary only. On a terminal,
+ * details that do not fit under the summary go through opts.page.
+ */
+export async function presentChanges(summary: ChangeSummary, changes: Change[] | undefined, opts: EngineOptions): Promise<void> {
+  const p = opts.printer
   const limit = opts.summarizeOver ?? 25
-  if (changes.length <= limit) {
-    for (const c of changes) opts.printer.info(renderChange(c.action, c.live, c.desired, opts.color).trimEnd())
+  // Leave room for the question and the line the terminal scrolls by.
+  const summaryLines = summary.lines({width: opts.width, maxGroups: opts.height ? Math.max(3, opts.height - 4) : changes ? undefined : 20, color: opts.color})
+  for (const l of summaryLines) p.info(l)
+  if (!changes || summary.total > limit) {
+    p.info(`(${summary.total} changes are summarized, not shown one by one${changes ? '; -o yaml prints the objects' : ''})`)
     return
   }
-  const summary = new ChangeSummary()
-  for (const c of changes) summary.add(c)
-  summary.print(opts.printer)
+  const hidden = opts.showObjects ? 0 : changes.filter((c) => c.action === 'create').length
+  const details = changes.map((c) => renderChange(c.action, c.live, c.desired, opts.color, {body: c.action !== 'create' || Boolean(opts.showObjects)}).trimEnd())
+  if (hidden) details.push(`(${hidden} new object${hidden > 1 ? 's' : ''} listed, not shown: --show-objects or -o yaml prints ${hidden > 1 ? 'them' : 'it'} in full)`)
+  const text = details.join('\n')
+  // Rows on the screen: a line wider than the terminal takes several.
+  const rows = text.split('\n').reduce((n, l) => n + (opts.width ? Math.max(1, Math.ceil(l.replace(/\u001B\[[0-9;]*m/g, '').length / opts.width)) : 1), 0)
+  if (opts.page && opts.height && summaryLines.length + rows + 2 > opts.height && (await opts.page(text))) return
+  p.info(text)
+}
+
+/**
+ * The confirmation: the summary on one line, then "Apply N change(s)?" (or the verb's own
+ * question), fitted to the terminal's width (80 when unknown, as the prompt assumes) with
+ * the prompt's "? " and " (y/N)" around it, so the question is never cut.
+ */
+function question(summary: ChangeSummary, opts: EngineOptions): string {
+  const ask = opts.question ?? `Apply ${summary.total} change(s)?`
+  return `${summary.oneLine((opts.width ?? 80) - ask.length - '? : (y/N)'.length - 2)}: ${ask}`
 }
 
 /** Thousands of changes: counts per action, kind and namespace, and the first few names (memory per group, not per object). */
 export class ChangeSummary {
   total = 0
-  private readonly groups = new Map<string, {count: number; names: string[]}>()
+  private readonly groups = new Map<string, {action: string; count: number; names: string[]}>()
+  /** Per action and kind: how many and in which namespaces, for the one-line summary. */
+  private readonly kinds = new Map<string, {action: string; kind: string; count: number; namespaces: Set<string>}>()
 
-  add(c: PlanItem & {action: Exclude<Action, 'unchanged'>}): void {
+  add(c: Change): void {
     const o = (c.desired ?? c.live)!
     const g = `${c.action} ${o.kind}${o.metadata.namespace ? ` in ${o.metadata.namespace}` : ''}`
-    const entry = this.groups.get(g) ?? {count: 0, names: []}
+    const entry = this.groups.get(g) ?? {action: c.action, count: 0, names: []}
     entry.count++
     if (entry.names.length < 4) entry.names.push(o.metadata.name)
     this.groups.set(g, entry)
+    const k = `${c.action} ${o.kind}`
+    const kind = this.kinds.get(k) ?? {action: c.action, kind: o.kind, count: 0, namespaces: new Set<string>()}
+    kind.count++
+    if (o.metadata.namespace) kind.namespaces.add(o.metadata.namespace)
+    this.kinds.set(k, kind)
     this.total++
   }
 
-  print(printer: Printer, maxGroups = Number.POSITIVE_INFINITY): void {
-    printer.info(`${this.total} changes:`)
+  /**
+   * "N changes:" and one line per action, kind and namespace: "  update Secret in ns: 600 (a, b, c, …)".
+   * At most maxGroups group lines (then "… and N more group(s)"); each cut to `width` columns.
+   */
+  lines(opts: {width?: number; maxGroups?: number; color?: boolean} = {}): string[] {
+    const max = opts.maxGroups ?? Number.POSITIVE_INFINITY
+    const out = [`${this.total} change${this.total === 1 ? '' : 's'}:`]
     const groups = [...this.groups]
-    for (const [g, {count, names}] of groups.slice(0, maxGroups)) {
+    const shown = groups.length > max ? Math.max(1, max - 1) : groups.length
+    for (const [g, {action, count, names}] of groups.slice(0, shown)) {
       const head = names.slice(0, 3).join(', ')
-      printer.info(`  ${g}: ${count} (${head}${count > 3 ? ', …' : ''})`)
+      let line = `  ${g}: ${count} (${head}${count > 3 ? ', …' : ''})`
+      if (opts.width && line.length > opts.width) line = line.slice(0, Math.max(1, opts.width - 2)) + '…)'
+      out.push(opts.color ? line.replace(action, paint(action)) : line)
     }
-    if (groups.length > maxGroups) printer.info(`  … and ${groups.length - maxGroups} more group(s)`)
+    if (groups.length > shown) out.push(`  … and ${groups.length - shown} more group(s)`)
+    return out
   }
+
+  /**
+   * "create 10 AuthorizationPolicies in 3 namespaces, update 1 ServiceMeshMemberRoll in istio-system",
+   * shortened until it fits `width`: a single namespace dropped, then every namespace, then the
+   * last kinds folded into "+N more"; at worst "N changes".
+   */
+  oneLine(width = Number.POSITIVE_INFINITY): string {
+    const kinds = [...this.kinds.values()]
+    const phrases = (level: number) => kinds.map((k) => summaryPhrase(k.action, k.kind, k.count, level === 0 || (level === 1 && k.namespaces.size > 1) ? [...k.namespaces] : []))
+    for (const level of [0, 1, 2]) {
+      const line = phrases(level).join(', ')
+      if (line.length <= width) return line
+    }
+    const short = phrases(2)
+    for (let n = kinds.length - 1; n >= 1; n--) {
+      const rest = kinds.slice(n).reduce((a, k) => a + k.count, 0)
+      const line = `${short.slice(0, n).join(', ')}, +${rest} more`
+      if (line.length <= width) return line
+    }
+    return `${this.total} change${this.total === 1 ? '' : 's'}`
+  }
+
+  /** Kept for callers that print straight to a printer. */
+  print(printer: Printer, maxGroups = Number.POSITIVE_INFINITY): void {
+    for (const l of this.lines({maxGroups})) printer.info(l)
+  }
+}
+
+function paint(action: string): string {
+  const code = action === 'create' ? 32 : action === 'update' ? 33 : 31
+  return `\u001B[${code}m${action}\u001B[0m`
 }
 
 export function patchOps(live: KObject, desired: KObject): JsonPatchOp[] {
@@ -290,7 +388,7 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
   let total: number | undefined
   if (!opts.yes || opts.dryRun === 'client') {
     const summary = new ChangeSummary()
-    const firstFew: (PlanItem & {action: Exclude<Action, 'unchanged'>})[] = []
+    const firstFew: Change[] = []
     for await (const plan of spec.pages(client)) {
       notes(plan)
       for (const item of plan.items) {
@@ -311,15 +409,18 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
       p.info('nothing to do: the cluster already matches')
       return {...result, noop: true}
     }
-    if (total <= limit) showChanges(firstFew, opts)
-    else summary.print(p, 20)
+    await presentChanges(summary, total <= limit ? firstFew : undefined, opts)
     if (opts.dryRun === 'client') {
       p.info(`dry run (client): ${total} change(s) shown, nothing applied`)
       return result
     }
     if (!opts.yes) {
       if (!opts.interactive) throw new NotAppliedError(`${total} change(s) not applied: no terminal to confirm on; run again with --yes to apply`)
+<<<<<<< HEAD
       if (!(await opts.confirm(opts.question ?? `Apply ${total} change(s)?`))) throw new DeclinedError('aborted: nothing changed')
+=======
+      if (!(await opts.confirm(question(summary, opts)))) throw new NotAppliedError('aborted: nothing changed')
+>>>>>>> terminal
     }
     result.unchanged = 0
     result.byNamespace.clear()

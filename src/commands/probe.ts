@@ -169,11 +169,23 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
       const short = (v: string) => (v === 'allow' ? 'allow' : v === 'deny' ? 'deny' : v)
       if (m.namespaces.length <= 12) {
         const byPair = new Map(m.cells.map((c) => [`${c.from}\u0000${c.to}`, c]))
+        const cell = (f: string, t: string) => byPair.get(`${f}\u0000${t}`)!
         const rows = m.namespaces.map((f) => [f, ...m.namespaces.map((t) => {
-          const c = byPair.get(`${f}\u0000${t}`)!
+          const c = cell(f, t)
           return c.verdict === c.expected ? short(c.verdict) : `${short(c.verdict)} (!)`
         })])
-        this.printer.info(table(['from \\ to', ...m.namespaces], rows))
+        const grid = table(['from \\ to', ...m.namespaces], rows, {width: null})
+        const {terminalWidth} = await import('../ui/terminal.js')
+        const width = terminalWidth()
+        if (!width || Math.max(...grid.split('\n').map((l) => l.length)) <= width) {
+          this.printer.info(grid)
+        } else {
+          // Too wide for the terminal: numbered columns and one-letter cells.
+          const mark = (c: {verdict: string; expected: string}) => (c.verdict === 'allow' ? 'A' : c.verdict === 'deny' ? '-' : '?') + (c.verdict === c.expected ? '' : '!')
+          const compact = m.namespaces.map((f, i) => [`${i + 1} ${f}`, ...m.namespaces.map((t) => mark(cell(f, t)))])
+          this.printer.info(table(['from \\ to', ...m.namespaces.map((_n, i) => String(i + 1))], compact))
+          this.printer.info('A allow, - deny, ? unknown, ! unexpected; column N: row N (-o wide: names)')
+        }
       } else {
         // Many tenants: one row per tenant pair that breaks isolation, and a summary.
         this.printer.info(`${m.tenants.length} tenants, ${m.namespaces.length} namespaces, ${m.cells.length} pairs predicted`)

@@ -83,6 +83,8 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     pass.push(...connectionArgv(f))
     if (f.yes) pass.push('--yes')
     if (f['dry-run'] !== 'none') pass.push(`--dry-run=${f['dry-run']}`)
+    if (f['no-pager']) pass.push('--no-pager')
+    if (f['show-objects']) pass.push('--show-objects')
 
     const steps: Step[] = [
       {title: 'Check the prerequisites (1.4.1)', id: 'precheck', argv: meshArgs, check: true},

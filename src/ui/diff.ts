@@ -25,12 +25,16 @@ export function toYaml(obj: KObject): string {
   return stringify(redact(stripServerFields(obj)), {lineWidth: 0})
 }
 
-/** A unified YAML diff of one change, coloured when `color`. */
-export function renderChange(action: Exclude<Action, 'unchanged'>, live: KObject | null, desired: KObject | null, color: boolean): string {
+/**
+ * A unified YAML diff of one change, coloured when `color`: a title line
+ * ("+ create Kind/ns/name", "~ update …", "- delete …") and, unless `body` is false,
+ * the diff indented by four spaces (a create: the whole object).
+ */
+export function renderChange(action: Exclude<Action, 'unchanged'>, live: KObject | null, desired: KObject | null, color: boolean, opts: {body?: boolean} = {}): string {
   const obj = (desired ?? live)!
   const head = {create: c(32, color)('+ create'), update: c(33, color)('~ update'), delete: c(31, color)('- delete')}[action]
   const title = `${head} ${key(obj)}`
-  if (action === 'delete') return title + '\n'
+  if (action === 'delete' || opts.body === false) return title + '\n'
   const before = live ? stringify(redact(stripServerFields(live), desired, 'before'), {lineWidth: 0}) : ''
   const after = desired ? stringify(redact(stripServerFields(desired), live), {lineWidth: 0}) : ''
   const patch = createTwoFilesPatch('live', 'desired', before, after, '', '', {context: 3})
@@ -42,4 +46,17 @@ export function renderChange(action: Exclude<Action, 'unchanged'>, live: KObject
     .map((l) => '    ' + l)
     .join('\n')
   return `${title}\n${body}\n`
+}
+
+/** English plural of a kind: AuthorizationPolicy → AuthorizationPolicies, Ingress → Ingresses, Gateway → Gateways. */
+export function pluralKind(kind: string): string {
+  if (/[^aeiou]y$/i.test(kind)) return kind.slice(0, -1) + 'ies'
+  if (/(s|x|z|ch|sh)$/i.test(kind)) return kind + 'es'
+  return kind + 's'
+}
+
+/** "create 10 AuthorizationPolicies in 3 namespaces", "update 1 ServiceMeshMemberRoll in istio-system", "delete 2 ClusterRoles". */
+export function summaryPhrase(action: string, kind: string, count: number, namespaces: string[]): string {
+  const where = namespaces.length === 0 ? '' : namespaces.length === 1 ? ` in ${namespaces[0]}` : ` in ${namespaces.length} namespaces`
+  return `${action} ${count} ${count === 1 ? kind : pluralKind(kind)}${where}`
 }
