@@ -37,15 +37,11 @@ export interface EngineOptions {
   summarizeOver?: number
   /** Writes sent at once (1: in plan order). */
   concurrency?: number
-<<<<<<< HEAD
   /**
    * Called after each applied change (progress bars). `exact` is false while a streamed run
    * (runBulk with --yes) is still listing: `total` is then the changes found so far, not the end.
    */
   onApplied?(done: number, total: number, exact?: boolean): void
-=======
-  /** Called after each applied change (progress bars). */
-  onApplied?(done: number, total: number): void
   /** Print new objects in full (--show-objects, -o yaml); by default a create is one line in the details. */
   showObjects?: boolean
   /** Columns of the terminal (undefined: no limit): summary lines are cut to fit. */
@@ -57,7 +53,6 @@ export interface EngineOptions {
    * could not start (the details are then printed). Absent: no pager (not a TTY, CI, --no-pager).
    */
   page?(text: string): Promise<boolean>
->>>>>>> terminal
 }
 
 export interface AppliedChange {
@@ -104,13 +99,8 @@ export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opt
     if (!opts.interactive) {
       throw new NotAppliedError(`${changes.length} change(s) not applied: no terminal to confirm on; run again with --yes to apply`)
     }
-<<<<<<< HEAD
-    const ok = await opts.confirm(opts.question ?? `Apply ${changes.length} change(s)?`)
-    if (!ok) throw new DeclinedError('aborted: nothing changed')
-=======
     const ok = await opts.confirm(question(summary, opts))
-    if (!ok) throw new NotAppliedError('aborted: nothing changed')
->>>>>>> terminal
+    if (!ok) throw new DeclinedError('aborted: nothing changed')
   }
 
   const serverDryRun = opts.dryRun === 'server'
@@ -416,11 +406,7 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
     }
     if (!opts.yes) {
       if (!opts.interactive) throw new NotAppliedError(`${total} change(s) not applied: no terminal to confirm on; run again with --yes to apply`)
-<<<<<<< HEAD
-      if (!(await opts.confirm(opts.question ?? `Apply ${total} change(s)?`))) throw new DeclinedError('aborted: nothing changed')
-=======
-      if (!(await opts.confirm(question(summary, opts)))) throw new NotAppliedError('aborted: nothing changed')
->>>>>>> terminal
+      if (!(await opts.confirm(question(summary, opts)))) throw new DeclinedError('aborted: nothing changed')
     }
     result.unchanged = 0
     result.byNamespace.clear()
