@@ -120,6 +120,23 @@ describe('Istio validating admission webhook', () => {
     expect(r.message).toContain('service entry port name "tcp-9092" already defined');
   });
 
+  it('knmesh reports every reason of a multi-error refusal on its one error line', async () => {
+    const ns = await namespace('iwh-msg');
+    const body = serviceEntry(ns, 'twice', [
+      { number: 1, name: 'a', protocol: 'TCP' },
+      { number: 2, name: 'a', protocol: 'TCP' },
+      { number: 3, name: 'b', protocol: 'TCP' },
+      { number: 4, name: 'b', protocol: 'TCP' },
+    ]);
+    // knmesh's kinds table names ServiceEntry networking.istio.io/v1alpha3.
+    const err = await client.create({ ...body, apiVersion: 'networking.istio.io/v1alpha3' }).then(
+      () => new Error('expected a refusal'),
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).not.toContain('\n');
+    expect(err.message).toContain('configuration is invalid: 2 errors occurred: service entry port name "a" already defined; service entry port name "b" already defined');
+  });
+
   it('refuses an AuthorizationPolicy with an empty principal (security.istio.io goes through Istio too)', async () => {
     const ns = await namespace('iwh-ap');
     const body = {
