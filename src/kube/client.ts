@@ -40,6 +40,19 @@ interface RequestOptions {
  * The only code that talks to the API server. One keep-alive agent per
  * process; every error becomes a typed KubeError with a one-line message.
  */
+/**
+ * A Status message on one line. Admission webhooks answer with several lines
+ * (istiod: "configuration is invalid: 2 errors occurred:\n\t* a\n\t* b\n\n");
+ * they become "configuration is invalid: 2 errors occurred: a; b" so no reason is lost.
+ */
+export function oneLine(message: string): string {
+  const [head = '', ...rest] = message
+    .split('\n')
+    .map((l) => l.trim().replace(/^\* /, ''))
+    .filter(Boolean)
+  return rest.length ? `${head} ${rest.join('; ')}` : head
+}
+
 export class KubeClient {
   /** Requests sent so far (benchmarks and the bounded-request tests read this). */
   requestCount = 0
@@ -111,7 +124,7 @@ export class KubeClient {
     }
     const res = what?.info ? resourceName(what.info) : 'resource'
     const where = what?.namespace ? ` in namespace ${what.namespace}` : ''
-    const message = (st.message ?? `HTTP ${status}`).split('\n')[0]
+    const message = oneLine(st.message ?? `HTTP ${status}`)
     switch (status) {
       case 401:
         this.credentials.invalidate()

@@ -22,6 +22,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  ensureIstioWebhook,
+  istioWebhookArgs,
+  istioWebhookCaFile,
+  readIstioWebhookCa,
+  validatingWebhookConfiguration,
+  waitIstioWebhookLive,
+} from './istio-webhook.js';
 
 export interface ControlPlane {
   /** https://127.0.0.1:<port> */
@@ -40,11 +48,17 @@ export interface ControlPlane {
   /** Bearer tokens behind the two kubeconfigs (for raw HTTP clients). */
   adminToken: string;
   restrictedToken: string;
+  /**
+   * Istio's validating admission webhook (tools/istio-webhook), registered as
+   * ValidatingWebhookConfiguration istio-validator-istio-system: its URL and
+   * the CA of its serving certificate.
+   */
+  istioWebhook: { url: string; caFile: string };
   /** Folder with etcd, kube-apiserver (and kubectl, unless KUBEBUILDER_ASSETS lacks it). */
   binDir: string;
   /** kubectl to use against this server (see kubectlFor). */
   kubectl: string;
-  /** Kill etcd and kube-apiserver (process groups) and remove `dir`. Idempotent. */
+  /** Kill etcd, kube-apiserver and istio-webhook (process groups) and remove `dir`. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -310,12 +324,13 @@ function spawnWatchdog(pgids: number[], dir: string, keepDir: boolean): number |
 export async function startControlPlane(opts: { binDir?: string; apiserverArgs?: string[] } = {}): Promise<ControlPlane> {
   const t0 = performance.now();
   const binDir = opts.binDir ?? (await ensureBinaries()).binDir;
+  const webhookBin = await ensureIstioWebhook();
   let lastErr: unknown;
   // Ports come from the OS, but another process may grab one between our
   // probe and the bind: retry the whole start a couple of times.
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      return await startOnce(binDir, t0, opts.apiserverArgs ?? []);
+      return await startOnce(binDir, webhookBin, t0, opts.apiserverArgs ?? []);
     } catch (err) {
       lastErr = err;
       log(`start attempt ${attempt} failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -324,7 +339,7 @@ export async function startControlPlane(opts: { binDir?: string; apiserverArgs?:
   throw lastErr;
 }
 
-async function startOnce(binDir: string, t0: number, apiserverArgs: string[]): Promise<ControlPlane> {
+async function startOnce(binDir: string, webhookBin: string, t0: number, apiserverArgs: string[]): Promise<ControlPlane> {
   installHooks();
   const keepDir = process.env.KNMESH_KEEP_CONTROLPLANE_DIR === '1';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'knmesh-cp-'));
@@ -350,7 +365,7 @@ async function startOnce(binDir: string, t0: number, apiserverArgs: string[]): P
   };
 
   try {
-    const [etcdClient, etcdPeer, apiPort] = await freePorts(3);
+    const [etcdClient, etcdPeer, apiPort, webhookPort] = await freePorts(4);
     const etcdUrl = `http://127.0.0.1:${etcdClient}`;
     const peerUrl = `http://127.0.0.1:${etcdPeer}`;
 
@@ -373,6 +388,13 @@ async function startOnce(binDir: string, t0: number, apiserverArgs: string[]): P
       dir,
     );
     entry.pgids.push(etcd.pid);
+
+    // --- Istio's validating webhook (its own self-signed serving cert)
+    const webhookCertDir = path.join(dir, 'istio-webhook-pki');
+    const webhook = spawnLogged('istio-webhook', webhookBin, istioWebhookArgs(webhookPort, webhookCertDir), dir);
+    entry.pgids.push(webhook.pid);
+    const webhookUrl = `https://127.0.0.1:${webhookPort}/validate`;
+    const webhookCaFile = istioWebhookCaFile(webhookCertDir);
 
     // --- credentials
     const adminToken = randomBytes(24).toString('hex');
@@ -448,6 +470,13 @@ async function startOnce(binDir: string, t0: number, apiserverArgs: string[]): P
     );
     const apiReady = since(tApi);
 
+    await waitFor(
+      'istio-webhook /readyz',
+      30_000,
+      async () => existsSync(webhookCaFile) && (await apiRequest(`https://127.0.0.1:${webhookPort}`, { path: '/readyz', caFile: webhookCaFile, timeoutMs: 2000 })).status === 200,
+      () => webhook.exited,
+    );
+
     const kreq = (o: Parameters<typeof apiRequest>[1]): Promise<HttpResult> =>
       apiRequest(server, { caFile, token: adminToken, ...o });
 
@@ -477,6 +506,13 @@ async function startOnce(binDir: string, t0: number, apiserverArgs: string[]): P
     });
     await aggregateClusterRoles(server, caFile, adminToken);
 
+    const vwc = await kreq({
+      method: 'POST',
+      path: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
+      body: validatingWebhookConfiguration(webhookUrl, readIstioWebhookCa(webhookCertDir)),
+    });
+    if (vwc.status !== 201) throw new Error(`registering the Istio validating webhook: HTTP ${vwc.status} ${vwc.body}`);
+
     const adminKubeconfig = path.join(dir, 'admin.kubeconfig');
     const restrictedKubeconfig = path.join(dir, 'restricted.kubeconfig');
     writeFileSync(adminKubeconfig, kubeconfigYaml(server, caFile, 'admin', adminToken), { mode: 0o600 });
@@ -485,7 +521,19 @@ async function startOnce(binDir: string, t0: number, apiserverArgs: string[]): P
     log(`up at ${server} in ${since(t0)} (etcd ${etcdReady}, kube-apiserver ${apiReady}); dir ${dir}`);
     const kubectl = kubectlFor(binDir);
     defaultKubectl = kubectl;
-    return { server, caFile, dir, adminKubeconfig, restrictedKubeconfig, adminToken, restrictedToken, binDir, kubectl, stop };
+    return {
+      server,
+      caFile,
+      dir,
+      adminKubeconfig,
+      restrictedKubeconfig,
+      adminToken,
+      restrictedToken,
+      istioWebhook: { url: webhookUrl, caFile: webhookCaFile },
+      binDir,
+      kubectl,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -631,6 +679,8 @@ export async function installCrds(cp: ControlPlane, crdDir: string): Promise<voi
   }
   await kubectl(cp.kubectl, cp.adminKubeconfig, ['apply', '--server-side', '--force-conflicts', '--field-manager=knmesh-test', '-f', '-'], parts.map((p) => `---\n${p}\n`).join(''));
   await kubectl(cp.kubectl, cp.adminKubeconfig, ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
+  // Istio objects written from now on go through Istio's validation, as on a real mesh.
+  await waitIstioWebhookLive((p, body) => apiRequest(cp.server, { method: 'POST', path: p, body, caFile: cp.caFile, token: cp.adminToken }));
   log(`CRDs installed and Established in ${since(t0)}`);
 }
 
