@@ -120,10 +120,12 @@ export const KNM0104: Rule = {
   summary: 'A gateway host in KnativeServing spec.config.istio or the ConfigMap config-istio names no existing Service: net-istio points routes at nothing.',
   run(s) {
     const out: Finding[] = []
+    // The control plane has deployed nothing yet: its gateway Services are still to come (precheck says so).
+    const meshUp = s.workloads.some((w) => w.metadata.namespace === s.meshNamespace)
     for (const {key, host, from} of configGatewayHosts(s)) {
       const svc = serviceOfHost(host)
       const exists = svc && s.services.some((x) => x.metadata.namespace === svc.namespace && x.metadata.name === svc.name)
-      if (exists) continue
+      if (exists || (svc?.namespace === s.meshNamespace && !meshUp)) continue
       const where = from.kind === 'ConfigMap' ? 'data' : 'spec.config.istio'
       out.push(finding(KNM0104, [ref(from), ...(svc ? [{kind: 'Service', ...svc}] : [])], `${where}["${key}"] is "${host}": ${svc ? `no Service ${svc.namespace}/${svc.name}` : 'not a Service host (NAME.NAMESPACE.svc.cluster.local)'}`, `knmesh enable-istio${meshFlag(s.meshNamespace)}`))
     }

@@ -39,3 +39,12 @@ export function summary(findings: Finding[]): Record<Severity, number> {
 }
 
 export type {AnalyzeState, Finding, Rule, Severity}
+
+/** status's "analyze" area: one row, failure on any Error, warning on any Warning (the codes are in analyze's output). */
+export function analyzeStatusRow(findings: Finding[], meshNamespace: string): {area: string; check: string; state: 'ok' | 'warning' | 'failure'; detail: string; fix?: string} {
+  const c = summary(findings)
+  const state = c.Error ? 'failure' : c.Warning ? 'warning' : 'ok'
+  const codes = [...new Set(findings.filter((f) => f.severity !== 'Info').map((f) => f.code))]
+  const detail = state === 'ok' ? `no errors or warnings (${RULES.length} checks${c.Info ? `, ${c.Info} info` : ''})` : `${c.Error} error(s), ${c.Warning} warning(s): ${codes.join(', ')}`
+  return {area: 'analyze', check: 'integration analysis', state, detail, ...(state === 'ok' ? {} : {fix: `knmesh analyze${meshNamespace === 'istio-system' ? '' : ` --mesh-namespace ${meshNamespace}`}`})}
+}
