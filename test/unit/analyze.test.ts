@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import type {KObject} from '../../src/kube/types.js'
-import {analyze, exceeds, findingLine, RULES} from '../../src/mesh/analyze/index.js'
+import {analyze, analyzeStatusRow, exceeds, findingLine, RULES} from '../../src/mesh/analyze/index.js'
 import type {AnalyzeState} from '../../src/mesh/analyze/types.js'
 import {desiredIngressGateway, desiredLocalGateway, desiredLocalGatewayService} from '../../src/mesh/gateways.js'
 import {desiredEventing, desiredServing, istioGatewayConfig} from '../../src/mesh/istio.js'
@@ -70,6 +70,17 @@ describe('analyze: the guide\'s own configuration', () => {
     expect(exceeds(f.slice(1), 'Error')).toBe(false)
     expect(exceeds(f.slice(1), 'Warning')).toBe(true)
     expect(exceeds([], 'Info')).toBe(false)
+  })
+})
+
+describe('status row', () => {
+  it('is ok without findings, a failure on an Error, a warning on Warnings only, with the fix for another mesh namespace', () => {
+    expect(analyzeStatusRow([], M)).toMatchObject({area: 'analyze', state: 'ok'})
+    const s = guideState()
+    s.smmr!.status.pendingMembers = ['x']
+    expect(analyzeStatusRow(analyze(s), 'my-mesh')).toEqual({area: 'analyze', check: 'integration analysis', state: 'warning', detail: '0 error(s), 1 warning(s): KNM0304', fix: 'knmesh analyze --mesh-namespace my-mesh'})
+    s.secrets = []
+    expect(analyzeStatusRow(analyze(s), M)).toMatchObject({state: 'failure', detail: '1 error(s), 1 warning(s): KNM0102, KNM0304', fix: 'knmesh analyze'})
   })
 })
 
