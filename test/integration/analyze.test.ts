@@ -52,7 +52,7 @@ describe('analyze on a real API server', () => {
     expect(strict.stdout).toMatch(/^meshNamespace: istio-system\nsummary:\n  Error: 0\n  Warning: 1\n  Info: 0\nfindings:\n  - code: KNM0304\n    severity: Warning\n/)
     expect(strict.stderr).toBe('error: analyze found issues at or above warning severity')
     await status(Kinds.ServiceMeshMemberRoll, 'default', M, {status: {pendingMembers: []}})
-  })
+  }, 180_000)
 
   it('finds every broken piece of a misconfigured cluster, with the objects and the fix', async () => {
     const c = cluster.client

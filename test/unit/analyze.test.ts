@@ -138,7 +138,7 @@ describe('gateways', () => {
 })
 
 describe('ServiceEntries', () => {
-  const kafka = (bootstrap: string) => obj('operator.serverless.openshift.io/v1alpha1', 'KnativeKafka', 'knative-eventing', 'knative-kafka', {spec: {channel: {enabled: true, bootstrapServers: bootstrap}}})
+  const kafka = (bootstrap: string) => obj('operator.serverless.openshift.io/v1alpha1', 'KnativeKafka', 'knative-eventing', 'knative-kafka', {spec: {channel: {enabled: true, bootstrapServers: bootstrap}, broker: {defaultConfig: {bootstrapServers: bootstrap}}}})
   const se = (ports: unknown[], hosts = ['my-kafka.kafka']) => obj('networking.istio.io/v1alpha3', 'ServiceEntry', 'knative-eventing', 'kafka-cluster', {spec: {hosts, ports}})
 
   it('KNM0201: repeated port names or numbers (the guide\'s example)', () => {

@@ -43,8 +43,11 @@ export const KNM0202: Rule = {
     const ses = s.serviceEntries.filter((se) => se.metadata.namespace === KNATIVE_EVENTING)
     const out: Finding[] = []
     const hosts = new Set(bootstrapHosts(kafkaBootstrapOf(s.kafka)))
+    const seen = new Set<string>()
     for (const {host, port} of bootstrapPorts(kafkaBootstrapOf(s.kafka))) {
-      if (!hosts.has(host)) continue
+      // Channel and broker often name the same servers: one finding each.
+      if (!hosts.has(host) || seen.has(`${host}:${port}`)) continue
+      seen.add(`${host}:${port}`)
       const covering = ses.filter((se) => Array.isArray(se.spec?.hosts) && se.spec.hosts.includes(host))
       if (covering.some((se) => (se.spec?.ports ?? []).some((p: Obj) => Number(p?.number) === port))) continue
       const seRefs = covering.map((se) => ref(se))
