@@ -15,6 +15,7 @@ import AnnotateServices from './annotate-services.js'
 import EnableMetrics from './enable-metrics.js'
 import FilterSecrets from './filter-secrets.js'
 import Whoami from './whoami.js'
+import Analyze from './analyze.js'
 
 /** Explicit command discovery: oclif loads this one file instead of scanning a folder. */
 export const COMMANDS = {
@@ -35,4 +36,5 @@ export const COMMANDS = {
   'enable-metrics': EnableMetrics,
   'filter-secrets': FilterSecrets,
   whoami: Whoami,
+  analyze: Analyze,
 }

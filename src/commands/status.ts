@@ -21,6 +21,10 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
     const state = await readStatus(client, mesh)
     const {statusExtras} = await import('../mesh/status-extra.js')
     state.extra = await statusExtras(client, state)
+    // The analyze area: one row summing up knmesh analyze's findings.
+    const {analyze, analyzeStatusRow} = await import('../mesh/analyze/index.js')
+    const {readAnalyze} = await import('../mesh/analyze/read.js')
+    state.extra.push(analyzeStatusRow(analyze(await readAnalyze(client, mesh)), mesh))
     const bin = this.config.bin
     const rows = statusRows(state).map((r) => (r.fix ? {...r, fix: r.fix.replace(/^knmesh /, `${bin} `)} : r))
     const failures = statusFailed(rows)
