@@ -8,7 +8,7 @@ const PORT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 
 export default class EnableIstio extends KnmeshCommand {
   static summary = 'Turn on the Istio integration in Knative Serving, Eventing and Kafka'
-  static description = `Does guide section 1.4.3: in KnativeServing knative-serving, sets spec.ingress.istio.enabled, gives the activator and autoscaler entries of spec.deployments the two sidecar annotations (merged by name with existing entries) and points spec.config.istio's gateway keys at the mesh namespace. In KnativeEventing (when present; --no-eventing skips it), sets config.features.istio: enabled and annotates its four workloads. In KnativeKafka (when present), annotates its seven workloads, and writes the ServiceEntry kafka-cluster in knative-eventing with the bootstrap hosts (from --kafka-bootstrap or the KnativeKafka, ports stripped) and the guide's listener ports (or --kafka-ports).
+  static description = `Does guide section 1.4.3: in KnativeServing knative-serving, sets spec.ingress.istio.enabled, gives the activator and autoscaler entries of spec.deployments the two sidecar annotations (merged by name with existing entries) and points spec.config.istio's gateway keys at the mesh namespace. In KnativeEventing (when present; --no-eventing skips it), sets config.features.istio: enabled and annotates its four workloads. In KnativeKafka (when present), annotates its seven workloads, and writes the ServiceEntry kafka-cluster in knative-eventing with the bootstrap hosts (from --kafka-bootstrap or the KnativeKafka, ports stripped) and the guide's listener ports 9092-9096 (or --kafka-ports) plus every port the bootstrap servers name. Port names are unique, as istiod requires: where the guide's example repeats a name (tcp-tls on 9093 and 9096, tcp-sasl-tls on 9094 and 9095), the second gets -<number> appended (tcp-sasl-tls-9095, tcp-tls-9096).
 
 Before that it checks the mesh side: when configure-mesh, create-gateways or add-namespace still have work to do, it offers to include them in the same change (on a terminal), includes them with --prerequisites, or says which to run.`
 
@@ -23,7 +23,7 @@ Before that it checks the mesh side: when configure-mesh, create-gateways or add
     ...meshNamespaceFlag,
     eventing: Flags.boolean({description: 'configure KnativeEventing when it exists (--no-eventing skips it)', default: true, allowNo: true}),
     'kafka-bootstrap': Flags.string({description: 'Kafka bootstrap servers host:port,… for the ServiceEntry kafka-cluster (default: the KnativeKafka\'s)', helpValue: 'HOST:PORT,…'}),
-    'kafka-ports': Flags.string({description: 'Kafka listener ports NUMBER[:NAME],… for the ServiceEntry (default: the guide\'s 9092-9096)', helpValue: 'PORT[:NAME],…'}),
+    'kafka-ports': Flags.string({description: 'Kafka listener ports NUMBER[:NAME],… for the ServiceEntry (default: the guide\'s 9092-9096, names made unique); numbers and names must not repeat', helpValue: 'PORT[:NAME],…'}),
     prerequisites: Flags.boolean({description: 'also apply configure-mesh, create-gateways and add-namespace when they have work to do', default: false}),
     secret: Flags.string({description: 'credential Secret for create-gateways, when included', default: 'wildcard-certs', helpValue: 'NAME'}),
   }
@@ -80,15 +80,27 @@ Before that it checks the mesh side: when configure-mesh, create-gateways or add
   }
 }
 
+/**
+ * --kafka-ports "9092:tcp-plain,9093" → [{number: 9092, name: 'tcp-plain', protocol: 'TCP'}, {number: 9093, name:
+ * 'tcp-9093', …}]. Throws UsageError (exit 2) on a malformed entry, a name that is not a DNS-1123 label, or a
+ * repeated number or name (istiod refuses a ServiceEntry that repeats either).
+ */
 function parsePorts(value: string): {number: number; name: string; protocol: string}[] {
   const entries = splitList(value)
   if (entries.length === 0) throw new UsageError('--kafka-ports is empty')
-  return entries.map((e) => {
+  const ports = entries.map((e) => {
     const [num, name, extra] = e.split(':')
     const n = Number(num)
     if (extra !== undefined || !/^\d+$/.test(num) || n < 1 || n > 65535) throw new UsageError(`invalid --kafka-ports entry "${e}": NUMBER or NUMBER:NAME expected, e.g. 9092:tcp-plain`)
     const portName = name ?? `tcp-${n}`
-    if (!PORT_NAME.test(portName)) throw new UsageError(`invalid port name "${portName}" in --kafka-ports: lowercase letters, digits and '-'`)
+    if (!PORT_NAME.test(portName) || portName.length > 63) throw new UsageError(`invalid port name "${portName}" in --kafka-ports: lowercase letters, digits and '-', at most 63 characters`)
     return {number: n, name: portName, protocol: 'TCP'}
   })
+  for (const [i, p] of ports.entries()) {
+    const sameNumber = ports.findIndex((q) => q.number === p.number)
+    if (sameNumber !== i) throw new UsageError(`--kafka-ports lists port ${p.number} twice: each port once (istiod refuses a ServiceEntry that repeats a port number)`)
+    const sameName = ports.findIndex((q) => q.name === p.name)
+    if (sameName !== i) throw new UsageError(`--kafka-ports gives the name "${p.name}" to ports ${ports[sameName].number} and ${p.number}: port names must be unique (istiod refuses a ServiceEntry that repeats a port name)`)
+  }
+  return ports
 }

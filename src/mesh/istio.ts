@@ -26,14 +26,44 @@ export interface KafkaPort {
   protocol: string
 }
 
-/** The guide's listener ports (its example; the real ones depend on the Kafka cluster). */
-export const DEFAULT_KAFKA_PORTS: KafkaPort[] = [
+/**
+ * The guide's 1.4.3 step 7 example ports, verbatim. They repeat two names (`tcp-tls` on 9093 and 9096,
+ * `tcp-sasl-tls` on 9094 and 9095), which istiod refuses ("service entry port name "tcp-tls" already defined",
+ * istio pkg/config/validation ValidateServiceEntry): knmesh writes {@link DEFAULT_KAFKA_PORTS} instead.
+ */
+export const GUIDE_KAFKA_PORTS: readonly KafkaPort[] = Object.freeze([
   {number: 9092, name: 'tcp-plain', protocol: 'TCP'},
   {number: 9093, name: 'tcp-tls', protocol: 'TCP'},
   {number: 9094, name: 'tcp-sasl-tls', protocol: 'TCP'},
   {number: 9095, name: 'tcp-sasl-tls', protocol: 'TCP'},
   {number: 9096, name: 'tcp-tls', protocol: 'TCP'},
-]
+])
+
+/** Istio port names are DNS-1123 labels: at most 63 characters. */
+const PORT_NAME_MAX = 63
+
+/** `name` made unique among `taken` by appending `-<number>` (then `-<number>-2`, …), within 63 characters. */
+export function uniquePortName(name: string, number: number, taken: Set<string>): string {
+  if (!taken.has(name)) return name
+  for (let i = 1; ; i++) {
+    const suffix = i === 1 ? `-${number}` : `-${number}-${i}`
+    const candidate = name.slice(0, PORT_NAME_MAX - suffix.length).replace(/-+$/, '') + suffix
+    if (!taken.has(candidate)) return candidate
+  }
+}
+
+/**
+ * The guide's example ports with the names made unique: a name already used by an earlier port gets
+ * `-<number>` appended (9095 → `tcp-sasl-tls-9095`, 9096 → `tcp-tls-9096`); numbers and protocols as the guide.
+ */
+export const DEFAULT_KAFKA_PORTS: KafkaPort[] = (() => {
+  const taken = new Set<string>()
+  return GUIDE_KAFKA_PORTS.map((p) => {
+    const name = uniquePortName(p.name, p.number, taken)
+    taken.add(name)
+    return {...p, name}
+  })
+})()
 
 export interface IstioState {
   serving: KObject | null
@@ -109,7 +139,27 @@ export function kafkaBootstrapOf(kafka: KObject | null): string[] {
   return out
 }
 
-export function desiredServiceEntry(live: KObject | null, hosts: string[], ports: KafkaPort[]): KObject {
+/**
+ * The ports named by bootstrap servers ("a:9092, b:9443" → [9092, 9443]), repeats removed; a server without a
+ * port names none.
+ */
+export function bootstrapPorts(servers: string[]): number[] {
+  const ports = servers
+    .flatMap((s) => s.split(','))
+    .map((s) => /:(\d+)$/.exec(s.trim().replace(/^\[[^\]]*\]/, '')))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+  return [...new Set(ports)]
+}
+
+/**
+ * The Kafka ServiceEntry kafka-cluster (guide 1.4.3 step 7), edited from `live`: its other fields, hosts and
+ * ports are kept. Each port of `ports` is set by number (name, protocol); each of `requiredPorts` (the bootstrap
+ * servers' ports) missing by number is added as `tcp-<number>`. Then every port name and number is made unique,
+ * as istiod requires: a repeated name gets `-<number>` appended, a repeated number (only a live object can have
+ * one) is dropped. Each such repair and each added bootstrap port is a note.
+ */
+export function desiredServiceEntry(live: KObject | null, hosts: string[], ports: KafkaPort[], requiredPorts: number[] = [], notes: Note[] = []): KObject {
   const se = live ? structuredClone(live) : newObject('networking.istio.io/v1alpha3', 'ServiceEntry', KAFKA_SERVICE_ENTRY, KNATIVE_EVENTING)
   const spec = ensureObject(se, ['spec'])
   addToList(ensureArray(se, ['spec', 'hosts']) as unknown as string[], hosts)
@@ -120,6 +170,30 @@ export function desiredServiceEntry(live: KObject | null, hosts: string[], ports
     if (entry) Object.assign(entry, p)
     else list.push({...p})
   }
+  for (const n of requiredPorts) {
+    if (list.some((e) => Number(e?.number) === n)) continue
+    list.push({number: n, name: `tcp-${n}`, protocol: 'TCP'})
+    notes.push(info(`port ${n} of the Kafka bootstrap servers is not among the listener ports: ServiceEntry ${KAFKA_SERVICE_ENTRY} gets it as tcp-${n}`))
+  }
+  const names = new Set<string>()
+  const numbers = new Set<number>()
+  const unique: typeof list = []
+  for (const e of list) {
+    const n = Number(e?.number)
+    if (numbers.has(n)) {
+      notes.push(warning(`ServiceEntry ${KAFKA_SERVICE_ENTRY} lists port ${n} twice: the repeat (name ${JSON.stringify(e?.name)}) is removed, as istiod refuses a repeated port number`))
+      continue
+    }
+    numbers.add(n)
+    if (typeof e?.name === 'string' && names.has(e.name)) {
+      const renamed = uniquePortName(e.name, n, names)
+      notes.push(info(`ServiceEntry ${KAFKA_SERVICE_ENTRY}: port ${n} is renamed ${e.name} → ${renamed}, as istiod refuses a repeated port name`))
+      e.name = renamed
+    }
+    if (typeof e?.name === 'string') names.add(e.name)
+    unique.push(e)
+  }
+  spec.ports = unique
   spec.location = 'MESH_EXTERNAL'
   spec.resolution = 'NONE'
   return se
@@ -143,7 +217,7 @@ export function planEnableIstio(state: IstioState, input: IstioInput): Plan {
     if (hosts.length === 0) {
       notes.push(warning(`KnativeKafka names no bootstrap servers: pass --kafka-bootstrap host:port to write the ServiceEntry ${KAFKA_SERVICE_ENTRY}`))
     } else {
-      items.push({live: state.serviceEntry, desired: desiredServiceEntry(state.serviceEntry, hosts, input.kafkaPorts ?? DEFAULT_KAFKA_PORTS)})
+      items.push({live: state.serviceEntry, desired: desiredServiceEntry(state.serviceEntry, hosts, input.kafkaPorts ?? DEFAULT_KAFKA_PORTS, bootstrapPorts(servers), notes)})
     }
   }
   return {items, notes}

@@ -1,5 +1,6 @@
 import {ensureArray, ensureObject, getPath, newObject} from '../change/edit.js'
-import {info, type Plan} from '../change/plan.js'
+import {info, type Note, type Plan} from '../change/plan.js'
+import {parseGoDuration} from './duration.js'
 import {KnmeshError} from '../errors.js'
 import type {KObject} from '../kube/types.js'
 
@@ -8,7 +9,14 @@ import type {KObject} from '../kube/types.js'
 export const SMCP_DEFAULT_NAME = 'basic'
 /** 8444: metrics; 8022: serving's wait-for-drain pre-stop hook. */
 export const EXCLUDED_INBOUND_PORTS = [8444, 8022]
+/**
+ * Guide 1.4.2 step 1: "Serverless has a graceful termination for Knative Services of 30 seconds. istio-proxy needs
+ * to have a longer termination duration": its 35s is a minimum, not an exact value (a longer drain, e.g. 600s for
+ * long requests, knative/serving#11793, is kept).
+ */
 export const TERMINATION_DRAIN_DURATION = '35s'
+export const MIN_TERMINATION_DRAIN_MS = 35_000
+const DRAIN_PATH = ['spec', 'techPreview', 'meshConfig', 'defaultConfig', 'terminationDrainDuration']
 export const INGRESS_GATEWAY_LABEL = {knative: 'ingressgateway'} as const
 
 const EXCLUDED_PATH = ['spec', 'proxy', 'networking', 'trafficControl', 'inbound', 'excludedPorts']
@@ -26,11 +34,30 @@ export interface MeshInput {
   create?: boolean
 }
 
-/** The SMCP with the guide's settings merged in; every other field, port and label is kept. */
-export function desiredSmcp(live: KObject | null, meshNamespace: string, name = SMCP_DEFAULT_NAME): KObject {
+/**
+ * Why an SMCP's terminationDrainDuration falls short of the guide's minimum (35s), or null when it is at least
+ * that long. Absent, not a Go duration (e.g. "35", "1d"), or shorter: each is a shortfall.
+ */
+export function drainShortfall(smcp: KObject): string | null {
+  const value = getPath(smcp, DRAIN_PATH)
+  if (value === undefined || value === null) return `terminationDrainDuration is not set (at least ${TERMINATION_DRAIN_DURATION} needed)`
+  const ms = typeof value === 'string' ? parseGoDuration(value) : null
+  if (ms === null) return `terminationDrainDuration ${JSON.stringify(value)} is not a duration (at least ${TERMINATION_DRAIN_DURATION} needed)`
+  if (ms < MIN_TERMINATION_DRAIN_MS) return `terminationDrainDuration ${value} is shorter than ${TERMINATION_DRAIN_DURATION}`
+  return null
+}
+
+/**
+ * The SMCP with the guide's settings merged in; every other field, port and label is kept. The drain is raised
+ * to 35s only when it is shorter (or unset, or not a duration); a longer one is kept (a note says so when `notes`
+ * is given).
+ */
+export function desiredSmcp(live: KObject | null, meshNamespace: string, name = SMCP_DEFAULT_NAME, notes?: Note[]): KObject {
   const smcp = live ? structuredClone(live) : newObject('maistra.io/v2', 'ServiceMeshControlPlane', name, meshNamespace, {spec: {profiles: ['default']}})
   ensureObject(smcp, ['spec', 'security', 'dataPlane']).mtls = true
-  ensureObject(smcp, ['spec', 'techPreview', 'meshConfig', 'defaultConfig']).terminationDrainDuration = TERMINATION_DRAIN_DURATION
+  const short = drainShortfall(smcp)
+  if (short) ensureObject(smcp, DRAIN_PATH.slice(0, -1)).terminationDrainDuration = TERMINATION_DRAIN_DURATION
+  else if (live && getPath(live, DRAIN_PATH) !== TERMINATION_DRAIN_DURATION) notes?.push(info(`terminationDrainDuration ${getPath(live, DRAIN_PATH)} is kept: the guide needs at least ${TERMINATION_DRAIN_DURATION}`))
   Object.assign(ensureObject(smcp, ['spec', 'gateways', 'ingress', 'service', 'metadata', 'labels']), INGRESS_GATEWAY_LABEL)
   ensureExcludedPorts(smcp, EXCLUDED_INBOUND_PORTS)
   return smcp
@@ -57,9 +84,8 @@ export function missingExcludedPorts(smcp: KObject, wanted: number[]): number[] 
 export function smcpFindings(smcp: KObject): string[] {
   const out: string[] = []
   if (getPath(smcp, ['spec', 'security', 'dataPlane', 'mtls']) !== true) out.push('security.dataPlane.mtls is not true')
-  if (getPath(smcp, ['spec', 'techPreview', 'meshConfig', 'defaultConfig', 'terminationDrainDuration']) !== TERMINATION_DRAIN_DURATION) {
-    out.push(`terminationDrainDuration is not ${TERMINATION_DRAIN_DURATION}`)
-  }
+  const short = drainShortfall(smcp)
+  if (short) out.push(short)
   if (getPath(smcp, ['spec', 'gateways', 'ingress', 'service', 'metadata', 'labels', 'knative']) !== INGRESS_GATEWAY_LABEL.knative) {
     out.push('the ingress gateway service lacks the label knative: ingressgateway')
   }
@@ -91,5 +117,6 @@ export function selectSmcp(state: MeshState, input: MeshInput): {live: KObject |
 export function planConfigureMesh(state: MeshState, input: MeshInput): Plan {
   const {live, name} = selectSmcp(state, input)
   const notes = live ? [] : [info(`ServiceMeshControlPlane ${input.meshNamespace}/${name} does not exist: it will be created with the default profile`)]
-  return {items: [{live, desired: desiredSmcp(live, input.meshNamespace, name)}], notes}
+  const desired = desiredSmcp(live, input.meshNamespace, name, notes)
+  return {items: [{live, desired}], notes}
 }

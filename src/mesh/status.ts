@@ -72,7 +72,7 @@ export function statusRows(s: StatusState): StatusRow[] {
   const smcps = s.precheck.smcps ?? []
   const served = s.precheck.served
   if (served.smcp) rows.push(
-    fromPlanner('mesh', 'control plane settings', `knmesh configure-mesh${meshFlag}`, `${smcps.map((x) => x.metadata.name).join(', ')}: mTLS, drain 35s, gateway label, excluded ports 8444/8022`, () =>
+    fromPlanner('mesh', 'control plane settings', `knmesh configure-mesh${meshFlag}`, `${smcps.map((x) => x.metadata.name).join(', ')}: mTLS, drain at least 35s, gateway label, excluded ports 8444/8022`, () =>
       planConfigureMesh({smcps}, {meshNamespace: mesh}),
       () => smcps.length === 1 ? `${smcps[0].metadata.name}: ${smcpFindings(smcps[0]).join('; ')}` : 'no single control plane to check',
     ),

@@ -8,7 +8,7 @@
  * istio-ingressgateway Service the operator would deploy (as ClusterIP).
  */
 import {X509Certificate} from 'node:crypto'
-import {chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -322,6 +322,13 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect(a.stderr).toBe('error: invalid --kafka-ports entry "http": NUMBER or NUMBER:NAME expected, e.g. 9092:tcp-plain')
     const b = await cluster.run(['enable-istio', '--kafka-bootstrap', 'bad host:x'])
     expect(b.exitCode).toBe(2)
+    // Repeats istiod would refuse: one clear line, exit 2, and nothing sent (an unreachable server would be exit 4).
+    const nowhere = join(outDir, 'unreachable.kubeconfig')
+    writeFileSync(nowhere, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n')
+    const c = await cluster.run(['enable-istio', '--kafka-ports', '9092:tcp-plain,9093:tcp-tls,9096:tcp-tls', '--yes'], {kubeconfig: nowhere})
+    expect([c.exitCode, c.stdout, c.stderr]).toEqual([2, '', 'error: --kafka-ports gives the name "tcp-tls" to ports 9093 and 9096: port names must be unique (istiod refuses a ServiceEntry that repeats a port name)'])
+    const d = await cluster.run(['enable-istio', '--kafka-ports', '9092,9093,9092:tcp-again', '--yes'], {kubeconfig: nowhere})
+    expect([d.exitCode, d.stdout, d.stderr]).toEqual([2, '', 'error: --kafka-ports lists port 9092 twice: each port once (istiod refuses a ServiceEntry that repeats a port number)'])
   })
 
   it('a second pass of every verb changes nothing', async () => {
@@ -347,6 +354,45 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
       expect(r.stderr, args[0]).not.toContain('warning')
     }
     expect(await Promise.all(objects.map(([k, n, ns]) => rv(k, n, ns)))).toEqual(before)
+  })
+
+  it('configure-mesh keeps a drain of at least 35s (600s, 1m30s) and raises a shorter one; status agrees', async () => {
+    const drain = async () => (await get(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system'))!.spec.techPreview.meshConfig.defaultConfig.terminationDrainDuration
+    const setDrain = (d: string) => cluster.client.mergePatch(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system', {spec: {techPreview: {meshConfig: {defaultConfig: {terminationDrainDuration: d}}}}})
+    const statusRow = async () => {
+      const st = await cluster.run(['status', '-o', 'json'])
+      return JSON.parse(st.stdout).rows.find((x: {check: string}) => x.check === 'control plane settings')
+    }
+    for (const long of ['600s', '1m30s']) {
+      await setDrain(long)
+      const before = await rv(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system')
+      const r = await cluster.run(['configure-mesh', '--yes'])
+      expect(r.exitCode, r.stderr).toBe(0)
+      expect(r.stdout).toContain('nothing to do')
+      expect(r.stderr).toContain(`terminationDrainDuration ${long} is kept: the guide needs at least 35s`)
+      expect(await drain()).toBe(long)
+      expect(await rv(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system')).toBe(before)
+      expect(await statusRow()).toMatchObject({state: 'ok'})
+    }
+    await setDrain('20s')
+    expect(await statusRow()).toMatchObject({state: 'failure', detail: 'basic: terminationDrainDuration 20s is shorter than 35s', fix: 'kubectl knmesh configure-mesh'})
+    const r = await cluster.run(['configure-mesh', '--yes'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(await drain()).toBe('35s')
+    expect(await statusRow()).toMatchObject({state: 'ok'})
+  })
+
+  it('enable-istio --kafka-bootstrap with a port outside 9092-9096 (several servers): the ServiceEntry gets it; the user\'s fields stay', async () => {
+    await cluster.client.mergePatch(Kinds.ServiceEntry, 'kafka-cluster', 'knative-eventing', {metadata: {labels: {team: 'data'}}, spec: {subjectAltNames: ['kafka.example.com']}})
+    const r = await cluster.run(['enable-istio', '--kafka-bootstrap', 'my-cluster-kafka-bootstrap.kafka:9443,backup-kafka-bootstrap.kafka:9092', '--yes'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.stderr).toContain('port 9443 of the Kafka bootstrap servers is not among the listener ports: ServiceEntry kafka-cluster gets it as tcp-9443')
+    const se = (await get(Kinds.ServiceEntry, 'kafka-cluster', 'knative-eventing'))!
+    const guide = serviceEntrySpec(['my-cluster-kafka-bootstrap.kafka', 'backup-kafka-bootstrap.kafka'])
+    expect(se.metadata.labels).toEqual({team: 'data'})
+    expect(se.spec).toEqual({...guide, ports: [...guide.ports, {number: 9443, name: 'tcp-9443', protocol: 'TCP'}], subjectAltNames: ['kafka.example.com']})
+    const again = await cluster.run(['enable-istio', '--kafka-bootstrap', 'my-cluster-kafka-bootstrap.kafka:9443,backup-kafka-bootstrap.kafka:9092'])
+    expect(again.stdout).toContain('nothing to do')
   })
 })
 

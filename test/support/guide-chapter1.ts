@@ -4,6 +4,10 @@
  * Never built from knmesh's own code.
  */
 
+import {readFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+import {parse} from 'yaml'
+
 export const SIDECAR = {'sidecar.istio.io/inject': 'true', 'sidecar.istio.io/rewriteAppHTTPProbers': 'true'}
 
 /** 1.4.2 step 1: the SMCP's spec (name basic, namespace istio-system). */
@@ -62,19 +66,19 @@ export const KAFKA_WORKLOADS = [
   'kafka-sink-receiver',
 ]
 
-/** 1.4.3 step 7, for the given hosts. */
+/** The guide's 1.4.3 step 7 example ServiceEntry, verbatim (test/fixtures/guide/kafka-cluster-serviceentry.yaml). */
+export const GUIDE_KAFKA_SERVICE_ENTRY = parse(readFileSync(fileURLToPath(new URL('../fixtures/guide/kafka-cluster-serviceentry.yaml', import.meta.url)), 'utf8'))
+
+/**
+ * knmesh's one deliberate difference from the guide's ServiceEntry: the guide repeats the port names `tcp-tls`
+ * (9093, 9096) and `tcp-sasl-tls` (9094, 9095), which istiod refuses; the second of each gets `-<number>`.
+ */
+export const KAFKA_PORT_RENAMES: Record<number, string> = {9095: 'tcp-sasl-tls-9095', 9096: 'tcp-tls-9096'}
+
+/** 1.4.3 step 7, for the given hosts, with the port names made unique (KAFKA_PORT_RENAMES). */
 export function serviceEntrySpec(hosts: string[]) {
-  return {
-    hosts,
-    exportTo: ['.'],
-    ports: [
-      {number: 9092, name: 'tcp-plain', protocol: 'TCP'},
-      {number: 9093, name: 'tcp-tls', protocol: 'TCP'},
-      {number: 9094, name: 'tcp-sasl-tls', protocol: 'TCP'},
-      {number: 9095, name: 'tcp-sasl-tls', protocol: 'TCP'},
-      {number: 9096, name: 'tcp-tls', protocol: 'TCP'},
-    ],
-    location: 'MESH_EXTERNAL',
-    resolution: 'NONE',
-  }
+  const spec = structuredClone(GUIDE_KAFKA_SERVICE_ENTRY.spec)
+  spec.hosts = hosts
+  for (const p of spec.ports) p.name = KAFKA_PORT_RENAMES[p.number] ?? p.name
+  return spec as {hosts: string[]; exportTo: string[]; ports: {number: number; name: string; protocol: string}[]; location: string; resolution: string}
 }
