@@ -1,5 +1,6 @@
 import http from 'node:http'
 import https from 'node:https'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {
   ConflictError,
   ForbiddenError,
@@ -34,6 +35,41 @@ interface RequestOptions {
   contentType?: string
   /** What the request is about, for error messages: verb + resource + namespace. */
   what?: {verb: string; info?: KindInfo; namespace?: string; name?: string}
+  /**
+   * Sending it twice has the effect of sending it once, so a 5xx with Retry-After may be retried. Default: by
+   * method (GET, HEAD, PUT, DELETE yes; POST, PATCH no); patch() sets it for a patch conditioned on a
+   * resourceVersion, mergePatch() always (a merge patch sets fixed values).
+   */
+  idempotent?: boolean
+}
+
+/** Retries after a Retry-After response, as client-go's default (rest/request.go NewRequest: maxRetries 10). */
+export const MAX_RETRIES = 10
+/** The longest wait knmesh honours from one Retry-After header (client-go has no bound). */
+export const MAX_RETRY_WAIT_MS = 10_000
+
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE'])
+
+/**
+ * How long to wait before retrying a response, in ms, or null for "do not retry". client-go's rule
+ * (k8s.io/client-go rest/with_retry.go checkWait, retryAfterSeconds): a 429 or any 5xx carrying `Retry-After`
+ * as whole seconds; no header, or a date, means no retry. knmesh is stricter than client-go on 5xx: only an
+ * idempotent request is retried (a POST that timed out with 504 may have created its object), while a 429
+ * (not processed at all) is retried for every method. The wait is capped at MAX_RETRY_WAIT_MS.
+ */
+export function retryWaitMs(status: number, retryAfter: string | string[] | undefined, idempotent: boolean): number | null {
+  if (status !== 429 && !(status >= 500 && idempotent)) return null
+  const value = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter
+  if (value === undefined || !/^\s*\d+\s*$/.test(value)) return null
+  return Math.min(Number(value) * 1000, MAX_RETRY_WAIT_MS)
+}
+
+/**
+ * A connection error worth one more try: on a GET only, a reset or closed connection (e.g. a keep-alive socket
+ * the server closed), as client-go's isErrRetryableFunc (rest/request.go), with its artificial 1 s wait.
+ */
+function retryableConnectionError(method: string, error: NodeJS.ErrnoException): boolean {
+  return method === 'GET' && (error.code === 'ECONNRESET' || error.code === 'EPIPE')
 }
 
 /**
@@ -94,25 +130,46 @@ export class KubeClient {
       headers['Content-Type'] = opts.contentType ?? 'application/json'
       headers['Content-Length'] = String(payload.length)
     }
-    this.requestCount++
-    debug('%s %s', method, url.pathname + url.search)
-    const mod = url.protocol === 'http:' ? http : https
-    const {status, body} = await new Promise<{status: number; body: string}>((resolve, reject) => {
-      const req = mod.request(url, {method, headers, agent: transport.agent, timeout: this.timeoutMs || undefined}, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8')}))
-        res.on('error', reject)
-      })
-      req.on('timeout', () => req.destroy(new Error(`request timed out after ${this.timeoutMs} ms`)))
-      req.on('error', reject)
-      if (payload) req.write(payload)
-      req.end()
-    }).catch((error: NodeJS.ErrnoException) => {
-      throw new KubeError(`cannot reach the API server at ${this.server.origin} (${describeSource(this.credentials.conn.source)}): ${error.code ?? error.message}`)
-    })
-    if (status >= 200 && status < 300) return (body ? JSON.parse(body) : undefined) as T
-    throw await this.toError(status, body, opts.what)
+    const idempotent = opts.idempotent ?? IDEMPOTENT_METHODS.has(method)
+    for (let retries = 0; ; retries++) {
+      this.requestCount++
+      debug('%s %s', method, url.pathname + url.search)
+      const mod = url.protocol === 'http:' ? http : https
+      let res: {status: number; body: string; retryAfter?: string | string[]}
+      try {
+        res = await new Promise<{status: number; body: string; retryAfter?: string | string[]}>((resolve, reject) => {
+          const req = mod.request(url, {method, headers, agent: transport.agent, timeout: this.timeoutMs || undefined}, (r) => {
+            const chunks: Buffer[] = []
+            r.on('data', (c: Buffer) => chunks.push(c))
+            r.on('end', () => resolve({status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfter: r.headers['retry-after']}))
+            r.on('error', reject)
+          })
+          req.on('timeout', () => req.destroy(new Error(`request timed out after ${this.timeoutMs} ms`)))
+          req.on('error', reject)
+          if (payload) req.write(payload)
+          req.end()
+        })
+      } catch (err) {
+        const error = err as NodeJS.ErrnoException
+        if (retries < MAX_RETRIES && retryableConnectionError(method, error)) {
+          debug('%s %s: %s; retry %d/%d in 1s', method, url.pathname, error.code, retries + 1, MAX_RETRIES)
+          await sleep(1000)
+          continue
+        }
+        throw new KubeError(`cannot reach the API server at ${this.server.origin} (${describeSource(this.credentials.conn.source)}): ${error.code ?? error.message}`)
+      }
+      const {status, body} = res
+      if (status >= 200 && status < 300) return (body ? JSON.parse(body) : undefined) as T
+      const wait = retryWaitMs(status, res.retryAfter, idempotent)
+      if (wait !== null && retries < MAX_RETRIES) {
+        debug('%s %s: %d with Retry-After %s; retry %d/%d in %d ms', method, url.pathname, status, res.retryAfter, retries + 1, MAX_RETRIES, wait)
+        await sleep(wait)
+        continue
+      }
+      const error = await this.toError(status, body, opts.what)
+      if (wait !== null) error.message += ` (still ${status} after ${MAX_RETRIES} retries honouring Retry-After)`
+      throw error
+    }
   }
 
   private async toError(status: number, body: string, what: RequestOptions['what']): Promise<KubeError> {
@@ -246,6 +303,8 @@ export class KubeClient {
       contentType: 'application/json-patch+json',
       query: {dryRun: opts.serverDryRun ? 'All' : undefined, fieldManager: 'knmesh'},
       what: {verb: 'patch', info, namespace, name},
+      // Conditioned on a resourceVersion: a repeat after a success is a 409, never a second change.
+      idempotent: ops.some((op) => op.path === '/metadata/resourceVersion' && (op.op === 'replace' || op.op === 'test')),
     })
   }
 
@@ -255,6 +314,7 @@ export class KubeClient {
       contentType: 'application/merge-patch+json',
       query: {dryRun: opts.serverDryRun ? 'All' : undefined, fieldManager: 'knmesh'},
       what: {verb: 'patch', info, namespace, name},
+      idempotent: true,
     })
   }
 

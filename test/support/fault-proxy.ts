@@ -1,0 +1,94 @@
+/**
+ * FaultProxy (test double): a loopback HTTPS proxy in front of the real test API server. For each request it
+ * asks `fault` whether to answer it itself — e.g. `429 storage is (re)initializing` with `Retry-After: 1`, as a
+ * kube-apiserver does right after a CRD is installed — or to reset the connection; every other request is
+ * forwarded unchanged to the real server. It serves the API server's own self-signed certificate, so a copy of
+ * the kubeconfig pointing at the proxy verifies with the same CA. Every request is logged in order.
+ */
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import https from 'node:https'
+import type {AddressInfo} from 'node:net'
+import {tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {parse, stringify} from 'yaml'
+
+export type Fault = {status: number; retryAfter?: string; message: string} | 'reset'
+
+export interface ProxiedRequest {
+  method: string
+  path: string
+  /** 1-based index of this request among all the proxy saw. */
+  n: number
+}
+
+export interface LogEntry extends ProxiedRequest {
+  /** The status sent back; 0 for a reset connection. */
+  status: number
+  faulted: boolean
+  /** ms since the proxy started. */
+  at: number
+}
+
+export interface FaultProxy {
+  kubeconfig: string
+  log: LogEntry[]
+  close(): Promise<void>
+}
+
+export async function startFaultProxy(kubeconfig: string, fault: (r: ProxiedRequest) => Fault | undefined): Promise<FaultProxy> {
+  const kc = parse(readFileSync(kubeconfig, 'utf8'))
+  const cluster = kc.clusters[0].cluster
+  const upstream = new URL(cluster.server)
+  const caFile: string = cluster['certificate-authority']
+  const ca = readFileSync(caFile)
+  // kube-apiserver --cert-dir writes apiserver.crt (the CA in the kubeconfig: self-signed) and apiserver.key.
+  const key = readFileSync(join(dirname(caFile), 'apiserver.key'))
+  const log: LogEntry[] = []
+  const t0 = Date.now()
+  let n = 0
+  const upstreamAgent = new https.Agent({ca, keepAlive: true})
+
+  const server = https.createServer({cert: ca, key}, (req, res) => {
+    const r = {method: req.method ?? 'GET', path: req.url ?? '/', n: ++n}
+    const f = fault(r)
+    if (f === 'reset') {
+      log.push({...r, status: 0, faulted: true, at: Date.now() - t0})
+      req.socket.destroy()
+      return
+    }
+    if (f) {
+      req.resume()
+      log.push({...r, status: f.status, faulted: true, at: Date.now() - t0})
+      const body = JSON.stringify({kind: 'Status', apiVersion: 'v1', status: 'Failure', message: f.message, reason: f.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', code: f.status})
+      res.writeHead(f.status, {'Content-Type': 'application/json', ...(f.retryAfter === undefined ? {} : {'Retry-After': f.retryAfter})})
+      res.end(body)
+      return
+    }
+    const up = https.request(new URL(r.path, upstream), {method: r.method, headers: {...req.headers, host: upstream.host}, agent: upstreamAgent}, (ur) => {
+      log.push({...r, status: ur.statusCode ?? 0, faulted: false, at: Date.now() - t0})
+      res.writeHead(ur.statusCode ?? 502, ur.headers)
+      ur.pipe(res)
+    })
+    up.on('error', (e) => {
+      res.writeHead(502)
+      res.end(String(e))
+    })
+    req.pipe(up)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  cluster.server = `https://127.0.0.1:${port}`
+  const dir = mkdtempSync(join(tmpdir(), 'knmesh-fault-proxy-'))
+  const proxied = join(dir, 'kubeconfig')
+  writeFileSync(proxied, stringify(kc), {mode: 0o600})
+  return {
+    kubeconfig: proxied,
+    log,
+    close: () =>
+      new Promise<void>((resolve) => {
+        upstreamAgent.destroy()
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
