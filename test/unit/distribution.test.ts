@@ -3,7 +3,13 @@ import {parse} from 'yaml'
 import {helpPrefix} from '../../src/main.js'
 // Build scripts (plain ESM, untyped).
 import {pluginManifest} from '../../tools/release/manifest.mjs'
-import {PLATFORMS, archiveName, binName, platformId} from '../../tools/release/dist.mjs'
+import {PLATFORMS, archiveName, binName, manifestPath, platformId} from '../../tools/release/dist.mjs'
+import {execa} from 'execa'
+import {readFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 
 describe('help prefix from the invoked name', () => {
   it.each([
@@ -54,5 +60,33 @@ describe('krew manifest', () => {
   it('takes another base URL (the e2e test serves archives from the loopback interface)', () => {
     const local = parse(pluginManifest({version: '1.2.3', platforms: platforms.slice(0, 1), baseUrl: 'http://127.0.0.1:8080/'})) as typeof doc
     expect(local.spec.platforms[0].uri).toBe('http://127.0.0.1:8080/knmesh-v1.2.3-linux-amd64.tar.gz')
+  })
+})
+
+describe('npm run dist: where the krew manifest goes', () => {
+  const out = '/tmp/rel'
+  const all = PLATFORMS.map(platformId)
+
+  it('a build of every platform writes the committed plugin.yaml (default) or --plugin-yaml', () => {
+    expect(manifestPath({platforms: undefined, out})).toBe(join(repo, 'plugin.yaml'))
+    expect(manifestPath({platforms: [...all].reverse(), out})).toBe(join(repo, 'plugin.yaml'))
+    expect(manifestPath({platforms: undefined, out, pluginYaml: '/tmp/x.yaml'})).toBe('/tmp/x.yaml')
+  })
+
+  it('a partial build writes its manifest next to its archives, never over the committed plugin.yaml', () => {
+    expect(manifestPath({platforms: ['linux/amd64'], out})).toBe('/tmp/rel/plugin.yaml')
+    expect(manifestPath({platforms: all.slice(1), out})).toBe('/tmp/rel/plugin.yaml')
+    expect(manifestPath({platforms: ['linux/amd64'], out, pluginYaml: '/tmp/rel/knmesh.yaml'})).toBe('/tmp/rel/knmesh.yaml')
+    expect(() => manifestPath({platforms: ['linux/amd64'], out, pluginYaml: 'plugin.yaml'})).toThrow(/^a build of linux\/amd64 only cannot write .*plugin\.yaml, which lists every platform/)
+    expect(() => manifestPath({platforms: ['linux/amd64'], out, pluginYaml: join(repo, 'plugin.yaml')})).toThrow(/which lists every platform/)
+  })
+
+  it('`npm run dist -- --platforms linux/amd64 --plugin-yaml plugin.yaml` refuses in one line before building anything; plugin.yaml is untouched', async () => {
+    const before = readFileSync(join(repo, 'plugin.yaml'), 'utf8')
+    const r = await execa('node', [join(repo, 'tools/release/dist.mjs'), '--platforms', 'linux/amd64', '--plugin-yaml', 'plugin.yaml', '--out', '/tmp/knmesh-dist-refused'], {cwd: repo, reject: false})
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr.split('\n')).toHaveLength(1)
+    expect(r.stderr).toMatch(/^error: a build of linux\/amd64 only cannot write .*\/plugin\.yaml, which lists every platform/)
+    expect(readFileSync(join(repo, 'plugin.yaml'), 'utf8')).toBe(before)
   })
 })

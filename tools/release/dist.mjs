@@ -8,7 +8,9 @@
  *   node tools/release/dist.mjs [--platforms linux/amd64,darwin/arm64] [--out build/release]
  *                               [--plugin-yaml FILE] [--base-url URL] [--no-bundle]
  *
- * Defaults: every platform of PLATFORMS, out build/release, plugin.yaml at the repo root.
+ * Defaults: every platform of PLATFORMS, out build/release, plugin.yaml at the repo root. A partial build
+ * (--platforms naming fewer than every platform) writes its manifest next to its archives (OUT/plugin.yaml),
+ * never over the committed plugin.yaml, which lists every platform (see manifestPath).
  * Node binaries are cached in $KNMESH_CACHE/node (default ~/.cache/knmesh/node).
  * Must run on linux/amd64 (it runs the target's Node version there to write the SEA blob).
  */
@@ -176,12 +178,28 @@ function thirdPartyNotices() {
   return `knmesh bundles these npm packages; their licenses follow.\nThe executable itself is Node.js (see LICENSE.node).\n\n${parts.join('\n')}`
 }
 
+/**
+ * Where dist writes the krew manifest: `pluginYaml` when given (resolved from the repo root), else the
+ * committed plugin.yaml for a build of every platform, else OUT/plugin.yaml. A partial build never writes the
+ * committed plugin.yaml (it lists every platform): asking for it throws.
+ */
+export function manifestPath({platforms, out, pluginYaml}) {
+  const committed = join(root, 'plugin.yaml')
+  const partial = platforms !== undefined && PLATFORMS.some((p) => !platforms.includes(platformId(p)))
+  const file = pluginYaml !== undefined ? resolve(root, pluginYaml) : partial ? join(out, 'plugin.yaml') : committed
+  if (partial && file === committed) {
+    throw new Error(`a build of ${platforms.join(',')} only cannot write ${committed}, which lists every platform: leave out --plugin-yaml (the manifest goes to ${join(out, 'plugin.yaml')}) or build every platform`)
+  }
+  return file
+}
+
 export async function dist(opts = {}) {
   const out = resolve(root, opts.out ?? 'build/release')
   const wanted = opts.platforms ? PLATFORMS.filter((p) => opts.platforms.includes(platformId(p))) : PLATFORMS
   if (opts.platforms && wanted.length !== opts.platforms.length) {
     throw new Error(`unknown platform in ${opts.platforms.join(',')}; known: ${PLATFORMS.map(platformId).join(', ')}`)
   }
+  const yamlFile = manifestPath({platforms: opts.platforms, out, pluginYaml: opts.pluginYaml})
   if (opts.bundle !== false) await bundle({metafile: true})
   mkdirSync(out, {recursive: true})
   const notices = thirdPartyNotices()
@@ -220,13 +238,16 @@ export async function dist(opts = {}) {
   }
   writeFileSync(join(out, 'SHA256SUMS'), built.map((b) => `${b.sha256}  ${b.archive}\n`).join(''))
   const manifest = pluginManifest({version: pkg.version, baseUrl: opts.baseUrl, platforms: built})
-  const yamlFile = resolve(root, opts.pluginYaml ?? 'plugin.yaml')
   writeFileSync(yamlFile, manifest)
   log(`wrote ${join(out, 'SHA256SUMS')} and ${yamlFile}`)
   return {out, built, pluginYaml: yamlFile}
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.on('uncaughtException', (error) => {
+    process.stderr.write(`error: ${error.message}\n`)
+    process.exit(1)
+  })
   const {values} = parseArgs({options: {
     platforms: {type: 'string'},
     out: {type: 'string'},
