@@ -56,7 +56,7 @@ afterAll(() => {
 
 /** Runs one README block with bash, stopping at the first failing line. */
 function runBlock(block: string, path: string) {
-  return execa('bash', ['-euo', 'pipefail', '-c', block], {cwd: clone, env: {...env, PATH: path}, extendEnv: false, all: true, reject: false, input: ''})
+  return execa('bash', ['-e', '-o', 'pipefail', '-c', block], {cwd: clone, env: {...env, PATH: path}, extendEnv: false, all: true, reject: false, input: ''})
 }
 
 describe('README "Install" on a fresh clone', () => {
