@@ -369,7 +369,7 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
       const r = await cluster.run(['configure-mesh', '--yes'])
       expect(r.exitCode, r.stderr).toBe(0)
       expect(r.stdout).toContain('nothing to do')
-      expect(r.stderr).toContain(`terminationDrainDuration ${long} is kept: the guide needs at least 35s`)
+      expect(r.stdout).toContain(`terminationDrainDuration ${long} is kept: the guide needs at least 35s`)
       expect(await drain()).toBe(long)
       expect(await rv(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system')).toBe(before)
       expect(await statusRow()).toMatchObject({state: 'ok'})
@@ -386,7 +386,7 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     await cluster.client.mergePatch(Kinds.ServiceEntry, 'kafka-cluster', 'knative-eventing', {metadata: {labels: {team: 'data'}}, spec: {subjectAltNames: ['kafka.example.com']}})
     const r = await cluster.run(['enable-istio', '--kafka-bootstrap', 'my-cluster-kafka-bootstrap.kafka:9443,backup-kafka-bootstrap.kafka:9092', '--yes'])
     expect(r.exitCode, r.stderr).toBe(0)
-    expect(r.stderr).toContain('port 9443 of the Kafka bootstrap servers is not among the listener ports: ServiceEntry kafka-cluster gets it as tcp-9443')
+    expect(r.stdout).toContain('port 9443 of the Kafka bootstrap servers is not among the listener ports: ServiceEntry kafka-cluster gets it as tcp-9443')
     const se = (await get(Kinds.ServiceEntry, 'kafka-cluster', 'knative-eventing'))!
     const guide = serviceEntrySpec(['my-cluster-kafka-bootstrap.kafka', 'backup-kafka-bootstrap.kafka'])
     expect(se.metadata.labels).toEqual({team: 'data'})
