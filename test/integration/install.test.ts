@@ -134,7 +134,7 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     const again = await cluster.run(['certs', '--ca-cert', join(outDir, 'root.crt'), '--ca-key', join(outDir, 'root.key'), '--out-dir', dir, '--domain', 'apps.other.example.org', '--secret', 'other-certs'])
     expect(again.exitCode, again.stderr).toBe(0)
     expect(again.stdout).toContain('nothing to do')
-  })
+   }, 120_000)
 
   it('certs: bad input is refused before any request', async () => {
     const r = await cluster.run(['certs', '--domain', 'not_a*domain', '--out-dir', outDir])
@@ -252,7 +252,7 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     const again = await cluster.run(['create-gateways'])
     expect(again.exitCode, again.stderr).toBe(0)
     expect(again.stdout).toContain('nothing to do')
-  })
+   }, 120_000)
 
   it('create-gateways: warns when the credential Secret is missing', async () => {
     const r = await cluster.run(['create-gateways', '--secret', 'missing-certs', '--dry-run=client'])
@@ -380,7 +380,7 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect(r.exitCode, r.stderr).toBe(0)
     expect(await drain()).toBe('35s')
     expect(await statusRow()).toMatchObject({state: 'ok'})
-  })
+   }, 240_000)
 
   it('enable-istio --kafka-bootstrap with a port outside 9092-9096 (several servers): the ServiceEntry gets it; the user\'s fields stay', async () => {
     await cluster.client.mergePatch(Kinds.ServiceEntry, 'kafka-cluster', 'knative-eventing', {metadata: {labels: {team: 'data'}}, spec: {subjectAltNames: ['kafka.example.com']}})
@@ -393,6 +393,6 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect(se.spec).toEqual({...guide, ports: [...guide.ports, {number: 9443, name: 'tcp-9443', protocol: 'TCP'}], subjectAltNames: ['kafka.example.com']})
     const again = await cluster.run(['enable-istio', '--kafka-bootstrap', 'my-cluster-kafka-bootstrap.kafka:9443,backup-kafka-bootstrap.kafka:9092'])
     expect(again.stdout).toContain('nothing to do')
-  })
+   }, 120_000)
 })
 
