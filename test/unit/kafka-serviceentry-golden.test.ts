@@ -1,5 +1,5 @@
 /**
- * Guide 1.4.3 step 7: the Kafka ServiceEntry. The guide's example (test/fixtures/guide/, verbatim) repeats port
+ * Guide 1.4.3 step 7: the Kafka ServiceEntry. The guide's example (test/fixtures/golden/guide/, verbatim) repeats port
  * names, which istiod refuses; knmesh writes it with the names made unique and nothing else changed. Every port
  * the bootstrap servers name is in the ServiceEntry; a live ServiceEntry keeps its other fields.
  */

@@ -31,6 +31,7 @@ const BLOCKS = [
   ['1.4.3-step1-knativeserving.yaml', '1.4.3 step 1', 272, 293, 3, 'apiVersion: operator.knative.dev/v1beta1'],
   ['1.4.3-step3-knativeeventing.yaml', '1.4.3 step 3', 308, 333, 2, 'apiVersion: operator.knative.dev/v1beta1'],
   ['1.4.3-step5-knativekafka.yaml', '1.4.3 step 5', 346, 393, 3, 'apiVersion: operator.serverless.openshift.io/v1alpha1'],
+  ['1.4.3-step7-kafka-serviceentry.yaml', '1.4.3 step 7', 406, 433, 2, 'apiVersion: networking.istio.io/v1alpha3'],
   ['1.4.4-step1-knative-service.yaml', '1.4.4 step 1', 457, 472, 3, 'apiVersion: serving.knative.dev/v1'],
   ['1.6-step3-networkpolicy.yaml', '1.6 step 3.1', 590, 604, 1, 'apiVersion: networking.k8s.io/v1'],
   ['2.3-step1-smmr.yaml', '2.3 step 1', 687, 700, 0, 'apiVersion: maistra.io/v1'],
