@@ -20,7 +20,7 @@ import path from 'node:path'
 import {KubeClient} from '../src/kube/client.js'
 import {Kinds} from '../src/kube/kinds.js'
 import {CERT_UID_LABEL} from '../src/mesh/secret-filter.js'
-import {ensureBinaries, installCrds, REPO_ROOT, startControlPlane} from '../test/support/controlplane.js'
+import {ensureBinaries, installCrds, REPO_ROOT, seedFreshServerless, startControlPlane} from '../test/support/controlplane.js'
 import {recordingProxy} from '../test/support/recording-proxy.js'
 
 const N = Number(process.argv[2] ?? process.env.BENCH_SECRETS ?? 10_000)
@@ -64,6 +64,8 @@ async function main(): Promise<void> {
   const cp = await startControlPlane({binDir})
   try {
     await installCrds(cp, crdDir)
+    // filter-secrets refuses to run without the mesh namespace (exit 6): the fresh Serverless state has it.
+    await seedFreshServerless(cp.adminKubeconfig)
     const client = await KubeClient.connect({kubeconfig: cp.adminKubeconfig})
     const tc = performance.now()
     await Promise.all([createSecrets(client, 'bench-knmesh', N), createSecrets(client, 'bench-kubectl', N)])
