@@ -8,6 +8,10 @@
  *   kubectl label secret --all -n bench-kubectl networking.internal.knative.dev/certificate-uid=bench
  * and prints both times, the ratio and knmesh's peak RSS (/usr/bin/time -v).
  * Both namespaces are checked afterwards: every secret must carry the label.
+ * Then the bytes the API server sent per secret: both tools again, each on
+ * min(N, 2000) fresh secrets, through a recording loopback proxy
+ * (test/support/recording-proxy.ts; not timed). knmesh lists metadata only, so
+ * no secret data is among those bytes; kubectl downloads every secret whole.
  */
 import {execa} from 'execa'
 import {existsSync} from 'node:fs'
@@ -16,7 +20,8 @@ import path from 'node:path'
 import {KubeClient} from '../src/kube/client.js'
 import {Kinds} from '../src/kube/kinds.js'
 import {CERT_UID_LABEL} from '../src/mesh/secret-filter.js'
-import {ensureBinaries, installCrds, REPO_ROOT, startControlPlane} from '../test/support/controlplane.js'
+import {ensureBinaries, installCrds, REPO_ROOT, seedFreshServerless, startControlPlane} from '../test/support/controlplane.js'
+import {recordingProxy} from '../test/support/recording-proxy.js'
 
 const N = Number(process.argv[2] ?? process.env.BENCH_SECRETS ?? 10_000)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
@@ -59,6 +64,8 @@ async function main(): Promise<void> {
   const cp = await startControlPlane({binDir})
   try {
     await installCrds(cp, crdDir)
+    // filter-secrets refuses to run without the mesh namespace (exit 6): the fresh Serverless state has it.
+    await seedFreshServerless(cp.adminKubeconfig)
     const client = await KubeClient.connect({kubeconfig: cp.adminKubeconfig})
     const tc = performance.now()
     await Promise.all([createSecrets(client, 'bench-knmesh', N), createSecrets(client, 'bench-kubectl', N)])
@@ -83,6 +90,22 @@ async function main(): Promise<void> {
     const again = performance.now()
     const second = await execa(process.execPath, [bin, 'filter-secrets', '--all-tls', '-n', 'bench-knmesh', '--uid', LABEL_VALUE, '--yes'], {env, reject: false, stdin: 'ignore'})
     const secondMs = performance.now() - again
+
+    // Bytes received per secret, through the recording proxy (a sample of min(N, 2000) secrets per tool).
+    const M = Math.min(N, 2000)
+    await Promise.all([createSecrets(client, 'bytes-knmesh', M), createSecrets(client, 'bytes-kubectl', M)])
+    const proxy = await recordingProxy(cp.adminKubeconfig)
+    const bytesPerSecret = async (ns: string, run: () => Promise<{exitCode?: number; stderr: string}>) => {
+      const before = proxy.exchanges.length
+      const r = await run()
+      if (r.exitCode !== 0) throw new Error(`${ns}: exit ${r.exitCode}: ${r.stderr.slice(-1000)}`)
+      const got = proxy.exchanges.slice(before)
+      return {perSecret: got.reduce((n, e) => n + Buffer.byteLength(e.body), 0) / M, data: got.some((e) => e.body.includes('"tls.key"'))}
+    }
+    const penv = {...env, KUBECONFIG: proxy.kubeconfig}
+    const kb = await bytesPerSecret('bytes-knmesh', () => execa(process.execPath, [bin, 'filter-secrets', '--all-tls', '-n', 'bytes-knmesh', '--uid', LABEL_VALUE, '--yes'], {env: penv, reject: false, stdin: 'ignore'}))
+    const cb = await bytesPerSecret('bytes-kubectl', () => execa(cp.kubectl, ['label', 'secret', '--all', '-n', 'bytes-kubectl', `${CERT_UID_LABEL}=${LABEL_VALUE}`], {env: penv, reject: false, stdin: 'ignore'}))
+    await proxy.close()
     client.close()
 
     console.log(k.stdout.split('\n').filter((l) => /^total|NAMESPACE|bench-/.test(l)).join('\n'))
@@ -94,6 +117,7 @@ async function main(): Promise<void> {
     console.log(`knmesh peak RSS:          ${(rssKb / 1024).toFixed(0)} MB (CPU ${cpuS.toFixed(1)} s)`)
     console.log(`machine:                  ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)
     console.log(`knmesh second run:        ${secs(secondMs)} (${second.stdout.trim().split('\n').pop() || second.stderr.trim().split('\n').pop()})`)
+    console.log(`bytes received per secret: knmesh ${kb.perSecret.toFixed(0)} (secret data received: ${kb.data ? 'YES' : 'no'}), kubectl ${cb.perSecret.toFixed(0)} (secret data received: ${cb.data ? 'yes' : 'no'}) — ${M} secrets each, through a recording proxy`)
   } finally {
     await cp.stop()
   }

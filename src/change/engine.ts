@@ -271,12 +271,14 @@ export function patchOps(live: KObject, desired: KObject): JsonPatchOp[] {
 export async function applyOne(client: KubeClient, c: PlanItem & {action: Exclude<Action, 'unchanged'>}, serverDryRun: boolean): Promise<void> {
   const obj = (c.desired ?? c.live)!
   const info = kindOf(obj)
+  // The written object comes back as metadata only: a Secret's data is never downloaded.
+  const o = {serverDryRun, metadataOnly: true}
   if (c.action === 'create') {
-    await client.create(stripServerFields(c.desired!, true), {serverDryRun})
+    await client.create(stripServerFields(c.desired!, true), o)
   } else if (c.action === 'update' && c.mergePatch) {
-    await client.mergePatch(info, obj.metadata.name, obj.metadata.namespace, c.mergePatch, {serverDryRun})
+    await client.mergePatch(info, obj.metadata.name, obj.metadata.namespace, c.mergePatch, o)
   } else if (c.action === 'update') {
-    await client.patch(info, obj.metadata.name, obj.metadata.namespace, patchOps(c.live!, c.desired!), {serverDryRun})
+    await client.patch(info, obj.metadata.name, obj.metadata.namespace, patchOps(c.live!, c.desired!), o)
   } else {
     await client.delete(info, obj.metadata.name, obj.metadata.namespace, {serverDryRun, resourceVersion: c.live!.metadata.resourceVersion})
   }

@@ -17,7 +17,8 @@ export interface PlanItem {
   /**
    * For an update: send this JSON merge patch instead of the conditional JSON
    * patch (e.g. one label, at scale). It names only the fields it sets, so it
-   * is atomic and needs no resourceVersion; `desired` still shows the result.
+   * is atomic; a `metadata.resourceVersion` in it makes it conditional (409 if
+   * the object changed since it was read); `desired` still shows the result.
    */
   mergePatch?: Record<string, unknown>
 }

@@ -18,6 +18,8 @@ import type {KObject, ListResult} from './types.js'
 export interface WriteOptions {
   /** Send the write with dryRun=All: validated and admitted by the server, not persisted. */
   serverDryRun?: boolean
+  /** Ask for the written object back as PartialObjectMetadata (no spec/data/status: a Secret's data never comes back). */
+  metadataOnly?: boolean
 }
 
 export interface ListOptions {
@@ -25,7 +27,17 @@ export interface ListOptions {
   fieldSelector?: string
   limit?: number
   continue?: string
+  /**
+   * Ask for PartialObjectMetadata (apiVersion/kind/metadata only, never spec,
+   * data or status; `Accept: application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`).
+   * Items come back with the kind's own apiVersion/kind restored.
+   */
+  metadataOnly?: boolean
 }
+
+/** The Accept headers of the metadata-only protocol (served by every kube-apiserver since 1.15). */
+export const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1'
+export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1'
 
 export type JsonPatchOp = {op: string; path: string; value?: unknown; from?: string}
 
@@ -33,6 +45,8 @@ interface RequestOptions {
   query?: Record<string, string | number | undefined>
   body?: unknown
   contentType?: string
+  /** Accept header (default application/json). */
+  accept?: string
   /** What the request is about, for error messages: verb + resource + namespace. */
   what?: {verb: string; info?: KindInfo; namespace?: string; name?: string}
   /**
@@ -125,7 +139,7 @@ export class KubeClient {
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v))
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body))
     const transport = await this.credentials.transport()
-    const headers: http.OutgoingHttpHeaders = {Accept: 'application/json', ...transport.headers}
+    const headers: http.OutgoingHttpHeaders = {Accept: opts.accept ?? 'application/json', ...transport.headers}
     if (payload) {
       headers['Content-Type'] = opts.contentType ?? 'application/json'
       headers['Content-Length'] = String(payload.length)
@@ -237,9 +251,15 @@ export class KubeClient {
     return (await p).has(info.plural)
   }
 
-  async get<T extends KObject = KObject>(info: KindInfo, name: string, namespace?: string): Promise<T | null> {
+  /** null when absent; `metadataOnly`: PartialObjectMetadata (no spec/data/status), the kind's apiVersion/kind restored. */
+  async get<T extends KObject = KObject>(info: KindInfo, name: string, namespace?: string, opts: {metadataOnly?: boolean} = {}): Promise<T | null> {
     try {
-      return await this.request<T>('GET', objectPath(info, name, namespace), {what: {verb: 'get', info, namespace, name}})
+      const obj = await this.request<T>('GET', objectPath(info, name, namespace), {what: {verb: 'get', info, namespace, name}, accept: opts.metadataOnly ? METADATA_ACCEPT : undefined})
+      if (opts.metadataOnly && obj) {
+        obj.apiVersion = info.group ? `${info.group}/${info.version}` : info.version
+        obj.kind = info.kind
+      }
+      return obj
     } catch (error) {
       if (error instanceof NotFoundError) return null
       throw error
@@ -250,9 +270,14 @@ export class KubeClient {
     const res = await this.request<ListResult<T>>('GET', collectionPath(info, namespace), {
       query: {labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue},
       what: {verb: 'list', info, namespace},
+      accept: opts.metadataOnly ? METADATA_LIST_ACCEPT : undefined,
     })
-    // Lists carry no apiVersion/kind per item; restore them so items are whole objects.
+    // Lists carry no apiVersion/kind per item (metadata lists: meta.k8s.io's); restore the kind's own.
     for (const item of res.items ?? []) {
+      if (opts.metadataOnly) {
+        item.apiVersion = info.group ? `${info.group}/${info.version}` : info.version
+        item.kind = info.kind
+      }
       item.apiVersion ??= info.group ? `${info.group}/${info.version}` : info.version
       item.kind ??= info.kind
     }
@@ -293,6 +318,7 @@ export class KubeClient {
       body: obj,
       query: {dryRun: opts.serverDryRun ? 'All' : undefined, fieldManager: 'knmesh'},
       what: {verb: 'create', info, namespace: ns, name: obj.metadata.name},
+      accept: opts.metadataOnly ? METADATA_ACCEPT : undefined,
     })
   }
 
@@ -305,6 +331,7 @@ export class KubeClient {
       what: {verb: 'patch', info, namespace, name},
       // Conditioned on a resourceVersion: a repeat after a success is a 409, never a second change.
       idempotent: ops.some((op) => op.path === '/metadata/resourceVersion' && (op.op === 'replace' || op.op === 'test')),
+      accept: opts.metadataOnly ? METADATA_ACCEPT : undefined,
     })
   }
 
@@ -315,6 +342,7 @@ export class KubeClient {
       query: {dryRun: opts.serverDryRun ? 'All' : undefined, fieldManager: 'knmesh'},
       what: {verb: 'patch', info, namespace, name},
       idempotent: true,
+      accept: opts.metadataOnly ? METADATA_ACCEPT : undefined,
     })
   }
 

@@ -46,7 +46,11 @@ export interface RefsState {
   skipped: string[]
 }
 
-/** One list per source kind (cluster-wide, or per chosen namespace), then one GET per referenced secret, 16 at a time. */
+/**
+ * One list per source kind (cluster-wide, or per chosen namespace), then one
+ * metadata-only GET per referenced secret (PartialObjectMetadata: the secret's
+ * data is never downloaded), 16 at a time.
+ */
 export async function readSecretRefs(client: KubeClient, scope: SecretScope): Promise<RefsState> {
   const skipped: string[] = []
   const listIn = async (info: (typeof Kinds)[keyof typeof Kinds], nss: (string | undefined)[]) => {
@@ -77,7 +81,7 @@ export async function readSecretRefs(client: KubeClient, scope: SecretScope): Pr
     while (next < refs.length) {
       const r = refs[next++]
       try {
-        secrets.set(`${r.namespace}/${r.name}`, await client.get(Kinds.Secret, r.name, r.namespace))
+        secrets.set(`${r.namespace}/${r.name}`, await client.get(Kinds.Secret, r.name, r.namespace, {metadataOnly: true}))
       } catch (error) {
         if (!(error instanceof ForbiddenError)) throw error // forbidden: no entry, the audit says it was not read
       }
@@ -87,8 +91,12 @@ export async function readSecretRefs(client: KubeClient, scope: SecretScope): Pr
   return {refs, secrets, skipped}
 }
 
-/** The kubernetes.io/tls secrets of the scope, one page (≤ limit) at a time; -l narrows them. */
+/**
+ * The kubernetes.io/tls secrets of the scope, one page (≤ limit) at a time; -l
+ * narrows them. Metadata only (PartialObjectMetadataList): names, labels and
+ * resourceVersions, never the secrets' data; the server filters by type.
+ */
 export async function* tlsSecretPages(client: KubeClient, scope: SecretScope, opts: {labelSelector?: string; limit?: number} = {}): AsyncGenerator<KObject[]> {
-  const list = {fieldSelector: `type=${TLS_SECRET_TYPE}`, labelSelector: opts.labelSelector, limit: opts.limit ?? 500}
+  const list = {fieldSelector: `type=${TLS_SECRET_TYPE}`, labelSelector: opts.labelSelector, limit: opts.limit ?? 500, metadataOnly: true}
   for (const ns of scope.namespaces ?? [undefined]) yield* client.pages(Kinds.Secret, ns, list)
 }

@@ -68,7 +68,9 @@ function slim(secret: KObject): KObject {
 /**
  * One page of secrets → one page of the plan: each unlabelled secret gets the
  * label (value: uid, else the secret's own UID) as a merge patch on
- * metadata.labels only — one atomic write, nothing else touched. Labelled
+ * metadata.labels only, conditioned on the resourceVersion read (409 if the
+ * secret changed since, e.g. deleted and re-created with another UID) — one
+ * atomic write, nothing else touched. Works from metadata alone. Labelled
  * secrets are unchanged items (counted as "already labelled").
  */
 export function planSecretLabels(secrets: KObject[], input: {uid?: string}): Plan {
@@ -83,7 +85,8 @@ export function planSecretLabels(secrets: KObject[], input: {uid?: string}): Pla
     if (!value) throw new KnmeshError(`Secret ${s.metadata.namespace}/${s.metadata.name} has no UID; pass --uid`)
     const desired = structuredClone(live)
     desired.metadata.labels = {...desired.metadata.labels, [CERT_UID_LABEL]: value}
-    items.push({live, desired, mergePatch: {metadata: {labels: {[CERT_UID_LABEL]: value}}}})
+    const precondition = live.metadata.resourceVersion ? {resourceVersion: live.metadata.resourceVersion} : {}
+    items.push({live, desired, mergePatch: {metadata: {labels: {[CERT_UID_LABEL]: value}, ...precondition}}})
   }
   return {items, notes: []}
 }

@@ -4,6 +4,7 @@ import type {KubeClient} from '../../src/kube/client.js'
 import {Kinds} from '../../src/kube/kinds.js'
 import type {KObject} from '../../src/kube/types.js'
 import {BIN} from '../support/cli.js'
+import {recordingProxy} from '../support/recording-proxy.js'
 import {knmeshOnTty} from '../support/tty.js'
 import {createNamespace, isolatedCluster, uniqueName} from '../support/cluster.js'
 
@@ -232,5 +233,66 @@ describe('filter-secrets against a real API server (guide 1.7)', () => {
     expect(r.output).toMatch(/labelling secrets \[[^\]]*\] \d+\/600/)
     expect(r.output).toMatch(new RegExp(`total\\s+600\\s+0\\s+0`))
     expect((await labelCounts(c, ns)).labelled).toBe(600)
+  })
+})
+
+describe('filter-secrets never downloads Secret data (issue 15 item 3)', () => {
+  it('lists secrets as PartialObjectMetadataList by type in pages, GETs referenced ones as metadata, patches with a resourceVersion precondition', async () => {
+    const c = cluster.client
+    const ns = uniqueName('fs-meta')
+    await createNamespace(c, ns)
+    const N = 1100
+    await createMany(c, ns, N)
+    await c.create({apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: {name: 'opaque', namespace: ns}, data: {password: Buffer.from('key hunter2').toString('base64')}})
+    await c.create(tlsSecret(ns, 'dm-cert'))
+    await c.create({
+      apiVersion: 'serving.knative.dev/v1beta1',
+      kind: 'DomainMapping',
+      metadata: {name: 'meta.example.com', namespace: ns},
+      spec: {ref: {name: 'shop', kind: 'Service', apiVersion: 'serving.knative.dev/v1'}, tls: {secretName: 'dm-cert'}},
+    })
+    const proxy = await recordingProxy(cluster.kubeconfig)
+    try {
+      const r = await cluster.run(['filter-secrets', '--all-tls', '-n', ns, '--yes'], {kubeconfig: proxy.kubeconfig})
+      expect(r.stderr).toBe('')
+      expect(r.exitCode).toBe(0)
+      expect(r.stdout).toMatch(new RegExp(`${ns}\\s+${N + 1}\\s+0\\s+0`))
+      const secretCalls = proxy.exchanges.filter((e) => e.path.startsWith(`/api/v1/namespaces/${ns}/secrets`))
+      // Not one byte of any secret's data came back: no data field, no value (every value starts with "key "/"crt ").
+      for (const e of proxy.exchanges) {
+        expect(e.body).not.toContain('"data"')
+        expect(e.body).not.toContain(Buffer.from('key ').toString('base64').slice(0, 5))
+        expect(e.body).not.toContain(Buffer.from('crt ').toString('base64').slice(0, 5))
+      }
+      const lists = secretCalls.filter((e) => e.method === 'GET' && e.path.includes('?'))
+      expect(lists).toHaveLength(Math.ceil((N + 1) / 500))
+      for (const [i, l] of lists.entries()) {
+        expect(l.accept).toBe('application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1')
+        expect(l.path).toContain('fieldSelector=type%3Dkubernetes.io%2Ftls')
+        expect(l.path).toContain('limit=500')
+        if (i > 0) expect(l.path).toContain('continue=')
+        expect(JSON.parse(l.body).kind).toBe('PartialObjectMetadataList')
+      }
+      const get = secretCalls.filter((e) => e.method === 'GET' && e.path === `/api/v1/namespaces/${ns}/secrets/dm-cert`)
+      expect(get).toHaveLength(1)
+      expect(get[0].accept).toBe('application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1')
+      // The patches carry the resourceVersion listed: a secret changed meanwhile is refused (409), not overwritten.
+      const listed = new Map<string, string>()
+      for (const l of lists) for (const it of JSON.parse(l.body).items) listed.set(it.metadata.name, it.metadata.resourceVersion)
+      const patches = secretCalls.filter((e) => e.method === 'PATCH')
+      expect(patches).toHaveLength(N + 1)
+      for (const p of patches.filter((x) => !x.path.includes('/dm-cert?'))) {
+        const name = decodeURIComponent(p.path.split('?')[0].split('/').pop()!)
+        const body = JSON.parse(p.request)
+        expect(body).toEqual({metadata: {labels: {[LABEL]: expect.any(String)}, resourceVersion: listed.get(name)}})
+      }
+      const received = secretCalls.reduce((n, e) => n + Buffer.byteLength(e.body), 0)
+      console.log(`filter-secrets: ${(received / (N + 1)).toFixed(0)} bytes received per secret (lists + patch responses)`)
+      // The opaque secret is neither listed nor touched.
+      expect((await c.get(Kinds.Secret, 'opaque', ns))!.metadata.labels).toBeUndefined()
+      expect(await c.listAll(Kinds.Secret, ns, {labelSelector: LABEL})).toHaveLength(N + 1)
+    } finally {
+      await proxy.close()
+    }
   })
 })

@@ -43,12 +43,12 @@ describe('filter-secrets planners (guide 1.7)', () => {
     const plan = planSecretLabels([secret('a', 'one'), secret('a', 'two', {[CERT_UID_LABEL]: 'x', keep: 'me'}), secret('a', 'three', {keep: 'me'})], {})
     const changes = changesOf(plan)
     expect(changes.map((c) => c.desired!.metadata.name)).toEqual(['one', 'three'])
-    expect(changes[0].mergePatch).toEqual({metadata: {labels: {[CERT_UID_LABEL]: 'uid-a-one'}}})
+    expect(changes[0].mergePatch).toEqual({metadata: {labels: {[CERT_UID_LABEL]: 'uid-a-one'}, resourceVersion: '7'}})
     expect(changes[1].desired!.metadata.labels).toEqual({keep: 'me', [CERT_UID_LABEL]: 'uid-a-three'})
     // Pages stay small and never carry secret data.
     expect(JSON.stringify(plan)).not.toContain('UFJJVkFURQ')
     expect(JSON.stringify(plan)).not.toContain('managedFields')
-    expect(planSecretLabels([secret('a', 'one')], {uid: 'team'}).items[0].mergePatch).toEqual({metadata: {labels: {[CERT_UID_LABEL]: 'team'}}})
+    expect(planSecretLabels([secret('a', 'one')], {uid: 'team'}).items[0].mergePatch).toEqual({metadata: {labels: {[CERT_UID_LABEL]: 'team'}, resourceVersion: '7'}})
   })
 
   it('validates --uid as a label value', () => {
@@ -160,7 +160,7 @@ describe('runBulk: a streamed plan', () => {
     expect(r.unchanged).toBe(100)
     expect(r.failed).toBe(0)
     expect(f.sent).toHaveLength(900)
-    expect(f.sent[0].patch).toEqual({metadata: {labels: {[CERT_UID_LABEL]: 'u'}}})
+    expect(f.sent[0].patch).toEqual({metadata: {labels: {[CERT_UID_LABEL]: 'u'}, resourceVersion: '7'}})
     expect(f.max()).toBeLessThanOrEqual(8)
     expect(f.max()).toBeGreaterThan(1)
     expect([...r.byNamespace.values()].reduce((a, c) => a + c.changed, 0)).toBe(900)
