@@ -11,7 +11,7 @@ export default class AnnotateServices extends KnmeshCommand {
   spec.template.metadata.annotations:      sidecar.istio.io/inject: "true"
                                            sidecar.istio.io/rewriteAppHTTPProbers: "true"
 
-Every other annotation and field is kept. A changed revision template makes Knative roll out a new revision of that service; the verb says which services will. Services in namespaces that are not mesh members are annotated too, and listed, since their sidecars are only injected once the namespace joins the mesh (knmesh add-namespace).`
+Every other annotation and field is kept. A changed revision template makes Knative roll out a new revision of that service; the verb says which services will. Services in namespaces that are not mesh members are annotated too, and listed, since their sidecars are only injected once the namespace joins the mesh (knmesh add-namespace). So are services in members the Service Mesh Operator has not configured yet (status.pendingMembers, or not in status.configuredMembers): they get sidecars only once it has.`
 
   static examples = [
     {description: 'Annotate one service', command: '<%= config.bin %> <%= command.id %> hello -n my-app'},

@@ -6,7 +6,7 @@ import {splitList, validateLabelName} from '../mesh/names.js'
 
 export default class RemoveNamespace extends KnmeshCommand {
   static summary = 'Remove namespaces from the Service Mesh member roll'
-  static description = `The inverse of add-namespace. knative-serving and knative-eventing cannot be removed: the integration needs them in the mesh. With --kourier, also deletes the NetworkPolicy allow-from-serving-system-namespace that add-namespace --kourier created.`
+  static description = `The inverse of add-namespace. knative-serving and knative-eventing cannot be removed: the Istio integration (1.4) needs them in the mesh. With --kourier (guide 1.6, where they must stay outside the mesh) they can, and the NetworkPolicy allow-from-serving-system-namespace that add-namespace --kourier created is deleted too.`
 
   static examples = ['<%= config.bin %> <%= command.id %> team-bravo-1', '<%= config.bin %> <%= command.id %> old-app --kourier --yes']
 
@@ -23,8 +23,8 @@ export default class RemoveNamespace extends KnmeshCommand {
   async run() {
     const {flags, argv} = await this.parseFlags(RemoveNamespace)
     const namespaces = splitList(argv as string[]).map((n) => validateLabelName(n))
-    const refused = namespaces.filter((n) => REQUIRED_MEMBERS.includes(n))
-    if (refused.length) throw new UsageError(`${refused.join(' and ')} must stay in the mesh: the Serverless integration requires ${refused.length > 1 ? 'them' : 'it'}`)
+    const refused = flags.kourier ? [] : namespaces.filter((n) => REQUIRED_MEMBERS.includes(n))
+    if (refused.length) throw new UsageError(`${refused.join(' and ')} must stay in the mesh: the Serverless integration requires ${refused.length > 1 ? 'them' : 'it'} (with Kourier, guide 1.6, pass --kourier)`)
     const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
     const {planMembers} = await import('../mesh/members.js')
     const {readMembers} = await import('../mesh/read.js')

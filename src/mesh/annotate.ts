@@ -2,6 +2,7 @@ import {ensureObject, setAnnotations} from '../change/edit.js'
 import {info, warning, type Note, type Plan} from '../change/plan.js'
 import type {KObject} from '../kube/types.js'
 import {SIDECAR_ANNOTATIONS} from './constants.js'
+import {pendingText} from './members.js'
 
 /** Guide 1.4.4: the annotations every Knative Service needs to work with Service Mesh. */
 
@@ -13,6 +14,8 @@ export interface AnnotateState {
   services: KObject[]
   /** Mesh member namespaces (spec and status of the member roll), or null when there is no member roll. */
   members: string[] | null
+  /** Members the Service Mesh Operator has not configured yet (pendingMembers of members.ts); absent: unknown. */
+  pending?: string[]
   /** Namespaces asked for that do not exist. */
   missing: string[]
 }
@@ -63,6 +66,11 @@ export function planAnnotateServices(state: AnnotateState, input: AnnotateInput)
           `their sidecars are injected only once the namespace joins: knmesh add-namespace ${nss.join(' ')}`,
       ),
     )
+  }
+  const pendingNs = [...new Set(state.services.map((s) => s.metadata.namespace!))].filter((ns) => state.pending?.includes(ns))
+  if (pendingNs.length) {
+    const there = state.services.filter((s) => pendingNs.includes(s.metadata.namespace!))
+    notes.push(warning(`${pendingText(pendingNs)}; ${names(there)} get${there.length > 1 ? '' : 's'} sidecars only once it has, and pods started before need a new revision or restart`))
   }
   if (state.services.length === 0) notes.push(info(`no Knative Services in ${input.namespaces.length ? input.namespaces.join(', ') : 'the mesh members'}`))
   return {items, notes}

@@ -6,7 +6,7 @@ import {INGRESS_GATEWAY, LOCAL_GATEWAY, type GatewaysState} from './gateways.js'
 import {KAFKA_SERVICE_ENTRY, KNATIVE_KAFKA, type IstioState} from './istio.js'
 import type {PrecheckState, PrerequisiteKind} from './precheck.js'
 import type {MeshState} from './smcp.js'
-import {unlessForbidden} from './read.js'
+import {readPartOfNamespaces, unlessForbidden} from './read.js'
 
 /**
  * Readers for the installation verbs (precheck, certs, configure-mesh,
@@ -32,13 +32,25 @@ async function getIfServed(client: KubeClient, info: KindInfo, name: string, nam
 export async function readPrecheck(client: KubeClient, meshNamespace: string): Promise<PrecheckState> {
   const entries = await Promise.all(Object.entries(PREREQ_KINDS).map(async ([k, info]) => [k, await client.isServed(info)] as const))
   const served = Object.fromEntries(entries) as Record<PrerequisiteKind, boolean>
-  const [smcps, memberRolls, gateways, ingressService] = await Promise.all([
+  const [smcps, memberRolls, gateways, ingressService, serving, servingNamespaces] = await Promise.all([
     served.smcp ? client.listAll(Kinds.ServiceMeshControlPlane, meshNamespace) : null,
     served.smmr ? client.listAll(Kinds.ServiceMeshMemberRoll) : null,
     served.gateway ? client.listAll(Kinds.Gateway) : null,
     client.get(Kinds.Service, 'istio-ingressgateway', meshNamespace),
+    // For the Kourier checks (guide 1.6): which ingress runs, and the two namespaces' labels.
+    served.knativeServing ? unlessForbidden(client.get(Kinds.KnativeServing, KNATIVE_SERVING, KNATIVE_SERVING)) : null,
+    readPartOfNamespaces(client),
   ])
-  return {meshNamespace, served, smcps, memberRolls, gateways, ingressService}
+  return {
+    meshNamespace,
+    served,
+    smcps,
+    memberRolls,
+    gateways,
+    ingressService,
+    serving,
+    servingNamespaces,
+  }
 }
 
 export async function readMesh(client: KubeClient, meshNamespace: string): Promise<MeshState> {

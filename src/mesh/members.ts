@@ -2,7 +2,7 @@ import {newObject, ensureArray, addToList, ensureObject} from '../change/edit.js
 import {info, warning, type Plan, type Note} from '../change/plan.js'
 import type {KObject} from '../kube/types.js'
 import {KnmeshError} from '../errors.js'
-import {REQUIRED_MEMBERS, SMMR_NAME} from './constants.js'
+import {KNATIVE_EVENTING, KNATIVE_SERVING, REQUIRED_MEMBERS, SMMR_NAME} from './constants.js'
 
 /** Guide 1.4.2 steps 2-3, 1.6 step 1, 2.3 step 1: the ServiceMeshMemberRoll. */
 
@@ -12,6 +12,8 @@ export interface MembersState {
   namespaces: Set<string> | null
   /** For --kourier: the live NetworkPolicy allow-from-serving-system-namespace per namespace. */
   policies?: Map<string, KObject | null>
+  /** For --kourier: the live knative-serving and knative-serving-ingress Namespaces (null: absent; no entry: not readable). */
+  systemNamespaces?: Map<string, KObject | null>
 }
 
 export interface MembersInput {
@@ -29,12 +31,53 @@ export function members(smmr: KObject | null): string[] {
   return Array.isArray(m) ? m.filter((x: unknown): x is string => typeof x === 'string') : []
 }
 
-/** The SMMR with knative-serving, knative-eventing and `add` as members, `remove` removed. */
-export function desiredMemberRoll(live: KObject | null, meshNamespace: string, add: string[], remove: string[]): KObject {
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []
+}
+
+/**
+ * Members listed in spec.members that the Service Mesh Operator has not
+ * configured yet: in status.pendingMembers, or missing from
+ * status.configuredMembers. Their pods get no sidecar until then. [] while the
+ * operator has reported no status at all (nothing is known yet).
+ */
+export function pendingMembers(smmr: KObject | null): string[] {
+  const st = smmr?.status
+  if (!st || typeof st !== 'object') return []
+  const pending = new Set(strings(st.pendingMembers))
+  const configured = new Set(strings(st.configuredMembers))
+  return [...new Set([...members(smmr), ...pending])].filter((m) => pending.has(m) || !configured.has(m))
+}
+
+/** "namespace a is" / "namespaces a, b are": for notes naming pending members. */
+export function pendingText(names: string[]): string {
+  return `${names.length > 1 ? 'namespaces' : 'namespace'} ${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} in the member roll but not configured yet by the Service Mesh Operator (status.pendingMembers / configuredMembers): no sidecars are injected there yet`
+}
+
+/** Guide 1.6: with Kourier these Knative system namespaces stay outside the mesh (openshift-knative/serverless-operator#286). */
+export const KNATIVE_SERVING_INGRESS = 'knative-serving-ingress'
+export const KOURIER_SYSTEM_NAMESPACES = [KNATIVE_SERVING, KNATIVE_SERVING_INGRESS, KNATIVE_EVENTING]
+/** Guide 1.6 note: the label allow-from-serving-system-namespace selects on, on knative-serving and knative-serving-ingress. */
+export const PART_OF_LABEL = 'knative.openshift.io/part-of'
+export const PART_OF_VALUE = 'openshift-serverless'
+export const PART_OF_NAMESPACES = [KNATIVE_SERVING, KNATIVE_SERVING_INGRESS]
+
+/** Knative system namespaces that are members of the roll (a fault in Kourier mode). */
+export function kourierSystemMembers(smmr: KObject | null): string[] {
+  const roll = members(smmr)
+  return KOURIER_SYSTEM_NAMESPACES.filter((n) => roll.includes(n))
+}
+
+/**
+ * The SMMR with `add` as members, `remove` removed; without `kourier`,
+ * knative-serving and knative-eventing are made members too (1.4.2), with it
+ * they are not (1.6).
+ */
+export function desiredMemberRoll(live: KObject | null, meshNamespace: string, add: string[], remove: string[], kourier = false): KObject {
   const smmr = live ? structuredClone(live) : newObject('maistra.io/v1', 'ServiceMeshMemberRoll', SMMR_NAME, meshNamespace, {spec: {members: []}})
   ensureObject(smmr, ['spec'])
   const list = ensureArray(smmr, ['spec', 'members']) as unknown as string[]
-  addToList(list, REQUIRED_MEMBERS)
+  if (!kourier) addToList(list, REQUIRED_MEMBERS)
   addToList(list, add)
   if (remove.length) smmr.spec.members = list.filter((m) => !remove.includes(m))
   return smmr
@@ -65,13 +108,27 @@ export function planMembers(state: MembersState, input: MembersInput): Plan {
       if (input.strict) throw new KnmeshError(`${text} (--strict)`)
       notes.push(warning(`${text}; ${missing.length > 1 ? 'they' : 'it'} will join the mesh once created`))
     }
-    for (const req of REQUIRED_MEMBERS) {
-      if (!state.namespaces.has(req)) notes.push(warning(`${req} does not exist: is Knative ${req === 'knative-serving' ? 'Serving' : 'Eventing'} installed?`))
+    if (!input.kourier) {
+      for (const req of REQUIRED_MEMBERS) {
+        if (!state.namespaces.has(req)) notes.push(warning(`${req} does not exist: is Knative ${req === 'knative-serving' ? 'Serving' : 'Eventing'} installed?`))
+      }
     }
   }
   if (!state.smmr) notes.push(info(`ServiceMeshMemberRoll ${input.meshNamespace}/${SMMR_NAME} does not exist: it will be created`))
-  const items: Plan['items'] = [{live: state.smmr, desired: desiredMemberRoll(state.smmr, input.meshNamespace, add, remove)}]
+  const desired = desiredMemberRoll(state.smmr, input.meshNamespace, add, remove, input.kourier)
+  const pending = pendingMembers(state.smmr).filter((m) => members(desired).includes(m))
+  if (pending.length) notes.push(warning(pendingText(pending)))
+  const items: Plan['items'] = [{live: state.smmr, desired}]
   if (input.kourier) {
+    const inMesh = kourierSystemMembers(desired)
+    if (inMesh.length) {
+      notes.push(
+        warning(
+          `with Kourier (guide 1.6) ${inMesh.join(', ')} must stay outside the mesh: as members they get the mesh's NetworkPolicies, which cut Kourier's gateway off the activator; remove them: knmesh remove-namespace ${inMesh.join(' ')} --kourier`,
+        ),
+      )
+    }
+    if (add.length) items.push(...partOfLabelItems(state, notes))
     for (const ns of add) {
       const live = state.policies?.get(ns) ?? null
       items.push({live, desired: kourierPolicy(live, ns)})
@@ -82,4 +139,27 @@ export function planMembers(state: MembersState, input: MembersInput): Plan {
     }
   }
   return {items, notes}
+}
+
+/**
+ * Guide 1.6 note: knative-serving and knative-serving-ingress carry
+ * knative.openshift.io/part-of=openshift-serverless, which the NetworkPolicy
+ * allow-from-serving-system-namespace selects on. One item per existing
+ * namespace (a label added, nothing else touched); absent ones are a note.
+ */
+export function partOfLabelItems(state: MembersState, notes: Note[]): Plan['items'] {
+  const items: Plan['items'] = []
+  for (const name of PART_OF_NAMESPACES) {
+    if (!state.systemNamespaces?.has(name)) continue // not read (forbidden)
+    const live = state.systemNamespaces.get(name) ?? null
+    if (!live) {
+      notes.push(info(`namespace ${name} does not exist${name === KNATIVE_SERVING_INGRESS ? ' (Kourier not deployed yet)' : ''}: the label ${PART_OF_LABEL}=${PART_OF_VALUE} goes on it once it does (run again)`))
+      continue
+    }
+    if (live.metadata.labels?.[PART_OF_LABEL] === PART_OF_VALUE) continue
+    const desired = structuredClone(live)
+    desired.metadata.labels = {...desired.metadata.labels, [PART_OF_LABEL]: PART_OF_VALUE}
+    items.push({live, desired, mergePatch: {metadata: {labels: {[PART_OF_LABEL]: PART_OF_VALUE}}}})
+  }
+  return items
 }

@@ -1,5 +1,7 @@
 import type {KObject} from '../kube/types.js'
-import {KNATIVE_SERVING} from './constants.js'
+import {KNATIVE_SERVING, SMMR_NAME} from './constants.js'
+import {ingressMode, kourierRuns} from './ingress-mode.js'
+import {kourierSystemMembers, PART_OF_LABEL, PART_OF_NAMESPACES, PART_OF_VALUE} from './members.js'
 
 /**
  * Guide 1.4.1 and 1.1: the installation prerequisites, as PURE checks over a
@@ -42,6 +44,10 @@ export interface PrecheckState {
   gateways: KObject[] | null
   /** Service istio-ingressgateway in the mesh namespace. */
   ingressService: KObject | null
+  /** KnativeServing knative-serving (null: absent or not served; undefined: not read), for the Kourier checks. */
+  serving?: KObject | null
+  /** knative-serving and knative-serving-ingress Namespaces (null: absent; no entry: not readable). */
+  servingNamespaces?: Map<string, KObject | null>
 }
 
 /** The minimum Service Mesh version the guide supports (1.1). */
@@ -184,6 +190,55 @@ export function precheckChecks(state: PrecheckState): Check[] {
       })
     } else {
       checks.push({id: 'ingressgateway-service', status: 'ok', detail: `Service ${mesh}/istio-ingressgateway is ${type}`})
+    }
+  }
+  checks.push(...kourierChecks(state))
+  return checks
+}
+
+/**
+ * Guide 1.6, when Kourier runs (see ingressMode): knative-serving,
+ * knative-serving-ingress and knative-eventing must not be members of the
+ * mesh's member roll (the mesh's NetworkPolicies would cut Kourier's gateway
+ * off the activator: openshift-knative/serverless-operator#286), and
+ * knative-serving and knative-serving-ingress carry
+ * knative.openshift.io/part-of=openshift-serverless (1.6 note). Chosen Kourier
+ * (spec.ingress) fails on a missing label; Kourier by default only warns.
+ */
+export function kourierChecks(state: PrecheckState): Check[] {
+  const mode = ingressMode(state.serving)
+  if (!kourierRuns(mode)) return []
+  const mesh = state.meshNamespace
+  const meshFlag = mesh === 'istio-system' ? '' : ` --mesh-namespace ${mesh}`
+  const why = mode === 'kourier' ? 'Kourier is the ingress (KnativeServing spec.ingress)' : 'Kourier is the ingress (KnativeServing has no spec.ingress: the operator\'s default)'
+  const checks: Check[] = []
+  const smmr = state.memberRolls?.find((r) => r.metadata.namespace === mesh && r.metadata.name === SMMR_NAME) ?? null
+  const inMesh = kourierSystemMembers(smmr)
+  if (inMesh.length) {
+    checks.push({
+      id: 'kourier/system-members',
+      status: 'failure',
+      detail: `${why}, and ${inMesh.join(', ')} ${inMesh.length > 1 ? 'are members' : 'is a member'} of ${mesh}/${SMMR_NAME}: the mesh's NetworkPolicies cut Kourier's gateway off the activator (guide 1.6 keeps them outside the mesh)`,
+      fix: `knmesh remove-namespace ${inMesh.join(' ')} --kourier${meshFlag} (Kourier, 1.6)${mode === 'kourier-default' ? ` or knmesh enable-istio${meshFlag} (Istio, 1.4)` : ''}`,
+    })
+  } else if (state.memberRolls) {
+    checks.push({id: 'kourier/system-members', status: 'ok', detail: `${why}: knative-serving, knative-serving-ingress and knative-eventing are outside the mesh`})
+  }
+  if (state.servingNamespaces) {
+    const unlabelled = PART_OF_NAMESPACES.filter((n) => {
+      const ns = state.servingNamespaces!.get(n)
+      return ns && ns.metadata.labels?.[PART_OF_LABEL] !== PART_OF_VALUE
+    })
+    if (unlabelled.length) {
+      const member = smmr?.spec?.members?.find?.((m: unknown) => typeof m === 'string' && !inMesh.includes(m))
+      checks.push({
+        id: 'kourier/part-of-label',
+        status: mode === 'kourier' ? 'failure' : 'warning',
+        detail: `namespace ${unlabelled.join(', ')} lack${unlabelled.length > 1 ? '' : 's'} the label ${PART_OF_LABEL}=${PART_OF_VALUE}: the NetworkPolicy allow-from-serving-system-namespace (1.6) does not let ${unlabelled.length > 1 ? 'their' : 'its'} pods in`,
+        fix: `knmesh add-namespace ${typeof member === 'string' ? member : 'NAMESPACE'} --kourier${meshFlag} (adds the label)`,
+      })
+    } else if ([...state.servingNamespaces.values()].some(Boolean)) {
+      checks.push({id: 'kourier/part-of-label', status: 'ok', detail: `${PART_OF_NAMESPACES.filter((n) => state.servingNamespaces!.get(n)).join(', ')} carry ${PART_OF_LABEL}=${PART_OF_VALUE}`})
     }
   }
   return checks

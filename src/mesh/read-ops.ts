@@ -3,9 +3,10 @@ import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
 import type {AnnotateState} from './annotate.js'
-import {KNATIVE_SERVING} from './constants.js'
+import {KNATIVE_SERVING, SMMR_NAME} from './constants.js'
+import {pendingMembers} from './members.js'
 import type {MetricsState} from './metrics.js'
-import {readCostLabels, readMemberNamespaces} from './read-workloads.js'
+import {memberNamespacesOf, readCostLabels} from './read-workloads.js'
 import {unlessForbidden} from './read.js'
 import {secretRefs, TLS_SECRET_TYPE, type SecretRef} from './secret-filter.js'
 
@@ -13,13 +14,13 @@ import {secretRefs, TLS_SECRET_TYPE, type SecretRef} from './secret-filter.js'
 
 /** annotate-services: the Knative Services in scope (one by name, or every one of the namespaces) and the mesh members. */
 export async function readAnnotate(client: KubeClient, meshNamespace: string, namespaces: string[], name?: string): Promise<AnnotateState> {
-  const membersP = readMemberNamespaces(client, meshNamespace)
+  const smmrP = client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace)
   if (name) {
-    const [svc, members] = await Promise.all([client.get(Kinds.KnativeService, name, namespaces[0]), membersP])
-    return {services: svc ? [svc] : [], members, missing: []}
+    const [svc, smmr] = await Promise.all([client.get(Kinds.KnativeService, name, namespaces[0]), smmrP])
+    return {services: svc ? [svc] : [], members: memberNamespacesOf(smmr), pending: pendingMembers(smmr), missing: []}
   }
-  const [state, members] = await Promise.all([readCostLabels(client, namespaces, {pods: false}), membersP])
-  return {services: state.services, members, missing: state.missing}
+  const [state, smmr] = await Promise.all([readCostLabels(client, namespaces, {pods: false}), smmrP])
+  return {services: state.services, members: memberNamespacesOf(smmr), pending: pendingMembers(smmr), missing: state.missing}
 }
 
 /** enable-metrics: KnativeServing, the NetworkPolicies of knative-serving, the SMCPs (three requests). */

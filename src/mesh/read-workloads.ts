@@ -32,7 +32,11 @@ export async function readGpuList(client: KubeClient, namespace: string): Promis
  * revisions), or null when there is no member roll.
  */
 export async function readMemberNamespaces(client: KubeClient, meshNamespace: string): Promise<string[] | null> {
-  const smmr = await client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace)
+  return memberNamespacesOf(await client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace))
+}
+
+/** readMemberNamespaces for a member roll already read. */
+export function memberNamespacesOf(smmr: KObject | null): string[] | null {
   if (!smmr) return null
   const status = Array.isArray(smmr.status?.members) ? (smmr.status.members as unknown[]).filter((m): m is string => typeof m === 'string') : []
   return [...new Set([...members(smmr), ...status])].filter((n) => !REQUIRED_MEMBERS.includes(n))

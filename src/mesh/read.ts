@@ -3,7 +3,7 @@ import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
 import {SMMR_NAME} from './constants.js'
-import {KOURIER_POLICY, type MembersState} from './members.js'
+import {KOURIER_POLICY, PART_OF_NAMESPACES, type MembersState} from './members.js'
 
 /** The value of a read, or null when the user may not make it (the verb then says what it could not check). */
 export async function unlessForbidden<T>(p: Promise<T>): Promise<T | null> {
@@ -21,16 +21,31 @@ export async function namespaceNames(client: KubeClient): Promise<Set<string> | 
   return all && new Set(all.map((n) => n.metadata.name))
 }
 
+/**
+ * Guide 1.6 note: knative-serving and knative-serving-ingress, whose
+ * knative.openshift.io/part-of label the Kourier NetworkPolicy selects on (two
+ * GETs). null: absent; no entry: the user may not read it.
+ */
+export async function readPartOfNamespaces(client: KubeClient): Promise<Map<string, KObject | null>> {
+  const read = await Promise.all(PART_OF_NAMESPACES.map(async (n) => [n, await unlessForbidden(client.get(Kinds.Namespace, n).then((o) => ({o})))] as const))
+  return new Map(read.filter(([, r]) => r !== null).map(([n, r]) => [n, r!.o]))
+}
+
 export async function readMembers(client: KubeClient, meshNamespace: string, kourierNamespaces?: string[]): Promise<MembersState> {
   const [smmr, namespaces] = await Promise.all([
     client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace),
     namespaceNames(client),
   ])
   let policies: Map<string, KObject | null> | undefined
+  let systemNamespaces: Map<string, KObject | null> | undefined
   if (kourierNamespaces?.length) {
     // One list across namespaces, selected by name, instead of one GET per namespace.
-    const all = await client.listAll(Kinds.NetworkPolicy, undefined, {fieldSelector: `metadata.name=${KOURIER_POLICY}`})
+    const [all, system] = await Promise.all([
+      client.listAll(Kinds.NetworkPolicy, undefined, {fieldSelector: `metadata.name=${KOURIER_POLICY}`}),
+      readPartOfNamespaces(client),
+    ])
     policies = new Map(kourierNamespaces.map((ns) => [ns, all.find((p) => p.metadata.namespace === ns) ?? null]))
+    systemNamespaces = system
   }
-  return {smmr, namespaces, policies}
+  return {smmr, namespaces, policies, systemNamespaces}
 }

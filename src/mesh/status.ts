@@ -5,7 +5,8 @@ import {inspectSecret} from './certs.js'
 import {REQUIRED_MEMBERS} from './constants.js'
 import {DEFAULT_CERT_SECRET, planGateways, type GatewaysState} from './gateways.js'
 import {planEnableIstio, type IstioState} from './istio.js'
-import {members, planMembers, type MembersState} from './members.js'
+import {ingressMode} from './ingress-mode.js'
+import {members, pendingMembers, pendingText, planMembers, type MembersState} from './members.js'
 import {precheckChecks, type CheckStatus, type PrecheckState} from './precheck.js'
 import {tenantMatrix, type MeshView} from './probe.js'
 import {planConfigureMesh, smcpFindings} from './smcp.js'
@@ -81,12 +82,31 @@ export function statusRows(s: StatusState): StatusRow[] {
   // 1.4.2 steps 2-3, 2.3 step 1: the member roll.
   const roll = members(s.members.smmr)
   const missingMembers = REQUIRED_MEMBERS.filter((m) => !roll.includes(m))
-  if (served.smmr) rows.push(
+  // Chosen Kourier (1.6): the Knative system namespaces stay outside the mesh (precheck's kourier rows flag them).
+  const kourier = ingressMode(s.istio?.serving ?? s.precheck.serving) === 'kourier'
+  if (served.smmr && kourier) rows.push(
+    fromPlanner('mesh', 'member roll', `knmesh add-namespace NAMESPACE --kourier${meshFlag}`, `${roll.length} members; Kourier is the ingress, so the Knative system namespaces stay outside the mesh (1.6)`, () =>
+      planMembers(s.members, {meshNamespace: mesh, kourier: true}),
+      () => `no ServiceMeshMemberRoll in ${mesh}`,
+    ),
+  )
+  else if (served.smmr) rows.push(
     fromPlanner('mesh', 'member roll', `knmesh add-namespace ${(missingMembers.length ? missingMembers : REQUIRED_MEMBERS).join(' ')}${meshFlag}`, `${roll.length} members, including ${REQUIRED_MEMBERS.join(' and ')}`, () =>
       planMembers(s.members, {meshNamespace: mesh}),
       () => s.members.smmr ? `${missingMembers.join(' and ')} not members` : `no ServiceMeshMemberRoll in ${mesh}`,
     ),
   )
+  // Members the Service Mesh Operator has not configured yet get no sidecars.
+  if (served.smmr && s.members.smmr) {
+    const pending = pendingMembers(s.members.smmr)
+    if (!s.members.smmr.status) {
+      rows.push({area: 'mesh', check: 'members configured', state: 'warning', detail: `the Service Mesh Operator has not reported the status of ${mesh}/default yet: which members have sidecars is unknown`})
+    } else if (pending.length) {
+      rows.push({area: 'mesh', check: 'members configured', state: 'warning', detail: pendingText(pending), fix: 'wait for the Service Mesh Operator (ServiceMeshMemberRoll status.conditions say why a member is pending), then restart their pods'})
+    } else {
+      rows.push({area: 'mesh', check: 'members configured', state: 'ok', detail: `all ${roll.length} members configured by the Service Mesh Operator`})
+    }
+  }
 
   // 1.3: the certificate.
   if (s.certSecret === undefined) {
