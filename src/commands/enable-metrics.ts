@@ -8,7 +8,10 @@ export default class EnableMetrics extends KnmeshCommand {
 
   1. KnativeServing knative-serving: spec.config.observability["metrics.backend-destination"] = "prometheus"
   2. NetworkPolicy allow-from-openshift-monitoring-ns in knative-serving, letting namespace name=openshift-monitoring in
-     (left alone when another NetworkPolicy there already lets openshift-monitoring reach every pod)
+     (left alone when another NetworkPolicy there already lets openshift-monitoring reach every pod). With
+     spec.ingress.istio.enabled the Serverless Operator generates this policy itself (selector
+     kubernetes.io/metadata.name=openshift-monitoring) and reconciles it back: knmesh then leaves it to the operator
+     and says so, unless the KnativeServing carries serverless.openshift.io/disable-istio-net-policies-generation: "true".
   3. ServiceMeshControlPlane: inbound excludedPorts include 8444 (the same port logic as configure-mesh)`
 
   static examples = [

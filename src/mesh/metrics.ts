@@ -11,7 +11,44 @@ export const METRICS_BACKEND_KEY = 'metrics.backend-destination'
 export const METRICS_BACKEND = 'prometheus'
 export const MONITORING_POLICY = 'allow-from-openshift-monitoring-ns'
 export const MONITORING_NAMESPACE_LABEL = {name: 'openshift-monitoring'} as const
+/** The selector the Serverless Operator 1.32 puts on its own allow-from-openshift-monitoring-ns (ingress.go). */
+export const OPERATOR_MONITORING_NAMESPACE_LABEL = {'kubernetes.io/metadata.name': 'openshift-monitoring'} as const
 export const METRICS_PORT = 8444
+/** KnativeServing annotation that stops the operator generating its Istio NetworkPolicies (ingress.go). */
+export const DISABLE_NET_POLICIES_ANNOTATION = 'serverless.openshift.io/disable-istio-net-policies-generation'
+/** The NetworkPolicies the 1.32 operator generates in knative-serving with Istio enabled (ingress.go). */
+export const OPERATOR_NET_POLICIES = ['webhook', 'net-istio-webhook', MONITORING_POLICY]
+
+/** Go's strconv.ParseBool true values (the operator parses the annotation with it). */
+function goTrue(v: unknown): boolean {
+  return typeof v === 'string' && ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)
+}
+
+/**
+ * Whether the Serverless Operator 1.32 generates (and reconciles back) the
+ * NetworkPolicies webhook, net-istio-webhook and
+ * allow-from-openshift-monitoring-ns in knative-serving: with
+ * spec.ingress.istio.enabled, unless the KnativeServing annotation
+ * serverless.openshift.io/disable-istio-net-policies-generation parses as
+ * true (openshift-knative/serverless-operator release-1.32,
+ * openshift-knative-operator/pkg/serving/ingress.go
+ * generateDefaultIstioNetworkPoliciesIfRequired).
+ */
+export function operatorOwnsNetPolicies(serving: KObject | null): boolean {
+  if (serving?.spec?.ingress?.istio?.enabled !== true) return false
+  return !goTrue(serving.metadata.annotations?.[DISABLE_NET_POLICIES_ANNOTATION])
+}
+
+/**
+ * The operator's default for metrics.backend-destination when the
+ * KnativeServing leaves it unset: "none" with Istio enabled (extension.go,
+ * "Temporary fix for SRVKS-743", ConfigureIfUnset), else the shipped
+ * config-observability's "prometheus". A value set in the KnativeServing
+ * is kept by the operator.
+ */
+export function operatorBackendDefault(serving: KObject | null): string {
+  return serving?.spec?.ingress?.istio?.enabled === true ? 'none' : METRICS_BACKEND
+}
 
 export interface MetricsState {
   serving: KObject | null
@@ -47,8 +84,9 @@ function isEmptySelector(sel: unknown): boolean {
 /**
  * Whether a NetworkPolicy already lets pods of openshift-monitoring reach every
  * pod of knative-serving on every port: it selects all pods and has an ingress
- * rule without ports whose sources include that namespace (by name=openshift-monitoring,
- * or every namespace, or any source).
+ * rule without ports whose sources include that namespace (by name=openshift-monitoring as
+ * the guide selects it, by kubernetes.io/metadata.name=openshift-monitoring as the Serverless
+ * Operator does, or every namespace, or any source).
  */
 export function allowsMonitoring(np: KObject): boolean {
   const spec = np.spec ?? {}
@@ -65,7 +103,10 @@ export function allowsMonitoring(np: KObject): boolean {
       if (!ns) continue
       if (isEmptySelector(ns)) return true
       const labels = ns.matchLabels ?? {}
-      if ((ns.matchExpressions ?? []).length === 0 && Object.keys(labels).length === 1 && labels.name === MONITORING_NAMESPACE_LABEL.name) return true
+      if ((ns.matchExpressions ?? []).length || Object.keys(labels).length !== 1) continue
+      // The guide's selector (name=openshift-monitoring) or the operator's (kubernetes.io/metadata.name=openshift-monitoring).
+      if (labels.name === MONITORING_NAMESPACE_LABEL.name) return true
+      if (labels['kubernetes.io/metadata.name'] === OPERATOR_MONITORING_NAMESPACE_LABEL['kubernetes.io/metadata.name']) return true
     }
   }
   return false
@@ -76,8 +117,16 @@ export function metricsFindings(state: MetricsState, input: MetricsInput): strin
   const out: string[] = []
   if (!state.serving) return [`there is no KnativeServing ${KNATIVE_SERVING}/${KNATIVE_SERVING}`]
   const backend = getPath(state.serving, ['spec', 'config', 'observability', METRICS_BACKEND_KEY])
-  if (backend !== METRICS_BACKEND) out.push(`KnativeServing ${METRICS_BACKEND_KEY} is ${backend === undefined ? 'not set' : `"${backend}"`}, not "${METRICS_BACKEND}"`)
-  if (!state.policies.some(allowsMonitoring)) out.push(`no NetworkPolicy in ${KNATIVE_SERVING} lets openshift-monitoring in`)
+  if (backend === undefined && operatorBackendDefault(state.serving) !== METRICS_BACKEND) {
+    out.push(`KnativeServing ${METRICS_BACKEND_KEY} is not set: with Istio enabled the Serverless Operator makes it "none" (SRVKS-743), not "${METRICS_BACKEND}"`)
+  } else if (backend !== undefined && backend !== METRICS_BACKEND) out.push(`KnativeServing ${METRICS_BACKEND_KEY} is "${backend}", not "${METRICS_BACKEND}"`)
+  if (!state.policies.some(allowsMonitoring)) {
+    out.push(
+      operatorOwnsNetPolicies(state.serving)
+        ? `no NetworkPolicy in ${KNATIVE_SERVING} lets openshift-monitoring in yet: the Serverless Operator generates ${MONITORING_POLICY} there (Istio enabled); is it running?`
+        : `no NetworkPolicy in ${KNATIVE_SERVING} lets openshift-monitoring in`,
+    )
+  }
   try {
     const smcp = selectMetricsSmcp(state, input)
     if (missingExcludedPorts(smcp, [METRICS_PORT]).length) out.push(`ServiceMeshControlPlane ${smcp.metadata.name} does not exclude inbound port ${METRICS_PORT}`)
@@ -107,10 +156,19 @@ export function planEnableMetrics(state: MetricsState, input: MetricsInput): Pla
   ensureObject(ks, ['spec', 'config', 'observability'])[METRICS_BACKEND_KEY] = METRICS_BACKEND
   items.push({live: state.serving, desired: ks})
 
-  // Step 2: the NetworkPolicy, unless an equivalent one exists.
+  // Step 2: the NetworkPolicy, unless an equivalent one exists, or the operator owns it.
   const named = state.policies.find((p) => p.metadata.name === MONITORING_POLICY) ?? null
   const equivalent = state.policies.find(allowsMonitoring)
-  if (equivalent && equivalent !== named) {
+  if (operatorOwnsNetPolicies(state.serving)) {
+    // Writing the guide's form would fight the operator: it reconciles its own form back.
+    notes.push(
+      info(
+        `NetworkPolicy ${KNATIVE_SERVING}/${MONITORING_POLICY} is the Serverless Operator's (generated with Istio enabled, selector kubernetes.io/metadata.name=openshift-monitoring): ` +
+          (named ? 'left to it' : 'it creates it') +
+          `; to own it yourself, annotate KnativeServing ${DISABLE_NET_POLICIES_ANNOTATION}=true`,
+      ),
+    )
+  } else if (equivalent && equivalent !== named) {
     notes.push(info(`NetworkPolicy ${KNATIVE_SERVING}/${equivalent.metadata.name} already lets openshift-monitoring in: ${MONITORING_POLICY} is not needed`))
   } else if (!(named && allowsMonitoring(named))) {
     items.push({live: named, desired: monitoringPolicy(named)})

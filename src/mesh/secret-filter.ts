@@ -11,6 +11,13 @@ export const FILTER_ENV = 'ENABLE_SECRET_INFORMER_FILTERING_BY_CERT_UID'
 export const NET_ISTIO_WORKLOAD = 'net-istio-controller'
 export const NET_ISTIO_CONTAINER = 'controller'
 export const TLS_SECRET_TYPE = 'kubernetes.io/tls'
+/**
+ * The operator's own certificate secret: with secret filtering injected, the
+ * Serverless Operator 1.32 sets its certificate-uid label to "data-plane"
+ * (openshift-knative-operator/pkg/serving/secretinformerfiltering.go,
+ * knative.dev/networking config.ServingInternalCertName).
+ */
+export const OPERATOR_CERT_SECRET = 'knative-serving-certs'
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/
 
@@ -75,7 +82,12 @@ function slim(secret: KObject): KObject {
  */
 export function planSecretLabels(secrets: KObject[], input: {uid?: string}): Plan {
   const items: PlanItem[] = []
+  const notes: Plan['notes'] = []
   for (const s of secrets) {
+    if (s.metadata.namespace === KNATIVE_SERVING && s.metadata.name === OPERATOR_CERT_SECRET) {
+      notes.push(info(`Secret ${KNATIVE_SERVING}/${OPERATOR_CERT_SECRET} is left to the Serverless Operator: it labels its own certificate secret ${CERT_UID_LABEL}=data-plane`))
+      continue
+    }
     const live = slim(s)
     if (isLabelled(s)) {
       items.push({live, desired: live})
@@ -88,7 +100,7 @@ export function planSecretLabels(secrets: KObject[], input: {uid?: string}): Pla
     const precondition = live.metadata.resourceVersion ? {resourceVersion: live.metadata.resourceVersion} : {}
     items.push({live, desired, mergePatch: {metadata: {labels: {[CERT_UID_LABEL]: value}, ...precondition}}})
   }
-  return {items, notes: []}
+  return {items, notes}
 }
 
 export interface AuditRow {
