@@ -44,6 +44,7 @@ export const Kinds = {
   Route: k('Route', 'route.openshift.io', 'v1', 'routes', true, 'OpenShift'),
   /** Create-only: the API server answers with the caller's identity (v1 since Kubernetes 1.28; whoami falls back to v1beta1, v1alpha1). */
   SelfSubjectReview: k('SelfSubjectReview', 'authentication.k8s.io', 'v1', 'selfsubjectreviews', false, 'Kubernetes 1.28 or later'),
+  Pipeline: k('Pipeline', 'tekton.dev', 'v1', 'pipelines', true, 'Red Hat OpenShift Pipelines'),
 } satisfies Record<string, KindInfo>
 
 export type KindName = keyof typeof Kinds

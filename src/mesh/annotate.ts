@@ -3,6 +3,7 @@ import {info, warning, type Note, type Plan} from '../change/plan.js'
 import type {KObject} from '../kube/types.js'
 import {SIDECAR_ANNOTATIONS} from './constants.js'
 import {pendingText} from './members.js'
+import {pipelineOf} from './pipelines.js'
 
 /** Guide 1.4.4: the annotations every Knative Service needs to work with Service Mesh. */
 
@@ -16,6 +17,8 @@ export interface AnnotateState {
   members: string[] | null
   /** Members the Service Mesh Operator has not configured yet (pendingMembers of members.ts); absent: unknown. */
   pending?: string[]
+  /** Tekton Pipelines carrying app.kubernetes.io/instance (absent: not served or not readable). */
+  pipelines?: KObject[]
   /** Namespaces asked for that do not exist. */
   missing: string[]
 }
@@ -55,6 +58,13 @@ export function planAnnotateServices(state: AnnotateState, input: AnnotateInput)
   const changing = items.filter((i) => meshAnnotationFindings(i.live).length > 0).map((i) => i.live)
   if (changing.length) {
     notes.push(info(`${changing.length} Knative Service(s) will roll out a new revision (the revision template changes): ${names(changing)}`))
+  }
+  const piped = changing.flatMap((s) => {
+    const p = pipelineOf(s, state.pipelines ?? [])
+    return p ? [`${s.metadata.namespace}/${s.metadata.name} (Pipeline ${p.metadata.name})`] : []
+  })
+  if (piped.length) {
+    notes.push(warning(`deployed by OpenShift Pipelines: ${piped.join(', ')}; add the annotations to the pipeline's deploy step too, or its next run drops them`))
   }
   const members = state.members
   const outside = state.services.filter((s) => !members?.includes(s.metadata.namespace!))

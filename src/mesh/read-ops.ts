@@ -5,6 +5,7 @@ import type {KObject} from '../kube/types.js'
 import type {AnnotateState} from './annotate.js'
 import {KNATIVE_SERVING, SMMR_NAME} from './constants.js'
 import {pendingMembers} from './members.js'
+import {INSTANCE_LABEL} from './pipelines.js'
 import type {MetricsState} from './metrics.js'
 import {memberNamespacesOf, readCostLabels} from './read-workloads.js'
 import {unlessForbidden} from './read.js'
@@ -15,12 +16,14 @@ import {secretRefs, TLS_SECRET_TYPE, type SecretRef} from './secret-filter.js'
 /** annotate-services: the Knative Services in scope (one by name, or every one of the namespaces) and the mesh members. */
 export async function readAnnotate(client: KubeClient, meshNamespace: string, namespaces: string[], name?: string): Promise<AnnotateState> {
   const smmrP = client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace)
+  // The Pipelines the console links to an application (pipelines.ts): one list in the one namespace, else cluster-wide.
+  const pipelinesP = unlessForbidden(client.listIfServed(Kinds.Pipeline, namespaces.length === 1 ? namespaces[0] : undefined, {labelSelector: INSTANCE_LABEL})).then((p) => p ?? [])
   if (name) {
-    const [svc, smmr] = await Promise.all([client.get(Kinds.KnativeService, name, namespaces[0]), smmrP])
-    return {services: svc ? [svc] : [], members: memberNamespacesOf(smmr), pending: pendingMembers(smmr), missing: []}
+    const [svc, smmr, pipelines] = await Promise.all([client.get(Kinds.KnativeService, name, namespaces[0]), smmrP, pipelinesP])
+    return {services: svc ? [svc] : [], members: memberNamespacesOf(smmr), pending: pendingMembers(smmr), pipelines, missing: []}
   }
-  const [state, smmr] = await Promise.all([readCostLabels(client, namespaces, {pods: false}), smmrP])
-  return {services: state.services, members: memberNamespacesOf(smmr), pending: pendingMembers(smmr), missing: state.missing}
+  const [state, smmr, pipelines] = await Promise.all([readCostLabels(client, namespaces, {pods: false}), smmrP, pipelinesP])
+  return {services: state.services, members: memberNamespacesOf(smmr), pending: pendingMembers(smmr), pipelines, missing: state.missing}
 }
 
 /** enable-metrics: KnativeServing, the NetworkPolicies of knative-serving, the SMCPs (three requests). */

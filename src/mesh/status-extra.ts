@@ -2,6 +2,7 @@ import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
 import {meshAnnotationFindings} from './annotate.js'
+import {INSTANCE_LABEL, pipelineOf} from './pipelines.js'
 import {members} from './members.js'
 import {metricsFindings} from './metrics.js'
 import {readMetrics, readSecretRefs} from './read-ops.js'
@@ -15,13 +16,7 @@ import type {StatusRow, StatusState} from './status.js'
  * verb's own reader and check; the reads are cluster-wide.
  */
 
-/** Knative Services that OpenShift Pipelines deploys (console "Import from Git" with a pipeline): they carry its labels. */
-export function deployedByPipeline(svc: KObject): boolean {
-  const keys = [...Object.keys(svc.metadata.labels ?? {}), ...Object.keys(svc.metadata.annotations ?? {})]
-  return keys.some((k) => k.startsWith('pipeline.openshift.io/') || k.startsWith('tekton.dev/'))
-}
-
-export function serviceRows(services: KObject[], roll: string[], meshFlag: string): StatusRow[] {
+export function serviceRows(services: KObject[], roll: string[], meshFlag: string, pipelines: KObject[] = []): StatusRow[] {
   const lacking = services.filter((s) => roll.includes(s.metadata.namespace!) && meshAnnotationFindings(s).length > 0)
   if (lacking.length === 0) {
     const n = services.filter((s) => roll.includes(s.metadata.namespace!)).length
@@ -32,7 +27,10 @@ export function serviceRows(services: KObject[], roll: string[], meshFlag: strin
   const byNs = new Map<string, KObject[]>()
   for (const s of lacking) byNs.set(s.metadata.namespace!, [...(byNs.get(s.metadata.namespace!) ?? []), s])
   for (const [ns, svcs] of byNs) {
-    const piped = svcs.filter(deployedByPipeline).map((s) => s.metadata.name)
+    const piped = svcs.flatMap((s) => {
+      const p = pipelineOf(s, pipelines)
+      return p ? [`${s.metadata.name} (Pipeline ${p.metadata.name})`] : []
+    })
     rows.push({
       area: 'services',
       check: `mesh annotations in ${ns}`,
@@ -50,12 +48,14 @@ export async function statusExtras(client: KubeClient, state: StatusState): Prom
   const mesh = state.meshNamespace
   const meshFlag = mesh === 'istio-system' ? '' : ` --mesh-namespace ${mesh}`
   const serving = state.istio?.serving ?? null
-  const [metrics, services, refs] = await Promise.all([
+  const [metrics, services, refs, pipelines] = await Promise.all([
     // KnativeServing and the SMCP not served: precheck's rows say so; the metrics row is skipped.
     state.istio && state.precheck.served.smcp ? readMetrics(client, mesh) : null,
     // undefined: Knative Serving not installed (no row); null: not allowed to list.
     client.isServed(Kinds.KnativeService).then((served) => (served ? unlessForbidden(client.listAll(Kinds.KnativeService)) : undefined)),
     serving && filteringEnabled(serving) ? readSecretRefs(client, {meshNamespace: mesh, namespaces: null}) : null,
+    // The Tekton Pipelines the console links to an application (one list, only those with the link label).
+    unlessForbidden(client.listIfServed(Kinds.Pipeline, undefined, {labelSelector: INSTANCE_LABEL})),
   ])
   const rows: StatusRow[] = []
 
@@ -95,6 +95,6 @@ export async function statusExtras(client: KubeClient, state: StatusState): Prom
   if (services === undefined) {
     // Knative Serving is not installed: precheck's rows say so.
   } else if (services === null) rows.push({area: 'services', check: 'mesh annotations', state: 'warning', detail: 'cannot list Knative Services'})
-  else rows.push(...serviceRows(services, members(state.members.smmr), meshFlag))
+  else rows.push(...serviceRows(services, members(state.members.smmr), meshFlag, pipelines ?? []))
   return rows
 }

@@ -3,6 +3,7 @@ import {readFileSync} from 'node:fs'
 import {parse} from 'yaml'
 import {Kinds} from '../../src/kube/kinds.js'
 import {createNamespace, isolatedCluster} from '../support/cluster.js'
+import {installTektonPipelineCrd} from '../support/tekton.js'
 
 const cluster = isolatedCluster()
 
@@ -77,10 +78,32 @@ describe('status and setup on a real API server', () => {
   }, 120_000)
 
   it('flags Knative Services without the mesh annotations, naming those OpenShift Pipelines deploys', async () => {
+    // As the console's "Import from Git" with a pipeline leaves them (openshift/console release-4.15): the Knative
+    // Service gets the app labels only (getAppLabels, no pipeline label); the Pipeline gets the template's
+    // pipeline.openshift.io/* labels and app.kubernetes.io/instance, which links the two.
+    await installTektonPipelineCrd(cluster.client)
+    const app = {'app.kubernetes.io/instance': 'from-git', 'app.kubernetes.io/component': 'from-git', 'app.kubernetes.io/name': 'from-git', 'app.openshift.io/runtime': 'nodejs', 'app.kubernetes.io/part-of': 'shop'}
     await cluster.client.create({
       apiVersion: 'serving.knative.dev/v1',
       kind: 'Service',
-      metadata: {name: 'from-git', namespace: 'team-alpha-1', labels: {'pipeline.openshift.io/runtime': 'nodejs', 'app.kubernetes.io/instance': 'from-git'}},
+      metadata: {name: 'from-git', namespace: 'team-alpha-1', labels: app},
+      spec: {template: {spec: {containers: [{image: 'quay.io/example/app'}]}}},
+    })
+    await cluster.client.create({
+      apiVersion: 'tekton.dev/v1',
+      kind: 'Pipeline',
+      metadata: {
+        name: 'from-git',
+        namespace: 'team-alpha-1',
+        labels: {...app, 'pipeline.openshift.io/runtime': 'nodejs', 'pipeline.openshift.io/type': 'knative', 'pipeline.openshift.io/runtime-version': 'latest'},
+      },
+      spec: {params: [{name: 'APP_NAME', default: 'from-git'}], tasks: [{name: 'kn-service-create', taskRef: {kind: 'ClusterTask', name: 'kn'}}]},
+    })
+    // Another application of the namespace, not deployed by a pipeline.
+    await cluster.client.create({
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Service',
+      metadata: {name: 'by-hand', namespace: 'team-alpha-1', labels: {'app.kubernetes.io/instance': 'by-hand'}},
       spec: {template: {spec: {containers: [{image: 'quay.io/example/app'}]}}},
     })
     const r = await cluster.run(['status', '-o', 'json'])
@@ -88,9 +111,11 @@ describe('status and setup on a real API server', () => {
     const row = rowsOf(r.stdout).find((x) => x.check === 'mesh annotations in team-alpha-1')
     expect(row?.state).toBe('failure')
     expect(row?.fix).toBe('kubectl knmesh annotate-services -n team-alpha-1')
-    expect(row?.detail).toContain('from-git deployed by OpenShift Pipelines')
+    expect(row?.detail).toContain('; from-git (Pipeline from-git) deployed by OpenShift Pipelines')
+    expect(row?.detail).not.toContain('by-hand (Pipeline')
     const fix = await cluster.run(['annotate-services', '-n', 'team-alpha-1', '--yes'])
     expect(fix.exitCode, fix.stderr).toBe(0)
+    expect(fix.stderr).toContain("warning: deployed by OpenShift Pipelines: team-alpha-1/from-git (Pipeline from-git); add the annotations to the pipeline's deploy step too")
     const after = await cluster.run(['status', '-o', 'json'])
     expect(after.exitCode, after.stdout).toBe(0)
     expect(rowsOf(after.stdout).find((x) => x.area === 'services')?.state).toBe('ok')
