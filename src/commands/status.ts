@@ -26,7 +26,7 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
     const {readAnalyze} = await import('../mesh/analyze/read.js')
     state.extra.push(analyzeStatusRow(analyze(await readAnalyze(client, mesh)), mesh))
     const bin = this.config.bin
-    const rows = statusRows(state).map((r) => (r.fix ? {...r, fix: r.fix.replace(/^knmesh /, `${bin} `)} : r))
+    const rows = statusRows(state).map((r) => (r.fix ? {...r, fix: r.fix.replace(/(^|; )knmesh /g, `$1${bin} `)} : r))
     const failures = statusFailed(rows)
     const report = {meshNamespace: mesh, ok: failures.length === 0, rows}
     const warnings = rows.filter((r) => r.state === 'warning').length

@@ -219,7 +219,7 @@ export function kourierChecks(state: PrecheckState): Check[] {
       id: 'kourier/system-members',
       status: 'failure',
       detail: `${why}, and ${inMesh.join(', ')} ${inMesh.length > 1 ? 'are members' : 'is a member'} of ${mesh}/${SMMR_NAME}: the mesh's NetworkPolicies cut Kourier's gateway off the activator (guide 1.6 keeps them outside the mesh)`,
-      fix: `knmesh remove-namespace ${inMesh.join(' ')} --kourier${meshFlag} (Kourier, 1.6)${mode === 'kourier-default' ? ` or knmesh enable-istio${meshFlag} (Istio, 1.4)` : ''}`,
+      fix: `knmesh remove-namespace ${inMesh.join(' ')} --kourier${meshFlag} (Kourier, 1.6)${mode === 'kourier-default' ? `; knmesh enable-istio${meshFlag} (Istio, 1.4)` : ''}`,
     })
   } else if (state.memberRolls) {
     checks.push({id: 'kourier/system-members', status: 'ok', detail: `${why}: knative-serving, knative-serving-ingress and knative-eventing are outside the mesh`})

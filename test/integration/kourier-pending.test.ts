@@ -67,7 +67,7 @@ describe('Kourier mode (guide 1.6) against a real API server', () => {
     const row = rowsOf(flagged.stdout).find((x) => x.id === 'kourier/system-members')
     expect(row?.status).toBe('failure')
     expect(row?.detail).toContain('knative-serving, knative-eventing are members of istio-system/default')
-    expect(row?.fix).toBe('knmesh remove-namespace knative-serving knative-eventing --kourier (Kourier, 1.6)')
+    expect(row?.fix).toBe('kubectl knmesh remove-namespace knative-serving knative-eventing --kourier (Kourier, 1.6)')
     const st = await cluster.run(['status', '-o', 'json'])
     expect(st.exitCode).toBe(1)
     expect(rowsOf(st.stdout).find((x) => x.check === 'kourier/system-members')?.state).toBe('failure')
@@ -85,7 +85,7 @@ describe('Kourier mode (guide 1.6) against a real API server', () => {
     const row = rowsOf(r.stdout).find((x) => x.id === 'kourier/system-members')
     expect(row?.status).toBe('failure')
     expect(row?.detail).toContain("KnativeServing has no spec.ingress: the operator's default")
-    expect(row?.fix).toBe('knmesh remove-namespace knative-serving --kourier (Kourier, 1.6) or knmesh enable-istio (Istio, 1.4)')
+    expect(row?.fix).toBe('kubectl knmesh remove-namespace knative-serving --kourier (Kourier, 1.6); kubectl knmesh enable-istio (Istio, 1.4)')
     // Istio chosen: no Kourier rows at all.
     await c.mergePatch(Kinds.KnativeServing, 'knative-serving', 'knative-serving', {spec: {ingress: {istio: {enabled: true}}}})
     const istio = await cluster.run(['precheck', '-o', 'json'])
