@@ -75,7 +75,7 @@ describe('Kourier mode (guide 1.6) against a real API server', () => {
     expect(fix.exitCode, fix.stderr).toBe(0)
     expect(await smmrMembers()).toEqual(['shop'])
     expect(rowsOf((await cluster.run(['precheck', '-o', 'json'])).stdout).find((x) => x.id === 'kourier/system-members')?.status).toBe('ok')
-  }, 120_000)
+  }, 300_000)
 
   it('with Kourier by default (no spec.ingress) system members are flagged, naming both ways out', async () => {
     const c = cluster.client
@@ -90,7 +90,7 @@ describe('Kourier mode (guide 1.6) against a real API server', () => {
     await c.mergePatch(Kinds.KnativeServing, 'knative-serving', 'knative-serving', {spec: {ingress: {istio: {enabled: true}}}})
     const istio = await cluster.run(['precheck', '-o', 'json'])
     expect(rowsOf(istio.stdout).filter((x) => x.id?.startsWith('kourier/'))).toEqual([])
-  })
+  }, 120_000)
 })
 
 describe('pending members against a real API server', () => {
@@ -126,5 +126,5 @@ describe('pending members against a real API server', () => {
     await writeRollStatus({configuredMembers: ['knative-serving', 'knative-eventing', 'ready-app', 'waiting-app', 'late-app'], pendingMembers: []})
     const done = await cluster.run(['status', '-o', 'json'])
     expect(rowsOf(done.stdout).find((x) => x.check === 'members configured')).toMatchObject({state: 'ok'})
-  }, 120_000)
+  }, 300_000)
 })

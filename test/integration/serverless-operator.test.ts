@@ -41,7 +41,7 @@ describe('knmesh next to the Serverless Operator (double of 1.32)', () => {
     const np = (await c.get(Kinds.NetworkPolicy, 'allow-from-openshift-monitoring-ns', 'knative-serving'))!
     expect(np.spec.ingress).toEqual(OPERATOR_MONITORING.spec.ingress)
     expect(np.metadata.labels).toEqual({'networking.knative.dev/ingress-provider': 'istio'})
-  })
+  }, 180_000)
 
   it('with Istio enabled, enable-metrics leaves the operator\'s policies alone: the operator has nothing to undo', async () => {
     const c = cluster.client
@@ -58,7 +58,7 @@ describe('knmesh next to the Serverless Operator (double of 1.32)', () => {
     expect((await cluster.run(['enable-metrics', '--yes'])).stdout).toContain('nothing to do: the cluster already matches')
     // The operator's effective backend follows the KnativeServing's value.
     expect((await c.request<{data: Record<string, string>}>('GET', '/api/v1/namespaces/knative-serving/configmaps/config-observability')).data['metrics.backend-destination']).toBe('prometheus')
-  })
+  }, 180_000)
 
   it('the whole guide with the operator running: setup, let it reconcile, setup again: nothing to do, status clean', async () => {
     const c = cluster.client
@@ -81,5 +81,5 @@ describe('knmesh next to the Serverless Operator (double of 1.32)', () => {
     expect(rowsOf(status.stdout).find((x) => x.area === 'metrics')).toMatchObject({state: 'ok'})
     // The operator's certificate secret keeps the operator's label.
     expect((await c.get(Kinds.Secret, 'knative-serving-certs', 'knative-serving'))?.metadata.labels?.['networking.internal.knative.dev/certificate-uid']).toBe('data-plane')
-  }, 240_000)
+  }, 480_000)
 })
