@@ -3,7 +3,6 @@ import {readFileSync} from 'node:fs'
 import {parse} from 'yaml'
 import {Kinds} from '../../src/kube/kinds.js'
 import {createNamespace, isolatedCluster} from '../support/cluster.js'
-import {installTektonPipelineCrd} from '../support/tekton.js'
 
 const cluster = isolatedCluster()
 
@@ -80,8 +79,8 @@ describe('status and setup on a real API server', () => {
   it('flags Knative Services without the mesh annotations, naming those OpenShift Pipelines deploys', async () => {
     // As the console's "Import from Git" with a pipeline leaves them (openshift/console release-4.15): the Knative
     // Service gets the app labels only (getAppLabels, no pipeline label); the Pipeline gets the template's
-    // pipeline.openshift.io/* labels and app.kubernetes.io/instance, which links the two.
-    await installTektonPipelineCrd(cluster.client)
+    // pipeline.openshift.io/* labels and app.kubernetes.io/instance, which links the two. (The upstream Tekton
+    // Pipeline CRD is installed in every test control plane.)
     const app = {'app.kubernetes.io/instance': 'from-git', 'app.kubernetes.io/component': 'from-git', 'app.kubernetes.io/name': 'from-git', 'app.openshift.io/runtime': 'nodejs', 'app.kubernetes.io/part-of': 'shop'}
     await cluster.client.create({
       apiVersion: 'serving.knative.dev/v1',
