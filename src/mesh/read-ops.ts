@@ -17,7 +17,8 @@ import {secretRefs, TLS_SECRET_TYPE, type SecretRef} from './secret-filter.js'
 export async function readAnnotate(client: KubeClient, meshNamespace: string, namespaces: string[], name?: string): Promise<AnnotateState> {
   const smmrP = client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace)
   // The Pipelines the console links to an application (pipelines.ts): one list in the one namespace, else cluster-wide.
-  const pipelinesP = unlessForbidden(client.listIfServed(Kinds.Pipeline, namespaces.length === 1 ? namespaces[0] : undefined, {labelSelector: INSTANCE_LABEL})).then((p) => p ?? [])
+  // Auxiliary (only names pipeline-deployed services): a list that fails loses only that note.
+  const pipelinesP = client.listIfServed(Kinds.Pipeline, namespaces.length === 1 ? namespaces[0] : undefined, {labelSelector: INSTANCE_LABEL}).then((p) => p ?? [], () => [])
   if (name) {
     const [svc, smmr, pipelines] = await Promise.all([client.get(Kinds.KnativeService, name, namespaces[0]), smmrP, pipelinesP])
     return {services: svc ? [svc] : [], members: memberNamespacesOf(smmr), pending: pendingMembers(smmr), pipelines, missing: []}

@@ -55,7 +55,9 @@ export async function statusExtras(client: KubeClient, state: StatusState): Prom
     client.isServed(Kinds.KnativeService).then((served) => (served ? unlessForbidden(client.listAll(Kinds.KnativeService)) : undefined)),
     serving && filteringEnabled(serving) ? readSecretRefs(client, {meshNamespace: mesh, namespaces: null}) : null,
     // The Tekton Pipelines the console links to an application (one list, only those with the link label).
-    unlessForbidden(client.listIfServed(Kinds.Pipeline, undefined, {labelSelector: INSTANCE_LABEL})),
+    // Auxiliary: a list that fails (forbidden, or the API server still initializing a fresh CRD's storage) only
+    // loses the pipeline names in the services rows.
+    client.listIfServed(Kinds.Pipeline, undefined, {labelSelector: INSTANCE_LABEL}).catch(() => null),
   ])
   const rows: StatusRow[] = []
 
