@@ -5,6 +5,7 @@ import {desiredIngressGateway, desiredLocalGateway, desiredLocalGatewayService} 
 import {istioGatewayConfig} from '../../src/mesh/istio.js'
 import {defaultPolicies, renderTenant} from '../../src/mesh/tenant-authz.js'
 import {createNamespace, isolatedCluster} from '../support/cluster.js'
+import {ISTIO_WEBHOOK_CONFIG} from '../support/istio-webhook.js'
 
 const cluster = isolatedCluster()
 const M = 'istio-system'
@@ -20,6 +21,28 @@ async function status(info: KindInfo, name: string, namespace: string | undefine
   await cluster.client.request('PATCH', `${objectPath(info, name, namespace)}/status`, {body, contentType: 'application/merge-patch+json'})
 }
 const create = (o: KObject) => cluster.client.create(o)
+
+/** Runs `write` with the Istio ValidatingWebhookConfiguration removed, then puts it back (the API server picks both up within a moment). */
+async function withoutIstioValidation(write: () => Promise<unknown>): Promise<void> {
+  const path = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${ISTIO_WEBHOOK_CONFIG}`
+  const vwc = (await cluster.client.request('GET', path)) as KObject
+  await cluster.client.request('DELETE', path)
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await write()
+        break
+      } catch (error) {
+        if (i >= 40) throw error
+        await new Promise((r) => setTimeout(r, 250))
+      }
+    }
+  } finally {
+    const metadata: Record<string, unknown> = {...vwc.metadata}
+    for (const server of ['resourceVersion', 'uid', 'creationTimestamp', 'managedFields', 'generation']) delete metadata[server]
+    await cluster.client.request('POST', '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations', {body: {...vwc, metadata}})
+  }
+}
 const meta = (name: string, namespace?: string, extra: Record<string, unknown> = {}) => ({name, ...(namespace ? {namespace} : {}), ...extra})
 const deployment = (namespace: string, name: string, labels: Record<string, string>): KObject => ({
   apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(name, namespace),
@@ -80,7 +103,11 @@ describe('analyze on a real API server', () => {
     await create({apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('config-istio', 'knative-serving'), data: {...config, 'gateway.knative-serving.knative-ingress-gateway': 'my-gateway.istio-system.svc.cluster.local'}})
     // Kafka: bootstrap on 9092, the ServiceEntry repeats names and lacks 9092.
     await create({apiVersion: 'operator.serverless.openshift.io/v1alpha1', kind: 'KnativeKafka', metadata: meta('knative-kafka', 'knative-eventing'), spec: {channel: {enabled: true, bootstrapServers: 'my-kafka.kafka:9092'}, source: {enabled: true}, broker: {enabled: false, defaultConfig: {bootstrapServers: 'my-kafka.kafka:9092'}}, sink: {enabled: false}}})
-    await create({apiVersion: 'networking.istio.io/v1alpha3', kind: 'ServiceEntry', metadata: meta('kafka-cluster', 'knative-eventing'), spec: {hosts: ['my-kafka.kafka'], location: 'MESH_EXTERNAL', resolution: 'NONE', ports: [{number: 9093, name: 'tcp-tls', protocol: 'TCP'}, {number: 9096, name: 'tcp-tls', protocol: 'TCP'}]}})
+    // Istio's webhook refuses repeated port names on create, so such an object only exists where it was
+    // stored while validation was off (istiod not yet ready, or failurePolicy Ignore): made so here.
+    await withoutIstioValidation(() =>
+      create({apiVersion: 'networking.istio.io/v1alpha3', kind: 'ServiceEntry', metadata: meta('kafka-cluster', 'knative-eventing'), spec: {hosts: ['my-kafka.kafka'], location: 'MESH_EXTERNAL', resolution: 'NONE', ports: [{number: 9093, name: 'tcp-tls', protocol: 'TCP'}, {number: 9096, name: 'tcp-tls', protocol: 'TCP'}]}}),
+    )
     // Knative Services: one without the sidecar, one with a typo, one stuck waiting for the load balancer, one asking 4 GPUs.
     await create(ksvc('alpha-1', 'bare', {}))
     await create(ksvc('alpha-1', 'typo', {...INJECT, 'sidecar.istio.io/injet': 'true'}))
