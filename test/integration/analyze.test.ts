@@ -122,7 +122,7 @@ describe('analyze on a real API server', () => {
     await status(Kinds.Node, 'gpu-1', undefined, {status: {allocatable: {'nvidia.com/gpu': '2'}, capacity: {'nvidia.com/gpu': '2'}}})
     // mTLS: a PERMISSIVE namespace, port exceptions without 9090.
     await create({apiVersion: 'security.istio.io/v1beta1', kind: 'PeerAuthentication', metadata: meta('loose', 'alpha-1'), spec: {mtls: {mode: 'PERMISSIVE'}}})
-    await create({apiVersion: 'security.istio.io/v1beta1', kind: 'PeerAuthentication', metadata: meta('ports', 'knative-serving'), spec: {portLevelMtls: {'8444': {mode: 'PERMISSIVE'}}}})
+    await create({apiVersion: 'security.istio.io/v1beta1', kind: 'PeerAuthentication', metadata: meta('ports', 'knative-serving'), spec: {selector: {matchLabels: {app: 'activator'}}, portLevelMtls: {'8444': {mode: 'PERMISSIVE'}}}})
     // Authorization: the defaults without the activator's, a tenant with a changed policy, a dead selector, a rule-less selector, a mesh-wide deny.
     for (const p of defaultPolicies(M).filter((x) => x.metadata.name !== 'allow-traffic-to-activator')) await create(p)
     const tenant = renderTenant({name: 'alpha', namespaces: ['alpha-1'], meshNamespace: M, clusterDomain: 'cluster.local', serving: true, eventing: false})
