@@ -117,7 +117,8 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     ]
     // A bearer token is a credential: the resume line names the flag, never its value.
     const shown = answers.map((a, i) => (answers[i - 1] === '--token' ? '<token>' : a))
-    const resume = (step: number) => [this.config.bin, 'setup', ...shown, '--from-step', String(step), ...(f.yes ? ['--yes'] : [])].map((a) => (a === '<token>' ? a : shellQuote(a))).join(' ')
+    // The prefix is the command as called ("kubectl knmesh"), not one word to quote.
+    const resume = (step: number) => `${this.config.bin} ${['setup', ...shown, '--from-step', String(step), ...(f.yes ? ['--yes'] : [])].map((a) => (a === '<token>' ? a : shellQuote(a))).join(' ')}`
     if (from <= 2) {
       const {resolve} = await import('node:path')
       this.printer.info(`certs (step 2) writes root.crt, root.key, wildcard.crt and wildcard.key (keys mode 0600) to ${resolve(flags['cert-dir'])}${flags['cert-dir'] === '.' ? ' (the current folder; --cert-dir DIR for another)' : ''}`)
