@@ -193,7 +193,9 @@ describe('probe --matrix', () => {
     await createNamespace(cluster.client, 'outsider-1')
     await ksvc('outsider-1')
     const hop = await cluster.run(['probe', '--from', 'outsider-1', '--to', 'team-alpha-1'])
-    expect(hop.stdout).toContain('(STRICT mTLS: the caller has no sidecar)')
+    // The PeerAuthentication that makes STRICT is the deciding object, named in CONNECTION and POLICY.
+    expect(hop.stdout).toMatch(/plaintext refused: STRICT \(istio-system\/default\)\s+deny\s+istio-system\/default/)
+    expect(hop.stdout).toMatch(/requires mTLS \(STRICT \(istio-system\/default\)\) and outsider-1 has no sidecar/)
     expect(hop.stdout).not.toContain('(no ALLOW rule matches)')
     expect(hop.stdout).toMatch(/predicted: DENY \(connection reset: no HTTP response\)/)
     // A tenant whose namespace is not a member: said by name, with the command that fixes it.
