@@ -3,6 +3,7 @@ import {debugEnabled} from './debug.js'
 import {DeclinedError, ExitCode, InterruptedError, KnmeshError} from './errors.js'
 import type {AppliedChange, ChangeSpec, Printer} from './change/engine.js'
 import type {Note} from './change/plan.js'
+import {table} from './ui/table.js'
 import type {KObject} from './kube/types.js'
 
 export interface ChangeReport {
@@ -160,6 +161,11 @@ export abstract class KnmeshCommand extends Command {
       info: w,
       warn: (s) => process.stderr.write(`warning: ${this.named(s)}\n`),
       data: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
+      // Cells are named before the table is fitted: naming after wrapping would widen lines past the terminal.
+      table: (head, rows, opts) => {
+        const text = table(head, rows.map((r) => r.map((c) => (typeof c === 'string' ? this.named(c) : c))), opts)
+        ;(toErr ? process.stderr : process.stdout).write(text + '\n')
+      },
     }
   }
 
@@ -240,8 +246,7 @@ export abstract class KnmeshCommand extends Command {
       ...extra,
     })
     if (result.changes.length > 0 && !this.machineOutput) {
-      const {table} = await import('./ui/table.js')
-      this.printer.info(table(['action', 'kind', 'namespace', 'name', 'result'], result.changes.map((c) => [c.action, c.kind, c.namespace ?? '', c.name, c.result])))
+      this.printer.table(['action', 'kind', 'namespace', 'name', 'result'], result.changes.map((c) => [c.action, c.kind, c.namespace ?? '', c.name, c.result]))
     }
     const {stripServerFields} = await import('./change/plan.js')
     const {redact} = await import('./ui/diff.js')

@@ -4,6 +4,7 @@ import type {KubeClient, JsonPatchOp} from '../kube/client.js'
 import {kindOf} from '../kube/kinds.js'
 import {key, type DryRun, type KObject} from '../kube/types.js'
 import {redact, renderChange, summaryPhrase, toYaml} from '../ui/diff.js'
+import type {TableOptions} from '../ui/table.js'
 import {actionOf, changesOf, stripServerFields, type Action, type Plan, type PlanItem} from './plan.js'
 
 export interface ChangeSpec<S> {
@@ -19,6 +20,8 @@ export interface Printer {
   warn(text: string): void
   /** Machine-readable output (-o yaml|json). */
   data(text: string): void
+  /** A table (src/ui/table.ts) fitted to the terminal; cells are human text, named like info(). */
+  table(head: string[], rows: (string | number | undefined)[][], opts?: TableOptions): void
 }
 
 export interface EngineOptions {

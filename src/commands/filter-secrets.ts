@@ -206,7 +206,6 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
   }
 
   private async report(result: import('../change/engine.js').BulkResult, dryRun: string) {
-    const {table} = await import('../ui/table.js')
     const verb = dryRun === 'none' ? 'labelled' : dryRun === 'server' ? 'labelled (server dry run)' : 'to label'
     const namespaces = [...result.byNamespace].sort((a, b) => a[0].localeCompare(b[0]))
     const failures = [...result.failures].map(([reason, v]) => ({reason, count: v.count, examples: v.names}))
@@ -225,7 +224,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
       const rows = namespaces.slice(0, MAX).map(([ns, c]) => [ns, c.changed, c.unchanged, c.failed])
       if (namespaces.length > MAX) rows.push([`… ${namespaces.length - MAX} more`, '', '', ''])
       rows.push(['total', result.changed, result.unchanged, result.failed])
-      this.printer.info(table(['namespace', verb, 'already labelled', 'failed'], rows))
+      this.printer.table(['namespace', verb, 'already labelled', 'failed'], rows)
       for (const fl of failures) this.printer.info(`failed ${fl.count}×: ${fl.reason} (${fl.examples.join(', ')}${fl.count > fl.examples.length ? ', …' : ''})`)
     }
     if (result.interrupted) {

@@ -108,8 +108,7 @@ Incremental: --namespaces adds namespaces to an existing tenant (every list in e
     } else if (tenants.length === 0) {
       this.printer.info('no tenants: no AuthorizationPolicy carries the label knmesh.openshift.io/tenant')
     } else {
-      const {table} = await import('../ui/table.js')
-      this.printer.info(table(['tenant', 'namespaces', 'policies', 'components', 'not in mesh'], tenantRows(tenants, smmr)))
+      this.printer.table(['tenant', 'namespaces', 'policies', 'components', 'not in mesh'], tenantRows(tenants, smmr))
     }
     return tenants.map((t) => ({name: t.name, namespaces: t.namespaces, policies: t.policies.length, serving: t.serving, eventing: t.eventing}))
   }

@@ -1,5 +1,4 @@
 import type {Printer} from '../change/engine.js'
-import {table} from './table.js'
 
 /**
  * Output of a read-only verb: `data` as JSON or YAML on stdout with -o json|yaml
@@ -16,7 +15,7 @@ export async function printReport(
   if (output === 'json') printer.data(JSON.stringify(data, null, 2))
   else if (output === 'yaml') printer.data((await import('yaml')).stringify(data))
   else {
-    if (rows.length) printer.info(table(head, rows))
+    if (rows.length) printer.table(head, rows)
     if (footer) printer.info(footer)
   }
 }

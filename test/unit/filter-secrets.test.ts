@@ -4,6 +4,7 @@ import {changesOf, type Plan} from '../../src/change/plan.js'
 import {NotAppliedError} from '../../src/errors.js'
 import type {KubeClient} from '../../src/kube/client.js'
 import type {KObject} from '../../src/kube/types.js'
+import {table} from '../../src/ui/table.js'
 import {
   auditSecrets,
   CERT_UID_LABEL,
@@ -124,7 +125,7 @@ function options(over: Partial<EngineOptions> = {}) {
     dryRun: 'none',
     color: false,
     interactive: false,
-    printer: {info: (s) => out.push(s), warn: (s) => out.push(`warning: ${s}`), data: (s) => out.push(s)},
+    printer: {info: (s) => out.push(s), warn: (s) => out.push(`warning: ${s}`), data: (s) => out.push(s), table: (h, r, o) => out.push(table(h, r, o))},
     confirm: async () => true,
     concurrency: 8,
     ...over,

@@ -6,6 +6,7 @@ import {planTenantAuthz} from '../../src/mesh/tenant-authz.js'
 import {pluralKind, summaryPhrase} from '../../src/ui/diff.js'
 import {fitColumns, table, wrapCell} from '../../src/ui/table.js'
 import {colorEnabled, pagerCommand, setWide, terminalHeight, terminalWidth} from '../../src/ui/terminal.js'
+import {table} from '../../src/ui/table.js'
 
 // Rows as the verbs print them (texts from src/mesh/status.ts, precheck.ts, probe, gpu-limit, tenant-authz).
 const STATUS: [string, string[], string[][]] = ['status', ['area', 'check', 'state', 'detail', 'fix'], [
@@ -151,7 +152,7 @@ function options(over: Partial<EngineOptions> = {}) {
   const paged: string[] = []
   const o: EngineOptions = {
     yes: false, dryRun: 'client', color: false, interactive: true, confirm: async () => true,
-    printer: {info: (s) => out.push(s), warn: (s) => out.push(`warning: ${s}`), data: (s) => out.push(s)},
+    printer: {info: (s) => out.push(s), warn: (s) => out.push(`warning: ${s}`), data: (s) => out.push(s), table: (h, r, o) => out.push(table(h, r, o))},
     ...over,
   }
   return {o, out, paged}
