@@ -72,6 +72,75 @@ describe('the shipped build (bin/knmesh.js) on a 100-column terminal', () => {
     expect((await cluster.client.get(Kinds.KnativeServing, 'knative-serving', 'knative-serving'))?.metadata.resourceVersion).toBe(serving?.metadata.resourceVersion)
   }, 120_000)
 
+  it('setup on a terminal: answers typed at the prompts, "n" at step 6, then the resume line continues from step 6 with the same 11 steps', async () => {
+    await createNamespace(cluster.client, 'shop-1')
+    const certDir = mkdtempSync(join(tmpdir(), 'knmesh-shipped-certs-'))
+    const r = await tty(['setup', '--cert-dir', certDir], [
+      {when: /Namespaces to add to the mesh/, keys: 'shop-1\r'},
+      {when: /Enable Knative Serving metrics/, keys: 'y\r'},
+      {when: /Isolate tenants/, keys: 'y\r'},
+      {when: /Tenants as NAME=NS1,NS2/, keys: 'shop=shop-1\r'},
+      {when: APPLY, keys: 'y\r'}, // 2 certs
+      {when: APPLY, keys: 'y\r'}, // 3 configure-mesh
+      {when: APPLY, keys: 'y\r'}, // 4 add-namespace
+      {when: APPLY, keys: 'y\r'}, // 5 create-gateways
+      {when: APPLY, keys: 'n\r'}, // 6 filter-secrets
+    ])
+    noCrash(r.output)
+    expect(r.exitCode, r.output).toBe(3)
+    // Where the keys go is said before certs writes them.
+    expect(r.output.indexOf(`writes root.crt, root.key, wildcard.crt and wildcard.key (keys mode 0600) to ${certDir}`)).toBeGreaterThan(-1)
+    expect(r.output.indexOf('writes root.crt')).toBeLessThan(r.output.indexOf('[2/11]'))
+    expect(readdirSync(certDir).sort()).toEqual(['root.crt', 'root.key', 'wildcard.crt', 'wildcard.key'])
+    const line = /resume with: (kubectl knmesh setup .*)/.exec(r.output.replace(/\r/g, ''))?.[1]?.trim()
+    expect(line).toBe(`kubectl knmesh setup --namespaces shop-1 --metrics --tenant shop=shop-1 --cert-dir ${certDir} --from-step 6`)
+    expect(r.output).toContain('setup stopped at step 6/11 (filter-secrets); nothing was applied there')
+    expect(r.output).not.toMatch(/error: aborted/)
+
+    const resumed = await run([...line!.split(' ').slice(2), '--yes'])
+    expect(resumed.exitCode, resumed.stderr).toBe(0)
+    expect(resumed.stdout).toContain('[5/11] Create the gateways (1.4.2 steps 4-5): skipped (--from-step 6)')
+    expect(resumed.stdout).toContain('[6/11] Label the secrets')
+    expect(resumed.stdout).toContain('[10/11] Tenant shop (2.3 step 4)')
+    expect(resumed.stdout).toContain('setup complete: 11 steps')
+    expect((await cluster.client.listAll(Kinds.AuthorizationPolicy, undefined, {labelSelector: 'knmesh.openshift.io/tenant=shop'})).length).toBeGreaterThan(0)
+  }, 240_000)
+
+  it('every verb runs on the terminal without a crash', async () => {
+    await cluster.client.create({apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: {name: 'hello', namespace: 'shop-1'}, spec: {template: {spec: {containers: [{image: 'quay.io/example/hello:1'}]}}}})
+    const runs: [string[], Parameters<typeof knmeshOnTty>[2], number[]][] = [
+      [['precheck'], [], [0, 1]],
+      [['status'], [], [0, 1]],
+      [['certs'], [], [0]],
+      [['configure-mesh'], [], [0]],
+      [['create-gateways'], [], [0]],
+      [['enable-istio'], [], [0]],
+      [['enable-metrics'], [], [0]],
+      [['add-namespace', 'tty-tenant-1'], [{when: APPLY, keys: 'n\r'}], [3]],
+      [['remove-namespace', 'shop-1'], [{when: APPLY, keys: 'n\r'}], [3]],
+      [['annotate-services', '-n', 'shop-1'], [{when: APPLY, keys: 'y\r'}], [0]],
+      [['tenant-authz', '--list'], [], [0]],
+      [['probe', '--from', 'shop-1', '--to', 'shop-1', '--service', 'hello'], [], [0]],
+      [['probe', '--matrix'], [], [0]],
+      [['cost-labels', '-n', 'shop-1'], [], [0]],
+      [['cost-labels', '-n', 'shop-1', '--set', 'cost-center=shop'], [{when: APPLY, keys: 'y\r'}], [0]],
+      [['gpu-limit', 'hello', '1', '-n', 'shop-1'], [{when: APPLY, keys: 'y\r'}], [0]],
+      [['filter-secrets', '--check'], [], [0]],
+      [['--help'], [], [0]],
+    ]
+    for (const [args, keys, codes] of runs) {
+      const r = await tty(args, keys)
+      noCrash(r.output)
+      expect(codes, `${args.join(' ')}: ${r.output}`).toContain(r.exitCode)
+      // "n" at the prompt is not an error.
+      // (The prompt leaves cursor controls such as ESC[?25h before the next line: read the text.)
+      if (r.exitCode === 3) expect(r.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''), args.join(' ')).toMatch(/^aborted: nothing changed/m)
+      if (r.exitCode === 3) expect(r.output, args.join(' ')).not.toContain('error:')
+      // Hints name the verb as it was called.
+      expect(r.output, args.join(' ')).not.toMatch(/(?<!(?:kubectl|oc) )knmesh (?:precheck|certs|configure-mesh|add-namespace|create-gateways|enable-istio|annotate-services|enable-metrics|filter-secrets|tenant-authz|probe|cost-labels|gpu-limit|status|setup)\b/)
+    }
+  }, 300_000)
+
   it('filter-secrets: the progress bar, its total while several namespaces are listed, and Ctrl-C', async () => {
     const nss = ['bulk-a', 'bulk-b', 'bulk-c']
     for (const ns of nss) {

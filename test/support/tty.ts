@@ -54,10 +54,14 @@ export async function knmeshOnTty(
       }
       check()
     })
+    const typedAt = seen.length
     child.stdin?.write(answer.keys)
-    // The answered question is redrawn with the keys typed: not a new question.
+    // The answered question is redrawn with the keys typed, then marked done ("✔ question answer"):
+    // the next question is looked for after that mark (a question drawn right after it is not
+    // skipped). Without a mark (Ctrl-C, a key that does not end the question): after what was seen.
     await new Promise((r) => setTimeout(r, 250))
-    from = Math.max(from, seen.length)
+    const done = seen.indexOf('\u2714', typedAt)
+    from = done >= 0 ? done + 1 : Math.max(from, seen.length)
   }
   setTimeout(() => child.stdin?.end(), 500)
   const r = await child
