@@ -82,6 +82,8 @@ With --set key=value: puts the label on the namespace and on the revision templa
       ]),
       footer,
     )
+    // An info row has no FIX: its reason (e.g. "query by cost-center=my-domain instead") is said under the table.
+    if (!this.machineOutput) for (const f of findings.filter((x) => x.severity === 'info')) this.printer.info(`note: ${f.namespace}: ${f.message}`)
     if (state.pods === null) this.printer.warn('cannot list pods: revision names come from the Knative Services\' status')
     if (check && missed.length) throw new CheckFailedError(`${missed.length} namespace label(s) missed by cost queries of Knative revision pods`)
     return this.jsonEnabled() ? undefined : report

@@ -117,6 +117,8 @@ describe('a FIX the tool prints makes its own check pass (item 8)', () => {
     for (const f of warnings) await applyFix(f.fix)
     const after = await cluster.run(['cost-labels', '-n', 'shop', '--check'])
     expect(after.exitCode, after.stdout + after.stderr).toBe(0)
+    // The row that stays (app=my-domain, no FIX) says why it is fine now.
+    expect(after.stdout).toContain('query by cost-center=my-domain instead')
   }, 300_000)
 })
 
