@@ -15,6 +15,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse} from 'yaml'
 import {Kinds} from '../../src/kube/kinds.js'
 import {createNamespace, sharedCluster, uniqueName} from '../support/cluster.js'
+import {knmeshOnTty} from '../support/tty.js'
 
 const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const cluster = sharedCluster()
@@ -209,6 +210,25 @@ describe('krew distribution', () => {
       const roll = await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', mesh)
       expect(roll?.spec).toEqual({members: ['knative-serving', 'knative-eventing', 'team-krew']})
     })
+
+    it('the installed single executable on a 100-column terminal: filter-secrets (progress bar path), a prompt answered "n", a table verb', async () => {
+      const exe = join(krewRoot, 'bin', 'kubectl-knmesh')
+      const noCrash = (out: string) => expect(out).not.toMatch(/Cannot read properties|TypeError|ReferenceError|is not a function|is not part of this build/)
+      const fs = await knmeshOnTty(['filter-secrets', '--all-tls', '--all-namespaces', '--dry-run=client'], cluster.kubeconfig, [], 2500, {executable: exe})
+      noCrash(fs.output)
+      expect(fs.exitCode, fs.output).toBe(0)
+      const mesh = uniqueName('krew-tty')
+      await createNamespace(cluster.client, mesh)
+      const add = await knmeshOnTty(['add-namespace', 'team-krew-tty', '--mesh-namespace', mesh], cluster.kubeconfig, [{when: /Apply \d+ change\(s\)\? \(y\/N\)/, keys: 'n\r'}], 2500, {executable: exe})
+      noCrash(add.output)
+      expect(add.exitCode, add.output).toBe(3)
+      expect(add.output).toContain('aborted: nothing changed')
+      expect(await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', mesh)).toBeNull()
+      const st = await knmeshOnTty(['precheck'], cluster.kubeconfig, [], 2500, {executable: exe})
+      noCrash(st.output)
+      expect([0, 1], st.output).toContain(st.exitCode)
+      expect(st.output).toContain('CHECK')
+    }, 180_000)
 
     it('bad input: one line on stderr, exit 2, nothing sent', async () => {
       const r = await kubectl(['knmesh', 'add-namespace', 'Bad_Name'])

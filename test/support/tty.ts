@@ -6,19 +6,21 @@ import {BIN} from './cli.js'
  * once the prompt is up, so the interactive confirm path is exercised as a
  * person would meet it. `size` sets the terminal's columns and rows (stty, before
  * knmesh starts; default: `cols` (100) columns, rows 0 = height unknown); `env` adds to or overrides the environment (NO_COLOR: '' for colours; undefined unsets).
+ * `executable` runs that program instead of `node bin` (the single executable krew installs).
  */
 export async function knmeshOnTty(
   args: string[],
   kubeconfig: string,
   keys: string | {when: RegExp; keys: string}[],
   delayMs = 2500,
-  opts: {bin?: string; cols?: number; size?: {cols: number; rows: number}; cwd?: string; env?: Record<string, string | undefined>} = {},
+  opts: {bin?: string; executable?: string; cols?: number; size?: {cols: number; rows: number}; cwd?: string; env?: Record<string, string | undefined>} = {},
 ): Promise<{exitCode: number; output: string}> {
   // The terminal is opts.size, else opts.cols (default 100) columns wide, as a new user's tmux pane was,
   // with an unknown height (rows 0: no pager, see src/ui/terminal.ts).
   const size = opts.size ?? {cols: opts.cols ?? 100, rows: 0}
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`
-  const run = ['node', opts.bin ?? BIN, ...args].map(quote).join(' ')
+  // `executable`: a program run as it is (the single executable, kubectl-knmesh), instead of node with a JS entry.
+  const run = [...(opts.executable ? [opts.executable] : ['node', opts.bin ?? BIN]), ...args].map(quote).join(' ')
   const cmd = `stty cols ${size.cols} rows ${size.rows} && exec ${run}`
   const child = execa('script', ['-qfec', cmd, '/dev/null'], {
     reject: false,
