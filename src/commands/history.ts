@@ -11,7 +11,7 @@ Lists them oldest first: id, time, verb and arguments, context, what was applied
   async run() {
     await this.parseFlags(History)
     const {readEntries, journalDir} = await import('../journal/store.js')
-    const {countActions} = await import('../journal/entry.js')
+    const {commandLine, countActions} = await import('../journal/entry.js')
     const entries = readEntries()
     const undoneBy = new Map<string, string>()
     for (const e of entries) if (e.undoes && (e.status === 'applied' || e.status === 'partial')) undoneBy.set(e.undoes, e.id)
@@ -33,7 +33,7 @@ Lists them oldest first: id, time, verb and arguments, context, what was applied
       entries.map((e) => [
         e.id,
         e.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-        [e.verb, ...e.args].join(' '),
+        commandLine(e),
         e.context,
         countActions(e.changes),
         undoneBy.has(e.id) ? `undone by ${undoneBy.get(e.id)}` : e.status,

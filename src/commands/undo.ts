@@ -34,7 +34,8 @@ For a Secret only its labels and annotations are journaled, so undo restores onl
     if (entry.server !== client.server.href) {
       throw new UsageError(`change set ${entry.id} was made against ${entry.server} (context "${entry.context}"), not ${client.server.href}: pass --context ${entry.context || 'NAME'}`)
     }
-    this.printer.info(`undo change set ${entry.id}: ${entry.verb} ${entry.args.join(' ')} (${entry.time}, context "${entry.context}")`.replace(/ {2,}/g, ' '))
+    const {commandLine} = await import('../journal/entry.js')
+    this.printer.info(`undo change set ${entry.id}: ${commandLine(entry)} (${entry.time}, context "${entry.context}")`)
     const {planUndo, liveKey, conflictMessage} = await import('../change/undo.js')
     const {isSecret} = await import('../journal/entry.js')
     const {kindOf} = await import('../kube/kinds.js')

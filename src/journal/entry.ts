@@ -104,3 +104,9 @@ export function countActions(changes: JournalChange[]): string {
   const parts = (['create', 'update', 'delete'] as const).filter((a) => n[a]).map((a) => `${n[a]} ${a}`)
   return parts.join(', ') || 'none applied'
 }
+
+/** The command line of a change set, for people: "add-namespace a --yes"; an undo names the change set it undid ("undo ID --yes"). */
+export function commandLine(e: Pick<JournalEntry, 'verb' | 'args' | 'undoes'>): string {
+  const args = e.undoes && !e.args.some((a) => e.undoes!.startsWith(a) && a.length >= 4) ? [e.undoes, ...e.args] : e.args
+  return [e.verb, ...args].join(' ')
+}
