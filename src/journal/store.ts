@@ -2,7 +2,7 @@ import {randomBytes} from 'node:crypto'
 import {chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
-import {KnmeshError, MissingError} from '../errors.js'
+import {KnmeshError, MissingError, UsageError} from '../errors.js'
 import type {KObject} from '../kube/types.js'
 import {journalChange, type JournalChange, type JournalEntry} from './entry.js'
 
@@ -57,7 +57,7 @@ export function readEntries(dir = journalDir()): JournalEntry[] {
 
 /**
  * The change set `id` (or the one a unique prefix of at least 4 characters names); without an id, the latest for
- * `server`. Throws MissingError (exit 6) when there is none, UsageError-like KnmeshError (exit 2) for an ambiguous prefix.
+ * `server`. Throws MissingError (exit 6) when there is none, UsageError (exit 2) for an ambiguous prefix.
  */
 export function findEntry(entries: JournalEntry[], id: string | undefined, server: string, dir = journalDir()): JournalEntry {
   if (id === undefined) {
@@ -69,7 +69,7 @@ export function findEntry(entries: JournalEntry[], id: string | undefined, serve
   if (exact) return exact
   const matches = id.length >= 4 ? entries.filter((e) => e.id.startsWith(id)) : []
   if (matches.length === 1) return matches[0]
-  if (matches.length > 1) throw new KnmeshError(`change set id "${id}" is ambiguous: ${matches.map((e) => e.id).join(', ')}`, 2)
+  if (matches.length > 1) throw new UsageError(`change set id "${id}" is ambiguous: ${matches.map((e) => e.id).join(', ')}`)
   throw new MissingError(`no change set "${id}" in the change journal ${dir} (knmesh history lists them)`)
 }
 

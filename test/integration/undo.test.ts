@@ -39,7 +39,7 @@ async function snapshot(): Promise<Record<string, KObject>> {
 
 interface HistoryJson {
   journal: string
-  changeSets: {id: string; verb: string; args: string[]; status: string; undoes?: string; undoneBy?: string; changes: {action: string; kind: string; namespace?: string; name: string; result: string}[]}[]
+  changeSets: {id: string; server: string; verb: string; args: string[]; status: string; undoes?: string; undoneBy?: string; changes: {action: string; kind: string; namespace?: string; name: string; result: string}[]}[]
 }
 
 async function history(): Promise<HistoryJson> {
@@ -191,10 +191,30 @@ describe('history and undo against a real API server', () => {
     expect(lines[0]).toMatch(/^ID\s+TIME\s+COMMAND\s+CONTEXT\s+CHANGES\s+STATE/)
     expect(table.stdout).toMatch(/tenant-authz undo-alpha --namespaces undo-alpha-1,undo-alpha-2 --add-to-mesh --yes/)
     expect(table.stdout).toContain(`change set(s) in ${journal}`)
-    // Dry runs are not change sets.
+    // Dry runs and runs that change nothing are not change sets.
     const n = h.changeSets.length
     expect((await run(['add-namespace', 'dry-app', '--dry-run=server', '--yes'])).exitCode).toBe(0)
+    expect((await run(['add-namespace', 'dry-app', '--dry-run=client'])).exitCode).toBe(0)
+    const noop = await run(['remove-namespace', 'not-a-member', '--yes'])
+    expect(noop.exitCode, noop.stderr).toBe(0)
+    expect(noop.stdout).toContain('nothing to do')
     expect((await history()).changeSets).toHaveLength(n)
+  })
+
+  it('undo without --yes and without a terminal shows the plan and exits 3; against another API server it exits 2', async () => {
+    await createNamespace(cluster.client, 'confirm-app')
+    expect((await run(['add-namespace', 'confirm-app', '--yes'])).exitCode).toBe(0)
+    const id = await latestId()
+    const r = await run(['undo', id])
+    expect(r.exitCode).toBe(3)
+    expect(r.stdout).toContain('~ update ServiceMeshMemberRoll/istio-system/default')
+    expect((await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system'))?.spec.members).toContain('confirm-app')
+    // The same API server under another address is, for the journal, another cluster.
+    const port = new URL((await history()).changeSets.at(-1)!.server ?? '').port
+    const other = await run(['undo', id, '--yes', '--server', `https://localhost:${port}`, '--insecure-skip-tls-verify'])
+    expect(other.exitCode, other.stderr).toBe(2)
+    expect(other.stderr).toContain(`change set ${id} was made against https://127.0.0.1:${port}/`)
+    expect((await run(['undo', id, '--yes'])).exitCode).toBe(0)
   })
 
   it('undo of an unknown id exits 6; a malformed one exits 2', async () => {

@@ -178,6 +178,8 @@ describe('journal records', () => {
     expect(findEntry([e], undefined, 'https://s/', dir).id).toBe(e.id)
     expect(findEntry([e], e.id.slice(0, 10), 'https://other/', dir).id).toBe(e.id)
     expect(() => findEntry([e], undefined, 'https://other/', dir)).toThrow(/no change set for https:\/\/other\//)
+    const twin = {...e, id: e.id.slice(0, -4) + 'ffff'}
+    expect(() => findEntry([e, twin], e.id.slice(0, 10), 'https://s/', dir)).toThrow(expect.objectContaining({exitCode: 2, message: expect.stringContaining('is ambiguous')}))
     expect(JSON.parse(readFileSync(join(dir, `${e.id}.json`), 'utf8')).verb).toBe('add-namespace')
   })
 
