@@ -195,10 +195,12 @@ describe('history and undo against a real API server', () => {
     const n = h.changeSets.length
     expect((await run(['add-namespace', 'dry-app', '--dry-run=server', '--yes'])).exitCode).toBe(0)
     expect((await run(['add-namespace', 'dry-app', '--dry-run=client'])).exitCode).toBe(0)
-    const noop = await run(['remove-namespace', 'not-a-member', '--yes'])
+    expect((await history()).changeSets).toHaveLength(n)
+    expect((await run(['add-namespace', 'noop-app', '--yes'])).exitCode).toBe(0)
+    const noop = await run(['add-namespace', 'noop-app', '--yes'])
     expect(noop.exitCode, noop.stderr).toBe(0)
     expect(noop.stdout).toContain('nothing to do')
-    expect((await history()).changeSets).toHaveLength(n)
+    expect((await history()).changeSets).toHaveLength(n + 1)
   })
 
   it('undo without --yes and without a terminal shows the plan and exits 3; against another API server it exits 2', async () => {
