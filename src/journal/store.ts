@@ -73,6 +73,9 @@ export function findEntry(entries: JournalEntry[], id: string | undefined, serve
   throw new MissingError(`no change set "${id}" in the change journal ${dir} (knmesh history lists them)`)
 }
 
+/** Change sets up to this size are saved after every write; bigger ones (bulk runs) per page and at the end. */
+const SAVE_EACH_WRITE_UP_TO = 100
+
 /** What the engine tells the journal: the changes about to be written, then each write's outcome. */
 export interface ChangeRecorder {
   /**
@@ -118,6 +121,8 @@ export function journalRecorder(meta: Omit<JournalEntry, 'version' | 'id' | 'tim
       c.result = error === undefined ? 'applied' : 'failed'
       if (error !== undefined) c.error = error
       if (result?.metadata?.resourceVersion && c.action !== 'delete') c.written = result.metadata.resourceVersion
+      // Saved after each write (a run killed midway keeps what it wrote), except in bulk, saved per page and at the end.
+      if (rec.entry!.changes.length <= SAVE_EACH_WRITE_UP_TO) save(rec.entry!)
     },
     end() {
       const e = rec.entry

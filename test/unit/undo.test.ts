@@ -165,6 +165,8 @@ describe('journal records', () => {
     const b = policy('b', '2')
     expect(rec.record([{action: 'create', live: null, desired: a}, {action: 'create', live: null, desired: b}], true)).toBe(0)
     rec.written(0, {...a, metadata: {...a.metadata, resourceVersion: '41'}})
+    // Saved after each write: a run killed now still knows what it wrote.
+    expect(readEntries(dir)[0].changes.map((c) => [c.result, c.written])).toEqual([['applied', '41'], ['pending', undefined]])
     rec.written(1, undefined, 'conflict')
     // The re-plan after the conflict: b again; a (applied) stays in the change set.
     expect(rec.record([{action: 'create', live: null, desired: b}], true)).toBe(1)
