@@ -163,6 +163,29 @@ describe('history and undo against a real API server', () => {
     expect(await snapshot()).toEqual(before)
   })
 
+  it('a bulk run (filter-secrets --all-tls) is one change set; undo takes the label off again, touching only the labels', async () => {
+    const ns = 'undo-secrets'
+    await createNamespace(cluster.client, ns)
+    const tls = {'tls.crt': Buffer.from('not a real certificate').toString('base64'), 'tls.key': Buffer.from('not a real key').toString('base64')}
+    for (const name of ['web-1', 'web-2', 'web-3']) {
+      await cluster.client.create({apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace: ns, labels: {app: 'web'}}, type: 'kubernetes.io/tls', data: tls})
+    }
+    const before = await snapshot()
+    const r = await run(['filter-secrets', '--all-tls', '-n', ns, '--uid', 'team-certs', '--yes'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    const labelled = await cluster.client.get(Kinds.Secret, 'web-2', ns)
+    expect(labelled?.metadata.labels?.['networking.internal.knative.dev/certificate-uid']).toBe('team-certs')
+    const h = await history()
+    const set = h.changeSets.at(-1)!
+    expect(set.verb).toBe('filter-secrets')
+    expect(set.changes.map((c) => `${c.action} ${c.kind} ${c.name} ${c.result}`).sort()).toEqual(['update Secret web-1 applied', 'update Secret web-2 applied', 'update Secret web-3 applied'])
+    const undo = await run(['undo', set.id, '--yes'])
+    expect(undo.exitCode, undo.stderr).toBe(0)
+    expect(await snapshot()).toEqual(before)
+    expect((await cluster.client.get(Kinds.Secret, 'web-2', ns))?.data).toEqual(tls)
+    expect(readFileSync(join(journal, `${set.id}.json`), 'utf8')).not.toContain(tls['tls.key'])
+  })
+
   it('journal files are 0600 in a 0700 folder and never hold Secret data or stringData', async () => {
     expect(statSync(journal).mode & 0o777).toBe(0o700)
     const files = readdirSync(journal)
