@@ -6,6 +6,7 @@ import {stripServerFields} from '../../src/change/plan.js'
 import {Kinds, type KindInfo} from '../../src/kube/kinds.js'
 import type {KObject} from '../../src/kube/types.js'
 import {createNamespace, isolatedCluster} from '../support/cluster.js'
+import {knmeshOnTty} from '../support/tty.js'
 
 // enable-istio and tenant-authz edit fixed-name objects (KnativeServing, knative-serving policies): a control plane of its own.
 const cluster = isolatedCluster()
@@ -241,6 +242,20 @@ describe('history and undo against a real API server', () => {
     expect(other.stderr).toContain(`change set ${id} was made against https://127.0.0.1:${port}/`)
     expect((await run(['undo', id, '--yes'])).exitCode).toBe(0)
   })
+
+  it('on a terminal, undo asks first: "no" changes nothing, "yes" undoes', async () => {
+    await createNamespace(cluster.client, 'tty-undo')
+    expect((await run(['add-namespace', 'tty-undo', '--yes'])).exitCode).toBe(0)
+    const id = await latestId()
+    const members = async () => (await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system'))?.spec.members as string[]
+    const no = await knmeshOnTty(['undo'], cluster.kubeconfig, 'n\r', 2500, {env: {XDG_STATE_HOME: state}})
+    expect(no.output).toContain(`Undo change set ${id}?`)
+    expect(no.exitCode, no.output).toBe(3)
+    expect(await members()).toContain('tty-undo')
+    const yes = await knmeshOnTty(['undo'], cluster.kubeconfig, 'y\r', 2500, {env: {XDG_STATE_HOME: state}})
+    expect(yes.exitCode, yes.output).toBe(0)
+    expect(await members()).not.toContain('tty-undo')
+  }, 120_000)
 
   it('undo of an unknown id exits 6; a malformed one exits 2', async () => {
     const unknown = await run(['undo', '19990101-000000-000-abcd', '--yes'])
