@@ -100,11 +100,13 @@ describe('history and undo against a real API server', () => {
     await roundTrip(['enable-istio'])
   })
 
-  it('undo of an undo applies the change set again', async () => {
+  it('undo of an undo applies the change set again (re-creating what the undo deleted, without server fields)', async () => {
     await createNamespace(cluster.client, 'redo-app')
-    const r = await run(['add-namespace', 'redo-app', '--yes'])
+    const r = await run(['add-namespace', 'redo-app', '--kourier', '--yes'])
     expect(r.exitCode, r.stderr).toBe(0)
     const applied = await snapshot()
+    const policy = await cluster.client.get(Kinds.NetworkPolicy, 'allow-from-serving-system-namespace', 'redo-app')
+    expect(policy).not.toBeNull()
     const id = await latestId()
     expect((await run(['undo', id, '--yes'])).exitCode).toBe(0)
     const undoId = await latestId()
@@ -112,7 +114,9 @@ describe('history and undo against a real API server', () => {
     const redo = await run(['undo', '--yes']) // the latest for this cluster: the undo itself
     expect(redo.exitCode, redo.stderr).toBe(0)
     expect(redo.stdout).toContain(`undo change set ${undoId}: undo ${id}`)
+    expect(redo.stdout).toContain('+ create NetworkPolicy/redo-app/allow-from-serving-system-namespace')
     expect(await snapshot()).toEqual(applied)
+    expect((await cluster.client.get(Kinds.NetworkPolicy, 'allow-from-serving-system-namespace', 'redo-app'))?.metadata.uid).not.toBe(policy?.metadata.uid)
     const h = await history()
     const set = (x: string) => h.changeSets.find((c) => c.id === x)!
     expect(set(undoId).undoes).toBe(id)
