@@ -230,6 +230,7 @@ export abstract class KnmeshCommand extends Command {
     const f = this.baseFlagValues
     // Human text on stdout: fit the terminal and page long details; with -o yaml|json it goes to stderr, unpaged.
     const pager = this.machineOutput ? undefined : pagerCommand({noPager: f['no-pager']})
+    const recorder = await this.journal()
     const result = await runChanges(await this.client(), spec, {
       yes: f.yes,
       dryRun: f['dry-run'],
@@ -243,8 +244,9 @@ export abstract class KnmeshCommand extends Command {
       width: this.machineOutput ? undefined : terminalWidth(),
       height: this.machineOutput ? undefined : terminalHeight(),
       page: pager ? async (text) => (await import('./ui/pager.js')).page(text, pager) : undefined,
+      recorder,
       ...extra,
-    })
+    }).finally(() => recorder?.end())
     if (result.changes.length > 0 && !this.machineOutput) {
       this.printer.table(['action', 'kind', 'namespace', 'name', 'result'], result.changes.map((c) => [c.action, c.kind, c.namespace ?? '', c.name, c.result]))
     }
@@ -257,6 +259,25 @@ export abstract class KnmeshCommand extends Command {
       objects: result.plan.items.filter((i) => i.desired).map((i) => redact(stripServerFields(i.desired!))),
       notes: result.plan.notes,
     }
+  }
+
+  /** For the undo verb: the change set its own change set undoes (recorded in the journal). */
+  protected journalUndoes?: string
+
+  /**
+   * The change journal's recorder for this run (src/journal/store.ts): every change set a verb applies is
+   * recorded (before-images, then the resourceVersions written) so that "knmesh undo" can restore it.
+   * None for a dry run. The caller calls end() once the engine is done.
+   */
+  protected async journal(): Promise<import('./journal/store.js').ChangeRecorder | undefined> {
+    if (this.baseFlagValues['dry-run'] !== 'none') return undefined
+    const client = await this.client()
+    const {journalRecorder} = await import('./journal/store.js')
+    const {scrubArgs} = await import('./journal/entry.js')
+    return journalRecorder(
+      {verb: this.id ?? '', args: scrubArgs(this.argv), context: client.contextName, server: client.server.href, ...(this.journalUndoes ? {undoes: this.journalUndoes} : {})},
+      (text) => this.printer.warn(text),
+    )
   }
 
   /**

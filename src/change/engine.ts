@@ -1,5 +1,6 @@
 import jsonPatch from 'fast-json-patch'
 import {ConflictError, DeclinedError, ExitCode, KnmeshError, NotAppliedError} from '../errors.js'
+import type {ChangeRecorder} from '../journal/store.js'
 import type {KubeClient, JsonPatchOp} from '../kube/client.js'
 import {kindOf} from '../kube/kinds.js'
 import {key, type DryRun, type KObject} from '../kube/types.js'
@@ -56,6 +57,8 @@ export interface EngineOptions {
    * could not start (the details are then printed). Absent: no pager (not a TTY, CI, --no-pager).
    */
   page?(text: string): Promise<boolean>
+  /** The change journal (src/journal): told the changes before they are written, then each write's result. */
+  recorder?: ChangeRecorder
 }
 
 export interface AppliedChange {
@@ -115,7 +118,9 @@ export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opt
         // so a refusal (403, 422) leaves the cluster as it was.
         await applyAll(client, changes, {...opts, onApplied: undefined}, true)
       }
-      const done = await applyAll(client, changes, opts, serverDryRun)
+      // The journal records the change set (before-images) before the first write.
+      const journalBase = serverDryRun ? undefined : opts.recorder?.record(changes, true)
+      const done = await applyAll(client, changes, {...opts, journalBase}, serverDryRun)
       const failed = done.filter((d) => d.result === 'failed')
       if (failed.length > 0 && !(opts.concurrency && opts.concurrency > 1)) throw new KnmeshError(failed[0].error!)
       return {plan, changes: done, applied: !serverDryRun, noop: false}
@@ -271,17 +276,18 @@ export function patchOps(live: KObject, desired: KObject): JsonPatchOp[] {
   return [...ops, {op: 'replace', path: '/metadata/resourceVersion', value: live.metadata.resourceVersion}]
 }
 
-export async function applyOne(client: KubeClient, c: PlanItem & {action: Exclude<Action, 'unchanged'>}, serverDryRun: boolean): Promise<void> {
+/** Sends one change; returns what the server answered (metadata only; undefined for a delete). */
+export async function applyOne(client: KubeClient, c: PlanItem & {action: Exclude<Action, 'unchanged'>}, serverDryRun: boolean): Promise<KObject | undefined> {
   const obj = (c.desired ?? c.live)!
   const info = kindOf(obj)
   // The written object comes back as metadata only: a Secret's data is never downloaded.
   const o = {serverDryRun, metadataOnly: true}
   if (c.action === 'create') {
-    await client.create(stripServerFields(c.desired!, true), o)
+    return client.create(stripServerFields(c.desired!, true), o)
   } else if (c.action === 'update' && c.mergePatch) {
-    await client.mergePatch(info, obj.metadata.name, obj.metadata.namespace, c.mergePatch, o)
+    return client.mergePatch(info, obj.metadata.name, obj.metadata.namespace, c.mergePatch, o)
   } else if (c.action === 'update') {
-    await client.patch(info, obj.metadata.name, obj.metadata.namespace, patchOps(c.live!, c.desired!), o)
+    return client.patch(info, obj.metadata.name, obj.metadata.namespace, patchOps(c.live!, c.desired!), o)
   } else {
     await client.delete(info, obj.metadata.name, obj.metadata.namespace, {serverDryRun, resourceVersion: c.live!.metadata.resourceVersion})
   }
@@ -290,7 +296,7 @@ export async function applyOne(client: KubeClient, c: PlanItem & {action: Exclud
 async function applyAll(
   client: KubeClient,
   changes: (PlanItem & {action: Exclude<Action, 'unchanged'>})[],
-  opts: EngineOptions & {signal?: AbortSignal; recordFailures?: boolean},
+  opts: EngineOptions & {signal?: AbortSignal; recordFailures?: boolean; journalBase?: number},
   serverDryRun: boolean,
 ): Promise<AppliedChange[]> {
   const concurrency = Math.max(1, opts.concurrency ?? 1)
@@ -303,9 +309,11 @@ async function applyAll(
       const i = next++
       const c = changes[i]
       try {
-        await applyOne(client, c, serverDryRun)
+        const answer = await applyOne(client, c, serverDryRun)
         results[i] = describe(c, serverDryRun ? 'dry-run' : 'applied')
+        if (opts.journalBase !== undefined) opts.recorder?.written(opts.journalBase + i, answer)
       } catch (error) {
+        if (opts.journalBase !== undefined) opts.recorder?.written(opts.journalBase + i, undefined, (error as Error).message)
         // In order (concurrency 1) the first failure stops the run; in bulk each failure is recorded.
         if (concurrency === 1 && !opts.recordFailures) throw error
         results[i] = describe(c, 'failed', (error as Error).message)
@@ -438,8 +446,10 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
     }
     if (changes.length === 0) continue
     found += changes.length
+    const journalBase = serverDryRun ? undefined : opts.recorder?.record(changes, false)
     const applied = await applyAll(client, changes, {
       ...opts,
+      journalBase,
       concurrency: opts.concurrency ?? 16,
       recordFailures: true,
       onApplied: () => opts.onApplied?.(++done, Math.max(total ?? 0, found), listed),

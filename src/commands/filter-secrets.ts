@@ -167,8 +167,10 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
       abort.abort()
     }
     process.on('SIGINT', onSigint)
+    const recorder = await this.journal()
     try {
       const result = await runBulk(client, spec, {
+        recorder,
         yes: f.yes,
         dryRun: f['dry-run'],
         output: this.machineOutput ?? f.output,
@@ -195,6 +197,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
       stopBar()
       return this.report(result, f['dry-run'])
     } finally {
+      recorder?.end()
       stopBar()
       process.off('SIGINT', onSigint)
     }

@@ -16,6 +16,8 @@ import EnableMetrics from './enable-metrics.js'
 import FilterSecrets from './filter-secrets.js'
 import Whoami from './whoami.js'
 import Analyze from './analyze.js'
+import History from './history.js'
+import Undo from './undo.js'
 
 /** Explicit command discovery: oclif loads this one file instead of scanning a folder. */
 export const COMMANDS = {
@@ -37,4 +39,6 @@ export const COMMANDS = {
   'filter-secrets': FilterSecrets,
   whoami: Whoami,
   analyze: Analyze,
+  history: History,
+  undo: Undo,
 }

@@ -166,8 +166,21 @@ describe('the README exit-code table, row by row', () => {
     }
   }, 240_000)
 
+  it('5: undo refused, an object of the change set changed since it was applied', async () => {
+    const ns = uniqueName('exit5undo')
+    await createNamespace(cluster.client, ns)
+    const state = mkdtempSync(join(tmpdir(), 'knmesh-state-'))
+    const env = {XDG_STATE_HOME: state}
+    expect((await certs(ns, ['--yes'], {env})).exitCode).toBe(0)
+    await cluster.client.mergePatch(Kinds.Secret, 'wildcard-certs', ns, {metadata: {labels: {'edited-by': 'someone'}}})
+    const r = await cluster.run(['undo', '--yes'], {env})
+    expect(r.stderr).toContain(`changed since it was applied: Secret ${ns}/wildcard-certs`)
+    saw(5, 'undo after a concurrent edit', r)
+  }, 120_000)
+
   it('6: a name given on the command line does not exist', async () => {
     saw(6, 'cost-labels -n no-such-namespace', await cluster.run(['cost-labels', '-n', 'no-such-namespace']))
+    saw(6, 'undo of a change set not in the journal', await cluster.run(['undo', '19990101-000000-000-abcd', '--yes']))
   }, 120_000)
 
   it('7: probe --live without an observation — provoked by test/integration/probe.test.ts', () => {

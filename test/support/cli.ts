@@ -1,6 +1,7 @@
 import {execa} from 'execa'
 import {execFileSync} from 'node:child_process'
-import {existsSync, readdirSync, statSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, statSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -34,6 +35,16 @@ export function ensureBundle(): void {
   if (stale) execFileSync(process.execPath, [join(ROOT, 'tools/release/bundle.mjs')], {cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit']})
 }
 
+let stateHome: string | undefined
+/**
+ * The XDG_STATE_HOME every test run of knmesh gets unless the test passes its own: a temporary folder of this
+ * test process, so the change journal (src/journal) never writes to the real ~/.local/state.
+ */
+export function testStateHome(): string {
+  stateHome ??= mkdtempSync(join(tmpdir(), 'knmesh-state-'))
+  return stateHome
+}
+
 export interface CliResult {
   exitCode: number
   stdout: string
@@ -45,7 +56,7 @@ export async function knmesh(args: string[], opts: {kubeconfig?: string; input?:
   const r = await execa('node', [opts.bin ?? BIN, ...args], {
     reject: false,
     input: opts.input ?? '',
-    env: {KUBECONFIG: opts.kubeconfig ?? process.env.KNMESH_TEST_KUBECONFIG ?? '', NO_COLOR: '1', NODE_ENV: '', ...opts.env},
+    env: {KUBECONFIG: opts.kubeconfig ?? process.env.KNMESH_TEST_KUBECONFIG ?? '', NO_COLOR: '1', NODE_ENV: '', XDG_STATE_HOME: testStateHome(), ...opts.env},
     extendEnv: true,
     timeout: 120_000,
   })

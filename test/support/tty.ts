@@ -1,5 +1,5 @@
 import {execa} from 'execa'
-import {BIN} from './cli.js'
+import {BIN, testStateHome} from './cli.js'
 
 /**
  * Runs knmesh on a real pseudo-terminal (util-linux `script`), typing `keys`
@@ -25,7 +25,7 @@ export async function knmeshOnTty(
   const child = execa('script', ['-qfec', cmd, '/dev/null'], {
     reject: false,
     cwd: opts.cwd,
-    env: {KUBECONFIG: kubeconfig, NO_COLOR: '1', TERM: 'dumb', ...opts.env},
+    env: {KUBECONFIG: kubeconfig, NO_COLOR: '1', TERM: 'dumb', XDG_STATE_HOME: testStateHome(), ...opts.env},
     extendEnv: true,
     stdin: 'pipe',
     timeout: 60_000,

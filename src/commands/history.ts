@@ -1,0 +1,45 @@
+import {KnmeshCommand} from '../base-command.js'
+
+export default class History extends KnmeshCommand {
+  static summary = 'List the change sets in the change journal (what "knmesh undo" can restore)'
+  static description = `Every verb that changes the cluster records its change set, before writing, in the change journal: $XDG_STATE_HOME/knmesh/ (default ~/.local/state/knmesh/; folder mode 0700, one file per change set, mode 0600). A change set holds the verb and its arguments (credentials masked), the context and API server, the time, each object's before-image and the resourceVersion the write gave it. A Secret's data is never journaled: only its labels and annotations.
+
+Lists them oldest first: id, time, verb and arguments, context, what was applied and the state (applied, partial, failed, pending; "undone by ID" once an undo of it applied). -o json|yaml prints the same as data (without the object images).`
+
+  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> -o json']
+
+  async run() {
+    await this.parseFlags(History)
+    const {readEntries, journalDir} = await import('../journal/store.js')
+    const {commandLine, countActions} = await import('../journal/entry.js')
+    const entries = readEntries()
+    const undoneBy = new Map<string, string>()
+    for (const e of entries) if (e.undoes && (e.status === 'applied' || e.status === 'partial')) undoneBy.set(e.undoes, e.id)
+    const sets = entries.map((e) => ({
+      id: e.id,
+      time: e.time,
+      verb: e.verb,
+      args: e.args,
+      context: e.context,
+      server: e.server,
+      status: e.status,
+      ...(e.undoes ? {undoes: e.undoes} : {}),
+      ...(undoneBy.has(e.id) ? {undoneBy: undoneBy.get(e.id)} : {}),
+      changes: e.changes.map((c) => ({action: c.action, kind: c.kind, ...(c.namespace ? {namespace: c.namespace} : {}), name: c.name, result: c.result})),
+    }))
+    await this.printReport(
+      {journal: journalDir(), changeSets: sets},
+      ['id', 'time', 'command', 'context', 'changes', 'state'],
+      entries.map((e) => [
+        e.id,
+        e.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+        commandLine(e),
+        e.context,
+        countActions(e.changes),
+        undoneBy.has(e.id) ? `undone by ${undoneBy.get(e.id)}` : e.status,
+      ]),
+      entries.length ? `${entries.length} change set(s) in ${journalDir()}` : `no change set in ${journalDir()}`,
+    )
+    return this.jsonEnabled() ? undefined : {journal: journalDir(), changeSets: sets}
+  }
+}
