@@ -40,6 +40,35 @@ export function applyMerge<T>(target: T, patch: unknown): T {
   return out as T
 }
 
+/**
+ * Three-way undo of one update: `live` with what the verb changed (`after` → `before`) put back and
+ * everything else kept. Keys the verb did not change keep their live value; keys it added are removed;
+ * objects are merged key by key; a list is restored entry by entry: the entries the verb added are
+ * taken out, the ones it removed put back (at the end), entries others added since stay. Anything
+ * else: the `before` value. E.g. merge3({members: [a, b, c]}, {members: [a, b]}, {members: [a, b, c, d]})
+ * → {members: [a, b, d]}. Pure.
+ */
+export function merge3(after: unknown, before: unknown, live: unknown): unknown {
+  if (stableJson(after) === stableJson(before)) return structuredClone(live)
+  if (isPlainObject(after) && isPlainObject(before) && isPlainObject(live)) {
+    const out: Json = {}
+    for (const k of new Set([...Object.keys(live), ...Object.keys(before)])) {
+      if (!(k in before) && k in after && stableJson(after[k]) !== stableJson(before[k])) continue
+      const v = k in after || k in before ? merge3(after[k], before[k], live[k]) : structuredClone(live[k])
+      if (v !== undefined) out[k] = v
+    }
+    return out
+  }
+  if (Array.isArray(after) && Array.isArray(before) && Array.isArray(live)) {
+    const keys = (l: unknown[]) => new Set(l.map((e) => stableJson(e)))
+    const [a, b] = [keys(after), keys(before)]
+    const kept = live.filter((e) => b.has(stableJson(e)) || !a.has(stableJson(e)))
+    const present = keys(kept)
+    return [...kept, ...before.filter((e) => !a.has(stableJson(e)) && !present.has(stableJson(e)))].map((e) => structuredClone(e))
+  }
+  return structuredClone(before)
+}
+
 /** The key the live objects of an undo are looked up by: "apiVersion/kind/namespace/name". */
 export function liveKey(c: {apiVersion: string; kind: string; namespace?: string; name: string}): string {
   return `${c.apiVersion}/${c.kind}/${c.namespace ?? ''}/${c.name}`
@@ -75,8 +104,8 @@ function recreated(before: KObject): KObject {
  * metadata only). Only changes the journal marks applied are undone, last first:
  * - create → delete, when the object still has the resourceVersion the change set wrote;
  * - delete → create again from the before-image (a Secret cannot be: its data is not journaled; a warning);
- * - update → the JSON merge patch after→before on the live object, conditional on its resourceVersion: only the
- *   fields the verb changed go back; fields others set since are kept (with force).
+ * - update → merge3(after, before, live), sent as a JSON merge patch conditional on its resourceVersion: only
+ *   the fields the verb changed go back; fields and list entries others added since are kept (with force).
  * An object changed since (another resourceVersion; deleted; re-created differently) is a conflict: with
  * `force` it is undone anyway, else it is only listed in `conflicts` (the caller refuses). An object whose
  * undo is already in place is listed in `alreadyUndone`. Pure: no I/O.
@@ -117,11 +146,12 @@ export function planUndo(entry: JournalEntry, live: Map<string, KObject | null>,
         if (conflict('deleted since') && !isSecret(c)) items.push({live: null, desired: recreated(c.before)})
         continue
       }
-      const desired = applyMerge(now, patch)
-      if (sameObject(now, desired)) alreadyUndone.push(what)
+      const desired = merge3(c.after, c.before, now) as KObject
+      const fix = mergeDiff(now, desired) as Json | undefined
+      if (!fix) alreadyUndone.push(what)
       else if (rv === c.written || conflict(changedSince)) {
-        const metadata = {...(isPlainObject(patch.metadata) ? patch.metadata : {}), resourceVersion: rv}
-        items.push({live: now, desired, mergePatch: {...patch, metadata}})
+        const metadata = {...(isPlainObject(fix.metadata) ? fix.metadata : {}), resourceVersion: rv}
+        items.push({live: now, desired, mergePatch: {...fix, metadata}})
       }
     }
   }

@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {actionOf} from '../../src/change/plan.js'
-import {applyMerge, conflictMessage, liveKey, mergeDiff, planUndo} from '../../src/change/undo.js'
+import {applyMerge, conflictMessage, liveKey, merge3, mergeDiff, planUndo} from '../../src/change/undo.js'
 import {journalChange, journalImage, scrubArgs, type JournalEntry} from '../../src/journal/entry.js'
 import {findEntry, journalDir, journalRecorder, readEntries} from '../../src/journal/store.js'
 import type {KObject} from '../../src/kube/types.js'
@@ -100,6 +100,22 @@ describe('undo planner', () => {
     expect(forced.plan.items[0].desired?.metadata.labels).toEqual({added: 'later'})
     expect(forced.plan.items[0].desired?.spec).toEqual({members: ['knative-serving']})
     expect(forced.plan.notes.some((n) => n.level === 'warning' && n.text.includes('--force'))).toBe(true)
+  })
+
+  it('--force after a list was edited since: only the entry the verb added is taken out; entries others added stay', () => {
+    const before = smmr(['knative-serving', 'knative-eventing'], '3')
+    const after = smmr(['knative-serving', 'knative-eventing', 'team-a'], '4')
+    const e = entry([{action: 'update', live: before, desired: after, written: '4'}])
+    const edited = smmr(['knative-serving', 'knative-eventing', 'team-a', 'team-b'], '9')
+    const forced = planUndo(e, lives([after, edited]), {force: true})
+    expect(forced.plan.items[0].desired?.spec).toEqual({members: ['knative-serving', 'knative-eventing', 'team-b']})
+    expect(forced.plan.items[0].mergePatch).toEqual({spec: {members: ['knative-serving', 'knative-eventing', 'team-b']}, metadata: {resourceVersion: '9'}})
+  })
+
+  it('merge3: keys the verb did not touch keep their live value, keys it added go, entries it removed come back', () => {
+    expect(merge3({a: 1, b: [1, 2], c: 'x'}, {a: 1, b: [1]}, {a: 5, b: [1, 2, 3], c: 'x', d: true})).toEqual({a: 5, b: [1, 3], d: true})
+    expect(merge3({l: ['x']}, {l: ['x', 'y']}, {l: ['z', 'x']})).toEqual({l: ['z', 'x', 'y']})
+    expect(merge3({s: {v: 2}}, {s: {v: 1}}, {s: {v: 3, w: 1}})).toEqual({s: {v: 1, w: 1}})
   })
 
   it('a create deleted since, an update already restored and a delete re-created are already undone: nothing to do', () => {
