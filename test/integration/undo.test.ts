@@ -133,7 +133,8 @@ describe('history and undo against a real API server', () => {
     expect(r.exitCode, r.stderr).toBe(0)
     const id = await latestId()
     // Someone else edits the member roll in between (as kubectl label would).
-    await cluster.client.mergePatch(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system', {metadata: {labels: {'edited-by': 'someone'}}})
+    const members = ((await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system'))?.spec as {members: string[]}).members
+    await cluster.client.mergePatch(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system', {metadata: {labels: {'edited-by': 'someone'}}, spec: {members: [...members, 'added-since']}})
     const edited = await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system')
 
     const refused = await run(['undo', id, '--yes'])
@@ -147,7 +148,8 @@ describe('history and undo against a real API server', () => {
     expect(forced.exitCode, forced.stderr).toBe(0)
     expect(forced.stderr).toContain('undone anyway (--force): ServiceMeshMemberRoll istio-system/default')
     const after = await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system')
-    expect(after?.spec).toEqual(before?.spec)
+    // Only what add-namespace added is taken out: the member added since stays.
+    expect(after?.spec).toEqual({...before?.spec, members: [...((before?.spec as {members?: string[]})?.members ?? []), 'added-since']})
     expect(after?.metadata.labels).toEqual({...before?.metadata.labels, 'edited-by': 'someone'})
   })
 
