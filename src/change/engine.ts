@@ -1,10 +1,11 @@
 import jsonPatch from 'fast-json-patch'
-import {ConflictError, DeclinedError, ExitCode, KnmeshError, NotAppliedError} from '../errors.js'
+import {ConflictError, DeclinedError, ExitCode, ForbiddenError, KnmeshError, NotAppliedError, PartialError} from '../errors.js'
 import type {KubeClient, JsonPatchOp} from '../kube/client.js'
 import {kindOf} from '../kube/kinds.js'
 import {key, type DryRun, type KObject} from '../kube/types.js'
 import {redact, renderChange, summaryPhrase, toYaml} from '../ui/diff.js'
 import type {TableOptions} from '../ui/table.js'
+import {accessOf, describeDenied, deniedAccess, requireAccess, type Access, type AccessCache} from './access.js'
 import {actionOf, changesOf, stripServerFields, type Action, type Plan, type PlanItem} from './plan.js'
 
 export interface ChangeSpec<S> {
@@ -98,6 +99,8 @@ export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opt
     p.info(`dry run (client): ${changes.length} change(s) shown, nothing applied`)
     return {plan, changes: changes.map((c) => describe(c, 'dry-run')), applied: false, noop: false}
   }
+  // Permissions up front: one SelfSubjectAccessReview per verb/resource/namespace; a refusal names them all.
+  if (changes.length > 1) await requireAccess(client, changes)
   if (!opts.yes) {
     if (!opts.interactive) {
       throw new NotAppliedError(`${changes.length} change(s) not applied: no terminal to confirm on; run again with --yes to apply`)
@@ -115,8 +118,19 @@ export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opt
         // so a refusal (403, 422) leaves the cluster as it was.
         await applyAll(client, changes, {...opts, onApplied: undefined}, true)
       }
-      const done = await applyAll(client, changes, opts, serverDryRun)
+      // Changes written so far, in plan order with concurrency 1 (for the partial-apply message).
+      let written = 0
+      let done: AppliedChange[]
+      try {
+        done = await applyAll(client, changes, {...opts, onApplied: (d, t, e) => ((written = d), opts.onApplied?.(d, t, e))}, serverDryRun)
+      } catch (error) {
+        if (serverDryRun || written === 0 || error instanceof ConflictError) throw error
+        throw partial(changes.slice(0, written), changes.slice(written), error as Error)
+      }
       const failed = done.filter((d) => d.result === 'failed')
+      if (failed.length > 0 && !serverDryRun && failed.length < done.length) {
+        throw partial(changes.filter((_, i) => done[i].result !== 'failed'), changes.filter((_, i) => done[i].result === 'failed'), new Error(failed[0].error))
+      }
       if (failed.length > 0 && !(opts.concurrency && opts.concurrency > 1)) throw new KnmeshError(failed[0].error!)
       return {plan, changes: done, applied: !serverDryRun, noop: false}
     } catch (error) {
@@ -137,6 +151,28 @@ export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opt
       }
     }
   }
+}
+
+/** Names shown per list in the partial-apply message; more are counted. */
+const MAX_NAMED_CHANGES = 10
+
+function names(list: Change[]): string {
+  const shown = list.slice(0, MAX_NAMED_CHANGES).map((c) => {
+    const o = (c.desired ?? c.live)!
+    return `${c.action} ${o.kind}/${o.metadata.namespace ? o.metadata.namespace + '/' : ''}${o.metadata.name}`
+  })
+  return shown.join(', ') + (list.length > shown.length ? ` and ${list.length - shown.length} more` : '')
+}
+
+/**
+ * Exit 8: "partially applied: 3 of 8 change(s) applied (create AuthorizationPolicy/a/x, …); not applied: … (cause)".
+ * Every write is one atomic request, so nothing is half-written and the same command finishes the rest.
+ */
+function partial(applied: Change[], notApplied: Change[], cause: Error): PartialError {
+  const total = applied.length + notApplied.length
+  return new PartialError(
+    `partially applied: ${applied.length} of ${total} change(s) applied (${names(applied)}); not applied: ${names(notApplied)}; because: ${cause.message.split('\n')[0]}. Each write is whole: run the same command again to finish`,
+  )
 }
 
 function describe(c: PlanItem & {action: Exclude<Action, 'unchanged'>}, result: AppliedChange['result'], error?: string): AppliedChange {
@@ -330,6 +366,11 @@ export {key}
 export interface BulkSpec {
   /** Called once per pass (a summary pass before a confirmation, then the apply pass). */
   pages(client: KubeClient): AsyncIterable<Plan>
+  /**
+   * Permissions every write may need, known before listing (e.g. patch secrets in each namespace given):
+   * checked before the first write with --yes too, so a refusal on a later page applies nothing either.
+   */
+  needs?: Access[]
 }
 
 export interface BulkCounts {
@@ -348,6 +389,11 @@ export interface BulkResult extends BulkCounts {
   noop: boolean
   /** Stopped early by the signal: the rest is left for the next run. */
   interrupted: boolean
+  /**
+   * Why the apply pass stopped before the listing ended (a read of the next page failed, e.g. the API server
+   * went away): the rest is left for the next run. Thrown instead when nothing had been applied.
+   */
+  stopped?: string
 }
 
 /**
@@ -378,12 +424,16 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
     result[field] += n
   }
   const limit = opts.summarizeOver ?? 25
+  // One SelfSubjectAccessReview per permission for the whole run (one change stands for each).
+  const access: AccessCache = new Map()
+  let needed = new Map<string, Change>()
 
   // Summary pass: needed to confirm, or for --dry-run=client. Keeps counts and the first few changes only.
   let total: number | undefined
   if (!opts.yes || opts.dryRun === 'client') {
     const summary = new ChangeSummary()
     const firstFew: Change[] = []
+    needed = new Map()
     for await (const plan of spec.pages(client)) {
       notes(plan)
       for (const item of plan.items) {
@@ -394,6 +444,8 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
           continue
         }
         const c = {...item, action}
+        const a = accessOf(c)
+        needed.set(`${a.verb} ${a.group} ${a.resource} ${a.namespace}`, c)
         summary.add(c)
         if (firstFew.length <= limit) firstFew.push(c)
         if (opts.dryRun === 'client') count(obj.metadata.namespace, 'changed')
@@ -409,12 +461,20 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
       p.info(`dry run (client): ${total} change(s) shown, nothing applied`)
       return result
     }
+    // Permissions up front, for every page at once: a refusal names them all, nothing applied.
+    await requireAccess(client, needed.values(), access)
     if (!opts.yes) {
       if (!opts.interactive) throw new NotAppliedError(`${total} change(s) not applied: no terminal to confirm on; run again with --yes to apply`)
       if (!(await opts.confirm(question(summary, opts)))) throw new DeclinedError('aborted: nothing changed')
     }
     result.unchanged = 0
     result.byNamespace.clear()
+  }
+
+  // Permissions known before listing (the summary pass checked what it found).
+  if (spec.needs?.length && total === undefined) {
+    const denied = await deniedAccess(client, spec.needs, access)
+    if (denied.length) throw new ForbiddenError(`forbidden: ${describeDenied(denied)}; nothing was applied (check with kubectl auth can-i)`, 403, 'Forbidden')
   }
 
   // Apply pass: read the next page while this one is written.
@@ -426,7 +486,15 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
   // Without a summary pass the total is known only once the listing ends (the last page read).
   let listed = total !== undefined
   while (!opts.signal?.aborted) {
-    const step = await next
+    let step: IteratorResult<Plan>
+    try {
+      step = await next
+    } catch (error) {
+      // The listing failed after some writes: say what was done; the next run finishes the rest.
+      if (result.changed === 0 && result.failed === 0) throw error
+      result.stopped = (error as Error).message.split('\n')[0]
+      break
+    }
     if (step.done) break
     next = pages.next()
     next.then((s) => (listed ||= Boolean(s.done)), () => {}) // errors surface when awaited
@@ -437,6 +505,14 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
       if (actionOf(item) === 'unchanged') count((item.desired ?? item.live)!.metadata.namespace, 'unchanged')
     }
     if (changes.length === 0) continue
+    // Permissions of this page's writes (asked once per run each; all known already after a summary pass).
+    try {
+      await requireAccess(client, changes, access)
+    } catch (error) {
+      if (!(error instanceof ForbiddenError) || result.changed === 0) throw error
+      result.stopped = error.message.replace(/; nothing was applied.*$/, '')
+      break
+    }
     found += changes.length
     const applied = await applyAll(client, changes, {
       ...opts,
@@ -460,9 +536,9 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
     }
   }
   result.interrupted = Boolean(opts.signal?.aborted)
-  if (result.interrupted) await pages.return?.(undefined)
+  if (result.interrupted || result.stopped) await pages.return?.(undefined).catch(() => undefined)
   result.applied = !serverDryRun && result.changed > 0
-  result.noop = result.changed === 0 && result.failed === 0 && !result.interrupted
+  result.noop = result.changed === 0 && result.failed === 0 && !result.interrupted && !result.stopped
   if (result.noop && total === undefined) p.info('nothing to do: the cluster already matches')
   return result
 }
