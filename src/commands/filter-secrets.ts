@@ -235,7 +235,8 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     }
     if (result.stopped || (result.failed && result.changed)) {
       // Exit 8: each label is one merge patch, so no secret is half-written; the same command labels the rest.
-      const failed = result.failed ? `, ${result.failed} failed (${[...result.failures.keys()][0]})` : ''
+      const reason = [...result.failures.keys()][0]
+      const failed = result.failed ? `, ${result.failed} failed${reason === result.stopped ? '' : ` (${reason})`}` : ''
       const stopped = result.stopped ? `; stopped before the end: ${result.stopped}` : ''
       throw new PartialError(`partially applied: ${result.changed} secret(s) ${verb}${failed}${stopped}. No secret is half-written: run the same command again to label the rest`)
     }
