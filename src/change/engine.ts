@@ -77,8 +77,13 @@ export interface EngineResult {
 }
 
 /**
- * The change engine: read → plan → diff → confirm → apply with optimistic
+ * The change engine: read → plan → diff → permissions → confirm → apply with optimistic
  * concurrency, re-reading and re-planning on 409 Conflict.
+ * Throws NotAppliedError/DeclinedError (exit 3) when not confirmed; ForbiddenError (exit 4) naming every
+ * missing permission of a plan of several objects (SelfSubjectAccessReview, src/change/access.ts; not with
+ * --dry-run=client), before anything is written; PartialError (exit 8) when the API server fails after some
+ * writes were made (the message names the applied and the not applied changes); KnmeshError with exit 5 when
+ * conflicts outlast maxRetries; a KubeError (exit 4) when the first write fails.
  */
 export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opts: EngineOptions): Promise<EngineResult> {
   const p = opts.printer
@@ -403,7 +408,10 @@ export interface BulkResult extends BulkCounts {
  * Memory holds two pages (the one being applied and the next being read) and
  * per-namespace counts, never the whole plan. Each change is one atomic write,
  * so an interrupted run leaves no half-written object and the next run
- * finishes the rest.
+ * finishes the rest. Permissions are checked once each (SelfSubjectAccessReview): all of them before the
+ * question, else spec.needs before the first write and each page's before that page; a refusal throws
+ * ForbiddenError (exit 4) when nothing was written yet. A listing that fails after some writes ends the run
+ * with `stopped` set (the caller reports exit 8) instead of throwing.
  */
 export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOptions & {signal?: AbortSignal}): Promise<BulkResult> {
   const p = opts.printer
