@@ -18,6 +18,11 @@ export const ExitCode = {
   NOT_FOUND: 6,
   /** probe --live gave no observation: the probe pod did not run to completion within --timeout (or failed). Not a mismatch. */
   LIVE_NO_RESULT: 7,
+  /**
+   * Partially applied: some writes of a multi-object change were made, then the API server failed
+   * (unreachable, 5xx, throttled past the retries). Each write is whole; running the same command again finishes.
+   */
+  PARTIAL: 8,
   /** Interrupted (Ctrl-C): at a prompt (nothing applied), or during a bulk run (every write sent is whole). */
   INTERRUPTED: 130,
 } as const
@@ -38,6 +43,16 @@ export class UsageError extends KnmeshError {
 export class NotAppliedError extends KnmeshError {
   constructor(message: string) {
     super(message, ExitCode.NOT_APPLIED)
+  }
+}
+
+/**
+ * Some changes of a plan were applied and the rest were not (exit 8): the message names both, the cause,
+ * and that running the same command again finishes the rest (every write is atomic: nothing is half-written).
+ */
+export class PartialError extends KnmeshError {
+  constructor(message: string) {
+    super(message, ExitCode.PARTIAL)
   }
 }
 

@@ -1,11 +1,12 @@
 import jsonPatch from 'fast-json-patch'
-import {ConflictError, DeclinedError, ExitCode, KnmeshError, NotAppliedError} from '../errors.js'
+import {ConflictError, DeclinedError, ExitCode, ForbiddenError, KnmeshError, NotAppliedError, PartialError} from '../errors.js'
 import type {ChangeRecorder} from '../journal/store.js'
 import type {KubeClient, JsonPatchOp} from '../kube/client.js'
 import {kindOf} from '../kube/kinds.js'
 import {key, type DryRun, type KObject} from '../kube/types.js'
 import {redact, renderChange, summaryPhrase, toYaml} from '../ui/diff.js'
 import type {TableOptions} from '../ui/table.js'
+import {accessOf, describeDenied, deniedAccess, requireAccess, type Access, type AccessCache} from './access.js'
 import {actionOf, changesOf, stripServerFields, type Action, type Plan, type PlanItem} from './plan.js'
 
 export interface ChangeSpec<S> {
@@ -79,8 +80,13 @@ export interface EngineResult {
 }
 
 /**
- * The change engine: read → plan → diff → confirm → apply with optimistic
+ * The change engine: read → plan → diff → permissions → confirm → apply with optimistic
  * concurrency, re-reading and re-planning on 409 Conflict.
+ * Throws NotAppliedError/DeclinedError (exit 3) when not confirmed; ForbiddenError (exit 4) naming every
+ * missing permission of a plan of several objects (SelfSubjectAccessReview, src/change/access.ts; not with
+ * --dry-run=client), before anything is written; PartialError (exit 8) when the API server fails after some
+ * writes were made (the message names the applied and the not applied changes); KnmeshError with exit 5 when
+ * conflicts outlast maxRetries; a KubeError (exit 4) when the first write fails.
  */
 export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opts: EngineOptions): Promise<EngineResult> {
   const p = opts.printer
@@ -101,6 +107,8 @@ export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opt
     p.info(`dry run (client): ${changes.length} change(s) shown, nothing applied`)
     return {plan, changes: changes.map((c) => describe(c, 'dry-run')), applied: false, noop: false}
   }
+  // Permissions up front: one SelfSubjectAccessReview per verb/resource/namespace; a refusal names them all.
+  if (changes.length > 1) await requireAccess(client, changes)
   if (!opts.yes) {
     if (!opts.interactive) {
       throw new NotAppliedError(`${changes.length} change(s) not applied: no terminal to confirm on; run again with --yes to apply`)
@@ -120,8 +128,19 @@ export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opt
       }
       // The journal records the change set (before-images) before the first write.
       const journalBase = serverDryRun ? undefined : opts.recorder?.record(changes, true)
-      const done = await applyAll(client, changes, {...opts, journalBase}, serverDryRun)
+      // Changes written so far, in plan order with concurrency 1 (for the partial-apply message).
+      let written = 0
+      let done: AppliedChange[]
+      try {
+        done = await applyAll(client, changes, {...opts, journalBase, onApplied: (d, t, e) => ((written = d), opts.onApplied?.(d, t, e))}, serverDryRun)
+      } catch (error) {
+        if (serverDryRun || written === 0 || error instanceof ConflictError) throw error
+        throw partial(changes.slice(0, written), changes.slice(written), error as Error)
+      }
       const failed = done.filter((d) => d.result === 'failed')
+      if (failed.length > 0 && !serverDryRun && failed.length < done.length) {
+        throw partial(changes.filter((_, i) => done[i].result !== 'failed'), changes.filter((_, i) => done[i].result === 'failed'), new Error(failed[0].error))
+      }
       if (failed.length > 0 && !(opts.concurrency && opts.concurrency > 1)) throw new KnmeshError(failed[0].error!)
       return {plan, changes: done, applied: !serverDryRun, noop: false}
     } catch (error) {
@@ -142,6 +161,28 @@ export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opt
       }
     }
   }
+}
+
+/** Names shown per list in the partial-apply message; more are counted. */
+const MAX_NAMED_CHANGES = 10
+
+function names(list: Change[]): string {
+  const shown = list.slice(0, MAX_NAMED_CHANGES).map((c) => {
+    const o = (c.desired ?? c.live)!
+    return `${c.action} ${o.kind}/${o.metadata.namespace ? o.metadata.namespace + '/' : ''}${o.metadata.name}`
+  })
+  return shown.join(', ') + (list.length > shown.length ? ` and ${list.length - shown.length} more` : '')
+}
+
+/**
+ * Exit 8: "partially applied: 3 of 8 change(s) applied (create AuthorizationPolicy/a/x, …); not applied: … (cause)".
+ * Every write is one atomic request, so nothing is half-written and the same command finishes the rest.
+ */
+function partial(applied: Change[], notApplied: Change[], cause: Error): PartialError {
+  const total = applied.length + notApplied.length
+  return new PartialError(
+    `partially applied: ${applied.length} of ${total} change(s) applied (${names(applied)}); not applied: ${names(notApplied)}; because: ${cause.message.split('\n')[0]}. Each write is whole: run the same command again to finish`,
+  )
 }
 
 function describe(c: PlanItem & {action: Exclude<Action, 'unchanged'>}, result: AppliedChange['result'], error?: string): AppliedChange {
@@ -338,6 +379,11 @@ export {key}
 export interface BulkSpec {
   /** Called once per pass (a summary pass before a confirmation, then the apply pass). */
   pages(client: KubeClient): AsyncIterable<Plan>
+  /**
+   * Permissions every write may need, known before listing (e.g. patch secrets in each namespace given):
+   * checked before the first write with --yes too, so a refusal on a later page applies nothing either.
+   */
+  needs?: Access[]
 }
 
 export interface BulkCounts {
@@ -356,6 +402,11 @@ export interface BulkResult extends BulkCounts {
   noop: boolean
   /** Stopped early by the signal: the rest is left for the next run. */
   interrupted: boolean
+  /**
+   * Why the apply pass stopped before the listing ended (a read of the next page failed, e.g. the API server
+   * went away): the rest is left for the next run. Thrown instead when nothing had been applied.
+   */
+  stopped?: string
 }
 
 /**
@@ -365,7 +416,10 @@ export interface BulkResult extends BulkCounts {
  * Memory holds two pages (the one being applied and the next being read) and
  * per-namespace counts, never the whole plan. Each change is one atomic write,
  * so an interrupted run leaves no half-written object and the next run
- * finishes the rest.
+ * finishes the rest. Permissions are checked once each (SelfSubjectAccessReview): all of them before the
+ * question, else spec.needs before the first write and each page's before that page; a refusal throws
+ * ForbiddenError (exit 4) when nothing was written yet. A listing that fails after some writes ends the run
+ * with `stopped` set (the caller reports exit 8) instead of throwing.
  */
 export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOptions & {signal?: AbortSignal}): Promise<BulkResult> {
   const p = opts.printer
@@ -386,12 +440,16 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
     result[field] += n
   }
   const limit = opts.summarizeOver ?? 25
+  // One SelfSubjectAccessReview per permission for the whole run (one change stands for each).
+  const access: AccessCache = new Map()
+  let needed = new Map<string, Change>()
 
   // Summary pass: needed to confirm, or for --dry-run=client. Keeps counts and the first few changes only.
   let total: number | undefined
   if (!opts.yes || opts.dryRun === 'client') {
     const summary = new ChangeSummary()
     const firstFew: Change[] = []
+    needed = new Map()
     for await (const plan of spec.pages(client)) {
       notes(plan)
       for (const item of plan.items) {
@@ -402,6 +460,8 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
           continue
         }
         const c = {...item, action}
+        const a = accessOf(c)
+        needed.set(`${a.verb} ${a.group} ${a.resource} ${a.namespace}`, c)
         summary.add(c)
         if (firstFew.length <= limit) firstFew.push(c)
         if (opts.dryRun === 'client') count(obj.metadata.namespace, 'changed')
@@ -417,12 +477,20 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
       p.info(`dry run (client): ${total} change(s) shown, nothing applied`)
       return result
     }
+    // Permissions up front, for every page at once: a refusal names them all, nothing applied.
+    await requireAccess(client, needed.values(), access)
     if (!opts.yes) {
       if (!opts.interactive) throw new NotAppliedError(`${total} change(s) not applied: no terminal to confirm on; run again with --yes to apply`)
       if (!(await opts.confirm(question(summary, opts)))) throw new DeclinedError('aborted: nothing changed')
     }
     result.unchanged = 0
     result.byNamespace.clear()
+  }
+
+  // Permissions known before listing (the summary pass checked what it found).
+  if (spec.needs?.length && total === undefined) {
+    const denied = await deniedAccess(client, spec.needs, access)
+    if (denied.length) throw new ForbiddenError(`forbidden: ${describeDenied(denied)}; nothing was applied (check with kubectl auth can-i)`, 403, 'Forbidden')
   }
 
   // Apply pass: read the next page while this one is written.
@@ -434,7 +502,15 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
   // Without a summary pass the total is known only once the listing ends (the last page read).
   let listed = total !== undefined
   while (!opts.signal?.aborted) {
-    const step = await next
+    let step: IteratorResult<Plan>
+    try {
+      step = await next
+    } catch (error) {
+      // The listing failed after some writes: say what was done; the next run finishes the rest.
+      if (result.changed === 0 && result.failed === 0) throw error
+      result.stopped = (error as Error).message.split('\n')[0]
+      break
+    }
     if (step.done) break
     next = pages.next()
     next.then((s) => (listed ||= Boolean(s.done)), () => {}) // errors surface when awaited
@@ -445,6 +521,14 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
       if (actionOf(item) === 'unchanged') count((item.desired ?? item.live)!.metadata.namespace, 'unchanged')
     }
     if (changes.length === 0) continue
+    // Permissions of this page's writes (asked once per run each; all known already after a summary pass).
+    try {
+      await requireAccess(client, changes, access)
+    } catch (error) {
+      if (!(error instanceof ForbiddenError) || result.changed === 0) throw error
+      result.stopped = error.message.replace(/; nothing was applied.*$/, '')
+      break
+    }
     found += changes.length
     const journalBase = serverDryRun ? undefined : opts.recorder?.record(changes, false)
     const applied = await applyAll(client, changes, {
@@ -470,9 +554,9 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
     }
   }
   result.interrupted = Boolean(opts.signal?.aborted)
-  if (result.interrupted) await pages.return?.(undefined)
+  if (result.interrupted || result.stopped) await pages.return?.(undefined).catch(() => undefined)
   result.applied = !serverDryRun && result.changed > 0
-  result.noop = result.changed === 0 && result.failed === 0 && !result.interrupted
+  result.noop = result.changed === 0 && result.failed === 0 && !result.interrupted && !result.stopped
   if (result.noop && total === undefined) p.info('nothing to do: the cluster already matches')
   return result
 }

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {KnmeshCommand, meshNamespaceFlag, namespaceFlag} from '../base-command.js'
-import {CheckFailedError, KnmeshError, UsageError} from '../errors.js'
+import {CheckFailedError, KnmeshError, PartialError, UsageError} from '../errors.js'
 import {splitList, validateLabelName} from '../mesh/names.js'
 
 export default class FilterSecrets extends KnmeshCommand {
@@ -133,6 +133,8 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     const client = await this.client()
 
     const spec = {
+      // Namespaces given: patch secrets in each is checked before the first label, --yes or not.
+      needs: o.allTls && scope.namespaces ? scope.namespaces.map((namespace) => ({verb: 'patch', group: '', resource: 'secrets', namespace})) : undefined,
       async *pages(c: typeof client) {
         const refs = await readSecretRefs(c, scope)
         const notes = refs.skipped.map((k) => info(`${k} is not served or cannot be listed: its secrets were not looked up`))
@@ -217,6 +219,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
       alreadyLabelled: result.unchanged,
       failed: result.failed,
       interrupted: result.interrupted,
+      ...(result.stopped ? {stopped: result.stopped} : {}),
       namespaces: Object.fromEntries(namespaces.map(([ns, c]) => [ns, {labelled: c.changed, alreadyLabelled: c.unchanged, failed: c.failed}])),
       failures,
     }
@@ -232,6 +235,13 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     }
     if (result.interrupted) {
       throw new KnmeshError(`interrupted after ${result.changed} secret(s) ${verb}: run the same command again to label the rest`, 130)
+    }
+    if (result.stopped || (result.failed && result.changed)) {
+      // Exit 8: each label is one merge patch, so no secret is half-written; the same command labels the rest.
+      const reason = [...result.failures.keys()][0]
+      const failed = result.failed ? `, ${result.failed} failed${reason === result.stopped ? '' : ` (${reason})`}` : ''
+      const stopped = result.stopped ? `; stopped before the end: ${result.stopped}` : ''
+      throw new PartialError(`partially applied: ${result.changed} secret(s) ${verb}${failed}${stopped}. No secret is half-written: run the same command again to label the rest`)
     }
     if (result.failed) throw new KnmeshError(`${result.failed} secret(s) could not be labelled; the rest is done: fix the cause above and run again`)
     return this.jsonEnabled() ? undefined : data

@@ -198,7 +198,9 @@ export function tenantsOf(policies: KObject[]): TenantInfo[] {
       namespaces: namespacesOf(ps),
       policies: ps.sort((a, b) => apKey(a).localeCompare(apKey(b))),
       serving: ps.some((p) => p.metadata.name === DRAIN_POLICY || p.spec?.rules?.some?.((r: any) => r?.from?.[0]?.source?.namespaces?.includes(KNATIVE_SERVING))),
-      eventing: ps.some((p) => p.metadata.namespace === KNATIVE_EVENTING),
+      // Also from the per-namespace and activator rules: a run cut short before the knative-eventing policies were
+      // written leaves a tenant whose next run must still finish them, not strip eventing.
+      eventing: ps.some((p) => p.metadata.namespace === KNATIVE_EVENTING || p.spec?.rules?.some?.((r: any) => r?.from?.[0]?.source?.namespaces?.includes(KNATIVE_EVENTING) || r?.when?.some?.((w: any) => w?.key === 'request.headers[Kn-Namespace]'))),
     }))
 }
 

@@ -190,6 +190,14 @@ describe('the README exit-code table, row by row', () => {
     provoked.set(7, ['probe --live timeout (probe.test.ts)'])
   })
 
+  it('8: partially applied — provoked by test/integration/faults.test.ts (kube-apiserver killed mid-run, endless 429/503)', () => {
+    const other = readFileSync(join(REPO_ROOT, 'test/integration/faults.test.ts'), 'utf8')
+    expect(other).toContain("it('tenant-authz over 4 namespaces: exit 8 naming the 2 policies applied and the rest; a rerun completes, the next has nothing to do'")
+    expect(other).toContain("it('filter-secrets over 8 namespaces × 250 secrets: exit 8 with the counts; a rerun labels the rest, no secret half-written'")
+    expect(other.match(/expect\(r\.exitCode, r\.stderr\)\.toBe\(8\)/g)?.length).toBeGreaterThanOrEqual(4)
+    provoked.set(8, ['filter-secrets and tenant-authz with the kube-apiserver killed mid-run, endless 429/503 (faults.test.ts)'])
+  })
+
   it('130: interrupted bulk run — provoked by test/integration/filter-secrets.test.ts', () => {
     const other = readFileSync(join(REPO_ROOT, 'test/integration/filter-secrets.test.ts'), 'utf8')
     expect(other).toContain("it('Ctrl-C: stops sending, says what is left (exit 130); the next run finishes'")

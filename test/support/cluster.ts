@@ -12,6 +12,8 @@ export interface TestCluster {
   client: KubeClient
   /** Runs the knmesh binary against this cluster. */
   run(args: string[], opts?: {input?: string; env?: Record<string, string>; kubeconfig?: string}): Promise<CliResult>
+  /** isolatedCluster only: kill and start again the kube-apiserver alone (ControlPlane.apiserver). */
+  apiserver?: ControlPlane['apiserver']
 }
 
 /**
@@ -48,6 +50,7 @@ export function isolatedCluster(opts: {seed?: boolean; crds?: boolean} = {}): Te
     if (opts.seed !== false && opts.crds !== false) await seedFreshServerless(cp.adminKubeconfig)
     cluster.kubeconfig = cp.adminKubeconfig
     cluster.restrictedKubeconfig = cp.restrictedKubeconfig
+    cluster.apiserver = cp.apiserver
     cluster.client = await KubeClient.connect({kubeconfig: cp.adminKubeconfig})
     cluster.run = (args, o = {}) => knmesh(args, {kubeconfig: o.kubeconfig ?? cp!.adminKubeconfig, input: o.input, env: o.env})
   }, 180_000)

@@ -60,6 +60,13 @@ export interface ControlPlane {
   kubectl: string;
   /** Kill etcd, kube-apiserver and istio-webhook (process groups) and remove `dir`. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * The kube-apiserver process alone, for fault tests: kill() sends SIGKILL to its process group and resolves
+   * once it is gone (etcd, the webhook, the data, the port and the certificates stay); start() starts it again
+   * with the same flags on the same port and serving certificate (the kubeconfigs stay valid) and resolves
+   * when /readyz answers 200. Both idempotent.
+   */
+  apiserver: { kill(): Promise<void>; start(): Promise<void> };
 }
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -346,6 +353,7 @@ async function startOnce(binDir: string, webhookBin: string, t0: number, apiserv
   const entry: Running = { pgids: [], dir, keepDir };
   running.add(entry);
   let watchdogPid: number | undefined;
+  const extraWatchdogs: number[] = [];
   let stopped = false;
 
   const stop = async (): Promise<void> => {
@@ -358,6 +366,7 @@ async function startOnce(binDir: string, webhookBin: string, t0: number, apiserv
     for (const pgid of entry.pgids) killGroup(pgid, 'SIGKILL');
     while (entry.pgids.some((g) => groupAlive(g))) await sleep(20);
     if (watchdogPid) killGroup(watchdogPid, 'SIGKILL');
+    for (const w of extraWatchdogs) killGroup(w, 'SIGKILL');
     running.delete(entry);
     if (!keepDir) rmSync(dir, { recursive: true, force: true });
     else log(`kept ${dir}`);
@@ -429,32 +438,28 @@ async function startOnce(binDir: string, webhookBin: string, t0: number, apiserv
     const certDir = path.join(dir, 'pki');
     const caFile = path.join(certDir, 'apiserver.crt');
     const server = `https://127.0.0.1:${apiPort}`;
-    const apiserver = spawnLogged(
-      'kube-apiserver',
-      path.join(binDir, 'kube-apiserver'),
-      [
-        `--etcd-servers=${etcdUrl}`,
-        `--cert-dir=${certDir}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
-        `--secure-port=${apiPort}`,
-        '--authorization-mode=RBAC',
-        `--token-auth-file=${tokenFile}`,
-        `--service-account-key-file=${saPub}`,
-        `--service-account-signing-key-file=${saKey}`,
-        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-        '--service-cluster-ip-range=10.0.0.0/24',
-        // No kube-controller-manager creates the "default" ServiceAccount.
-        '--disable-admission-plugins=ServiceAccount',
-        '--allow-privileged=true',
-        '--enable-priority-and-fairness=false',
-        '--endpoint-reconciler-type=none',
-        '--profiling=false',
-        '--v=0',
-        ...apiserverArgs,
-      ],
-      dir,
-    );
+    const apiserverArgv = (): string[] => [
+      `--etcd-servers=${etcdUrl}`,
+      `--cert-dir=${certDir}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      '--authorization-mode=RBAC',
+      `--token-auth-file=${tokenFile}`,
+      `--service-account-key-file=${saPub}`,
+      `--service-account-signing-key-file=${saKey}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      '--service-cluster-ip-range=10.0.0.0/24',
+      // No kube-controller-manager creates the "default" ServiceAccount.
+      '--disable-admission-plugins=ServiceAccount',
+      '--allow-privileged=true',
+      '--enable-priority-and-fairness=false',
+      '--endpoint-reconciler-type=none',
+      '--profiling=false',
+      '--v=0',
+      ...apiserverArgs,
+    ];
+    let apiserver = spawnLogged('kube-apiserver', path.join(binDir, 'kube-apiserver'), apiserverArgv(), dir);
     entry.pgids.push(apiserver.pid);
     watchdogPid = spawnWatchdog(entry.pgids, dir, keepDir);
 
@@ -518,6 +523,34 @@ async function startOnce(binDir: string, webhookBin: string, t0: number, apiserv
     writeFileSync(adminKubeconfig, kubeconfigYaml(server, caFile, 'admin', adminToken), { mode: 0o600 });
     writeFileSync(restrictedKubeconfig, kubeconfigYaml(server, caFile, 'restricted', restrictedToken), { mode: 0o600 });
 
+    // Fault tests: the kube-apiserver alone goes away and comes back on the same port, certs and etcd.
+    let apiserverUp = true;
+    const killApiserver = async (): Promise<void> => {
+      if (!apiserverUp) return;
+      apiserverUp = false;
+      killGroup(apiserver.pid, 'SIGKILL');
+      while (groupAlive(apiserver.pid)) await sleep(20);
+      entry.pgids = entry.pgids.filter((g) => g !== apiserver.pid);
+      log('kube-apiserver killed');
+    };
+    const startApiserver = async (): Promise<void> => {
+      if (apiserverUp || stopped) return;
+      apiserverUp = true;
+      const t = performance.now();
+      apiserver = spawnLogged('kube-apiserver', path.join(binDir, 'kube-apiserver'), apiserverArgv(), dir);
+      entry.pgids.push(apiserver.pid);
+      // The first watchdog knows the old process group only.
+      const extra = spawnWatchdog([apiserver.pid], dir, keepDir);
+      if (extra) extraWatchdogs.push(extra);
+      await waitFor(
+        'kube-apiserver /readyz (restart)',
+        90_000,
+        async () => (await apiRequest(server, { path: '/readyz', token: adminToken, caFile, timeoutMs: 2000 })).status === 200,
+        () => apiserver.exited ?? etcd.exited,
+      );
+      log(`kube-apiserver restarted in ${since(t)}`);
+    };
+
     log(`up at ${server} in ${since(t0)} (etcd ${etcdReady}, kube-apiserver ${apiReady}); dir ${dir}`);
     const kubectl = kubectlFor(binDir);
     defaultKubectl = kubectl;
@@ -533,6 +566,7 @@ async function startOnce(binDir: string, webhookBin: string, t0: number, apiserv
       binDir,
       kubectl,
       stop,
+      apiserver: { kill: killApiserver, start: startApiserver },
     };
   } catch (err) {
     await stop();

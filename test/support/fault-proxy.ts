@@ -4,6 +4,8 @@
  * kube-apiserver does right after a CRD is installed — or to reset the connection; every other request is
  * forwarded unchanged to the real server. It serves the API server's own self-signed certificate, so a copy of
  * the kubeconfig pointing at the proxy verifies with the same CA. Every request is logged in order.
+ * `fault` may be async (e.g. it kills the real API server first: ControlPlane.apiserver.kill()). When the real
+ * server cannot be reached, the client's connection is reset, as a client talking to it directly would see.
  */
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import https from 'node:https'
@@ -35,7 +37,7 @@ export interface FaultProxy {
   close(): Promise<void>
 }
 
-export async function startFaultProxy(kubeconfig: string, fault: (r: ProxiedRequest) => Fault | undefined): Promise<FaultProxy> {
+export async function startFaultProxy(kubeconfig: string, fault: (r: ProxiedRequest) => Fault | undefined | Promise<Fault | undefined>): Promise<FaultProxy> {
   const kc = parse(readFileSync(kubeconfig, 'utf8'))
   const cluster = kc.clusters[0].cluster
   const upstream = new URL(cluster.server)
@@ -48,9 +50,9 @@ export async function startFaultProxy(kubeconfig: string, fault: (r: ProxiedRequ
   let n = 0
   const upstreamAgent = new https.Agent({ca, keepAlive: true})
 
-  const server = https.createServer({cert: ca, key}, (req, res) => {
+  const server = https.createServer({cert: ca, key}, async (req, res) => {
     const r = {method: req.method ?? 'GET', path: req.url ?? '/', n: ++n}
-    const f = fault(r)
+    const f = await fault(r)
     if (f === 'reset') {
       log.push({...r, status: 0, faulted: true, at: Date.now() - t0})
       req.socket.destroy()
@@ -69,9 +71,10 @@ export async function startFaultProxy(kubeconfig: string, fault: (r: ProxiedRequ
       res.writeHead(ur.statusCode ?? 502, ur.headers)
       ur.pipe(res)
     })
-    up.on('error', (e) => {
-      res.writeHead(502)
-      res.end(String(e))
+    up.on('error', () => {
+      // The real server is gone (killed, restarting): reset the client's connection, as the server's own would be.
+      log.push({...r, status: 0, faulted: false, at: Date.now() - t0})
+      req.socket.destroy()
     })
     req.pipe(up)
   })

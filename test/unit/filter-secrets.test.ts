@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {runBulk, type EngineOptions} from '../../src/change/engine.js'
 import {changesOf, type Plan} from '../../src/change/plan.js'
-import {NotAppliedError} from '../../src/errors.js'
+import {ForbiddenError, NotAppliedError} from '../../src/errors.js'
 import type {KubeClient} from '../../src/kube/client.js'
 import type {KObject} from '../../src/kube/types.js'
 import {table} from '../../src/ui/table.js'
@@ -99,11 +99,19 @@ describe('filter-secrets planners (guide 1.7)', () => {
 })
 
 // runBulk against a recording fake: what was sent, in what shape, how many at once.
-function fakeClient(opts: {fail?: (name: string) => string | undefined; delayMs?: number} = {}) {
+function fakeClient(opts: {fail?: (name: string) => string | undefined; delayMs?: number; deny?: (ns: string) => boolean} = {}) {
   const sent: {name: string; patch: unknown}[] = []
+  const reviews: {verb: string; resource: string; namespace?: string}[] = []
   let inFlight = 0
   let maxInFlight = 0
   const client = {
+    // SelfSubjectAccessReview: allowed unless opts.deny says otherwise (cluster-wide asks: namespace '').
+    async request(method: string, path: string, o: {body: {spec: {resourceAttributes: {verb: string; resource: string; namespace?: string}}}}) {
+      expect([method, path]).toEqual(['POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews'])
+      const a = o.body.spec.resourceAttributes
+      reviews.push(a)
+      return {status: {allowed: !opts.deny?.(a.namespace ?? '')}}
+    },
     async mergePatch(_info: unknown, name: string, _ns: string, patch: unknown) {
       inFlight++
       maxInFlight = Math.max(maxInFlight, inFlight)
@@ -115,7 +123,7 @@ function fakeClient(opts: {fail?: (name: string) => string | undefined; delayMs?
       return {}
     },
   }
-  return {client: client as unknown as KubeClient, sent, max: () => maxInFlight}
+  return {client: client as unknown as KubeClient, sent, reviews, max: () => maxInFlight}
 }
 
 function options(over: Partial<EngineOptions> = {}) {
@@ -199,6 +207,48 @@ describe('runBulk: a streamed plan', () => {
     expect(dr.changed).toBe(5)
     expect(out.at(-1)).toBe('dry run (client): 5 change(s) shown, nothing applied')
     expect(out.join('\n')).toContain('~ update Secret/ns-0/s-0') // few changes: real diffs
+  })
+
+  it('permissions up front: one cluster-wide review when allowed; else one per namespace, and every refused one named, nothing sent', async () => {
+    const f = fakeClient()
+    await runBulk(f.client, pagesOf(300, 100), options().o)
+    expect(f.reviews).toEqual([{verb: 'patch', group: '', resource: 'secrets'}]) // asked once for the whole run
+    const d = fakeClient({deny: (ns) => ns !== 'ns-0'})
+    const err = await runBulk(d.client, pagesOf(300, 100), options({yes: false, interactive: true}).o).catch((e) => e)
+    expect(err).toBeInstanceOf(ForbiddenError)
+    expect(err.exitCode).toBe(4)
+    expect(err.message).toBe('forbidden: you cannot patch secrets in namespaces ns-1, ns-2; nothing was applied (check with kubectl auth can-i)')
+    expect(d.sent).toHaveLength(0)
+    expect(d.reviews.map((r) => r.namespace ?? '')).toEqual(['', 'ns-0', 'ns-1', 'ns-2'])
+    // --yes: namespaces declared up front (spec.needs) are checked before the first page is written.
+    const y = fakeClient({deny: (ns) => ns === 'ns-2' || ns === ''})
+    const needs = ['ns-0', 'ns-1', 'ns-2'].map((namespace) => ({verb: 'patch', group: '', resource: 'secrets', namespace}))
+    await expect(runBulk(y.client, {...pagesOf(300, 100), needs}, options().o)).rejects.toThrow('forbidden: you cannot patch secrets in namespace ns-2; nothing was applied')
+    expect(y.sent).toHaveLength(0)
+    // --dry-run=client asks nothing.
+    const c = fakeClient({deny: () => true})
+    await runBulk(c.client, pagesOf(10, 5), options({dryRun: 'client'}).o)
+    expect(c.reviews).toEqual([])
+  })
+
+  it('a later page that cannot be listed after some writes: stopped, with the counts (the caller says partially applied)', async () => {
+    const f = fakeClient()
+    const spec = {
+      async *pages(): AsyncGenerator<Plan> {
+        yield planSecretLabels([secret('ns-0', 'a'), secret('ns-0', 'b')], {uid: 'u'})
+        throw new Error('cannot reach the API server at https://127.0.0.1:1: ECONNREFUSED')
+      },
+    }
+    const r = await runBulk(f.client, spec, options().o)
+    expect([r.changed, r.failed, r.stopped, r.noop]).toEqual([2, 0, 'cannot reach the API server at https://127.0.0.1:1: ECONNREFUSED', false])
+    // Nothing written yet: the error itself.
+    const g = fakeClient()
+    const none = {
+      async *pages(): AsyncGenerator<Plan> {
+        throw new Error('cannot reach')
+      },
+    }
+    await expect(runBulk(g.client, none, options().o)).rejects.toThrow('cannot reach')
   })
 
   it('all labelled: nothing to do', async () => {

@@ -217,6 +217,17 @@ describe('planTenantAuthz', () => {
     expect(names(s, 't').some((n) => n.startsWith('knative-eventing/'))).toBe(false)
   })
 
+  it('a run cut short after the first per-namespace policies: the same command creates the rest and updates nothing (eventing is read from their rules too)', () => {
+    const input = {...base, tenant: 'team-alpha', add: ['team-alpha-1', 'team-alpha-2']}
+    const whole = apply(empty(), input)
+    const partial = {...whole, policies: whole.policies.filter((p) => p.metadata.name === 'allow-from-knative-and-istio')}
+    expect(partial.policies.map((p) => p.metadata.namespace).sort()).toEqual(['team-alpha-1', 'team-alpha-2'])
+    expect(tenantsOf(partial.policies)[0]).toMatchObject({serving: true, eventing: true})
+    const rest = changesOf(planTenantAuthz(partial, input))
+    expect(rest.map((c) => c.action)).toEqual(Array(10).fill('create'))
+    expect(names(apply(partial, input), 'team-alpha')).toEqual(names(whole, 'team-alpha'))
+  })
+
   it('names non-member namespaces and the command to run, or adds them with --add-to-mesh (the member-roll planner)', () => {
     const st = {...empty(), smmr: smmr(['knative-serving', 'knative-eventing'])}
     const plan = planTenantAuthz(st, {...base, tenant: 'team-alpha', add: ['team-alpha-1']})
