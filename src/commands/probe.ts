@@ -75,7 +75,6 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     if (flags.expect && p.verdict !== flags.expect) failures.push(`expected ${flags.expect}, predicted ${p.verdict}`)
 
     if (!this.machineOutput) {
-      const {table} = await import('../ui/table.js')
       const rows = p.paths.flatMap((path) =>
         path.hops.map((h, i) => [i === 0 ? path.name : '', `${h.from} → ${h.to}`, h.mtls, h.decision.verdict, h.decision.policy ? `${h.decision.policy.namespace}/${h.decision.policy.name}${h.decision.rule === undefined ? '' : ` rule ${h.decision.rule}`}` : h.decision.verdict === 'deny' ? denyWhy(h) : '-']),
       )

@@ -1,4 +1,4 @@
-import type {KObject} from '../kube/types.js'
+import type {KObject, JsonObject} from '../kube/types.js'
 
 /**
  * Istio's AuthorizationPolicy and PeerAuthentication semantics, as documented
@@ -49,7 +49,7 @@ export interface Decision {
   reason: string
 }
 
-type Obj = Record<string, any>
+type Obj = JsonObject
 
 const ref = (p: KObject): PolicyRef => ({namespace: p.metadata.namespace ?? '', name: p.metadata.name})
 export const refText = (r: PolicyRef, rule?: number) => `${r.namespace}/${r.name}${rule === undefined ? '' : ` rule ${rule}`}`

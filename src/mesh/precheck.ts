@@ -1,4 +1,4 @@
-import type {KObject} from '../kube/types.js'
+import type {KObject, Json} from '../kube/types.js'
 import {KNATIVE_SERVING, SMMR_NAME} from './constants.js'
 import {ingressMode, kourierRuns} from './ingress-mode.js'
 import {kourierSystemMembers, PART_OF_LABEL, PART_OF_NAMESPACES, PART_OF_VALUE} from './members.js'
@@ -79,7 +79,7 @@ export function gatewayConflicts(gateways: KObject[], memberRolls: KObject[], me
   for (const gw of gateways) {
     const ns = gw.metadata.namespace ?? ''
     if (ns === KNATIVE_SERVING) continue
-    const servers: any[] = Array.isArray(gw.spec?.servers) ? gw.spec.servers : []
+    const servers: Json[] = Array.isArray(gw.spec?.servers) ? gw.spec.servers : []
     const binds = servers.some((s) => Number(s?.port?.number) === 443 && asStrings(s?.hosts).some((h) => WILDCARD_HOSTS.has(h)))
     if (!binds) continue
     const other = meshOf.get(ns)

@@ -2,7 +2,7 @@ import {isDeepStrictEqual} from 'node:util'
 import {newObject, setLabels} from '../change/edit.js'
 import {info, warning, type Note, type Plan, type PlanItem} from '../change/plan.js'
 import {KnmeshError, UsageError} from '../errors.js'
-import type {KObject} from '../kube/types.js'
+import type {KObject, Json} from '../kube/types.js'
 import {KNATIVE_EVENTING, KNATIVE_SERVING, MANAGED_BY} from './constants.js'
 import {members, planMembers} from './members.js'
 
@@ -197,7 +197,7 @@ export function tenantsOf(policies: KObject[]): TenantInfo[] {
       name,
       namespaces: namespacesOf(ps),
       policies: ps.sort((a, b) => apKey(a).localeCompare(apKey(b))),
-      serving: ps.some((p) => p.metadata.name === DRAIN_POLICY || p.spec?.rules?.some?.((r: any) => r?.from?.[0]?.source?.namespaces?.includes(KNATIVE_SERVING))),
+      serving: ps.some((p) => p.metadata.name === DRAIN_POLICY || p.spec?.rules?.some?.((r: Json) => r?.from?.[0]?.source?.namespaces?.includes(KNATIVE_SERVING))),
       eventing: ps.some((p) => p.metadata.namespace === KNATIVE_EVENTING),
     }))
 }
@@ -222,7 +222,7 @@ function namespacesOf(ps: KObject[]): string[] {
   for (const p of ps.filter((x) => system.has(x.metadata.namespace!))) {
     const rule = p.spec?.rules?.[0]
     const fromNs = p.metadata.name.endsWith('-to-activator') ? rule?.from?.[0]?.source?.namespaces : undefined
-    const knNs = (p.spec?.rules ?? []).flatMap((r: any) => (r?.when ?? []).filter((w: any) => w?.key === 'request.headers[Kn-Namespace]').flatMap((w: any) => w.values ?? []))
+    const knNs = (p.spec?.rules ?? []).flatMap((r: Json) => (r?.when ?? []).filter((w: Json) => w?.key === 'request.headers[Kn-Namespace]').flatMap((w: Json) => w.values ?? []))
     for (const l of [fromNs, knNs]) if (Array.isArray(l)) for (const ns of l) if (!system.has(ns)) push(ns)
   }
   for (const ns of [...own].sort()) push(ns)

@@ -5,12 +5,12 @@
  * bundle in build/npm that `npm install -g` runs; the single executables run the same chunks as
  * CommonJS). Issue 18 items 1, 2, 4, 10, 11.
  */
-import {mkdtempSync, readdirSync} from 'node:fs'
+import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {Kinds} from '../../src/kube/kinds.js'
-import {BUNDLE_BIN, ensureBundle, knmesh} from '../support/cli.js'
+import {BUNDLE_BIN, ensureBundle} from '../support/cli.js'
 import {createNamespace, isolatedCluster} from '../support/cluster.js'
 import {knmeshOnTty} from '../support/tty.js'
 
@@ -20,8 +20,6 @@ const work = mkdtempSync(join(tmpdir(), 'knmesh-shipped-'))
 
 /** On the pty, with the bundle, from a scratch folder (certs writes files to the current folder). */
 const tty = (args: string[], keys: Parameters<typeof knmeshOnTty>[2] = []) => knmeshOnTty(args, cluster.kubeconfig, keys, 2500, {bin: BUNDLE_BIN, cwd: work})
-/** Without a terminal, with the bundle. */
-const run = (args: string[]) => knmesh(args, {kubeconfig: cluster.kubeconfig, bin: BUNDLE_BIN})
 const APPLY = /Apply \d+ change\(s\)\? \(y\/N\)/
 const noCrash = (output: string) => {
   expect(output).not.toMatch(/Cannot read properties|TypeError|ReferenceError|is not a function|is not part of this build/)

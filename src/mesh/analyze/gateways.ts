@@ -1,4 +1,4 @@
-import type {KObject} from '../../kube/types.js'
+import type {KObject, JsonObject} from '../../kube/types.js'
 import {KNATIVE_SERVING} from '../constants.js'
 import {INGRESS_GATEWAY, LOCAL_GATEWAY, PORT_TRANSLATION_LABEL} from '../gateways.js'
 import {gatewayConflicts} from '../precheck.js'
@@ -7,7 +7,7 @@ import {isEmptyMap, labelSelectorMatches, templateWorkloads} from './workloads.j
 
 /** Gateways (guide 1.4.1, 1.4.2 steps 4-5). */
 
-type Obj = Record<string, any>
+type Obj = JsonObject
 const servers = (gw: KObject): Obj[] => (Array.isArray(gw.spec?.servers) ? gw.spec.servers : [])
 const knativeGateway = (s: AnalyzeState) => s.gateways.find((g) => g.metadata.namespace === KNATIVE_SERVING && g.metadata.name === INGRESS_GATEWAY) ?? null
 
