@@ -36,8 +36,6 @@ export default tseslint.config(
     // src/mesh/ is pure: state in, objects or findings out (DESIGN.md). Imports are
     // checked by dependency-cruiser; the process global is checked here.
     files: ['src/mesh/**'],
-    // Still handles signals; moves to src/read/ (issue 12).
-    ignores: ['src/mesh/probe-live.ts'],
     rules: {
       'no-restricted-globals': ['error', {name: 'process', message: 'src/mesh/ is pure: pass what you need in from the command or a reader (src/read/).'}],
       'no-restricted-imports': ['error', {paths: [

@@ -201,7 +201,7 @@ export abstract class KnmeshCommand extends Command {
     const mesh = this.parsedFlags?.['mesh-namespace']
     if (typeof mesh !== 'string') return
     const {validateLabelName} = await import('./mesh/names.js')
-    const {requireMeshNamespace} = await import('./mesh/exists.js')
+    const {requireMeshNamespace} = await import('./read/exists.js')
     await requireMeshNamespace(client, validateLabelName(mesh, 'mesh namespace'), this.config.bin)
   }
 
@@ -214,7 +214,7 @@ export abstract class KnmeshCommand extends Command {
 
   /** Namespaces named on the command line exist, before any plan or diff: else MissingError (exit 6). */
   protected async requireNamespaces(names: string[]): Promise<void> {
-    const {requireNamespaces} = await import('./mesh/exists.js')
+    const {requireNamespaces} = await import('./read/exists.js')
     await requireNamespaces(await this.client(), names)
   }
 

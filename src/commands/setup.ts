@@ -73,7 +73,7 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     const members = [...new Set([...namespaces, ...tenantNamespaces])]
 
     // Every input is checked against the cluster before the first write (the mesh namespace by client()).
-    const {requireNamespaces} = await import('../mesh/exists.js')
+    const {requireNamespaces} = await import('../read/exists.js')
     await requireNamespaces(await this.client(), members.length ? members : ['knative-serving'])
 
     const meshArgs = mesh === 'istio-system' ? [] : ['--mesh-namespace', mesh]
@@ -156,7 +156,7 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
   /** precheck's checks; a missing control plane is not fatal here, since configure-mesh --create makes one. */
   private async precheck(mesh: string): Promise<number> {
     const {precheckChecks} = await import('../mesh/precheck.js')
-    const {readPrecheck} = await import('../mesh/install-read.js')
+    const {readPrecheck} = await import('../read/install.js')
     const checks = precheckChecks(await readPrecheck(await this.client(), mesh))
     this.printer.table(['check', 'status', 'detail', 'fix'], checks.map((c) => [c.id, c.status, c.detail, c.status === 'ok' ? '' : c.fix]))
     const fatal = checks.filter((c) => c.status === 'failure' && c.id !== 'smcp')

@@ -64,7 +64,7 @@ Incremental: --namespaces adds namespaces to an existing tenant (every list in e
     // Namespaces joining a tenant must exist (exit 6), before any question or diff.
     if (add.length) await this.requireNamespaces(add)
     const {planTenantAuthz, namespacesOutsideMesh} = await import('../mesh/tenant-authz.js')
-    const {readTenantAuthz} = await import('../mesh/authz-read.js')
+    const {readTenantAuthz} = await import('../read/authz.js')
     const input = {
       tenant,
       add,
@@ -90,7 +90,7 @@ Incremental: --namespaces adds namespaces to an existing tenant (every list in e
 
   private async list(mesh: string) {
     const {tenantsOf, tenantRows} = await import('../mesh/tenant-authz.js')
-    const {tenantPolicies} = await import('../mesh/authz-read.js')
+    const {tenantPolicies} = await import('../read/authz.js')
     const {Kinds} = await import('../kube/kinds.js')
     const client = await this.client()
     const [policies, smmr] = await Promise.all([tenantPolicies(client), client.get(Kinds.ServiceMeshMemberRoll, 'default', mesh)])

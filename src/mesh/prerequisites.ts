@@ -1,10 +1,7 @@
 import {changesOf, type Note, type Plan} from '../change/plan.js'
 import {KnmeshError} from '../errors.js'
-import type {KubeClient} from '../kube/client.js'
 import {planGateways, type GatewaysState} from './gateways.js'
-import {readGateways, readMesh} from './install-read.js'
 import {planMembers, type MembersState} from './members.js'
-import {readMembers} from './read.js'
 import {planConfigureMesh, smcpFindings, type MeshState} from './smcp.js'
 
 /**
@@ -35,15 +32,6 @@ export interface PrerequisiteFinding {
   why: string
   /** The command line that fixes it. */
   command: string
-}
-
-export async function readPrerequisites(client: KubeClient, input: PrerequisitesInput): Promise<PrerequisitesState> {
-  const [mesh, gateways, members] = await Promise.all([
-    readMesh(client, input.meshNamespace),
-    readGateways(client, input.meshNamespace, input.secret),
-    readMembers(client, input.meshNamespace),
-  ])
-  return {mesh, gateways, members}
 }
 
 function planOf(verb: PrerequisiteVerb, state: PrerequisitesState, input: PrerequisitesInput): Plan {

@@ -1,5 +1,5 @@
 import type {KObject} from '../../kube/types.js'
-import {meshMtlsOf} from '../authz-read.js'
+import {meshMtlsOf} from '../smcp.js'
 import {KNATIVE_SERVING} from '../constants.js'
 import {auditGpuServices} from '../gpu.js'
 import {Authorizer, predict} from '../probe.js'

@@ -7,8 +7,9 @@
 import {ForbiddenError, MissingError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
-import {closest} from './names.js'
-import {namespaceNames, unlessForbidden} from './read.js'
+import {closest} from '../mesh/names.js'
+import {namespaceNames} from './members.js'
+import {unlessForbidden} from './tolerate.js'
 
 /**
  * Throws MissingError (exit 6) naming every namespace of `names` that does not exist, with a

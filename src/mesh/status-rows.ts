@@ -1,13 +1,9 @@
-import type {KubeClient} from '../kube/client.js'
-import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
 import {meshAnnotationFindings} from './annotate.js'
-import {INSTANCE_LABEL, pipelineOf} from './pipelines.js'
 import {members} from './members.js'
-import {metricsFindings} from './metrics.js'
-import {readMetrics, readSecretRefs} from './read-ops.js'
-import {unlessForbidden} from './read.js'
-import {auditSecrets, filteringEnabled} from './secret-filter.js'
+import {metricsFindings, type MetricsState} from './metrics.js'
+import {pipelineOf} from './pipelines.js'
+import {auditSecrets, type RefsState} from './secret-filter.js'
 import type {StatusRow, StatusState} from './status.js'
 
 /**
@@ -16,6 +12,24 @@ import type {StatusRow, StatusState} from './status.js'
  * verb's own reader and check; the reads are cluster-wide.
  */
 
+/** What the operating verbs' areas of status read (src/read/status.ts readStatusExtras). */
+export interface StatusExtrasState {
+  /** enable-metrics' state; null when its row is skipped (KnativeServing or the SMCP not served: precheck's rows say so). */
+  metrics: MetricsState | null
+  /** Every Knative Service; undefined when Knative Serving is not installed (no row), null when the user may not list them. */
+  services: KObject[] | null | undefined
+  /** filter-secrets' references and secrets; null when secret filtering is off (or there is no KnativeServing). */
+  refs: RefsState | null
+  /** The Tekton Pipelines linked to an application; null when they could not be listed (only the pipeline names are lost). */
+  pipelines: KObject[] | null
+}
+
+/**
+ * The services rows: one ok row, or one failure row per namespace whose
+ * Knative Services lack the mesh annotations (1.4.4), naming the Pipelines
+ * that deploy them. `roll`: the member namespaces; `meshFlag`: "" or
+ * " --mesh-namespace NS" for the fix.
+ */
 export function serviceRows(services: KObject[], roll: string[], meshFlag: string, pipelines: KObject[] = []): StatusRow[] {
   const lacking = services.filter((s) => roll.includes(s.metadata.namespace!) && meshAnnotationFindings(s).length > 0)
   if (lacking.length === 0) {
@@ -44,21 +58,16 @@ export function serviceRows(services: KObject[], roll: string[], meshFlag: strin
   return rows
 }
 
-export async function statusExtras(client: KubeClient, state: StatusState): Promise<StatusRow[]> {
+/**
+ * The metrics (1.5), secret filtering (1.7) and services (1.4.4) rows of
+ * status, from the state readStatusExtras read. Pure; never throws (a
+ * metrics check that throws becomes the row's detail).
+ */
+export function extraRows(state: StatusState, extras: StatusExtrasState): StatusRow[] {
   const mesh = state.meshNamespace
   const meshFlag = mesh === 'istio-system' ? '' : ` --mesh-namespace ${mesh}`
   const serving = state.istio?.serving ?? null
-  const [metrics, services, refs, pipelines] = await Promise.all([
-    // KnativeServing and the SMCP not served: precheck's rows say so; the metrics row is skipped.
-    state.istio && state.precheck.served.smcp ? readMetrics(client, mesh) : null,
-    // undefined: Knative Serving not installed (no row); null: not allowed to list.
-    client.isServed(Kinds.KnativeService).then((served) => (served ? unlessForbidden(client.listAll(Kinds.KnativeService)) : undefined)),
-    serving && filteringEnabled(serving) ? readSecretRefs(client, {meshNamespace: mesh, namespaces: null}) : null,
-    // The Tekton Pipelines the console links to an application (one list, only those with the link label).
-    // Auxiliary: a list that fails (forbidden, or the API server still initializing a fresh CRD's storage) only
-    // loses the pipeline names in the services rows.
-    client.listIfServed(Kinds.Pipeline, undefined, {labelSelector: INSTANCE_LABEL}).catch(() => null),
-  ])
+  const {metrics, services, refs, pipelines} = extras
   const rows: StatusRow[] = []
 
   // 1.5: metrics are optional; without them the mesh's mTLS keeps Prometheus out.
