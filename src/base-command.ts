@@ -1,7 +1,8 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 import {debugEnabled} from './debug.js'
 import {DeclinedError, ExitCode, InterruptedError, KnmeshError} from './errors.js'
-import type {AppliedChange, ChangeSpec, Printer} from './change/engine.js'
+import type {AppliedChange, ChangeSpec} from './change/engine.js'
+import type {Printer} from './ui/printer.js'
 import type {Note} from './change/plan.js'
 import {table} from './ui/table.js'
 import type {KObject} from './kube/types.js'
@@ -248,8 +249,7 @@ export abstract class KnmeshCommand extends Command {
     if (result.changes.length > 0 && !this.machineOutput) {
       this.printer.table(['action', 'kind', 'namespace', 'name', 'result'], result.changes.map((c) => [c.action, c.kind, c.namespace ?? '', c.name, c.result]))
     }
-    const {stripServerFields} = await import('./change/plan.js')
-    const {redact} = await import('./ui/diff.js')
+    const {redact, stripServerFields} = await import('./kube/objects.js')
     return {
       applied: result.applied,
       noop: result.noop,

@@ -3,25 +3,17 @@ import {ConflictError, DeclinedError, ExitCode, KnmeshError, NotAppliedError} fr
 import type {KubeClient, JsonPatchOp} from '../kube/client.js'
 import {kindOf} from '../kube/kinds.js'
 import {key, type DryRun, type KObject} from '../kube/types.js'
-import {redact, renderChange, summaryPhrase, toYaml} from '../ui/diff.js'
-import type {TableOptions} from '../ui/table.js'
-import {actionOf, changesOf, stripServerFields, type Action, type Plan, type PlanItem} from './plan.js'
+import {redact} from '../kube/objects.js'
+import {renderChange, summaryPhrase, toYaml} from '../ui/diff.js'
+import type {Printer} from '../ui/printer.js'
+import {stripServerFields} from '../kube/objects.js'
+import {actionOf, changesOf, type Action, type Plan, type PlanItem} from './plan.js'
 
 export interface ChangeSpec<S> {
   /** Reads the live objects the verb needs. */
   read(client: KubeClient): Promise<S>
   /** Pure: the desired objects for that state. */
   plan(state: S): Plan
-}
-
-export interface Printer {
-  /** Human-readable progress and diffs. */
-  info(text: string): void
-  warn(text: string): void
-  /** Machine-readable output (-o yaml|json). */
-  data(text: string): void
-  /** A table (src/ui/table.ts) fitted to the terminal; cells are human text, named like info(). */
-  table(head: string[], rows: (string | number | undefined)[][], opts?: TableOptions): void
 }
 
 export interface EngineOptions {

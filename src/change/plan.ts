@@ -1,4 +1,7 @@
+import {stripServerFields, type Action} from '../kube/objects.js'
 import type {KObject} from '../kube/types.js'
+
+export type {Action}
 
 export interface Note {
   level: 'info' | 'warning'
@@ -28,8 +31,6 @@ export interface Plan {
   notes: Note[]
 }
 
-export type Action = 'create' | 'update' | 'delete' | 'unchanged'
-
 export function emptyPlan(): Plan {
   return {items: [], notes: []}
 }
@@ -40,20 +41,6 @@ export function info(text: string): Note {
 
 export function warning(text: string): Note {
   return {level: 'warning', text}
-}
-
-/** Server-owned metadata that never takes part in a comparison or an output. */
-const SERVER_FIELDS = ['managedFields', 'resourceVersion', 'uid', 'creationTimestamp', 'generation', 'selfLink']
-
-export function stripServerFields(obj: KObject, keepStatus = false): KObject {
-  const out: KObject = structuredClone(obj)
-  for (const f of SERVER_FIELDS) delete out.metadata[f]
-  if (out.metadata.annotations) {
-    delete out.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']
-    if (Object.keys(out.metadata.annotations).length === 0) delete out.metadata.annotations
-  }
-  if (!keepStatus) delete out.status
-  return out
 }
 
 export function actionOf(item: PlanItem): Action {

@@ -97,7 +97,7 @@ Incremental: --namespaces adds namespaces to an existing tenant (every list in e
     const tenants = tenantsOf(policies)
     const out = this.machineOutput
     if (out) {
-      const {stripServerFields} = await import('../change/plan.js')
+      const {stripServerFields} = await import('../kube/objects.js')
       const objs = tenants.flatMap((t) => t.policies).map((p) => stripServerFields(p))
       if (out === 'yaml') {
         const {toYaml} = await import('../ui/diff.js')

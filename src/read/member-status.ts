@@ -1,4 +1,4 @@
-import type {Printer} from '../change/engine.js'
+import type {Printer} from '../ui/printer.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import {SMMR_NAME} from '../mesh/constants.js'
