@@ -6,6 +6,7 @@ import type {Printer} from './ui/printer.js'
 import type {Note} from './change/plan.js'
 import {table} from './ui/table.js'
 import type {KObject} from './kube/types.js'
+import {DEFAULT_MESH_NAMESPACE} from './mesh/constants.js'
 
 export interface ChangeReport {
   applied: boolean
@@ -27,7 +28,7 @@ export const namespaceFlag = {
 }
 
 export const meshNamespaceFlag = {
-  'mesh-namespace': Flags.string({description: 'namespace of the Service Mesh control plane', default: 'istio-system', helpValue: 'NS'}),
+  'mesh-namespace': Flags.string({description: 'namespace of the Service Mesh control plane', default: DEFAULT_MESH_NAMESPACE, helpValue: 'NS'}),
 }
 
 /** kubectl's connection flags as ConnectOptions (undefined when not given). */

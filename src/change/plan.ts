@@ -1,3 +1,4 @@
+import {isDeepStrictEqual} from 'node:util'
 import {stripServerFields, type Action} from '../kube/objects.js'
 import type {KObject} from '../kube/types.js'
 
@@ -31,10 +32,6 @@ export interface Plan {
   notes: Note[]
 }
 
-export function emptyPlan(): Plan {
-  return {items: [], notes: []}
-}
-
 export function info(text: string): Note {
   return {level: 'info', text}
 }
@@ -50,17 +47,16 @@ export function actionOf(item: PlanItem): Action {
   return 'unchanged'
 }
 
+/**
+ * Whether a and b are the same object as the API server would store it:
+ * server-owned fields aside, key order and undefined fields ignored (both are
+ * compared as JSON).
+ */
 export function sameObject(a: KObject, b: KObject): boolean {
-  return stableJson(stripServerFields(a, true)) === stableJson(stripServerFields(b, true))
+  return isDeepStrictEqual(asJson(stripServerFields(a, true)), asJson(stripServerFields(b, true)))
 }
 
-export function stableJson(v: unknown): string {
-  return JSON.stringify(v, (_k, val) =>
-    val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(Object.keys(val).sort().map((k) => [k, (val as Record<string, unknown>)[k]]))
-      : val,
-  )
-}
+const asJson = (o: KObject): unknown => JSON.parse(JSON.stringify(o))
 
 export function changesOf(plan: Plan): (PlanItem & {action: Exclude<Action, 'unchanged'>})[] {
   const out: (PlanItem & {action: Exclude<Action, 'unchanged'>})[] = []

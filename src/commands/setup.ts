@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {connectionArgv, KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
 import {ExitCode, KnmeshError, UsageError} from '../errors.js'
+import {DEFAULT_MESH_NAMESPACE, meshFlag} from '../mesh/constants.js'
 import {splitList, validateLabelName} from '../mesh/names.js'
 
 interface Step {
@@ -76,7 +77,7 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     const {requireNamespaces} = await import('../read/exists.js')
     await requireNamespaces(await this.client(), members.length ? members : ['knative-serving'])
 
-    const meshArgs = mesh === 'istio-system' ? [] : ['--mesh-namespace', mesh]
+    const meshArgs = mesh === DEFAULT_MESH_NAMESPACE ? [] : ['--mesh-namespace', mesh]
     const pass: string[] = []
     if (f.kubeconfig) pass.push('--kubeconfig', f.kubeconfig)
     if (f.context) pass.push('--context', f.context)
@@ -143,7 +144,7 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
         code,
       )
     }
-    this.printer.info(`\nsetup complete: ${steps.length} steps. Check the result with: ${this.config.bin} status${mesh === 'istio-system' ? '' : ` --mesh-namespace ${mesh}`}`)
+    this.printer.info(`\nsetup complete: ${steps.length} steps. Check the result with: ${this.config.bin} status${meshFlag(mesh)}`)
     return {steps: done}
   }
 

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
 import {UsageError} from '../errors.js'
-import {KNATIVE_EVENTING, KNATIVE_SERVING} from '../mesh/constants.js'
+import {KNATIVE_EVENTING, KNATIVE_SERVING, SMMR_NAME} from '../mesh/constants.js'
 import {splitList, validateLabelName, validateObjectName} from '../mesh/names.js'
 
 export default class TenantAuthz extends KnmeshCommand {
@@ -93,7 +93,7 @@ Incremental: --namespaces adds namespaces to an existing tenant (every list in e
     const {tenantPolicies} = await import('../read/authz.js')
     const {Kinds} = await import('../kube/kinds.js')
     const client = await this.client()
-    const [policies, smmr] = await Promise.all([tenantPolicies(client), client.get(Kinds.ServiceMeshMemberRoll, 'default', mesh)])
+    const [policies, smmr] = await Promise.all([tenantPolicies(client), client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, mesh)])
     const tenants = tenantsOf(policies)
     const out = this.machineOutput
     if (out) {

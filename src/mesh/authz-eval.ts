@@ -1,3 +1,4 @@
+import {DEFAULT_MESH_NAMESPACE} from './constants.js'
 import type {KObject, JsonObject} from '../kube/types.js'
 
 /**
@@ -347,7 +348,7 @@ function denial(ap: Applicable): Decision {
 }
 
 /** The whole evaluation in one call. */
-export function evaluate(policies: KObject[], req: AuthzRequest, rootNamespace = 'istio-system'): Decision {
+export function evaluate(policies: KObject[], req: AuthzRequest, rootNamespace = DEFAULT_MESH_NAMESPACE): Decision {
   return decide(applicable(policies, req.destination, rootNamespace), req)
 }
 

@@ -1,5 +1,6 @@
 import {changesOf, type Note, type Plan} from '../change/plan.js'
 import {KnmeshError} from '../errors.js'
+import {meshFlag} from './constants.js'
 import {planGateways, type GatewaysState} from './gateways.js'
 import {planMembers, type MembersState} from './members.js'
 import {planConfigureMesh, smcpFindings, type MeshState} from './smcp.js'
@@ -49,7 +50,7 @@ const VERBS: PrerequisiteVerb[] = ['configure-mesh', 'create-gateways', 'add-nam
 
 /** Which prerequisite verbs still have work to do (pure). */
 export function prerequisiteFindings(state: PrerequisitesState, input: PrerequisitesInput): PrerequisiteFinding[] {
-  const ns = input.meshNamespace === 'istio-system' ? '' : ` --mesh-namespace ${input.meshNamespace}`
+  const ns = meshFlag(input.meshNamespace)
   const out: PrerequisiteFinding[] = []
   for (const verb of VERBS) {
     const command = `knmesh ${verb}${verb === 'add-namespace' ? ' knative-serving' : ''}${ns}`

@@ -1,4 +1,5 @@
 import type {KObject} from '../kube/types.js'
+import {meshFlag} from './constants.js'
 import {meshAnnotationFindings} from './annotate.js'
 import {members} from './members.js'
 import {metricsFindings, type MetricsState} from './metrics.js'
@@ -27,10 +28,10 @@ export interface StatusExtrasState {
 /**
  * The services rows: one ok row, or one failure row per namespace whose
  * Knative Services lack the mesh annotations (1.4.4), naming the Pipelines
- * that deploy them. `roll`: the member namespaces; `meshFlag`: "" or
- * " --mesh-namespace NS" for the fix.
+ * that deploy them. `roll`: the member namespaces; `flag`: "" or
+ * " --mesh-namespace NS" for the fix (meshFlag).
  */
-export function serviceRows(services: KObject[], roll: string[], meshFlag: string, pipelines: KObject[] = []): StatusRow[] {
+export function serviceRows(services: KObject[], roll: string[], flag: string, pipelines: KObject[] = []): StatusRow[] {
   const lacking = services.filter((s) => roll.includes(s.metadata.namespace!) && meshAnnotationFindings(s).length > 0)
   if (lacking.length === 0) {
     const n = services.filter((s) => roll.includes(s.metadata.namespace!)).length
@@ -52,7 +53,7 @@ export function serviceRows(services: KObject[], roll: string[], meshFlag: strin
       detail:
         `${svcs.map((s) => s.metadata.name).join(', ')} ${svcs.length === 1 ? 'lacks' : 'lack'} the mesh annotations (1.4.4)` +
         (piped.length ? `; ${piped.join(', ')} deployed by OpenShift Pipelines: add the annotations to the pipeline's deploy step too, or its next run drops them` : ''),
-      fix: `knmesh annotate-services -n ${ns}${meshFlag}`,
+      fix: `knmesh annotate-services -n ${ns}${flag}`,
     })
   }
   return rows
@@ -65,7 +66,7 @@ export function serviceRows(services: KObject[], roll: string[], meshFlag: strin
  */
 export function extraRows(state: StatusState, extras: StatusExtrasState): StatusRow[] {
   const mesh = state.meshNamespace
-  const meshFlag = mesh === 'istio-system' ? '' : ` --mesh-namespace ${mesh}`
+  const flag = meshFlag(mesh)
   const serving = state.istio?.serving ?? null
   const {metrics, services, refs, pipelines} = extras
   const rows: StatusRow[] = []
@@ -79,7 +80,7 @@ export function extraRows(state: StatusState, extras: StatusExtrasState): Status
   }
   if (metrics) rows.push(
     findings.length
-      ? {area: 'metrics', check: 'Knative Serving metrics', state: 'warning', detail: findings.join('; '), fix: `knmesh enable-metrics${meshFlag}`}
+      ? {area: 'metrics', check: 'Knative Serving metrics', state: 'warning', detail: findings.join('; '), fix: `knmesh enable-metrics${flag}`}
       : {area: 'metrics', check: 'Knative Serving metrics', state: 'ok', detail: 'prometheus backend, monitoring NetworkPolicy, port 8444 excluded'},
   )
 
@@ -91,7 +92,7 @@ export function extraRows(state: StatusState, extras: StatusExtrasState): Status
     const unlabelled = audit.filter((a) => a.problem === 'unlabelled')
     const missing = audit.filter((a) => a.problem === 'missing')
     if (unlabelled.length) {
-      rows.push({area: 'secret filtering', check: 'certificate-uid labels', state: 'failure', detail: `${unlabelled.length} referenced secret(s) invisible to net-istio: ${unlabelled.slice(0, 5).map((a) => `${a.namespace}/${a.name}`).join(', ')}`, fix: `knmesh filter-secrets${meshFlag}`})
+      rows.push({area: 'secret filtering', check: 'certificate-uid labels', state: 'failure', detail: `${unlabelled.length} referenced secret(s) invisible to net-istio: ${unlabelled.slice(0, 5).map((a) => `${a.namespace}/${a.name}`).join(', ')}`, fix: `knmesh filter-secrets${flag}`})
     }
     if (missing.length) {
       rows.push({area: 'secret filtering', check: 'referenced secrets', state: 'warning', detail: `${missing.length} referenced secret(s) do not exist: ${missing.slice(0, 5).map((a) => `${a.namespace}/${a.name}`).join(', ')}`})
@@ -106,6 +107,6 @@ export function extraRows(state: StatusState, extras: StatusExtrasState): Status
   if (services === undefined) {
     // Knative Serving is not installed: precheck's rows say so.
   } else if (services === null) rows.push({area: 'services', check: 'mesh annotations', state: 'warning', detail: 'cannot list Knative Services'})
-  else rows.push(...serviceRows(services, members(state.members.smmr), meshFlag, pipelines ?? []))
+  else rows.push(...serviceRows(services, members(state.members.smmr), flag, pipelines ?? []))
   return rows
 }

@@ -3,7 +3,7 @@ import {newObject, setLabels} from '../change/edit.js'
 import {info, warning, type Note, type Plan, type PlanItem} from '../change/plan.js'
 import {KnmeshError, UsageError} from '../errors.js'
 import type {KObject, Json} from '../kube/types.js'
-import {KNATIVE_EVENTING, KNATIVE_SERVING, MANAGED_BY} from './constants.js'
+import {KNATIVE_EVENTING, KNATIVE_SERVING, MANAGED_BY, meshFlag} from './constants.js'
 import {members, planMembers} from './members.js'
 
 /**
@@ -375,8 +375,8 @@ export function planTenantAuthz(state: TenantAuthzState, input: TenantAuthzInput
       items.push(...m.items)
       notes.push(...m.notes)
     } else {
-      const meshFlag = input.meshNamespace === 'istio-system' ? '' : ` --mesh-namespace ${input.meshNamespace}`
-      notes.push(warning(`${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not in the ServiceMeshMemberRoll: the policies are enforced only by mesh sidecars; run "knmesh add-namespace ${outside.join(' ')}${meshFlag}" or pass --add-to-mesh`))
+      const flag = meshFlag(input.meshNamespace)
+      notes.push(warning(`${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not in the ServiceMeshMemberRoll: the policies are enforced only by mesh sidecars; run "knmesh add-namespace ${outside.join(' ')}${flag}" or pass --add-to-mesh`))
     }
   }
   return {items, notes}

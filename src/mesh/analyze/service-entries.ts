@@ -1,6 +1,6 @@
-import {KNATIVE_EVENTING} from '../constants.js'
+import {KNATIVE_EVENTING, meshFlag} from '../constants.js'
 import {bootstrapHosts, kafkaBootstrapOf} from '../istio.js'
-import {finding, meshFlag, ref, type Finding, type Rule} from './types.js'
+import {finding, ref, type Finding, type Rule} from './types.js'
 import type {JsonObject} from '../../kube/types.js'
 
 /** ServiceEntries (guide 1.4.3 step 6: Kafka). */

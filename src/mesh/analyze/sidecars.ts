@@ -1,8 +1,8 @@
 import type {KObject, JsonObject} from '../../kube/types.js'
-import {KNATIVE_EVENTING, KNATIVE_SERVING, SMMR_NAME} from '../constants.js'
+import {KNATIVE_EVENTING, KNATIVE_SERVING, SMMR_NAME, meshFlag} from '../constants.js'
 import {EVENTING_WORKLOADS, KAFKA_WORKLOADS, SERVING_DEPLOYMENTS} from '../istio.js'
 import {members} from '../members.js'
-import {finding, meshFlag, ref, type AnalyzeState, type Finding, type Rule} from './types.js'
+import {finding, ref, type AnalyzeState, type Finding, type Rule} from './types.js'
 
 /** Sidecars (guide 1.4.2 steps 2-3, 1.4.3, 1.4.4). */
 
