@@ -1,10 +1,12 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 import {debugEnabled} from './debug.js'
 import {DeclinedError, ExitCode, InterruptedError, KnmeshError} from './errors.js'
-import type {AppliedChange, ChangeSpec, Printer} from './change/engine.js'
+import type {AppliedChange, ChangeSpec} from './change/engine.js'
+import type {Printer} from './ui/printer.js'
 import type {Note} from './change/plan.js'
 import {table} from './ui/table.js'
 import type {KObject} from './kube/types.js'
+import {DEFAULT_MESH_NAMESPACE} from './mesh/constants.js'
 
 export interface ChangeReport {
   applied: boolean
@@ -26,7 +28,7 @@ export const namespaceFlag = {
 }
 
 export const meshNamespaceFlag = {
-  'mesh-namespace': Flags.string({description: 'namespace of the Service Mesh control plane', default: 'istio-system', helpValue: 'NS'}),
+  'mesh-namespace': Flags.string({description: 'namespace of the Service Mesh control plane', default: DEFAULT_MESH_NAMESPACE, helpValue: 'NS'}),
 }
 
 /** kubectl's connection flags as ConnectOptions (undefined when not given). */
@@ -201,7 +203,7 @@ export abstract class KnmeshCommand extends Command {
     const mesh = this.parsedFlags?.['mesh-namespace']
     if (typeof mesh !== 'string') return
     const {validateLabelName} = await import('./mesh/names.js')
-    const {requireMeshNamespace} = await import('./mesh/exists.js')
+    const {requireMeshNamespace} = await import('./read/exists.js')
     await requireMeshNamespace(client, validateLabelName(mesh, 'mesh namespace'), this.config.bin)
   }
 
@@ -214,7 +216,7 @@ export abstract class KnmeshCommand extends Command {
 
   /** Namespaces named on the command line exist, before any plan or diff: else MissingError (exit 6). */
   protected async requireNamespaces(names: string[]): Promise<void> {
-    const {requireNamespaces} = await import('./mesh/exists.js')
+    const {requireNamespaces} = await import('./read/exists.js')
     await requireNamespaces(await this.client(), names)
   }
 
@@ -250,8 +252,7 @@ export abstract class KnmeshCommand extends Command {
     if (result.changes.length > 0 && !this.machineOutput) {
       this.printer.table(['action', 'kind', 'namespace', 'name', 'result'], result.changes.map((c) => [c.action, c.kind, c.namespace ?? '', c.name, c.result]))
     }
-    const {stripServerFields} = await import('./change/plan.js')
-    const {redact} = await import('./ui/diff.js')
+    const {redact, stripServerFields} = await import('./kube/objects.js')
     return {
       applied: result.applied,
       noop: result.noop,

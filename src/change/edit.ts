@@ -1,8 +1,8 @@
-import type {KObject} from '../kube/types.js'
+import type {KObject, Json, JsonObject} from '../kube/types.js'
 
 /** Small, pure helpers planners use to edit a clone of a live object. */
 
-type Obj = Record<string, any>
+type Obj = JsonObject
 
 /** Returns obj[path[0]][path[1]]…, creating empty objects on the way. */
 export function ensureObject(obj: Obj, path: string[]): Obj {
@@ -15,7 +15,7 @@ export function ensureObject(obj: Obj, path: string[]): Obj {
 }
 
 export function getPath(obj: unknown, path: string[]): unknown {
-  let cur: any = obj
+  let cur: Json = obj
   for (const p of path) {
     if (cur === null || typeof cur !== 'object') return undefined
     cur = cur[p]

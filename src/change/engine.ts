@@ -4,26 +4,17 @@ import type {ChangeRecorder} from '../journal/store.js'
 import type {KubeClient, JsonPatchOp} from '../kube/client.js'
 import {kindOf} from '../kube/kinds.js'
 import {key, type DryRun, type KObject} from '../kube/types.js'
-import {redact, renderChange, summaryPhrase, toYaml} from '../ui/diff.js'
-import type {TableOptions} from '../ui/table.js'
+import {redact, stripServerFields} from '../kube/objects.js'
+import {renderChange, summaryPhrase, toYaml} from '../ui/diff.js'
+import type {Printer} from '../ui/printer.js'
 import {accessOf, describeDenied, deniedAccess, requireAccess, type Access, type AccessCache} from './access.js'
-import {actionOf, changesOf, stripServerFields, type Action, type Plan, type PlanItem} from './plan.js'
+import {actionOf, changesOf, type Action, type Plan, type PlanItem} from './plan.js'
 
 export interface ChangeSpec<S> {
   /** Reads the live objects the verb needs. */
   read(client: KubeClient): Promise<S>
   /** Pure: the desired objects for that state. */
   plan(state: S): Plan
-}
-
-export interface Printer {
-  /** Human-readable progress and diffs. */
-  info(text: string): void
-  warn(text: string): void
-  /** Machine-readable output (-o yaml|json). */
-  data(text: string): void
-  /** A table (src/ui/table.ts) fitted to the terminal; cells are human text, named like info(). */
-  table(head: string[], rows: (string | number | undefined)[][], opts?: TableOptions): void
 }
 
 export interface EngineOptions {
@@ -442,14 +433,13 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
   const limit = opts.summarizeOver ?? 25
   // One SelfSubjectAccessReview per permission for the whole run (one change stands for each).
   const access: AccessCache = new Map()
-  let needed = new Map<string, Change>()
 
   // Summary pass: needed to confirm, or for --dry-run=client. Keeps counts and the first few changes only.
   let total: number | undefined
   if (!opts.yes || opts.dryRun === 'client') {
     const summary = new ChangeSummary()
     const firstFew: Change[] = []
-    needed = new Map()
+    const needed = new Map<string, Change>()
     for await (const plan of spec.pages(client)) {
       notes(plan)
       for (const item of plan.items) {

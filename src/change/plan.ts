@@ -1,4 +1,8 @@
+import {isDeepStrictEqual} from 'node:util'
+import {stripServerFields, type Action} from '../kube/objects.js'
 import type {KObject} from '../kube/types.js'
+
+export type {Action}
 
 export interface Note {
   level: 'info' | 'warning'
@@ -28,32 +32,12 @@ export interface Plan {
   notes: Note[]
 }
 
-export type Action = 'create' | 'update' | 'delete' | 'unchanged'
-
-export function emptyPlan(): Plan {
-  return {items: [], notes: []}
-}
-
 export function info(text: string): Note {
   return {level: 'info', text}
 }
 
 export function warning(text: string): Note {
   return {level: 'warning', text}
-}
-
-/** Server-owned metadata that never takes part in a comparison or an output. */
-const SERVER_FIELDS = ['managedFields', 'resourceVersion', 'uid', 'creationTimestamp', 'generation', 'selfLink']
-
-export function stripServerFields(obj: KObject, keepStatus = false): KObject {
-  const out: KObject = structuredClone(obj)
-  for (const f of SERVER_FIELDS) delete out.metadata[f]
-  if (out.metadata.annotations) {
-    delete out.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']
-    if (Object.keys(out.metadata.annotations).length === 0) delete out.metadata.annotations
-  }
-  if (!keepStatus) delete out.status
-  return out
 }
 
 export function actionOf(item: PlanItem): Action {
@@ -63,17 +47,16 @@ export function actionOf(item: PlanItem): Action {
   return 'unchanged'
 }
 
+/**
+ * Whether a and b are the same object as the API server would store it:
+ * server-owned fields aside, key order and undefined fields ignored (both are
+ * compared as JSON).
+ */
 export function sameObject(a: KObject, b: KObject): boolean {
-  return stableJson(stripServerFields(a, true)) === stableJson(stripServerFields(b, true))
+  return isDeepStrictEqual(asJson(stripServerFields(a, true)), asJson(stripServerFields(b, true)))
 }
 
-export function stableJson(v: unknown): string {
-  return JSON.stringify(v, (_k, val) =>
-    val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(Object.keys(val).sort().map((k) => [k, (val as Record<string, unknown>)[k]]))
-      : val,
-  )
-}
+const asJson = (o: KObject): unknown => JSON.parse(JSON.stringify(o))
 
 export function changesOf(plan: Plan): (PlanItem & {action: Exclude<Action, 'unchanged'>})[] {
   const out: (PlanItem & {action: Exclude<Action, 'unchanged'>})[] = []

@@ -1,11 +1,18 @@
 import type {JournalChange, JournalEntry} from '../journal/entry.js'
 import {describeChange, isSecret} from '../journal/entry.js'
 import type {KObject} from '../kube/types.js'
-import {info, sameObject, stableJson, warning, type Plan, type PlanItem} from './plan.js'
+import {isDeepStrictEqual} from 'node:util'
+import {info, sameObject, warning, type Plan, type PlanItem} from './plan.js'
 
 /** Pure: the undo of a journaled change set, planned against the live objects. No I/O. */
 
 type Json = Record<string, unknown>
+
+/** Equal as JSON (key order and undefined fields ignored). */
+const same = (a: unknown, b: unknown): boolean => isDeepStrictEqual(asJson(a), asJson(b))
+const asJson = (v: unknown): unknown => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)))
+/** Whether `list` holds an entry equal to `e`. */
+const holds = (list: unknown[], e: unknown): boolean => list.some((x) => same(x, e))
 
 function isPlainObject(v: unknown): v is Json {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
@@ -26,7 +33,7 @@ export function mergeDiff(from: unknown, to: unknown): unknown {
     }
     return Object.keys(patch).length ? patch : undefined
   }
-  return stableJson(from) === stableJson(to) ? undefined : structuredClone(to)
+  return same(from, to) ? undefined : structuredClone(to)
 }
 
 /** Applies a JSON merge patch (RFC 7386) to a copy of `target`: null removes a key, objects merge, anything else replaces. */
@@ -49,22 +56,19 @@ export function applyMerge<T>(target: T, patch: unknown): T {
  * → {members: [a, b, d]}. Pure.
  */
 export function merge3(after: unknown, before: unknown, live: unknown): unknown {
-  if (stableJson(after) === stableJson(before)) return structuredClone(live)
+  if (same(after, before)) return structuredClone(live)
   if (isPlainObject(after) && isPlainObject(before) && isPlainObject(live)) {
     const out: Json = {}
     for (const k of new Set([...Object.keys(live), ...Object.keys(before)])) {
-      if (!(k in before) && k in after && stableJson(after[k]) !== stableJson(before[k])) continue
+      if (!(k in before) && k in after && !same(after[k], before[k])) continue
       const v = k in after || k in before ? merge3(after[k], before[k], live[k]) : structuredClone(live[k])
       if (v !== undefined) out[k] = v
     }
     return out
   }
   if (Array.isArray(after) && Array.isArray(before) && Array.isArray(live)) {
-    const keys = (l: unknown[]) => new Set(l.map((e) => stableJson(e)))
-    const [a, b] = [keys(after), keys(before)]
-    const kept = live.filter((e) => b.has(stableJson(e)) || !a.has(stableJson(e)))
-    const present = keys(kept)
-    return [...kept, ...before.filter((e) => !a.has(stableJson(e)) && !present.has(stableJson(e)))].map((e) => structuredClone(e))
+    const kept = live.filter((e) => holds(before, e) || !holds(after, e))
+    return [...kept, ...before.filter((e) => !holds(after, e) && !holds(kept, e))].map((e) => structuredClone(e))
   }
   return structuredClone(before)
 }

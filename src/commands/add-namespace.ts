@@ -39,12 +39,12 @@ Members the Service Mesh Operator has not configured yet (status.pendingMembers,
       if (system.length) throw new UsageError(`with --kourier (guide 1.6) ${system.join(' and ')} stay${system.length > 1 ? '' : 's'} outside the mesh: as a member ${system.length > 1 ? 'they' : 'it'} would cut Kourier's gateway off the activator`)
     }
     const {planMembers} = await import('../mesh/members.js')
-    const {readMembers} = await import('../mesh/read.js')
+    const {readMembers} = await import('../read/members.js')
     const result = await this.change({
       read: (c) => readMembers(c, mesh, flags.kourier ? namespaces : undefined),
       plan: (s) => planMembers(s, {meshNamespace: mesh, add: namespaces, strict: flags.strict, kourier: flags.kourier}),
     })
-    const {reportMemberStatus} = await import('../mesh/member-status.js')
+    const {reportMemberStatus} = await import('../read/member-status.js')
     if (result.applied) await reportMemberStatus(await this.client(), mesh, this.printer, namespaces)
     return result
   }

@@ -31,7 +31,7 @@ Findings are grouped by severity (Error, Warning, Info). Exit code 1 when a find
       await this.printReport(codes, ['code', 'severity', 'summary'], codes.map((c) => [c.code, c.severity, c.summary]))
       return this.jsonEnabled() ? undefined : codes
     }
-    const {readAnalyze} = await import('../mesh/analyze/read.js')
+    const {readAnalyze} = await import('../read/analyze.js')
     const state = await readAnalyze(await this.client(), mesh)
     const bin = this.config.bin
     const findings = analyze(state).map((f) => (f.fix ? {...f, fix: f.fix.replace(/^knmesh /, `${bin} `).replace(/(then |or |with )knmesh /g, `$1${bin} `)} : f))

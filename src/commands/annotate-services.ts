@@ -43,7 +43,7 @@ Every other annotation and field is kept. A changed revision template makes Knat
     }
     let namespaces: string[]
     if (flags['all-members']) {
-      const {readMemberNamespaces} = await import('../mesh/read-workloads.js')
+      const {readMemberNamespaces} = await import('../read/members.js')
       const members = await readMemberNamespaces(await this.client(), mesh)
       if (members === null) throw new KnmeshError(`there is no ServiceMeshMemberRoll "default" in ${mesh}: use -n, or add namespaces with add-namespace`)
       if (members.length === 0) {
@@ -56,7 +56,7 @@ Every other annotation and field is kept. A changed revision template makes Knat
       namespaces = listed ?? [await this.namespace()]
     }
     const {planAnnotateServices} = await import('../mesh/annotate.js')
-    const {readAnnotate} = await import('../mesh/read-ops.js')
+    const {readAnnotate} = await import('../read/annotate.js')
     const name = args.service
     return this.change({
       read: async (c) => {

@@ -78,7 +78,7 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     const readIf = (f: string) => fs.readFile(f, 'utf8').catch(() => undefined)
 
     const client = await this.client()
-    const {clusterDomain} = await import('../mesh/install-read.js')
+    const {clusterDomain} = await import('../read/install.js')
     const {Kinds} = await import('../kube/kinds.js')
     const domain = flags.domain?.toLowerCase() ?? (await clusterDomain(client))
     if (!domain) throw new UsageError('cannot tell the cluster\'s apps domain (no ingresses.config.openshift.io/cluster spec.domain): pass --domain')

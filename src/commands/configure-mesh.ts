@@ -26,7 +26,7 @@ With no control plane in the namespace, --create creates "basic" with the defaul
     const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
     let name = flags.name === undefined ? undefined : validateObjectName(flags.name, 'control plane name')
     const {planConfigureMesh} = await import('../mesh/smcp.js')
-    const {readMesh} = await import('../mesh/install-read.js')
+    const {readMesh} = await import('../read/install.js')
     if (!name && this.interactive) {
       const {smcps} = await readMesh(await this.client(), mesh)
       if (smcps.length > 1) {

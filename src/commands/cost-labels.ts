@@ -40,7 +40,7 @@ With --set key=value: puts the label on the namespace and on the revision templa
       if (this.machineOutput) await this.printReport(empty, [], [])
       return this.jsonEnabled() ? undefined : empty
     }
-    const {readCostLabels} = await import('../mesh/read-workloads.js')
+    const {readCostLabels} = await import('../read/workloads.js')
     if (labels) {
       const {planCostLabels} = await import('../mesh/cost-labels.js')
       return this.change({read: (c) => readCostLabels(c, namespaces, {pods: false}), plan: (s) => planCostLabels(s, {labels, skipMissing: flags['all-members']})})
@@ -51,7 +51,7 @@ With --set key=value: puts the label on the namespace and on the revision templa
   /** -n / the context's namespace, or the mesh members. */
   private async scope(allMembers: boolean, mesh: string): Promise<string[]> {
     if (!allMembers) return [await this.namespace()]
-    const {readMemberNamespaces} = await import('../mesh/read-workloads.js')
+    const {readMemberNamespaces} = await import('../read/members.js')
     const members = await readMemberNamespaces(await this.client(), mesh)
     if (members === null) throw new KnmeshError(`there is no ServiceMeshMemberRoll "default" in ${mesh}: use -n, or add namespaces with add-namespace`)
     return members
@@ -59,7 +59,7 @@ With --set key=value: puts the label on the namespace and on the revision templa
 
   private async audit(namespaces: string[], check: boolean, skipMissing: boolean) {
     const {auditCostLabels, missingText} = await import('../mesh/cost-labels.js')
-    const {readCostLabels} = await import('../mesh/read-workloads.js')
+    const {readCostLabels} = await import('../read/workloads.js')
     const state = await readCostLabels(await this.client(), namespaces)
     if (state.missing.length && !skipMissing) throw new KnmeshError(missingText(state.missing))
     if (state.missing.length) this.printer.warn(`${missingText(state.missing)}: skipped`)

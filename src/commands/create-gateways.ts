@@ -25,7 +25,7 @@ Warns when the credential Secret is missing from the mesh namespace (see "certs"
     const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
     const secret = validateObjectName(flags.secret, 'secret name')
     const {planGateways} = await import('../mesh/gateways.js')
-    const {readGateways} = await import('../mesh/install-read.js')
+    const {readGateways} = await import('../read/install.js')
     return this.change({
       read: (c) => readGateways(c, mesh, secret),
       plan: (s) => planGateways(s, {meshNamespace: mesh, secret, force: flags.force}),

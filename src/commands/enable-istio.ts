@@ -40,12 +40,13 @@ Before that it checks the mesh side: when configure-mesh, create-gateways or add
     const kafkaPorts = flags['kafka-ports'] === undefined ? undefined : parsePorts(flags['kafka-ports'])
 
     const {planEnableIstio} = await import('../mesh/istio.js')
-    const {readIstio} = await import('../mesh/install-read.js')
+    const {readIstio} = await import('../read/install.js')
     const pre = await import('../mesh/prerequisites.js')
+    const {readPrerequisites} = await import('../read/prerequisites.js')
     const preInput = {meshNamespace: mesh, secret}
 
     // The mesh side first: offer what configure-mesh, create-gateways and add-namespace would still do.
-    const findings = pre.prerequisiteFindings(await pre.readPrerequisites(await this.client(), preInput), preInput)
+    const findings = pre.prerequisiteFindings(await readPrerequisites(await this.client(), preInput), preInput)
     const include: (typeof findings)[number]['verb'][] = []
     for (const f of findings) {
       if (f.offerable && flags.prerequisites) {
@@ -67,7 +68,7 @@ Before that it checks the mesh side: when configure-mesh, create-gateways or add
     const input = {meshNamespace: mesh, eventing: flags.eventing, kafkaBootstrap, kafkaPorts}
     return this.change({
       read: async (c) => ({
-        pre: include.length ? await pre.readPrerequisites(c, preInput) : undefined,
+        pre: include.length ? await readPrerequisites(c, preInput) : undefined,
         istio: await readIstio(c, {eventing: flags.eventing}),
       }),
       plan: (s) => {

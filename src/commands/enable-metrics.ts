@@ -30,7 +30,7 @@ export default class EnableMetrics extends KnmeshCommand {
     const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
     if (flags.name) validateObjectName(flags.name, 'ServiceMeshControlPlane name')
     const {planEnableMetrics} = await import('../mesh/metrics.js')
-    const {readMetrics} = await import('../mesh/read-ops.js')
+    const {readMetrics} = await import('../read/metrics.js')
     return this.change({
       read: (c) => readMetrics(c, mesh),
       plan: (s) => planEnableMetrics(s, {meshNamespace: mesh, smcpName: flags.name}),

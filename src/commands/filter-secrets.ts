@@ -62,7 +62,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
 
   private async toggle(enable: boolean, scope: {meshNamespace: string; namespaces: string[] | null}) {
     const {planFilterToggle, auditSecrets} = await import('../mesh/secret-filter.js')
-    const {readSecretRefs} = await import('../mesh/read-ops.js')
+    const {readSecretRefs} = await import('../read/secrets.js')
     const {Kinds} = await import('../kube/kinds.js')
     return this.change({
       read: async (c) => {
@@ -76,7 +76,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
 
   private async check(scope: {meshNamespace: string; namespaces: string[] | null}, allTls: boolean, selector?: string) {
     const {auditSecrets, filteringEnabled, CERT_UID_LABEL} = await import('../mesh/secret-filter.js')
-    const {readSecretRefs, tlsSecretPages} = await import('../mesh/read-ops.js')
+    const {readSecretRefs, tlsSecretPages} = await import('../read/secrets.js')
     const {Kinds} = await import('../kube/kinds.js')
     const client = await this.client()
     const [refs, serving] = await Promise.all([readSecretRefs(client, scope), client.get(Kinds.KnativeServing, 'knative-serving', 'knative-serving')])
@@ -125,7 +125,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
 
   private async label(scope: {meshNamespace: string; namespaces: string[] | null}, o: {allTls: boolean; selector?: string; uid?: string; concurrency: number}) {
     const {planSecretLabels} = await import('../mesh/secret-filter.js')
-    const {readSecretRefs, tlsSecretPages} = await import('../mesh/read-ops.js')
+    const {readSecretRefs, tlsSecretPages} = await import('../read/secrets.js')
     const {runBulk} = await import('../change/engine.js')
     const {warning, info} = await import('../change/plan.js')
     const {confirm} = await import('../ui/prompt.js')

@@ -52,7 +52,7 @@ Changing the limit rolls out a new revision of the service. --list shows the GPU
     if (!flags.remove && args.count === undefined) throw new UsageError('missing COUNT: the number of GPUs (0 or --remove removes the limit)')
     const container = flags.container === undefined ? undefined : validateLabelName(flags.container, 'container')
     const namespace = await this.namespace()
-    const {readGpu} = await import('../mesh/read-workloads.js')
+    const {readGpu} = await import('../read/workloads.js')
     return this.change({
       read: (c) => readGpu(c, namespace, name),
       plan: (s) => planGpuLimit(s, {namespace, name, count, container}),
@@ -62,7 +62,7 @@ Changing the limit rolls out a new revision of the service. --list shows the GPU
   private async list() {
     const namespace = await this.namespace()
     const {gpuRows} = await import('../mesh/gpu.js')
-    const {readGpuList} = await import('../mesh/read-workloads.js')
+    const {readGpuList} = await import('../read/workloads.js')
     const {services, nodes} = await readGpuList(await this.client(), namespace)
     const rows = gpuRows(services, nodes)
     const fits = (r: (typeof rows)[number]) => (r.fits === undefined ? (r.gpus > 0 ? 'unknown' : '') : r.fits ? 'yes' : 'no')

@@ -20,7 +20,7 @@ Prints one row per check (ok, warning or failure) with the knmesh verb or manual
     const {flags} = await this.parseFlags(Precheck)
     const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
     const {precheckChecks, failed} = await import('../mesh/precheck.js')
-    const {readPrecheck} = await import('../mesh/install-read.js')
+    const {readPrecheck} = await import('../read/install.js')
     // Fixes name the verb as the user calls it: "oc knmesh …" or "kubectl knmesh …".
     const checks = precheckChecks(await readPrecheck(await this.client(), mesh)).map((c) => (c.fix ? {...c, fix: c.fix.replace(/(^|; )knmesh /g, `$1${this.config.bin} `)} : c))
     const failures = failed(checks)

@@ -50,7 +50,7 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     const to = validateLabelName(flags.to)
     const service = validateLabelName(flags.service, 'service name')
 
-    const {readMeshView} = await import('../mesh/authz-read.js')
+    const {readMeshView} = await import('../read/authz.js')
     const {Authorizer, predict, expectedStatus} = await import('../mesh/probe.js')
     const client = await this.client()
     // Names that do not exist are an error (exit 6) before any prediction.
@@ -75,7 +75,6 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     if (flags.expect && p.verdict !== flags.expect) failures.push(`expected ${flags.expect}, predicted ${p.verdict}`)
 
     if (!this.machineOutput) {
-      const {table} = await import('../ui/table.js')
       const rows = p.paths.flatMap((path) =>
         path.hops.map((h, i) => [i === 0 ? path.name : '', `${h.from} → ${h.to}`, h.mtls, h.decision.verdict, h.decision.policy ? `${h.decision.policy.namespace}/${h.decision.policy.name}${h.decision.rule === undefined ? '' : ` rule ${h.decision.rule}`}` : h.decision.verdict === 'deny' ? denyWhy(h) : '-']),
       )
@@ -85,7 +84,8 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     }
 
     if (flags.live) {
-      const {probePod, runLiveProbe} = await import('../mesh/probe-live.js')
+      const {probePod} = await import('../mesh/probe-live.js')
+      const {runLiveProbe} = await import('../read/probe-live.js')
       const target = flags.external ? url! : p.url
       const pod = probePod({namespace: from, url: target, timeoutSeconds: flags.timeout, image: flags.image})
       const live = await runLiveProbe(client, pod, flags.timeout * 1000, {onCreated: (name) => this.printer.info(`live: pod ${from}/${name} sends GET ${target} ...`)})
@@ -146,7 +146,7 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
   }
 
   private async matrix(mesh: string, tenants: string[], expectIsolated: boolean, service: string) {
-    const {readMeshView} = await import('../mesh/authz-read.js')
+    const {readMeshView} = await import('../read/authz.js')
     const {tenantMatrix} = await import('../mesh/probe.js')
     const view = await readMeshView(await this.client(), mesh)
     const m = tenantMatrix(view, {tenants, service})

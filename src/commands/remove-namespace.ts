@@ -27,7 +27,7 @@ export default class RemoveNamespace extends KnmeshCommand {
     if (refused.length) throw new UsageError(`${refused.join(' and ')} must stay in the mesh: the Serverless integration requires ${refused.length > 1 ? 'them' : 'it'} (with Kourier, guide 1.6, pass --kourier)`)
     const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
     const {planMembers} = await import('../mesh/members.js')
-    const {readMembers} = await import('../mesh/read.js')
+    const {readMembers} = await import('../read/members.js')
     return this.change({
       read: (c) => readMembers(c, mesh, flags.kourier ? namespaces : undefined),
       plan: (s) => {

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {connectionArgv, KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
 import {ExitCode, KnmeshError, UsageError} from '../errors.js'
+import {DEFAULT_MESH_NAMESPACE, meshFlag} from '../mesh/constants.js'
 import {splitList, validateLabelName} from '../mesh/names.js'
 
 interface Step {
@@ -73,10 +74,10 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     const members = [...new Set([...namespaces, ...tenantNamespaces])]
 
     // Every input is checked against the cluster before the first write (the mesh namespace by client()).
-    const {requireNamespaces} = await import('../mesh/exists.js')
+    const {requireNamespaces} = await import('../read/exists.js')
     await requireNamespaces(await this.client(), members.length ? members : ['knative-serving'])
 
-    const meshArgs = mesh === 'istio-system' ? [] : ['--mesh-namespace', mesh]
+    const meshArgs = mesh === DEFAULT_MESH_NAMESPACE ? [] : ['--mesh-namespace', mesh]
     const pass: string[] = []
     if (f.kubeconfig) pass.push('--kubeconfig', f.kubeconfig)
     if (f.context) pass.push('--context', f.context)
@@ -143,7 +144,7 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
         code,
       )
     }
-    this.printer.info(`\nsetup complete: ${steps.length} steps. Check the result with: ${this.config.bin} status${mesh === 'istio-system' ? '' : ` --mesh-namespace ${mesh}`}`)
+    this.printer.info(`\nsetup complete: ${steps.length} steps. Check the result with: ${this.config.bin} status${meshFlag(mesh)}`)
     return {steps: done}
   }
 
@@ -156,7 +157,7 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
   /** precheck's checks; a missing control plane is not fatal here, since configure-mesh --create makes one. */
   private async precheck(mesh: string): Promise<number> {
     const {precheckChecks} = await import('../mesh/precheck.js')
-    const {readPrecheck} = await import('../mesh/install-read.js')
+    const {readPrecheck} = await import('../read/install.js')
     const checks = precheckChecks(await readPrecheck(await this.client(), mesh))
     this.printer.table(['check', 'status', 'detail', 'fix'], checks.map((c) => [c.id, c.status, c.detail, c.status === 'ok' ? '' : c.fix]))
     const fatal = checks.filter((c) => c.status === 'failure' && c.id !== 'smcp')

@@ -15,15 +15,15 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
   async run() {
     const {flags} = await this.parseFlags(Status)
     const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
-    const {readStatus} = await import('../mesh/status-read.js')
+    const {readStatus} = await import('../read/status.js')
     const {statusRows, statusFailed} = await import('../mesh/status.js')
     const client = await this.client()
     const state = await readStatus(client, mesh)
-    const {statusExtras} = await import('../mesh/status-extra.js')
+    const {statusExtras} = await import('../read/status.js')
     state.extra = await statusExtras(client, state)
     // The analyze area: one row summing up knmesh analyze's findings.
     const {analyze, analyzeStatusRow} = await import('../mesh/analyze/index.js')
-    const {readAnalyze} = await import('../mesh/analyze/read.js')
+    const {readAnalyze} = await import('../read/analyze.js')
     state.extra.push(analyzeStatusRow(analyze(await readAnalyze(client, mesh)), mesh))
     const bin = this.config.bin
     const rows = statusRows(state).map((r) => (r.fix ? {...r, fix: r.fix.replace(/(^|; )knmesh /g, `$1${bin} `)} : r))

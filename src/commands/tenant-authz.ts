@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
 import {UsageError} from '../errors.js'
-import {KNATIVE_EVENTING, KNATIVE_SERVING} from '../mesh/constants.js'
+import {KNATIVE_EVENTING, KNATIVE_SERVING, SMMR_NAME} from '../mesh/constants.js'
 import {splitList, validateLabelName, validateObjectName} from '../mesh/names.js'
 
 export default class TenantAuthz extends KnmeshCommand {
@@ -64,7 +64,7 @@ Incremental: --namespaces adds namespaces to an existing tenant (every list in e
     // Namespaces joining a tenant must exist (exit 6), before any question or diff.
     if (add.length) await this.requireNamespaces(add)
     const {planTenantAuthz, namespacesOutsideMesh} = await import('../mesh/tenant-authz.js')
-    const {readTenantAuthz} = await import('../mesh/authz-read.js')
+    const {readTenantAuthz} = await import('../read/authz.js')
     const input = {
       tenant,
       add,
@@ -90,14 +90,14 @@ Incremental: --namespaces adds namespaces to an existing tenant (every list in e
 
   private async list(mesh: string) {
     const {tenantsOf, tenantRows} = await import('../mesh/tenant-authz.js')
-    const {tenantPolicies} = await import('../mesh/authz-read.js')
+    const {tenantPolicies} = await import('../read/authz.js')
     const {Kinds} = await import('../kube/kinds.js')
     const client = await this.client()
-    const [policies, smmr] = await Promise.all([tenantPolicies(client), client.get(Kinds.ServiceMeshMemberRoll, 'default', mesh)])
+    const [policies, smmr] = await Promise.all([tenantPolicies(client), client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, mesh)])
     const tenants = tenantsOf(policies)
     const out = this.machineOutput
     if (out) {
-      const {stripServerFields} = await import('../change/plan.js')
+      const {stripServerFields} = await import('../kube/objects.js')
       const objs = tenants.flatMap((t) => t.policies).map((p) => stripServerFields(p))
       if (out === 'yaml') {
         const {toYaml} = await import('../ui/diff.js')

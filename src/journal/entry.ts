@@ -1,4 +1,4 @@
-import {stripServerFields} from '../change/plan.js'
+import {stripServerFields} from '../kube/objects.js'
 import type {KObject} from '../kube/types.js'
 
 /** What the change journal holds for one object of a change set. Pure types and helpers: no I/O. */
@@ -50,7 +50,10 @@ export function scrubArgs(argv: string[]): string[] {
     const a = argv[i]
     const eq = a.indexOf('=')
     if (eq > 0 && SECRET_FLAGS.has(a.slice(0, eq))) out.push(`${a.slice(0, eq)}=***`)
-    else if (SECRET_FLAGS.has(a) && i + 1 < argv.length) out.push(a, '***'), i++
+    else if (SECRET_FLAGS.has(a) && i + 1 < argv.length) {
+      out.push(a, '***')
+      i++
+    }
     else out.push(a)
   }
   return out

@@ -187,7 +187,7 @@ export class KubeClient {
   }
 
   private async toError(status: number, body: string, what: RequestOptions['what']): Promise<KubeError> {
-    let st: {message?: string; reason?: string; details?: {name?: string; kind?: string}} = {}
+    let st: {message?: string; reason?: string; details?: {name?: string; kind?: string}}
     try {
       st = JSON.parse(body)
     } catch {

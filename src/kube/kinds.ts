@@ -47,8 +47,6 @@ export const Kinds = {
   Pipeline: k('Pipeline', 'tekton.dev', 'v1', 'pipelines', true, 'Red Hat OpenShift Pipelines'),
 } satisfies Record<string, KindInfo>
 
-export type KindName = keyof typeof Kinds
-
 export function apiVersionOf(info: KindInfo): string {
   return info.group ? `${info.group}/${info.version}` : info.version
 }

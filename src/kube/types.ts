@@ -20,6 +20,15 @@ export interface KObject {
   [key: string]: any
 }
 
+/**
+ * Unstructured JSON: a field of a CRD's spec or status that knmesh reads
+ * defensively (`?.`, `Array.isArray`) rather than through a schema type.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema-less JSON, like KObject's open fields
+export type Json = any
+/** An unstructured JSON object (see Json). */
+export type JsonObject = Record<string, Json>
+
 export interface ListResult<T = KObject> {
   items: T[]
   metadata: {continue?: string; resourceVersion?: string}

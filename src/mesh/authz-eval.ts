@@ -1,4 +1,5 @@
-import type {KObject} from '../kube/types.js'
+import {DEFAULT_MESH_NAMESPACE} from './constants.js'
+import type {KObject, JsonObject} from '../kube/types.js'
 
 /**
  * Istio's AuthorizationPolicy and PeerAuthentication semantics, as documented
@@ -49,7 +50,7 @@ export interface Decision {
   reason: string
 }
 
-type Obj = Record<string, any>
+type Obj = JsonObject
 
 const ref = (p: KObject): PolicyRef => ({namespace: p.metadata.namespace ?? '', name: p.metadata.name})
 export const refText = (r: PolicyRef, rule?: number) => `${r.namespace}/${r.name}${rule === undefined ? '' : ` rule ${rule}`}`
@@ -347,7 +348,7 @@ function denial(ap: Applicable): Decision {
 }
 
 /** The whole evaluation in one call. */
-export function evaluate(policies: KObject[], req: AuthzRequest, rootNamespace = 'istio-system'): Decision {
+export function evaluate(policies: KObject[], req: AuthzRequest, rootNamespace = DEFAULT_MESH_NAMESPACE): Decision {
   return decide(applicable(policies, req.destination, rootNamespace), req)
 }
 

@@ -1,7 +1,7 @@
 import {ensureArray, ensureObject, newObject} from '../change/edit.js'
 import {actionOf, warning, type Note, type Plan} from '../change/plan.js'
 import {KnmeshError} from '../errors.js'
-import type {KObject} from '../kube/types.js'
+import type {KObject, JsonObject} from '../kube/types.js'
 import {KNATIVE_SERVING} from './constants.js'
 import {gatewayConflicts} from './precheck.js'
 import {INGRESS_GATEWAY_LABEL} from './smcp.js'
@@ -33,7 +33,7 @@ export interface GatewaysInput {
   force?: boolean
 }
 
-type Obj = Record<string, any>
+type Obj = JsonObject
 
 /** The server of a Gateway bound to `port`: existing entries are merged into, others are kept. */
 function upsertServer(gw: KObject, port: number): Obj {

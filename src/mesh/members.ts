@@ -163,3 +163,14 @@ export function partOfLabelItems(state: MembersState, notes: Note[]): Plan['item
   }
   return items
 }
+
+/**
+ * The namespaces of --all-members, from a member roll already read: its
+ * spec.members and status.members without knative-serving/knative-eventing
+ * (they run no revisions); null when there is no member roll.
+ */
+export function memberNamespacesOf(smmr: KObject | null): string[] | null {
+  if (!smmr) return null
+  const status = Array.isArray(smmr.status?.members) ? (smmr.status.members as unknown[]).filter((m): m is string => typeof m === 'string') : []
+  return [...new Set([...members(smmr), ...status])].filter((n) => !REQUIRED_MEMBERS.includes(n))
+}

@@ -16,8 +16,6 @@ export const OPERATOR_MONITORING_NAMESPACE_LABEL = {'kubernetes.io/metadata.name
 export const METRICS_PORT = 8444
 /** KnativeServing annotation that stops the operator generating its Istio NetworkPolicies (ingress.go). */
 export const DISABLE_NET_POLICIES_ANNOTATION = 'serverless.openshift.io/disable-istio-net-policies-generation'
-/** The NetworkPolicies the 1.32 operator generates in knative-serving with Istio enabled (ingress.go). */
-export const OPERATOR_NET_POLICIES = ['webhook', 'net-istio-webhook', MONITORING_POLICY]
 
 /** Go's strconv.ParseBool true values (the operator parses the annotation with it). */
 function goTrue(v: unknown): boolean {

@@ -1,5 +1,5 @@
-import type {KObject} from '../kube/types.js'
-import {KNATIVE_SERVING, SMMR_NAME} from './constants.js'
+import type {KObject, Json} from '../kube/types.js'
+import {KNATIVE_SERVING, SMMR_NAME, meshFlag} from './constants.js'
 import {ingressMode, kourierRuns} from './ingress-mode.js'
 import {kourierSystemMembers, PART_OF_LABEL, PART_OF_NAMESPACES, PART_OF_VALUE} from './members.js'
 
@@ -79,7 +79,7 @@ export function gatewayConflicts(gateways: KObject[], memberRolls: KObject[], me
   for (const gw of gateways) {
     const ns = gw.metadata.namespace ?? ''
     if (ns === KNATIVE_SERVING) continue
-    const servers: any[] = Array.isArray(gw.spec?.servers) ? gw.spec.servers : []
+    const servers: Json[] = Array.isArray(gw.spec?.servers) ? gw.spec.servers : []
     const binds = servers.some((s) => Number(s?.port?.number) === 443 && asStrings(s?.hosts).some((h) => WILDCARD_HOSTS.has(h)))
     if (!binds) continue
     const other = meshOf.get(ns)
@@ -209,7 +209,7 @@ export function kourierChecks(state: PrecheckState): Check[] {
   const mode = ingressMode(state.serving)
   if (!kourierRuns(mode)) return []
   const mesh = state.meshNamespace
-  const meshFlag = mesh === 'istio-system' ? '' : ` --mesh-namespace ${mesh}`
+  const flag = meshFlag(mesh)
   const why = mode === 'kourier' ? 'Kourier is the ingress (KnativeServing spec.ingress)' : 'Kourier is the ingress (KnativeServing has no spec.ingress: the operator\'s default)'
   const checks: Check[] = []
   const smmr = state.memberRolls?.find((r) => r.metadata.namespace === mesh && r.metadata.name === SMMR_NAME) ?? null
@@ -219,7 +219,7 @@ export function kourierChecks(state: PrecheckState): Check[] {
       id: 'kourier/system-members',
       status: 'failure',
       detail: `${why}, and ${inMesh.join(', ')} ${inMesh.length > 1 ? 'are members' : 'is a member'} of ${mesh}/${SMMR_NAME}: the mesh's NetworkPolicies cut Kourier's gateway off the activator (guide 1.6 keeps them outside the mesh)`,
-      fix: `knmesh remove-namespace ${inMesh.join(' ')} --kourier${meshFlag} (Kourier, 1.6)${mode === 'kourier-default' ? `; knmesh enable-istio${meshFlag} (Istio, 1.4)` : ''}`,
+      fix: `knmesh remove-namespace ${inMesh.join(' ')} --kourier${flag} (Kourier, 1.6)${mode === 'kourier-default' ? `; knmesh enable-istio${flag} (Istio, 1.4)` : ''}`,
     })
   } else if (state.memberRolls) {
     checks.push({id: 'kourier/system-members', status: 'ok', detail: `${why}: knative-serving, knative-serving-ingress and knative-eventing are outside the mesh`})
@@ -235,7 +235,7 @@ export function kourierChecks(state: PrecheckState): Check[] {
         id: 'kourier/part-of-label',
         status: mode === 'kourier' ? 'failure' : 'warning',
         detail: `namespace ${unlabelled.join(', ')} lack${unlabelled.length > 1 ? '' : 's'} the label ${PART_OF_LABEL}=${PART_OF_VALUE}: the NetworkPolicy allow-from-serving-system-namespace (1.6) does not let ${unlabelled.length > 1 ? 'their' : 'its'} pods in`,
-        fix: `knmesh add-namespace ${typeof member === 'string' ? member : 'NAMESPACE'} --kourier${meshFlag} (adds the label)`,
+        fix: `knmesh add-namespace ${typeof member === 'string' ? member : 'NAMESPACE'} --kourier${flag} (adds the label)`,
       })
     } else if ([...state.servingNamespaces.values()].some(Boolean)) {
       checks.push({id: 'kourier/part-of-label', status: 'ok', detail: `${PART_OF_NAMESPACES.filter((n) => state.servingNamespaces!.get(n)).join(', ')} carry ${PART_OF_LABEL}=${PART_OF_VALUE}`})

@@ -1,10 +1,8 @@
 import {changesOf, type Note, type Plan} from '../change/plan.js'
 import {KnmeshError} from '../errors.js'
-import type {KubeClient} from '../kube/client.js'
+import {meshFlag} from './constants.js'
 import {planGateways, type GatewaysState} from './gateways.js'
-import {readGateways, readMesh} from './install-read.js'
 import {planMembers, type MembersState} from './members.js'
-import {readMembers} from './read.js'
 import {planConfigureMesh, smcpFindings, type MeshState} from './smcp.js'
 
 /**
@@ -37,15 +35,6 @@ export interface PrerequisiteFinding {
   command: string
 }
 
-export async function readPrerequisites(client: KubeClient, input: PrerequisitesInput): Promise<PrerequisitesState> {
-  const [mesh, gateways, members] = await Promise.all([
-    readMesh(client, input.meshNamespace),
-    readGateways(client, input.meshNamespace, input.secret),
-    readMembers(client, input.meshNamespace),
-  ])
-  return {mesh, gateways, members}
-}
-
 function planOf(verb: PrerequisiteVerb, state: PrerequisitesState, input: PrerequisitesInput): Plan {
   switch (verb) {
     case 'configure-mesh':
@@ -61,7 +50,7 @@ const VERBS: PrerequisiteVerb[] = ['configure-mesh', 'create-gateways', 'add-nam
 
 /** Which prerequisite verbs still have work to do (pure). */
 export function prerequisiteFindings(state: PrerequisitesState, input: PrerequisitesInput): PrerequisiteFinding[] {
-  const ns = input.meshNamespace === 'istio-system' ? '' : ` --mesh-namespace ${input.meshNamespace}`
+  const ns = meshFlag(input.meshNamespace)
   const out: PrerequisiteFinding[] = []
   for (const verb of VERBS) {
     const command = `knmesh ${verb}${verb === 'add-namespace' ? ' knative-serving' : ''}${ns}`

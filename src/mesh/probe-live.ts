@@ -1,5 +1,3 @@
-import type {KubeClient} from '../kube/client.js'
-import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
 import {MANAGED_BY} from './constants.js'
 
@@ -7,7 +5,7 @@ import {MANAGED_BY} from './constants.js'
  * probe --live: a short-lived curl pod in the caller's namespace that sends
  * the request for real and reports the HTTP status and the head of the body
  * in its termination message. The pure parts (pod, message format, verdict)
- * come first; runLiveProbe does the I/O.
+ * are here; src/read/probe-live.ts runLiveProbe does the I/O.
  */
 
 export const PROBE_LABEL = 'knmesh.openshift.io/probe'
@@ -99,74 +97,4 @@ export function verdictOf(status: string, curlExit: number, body: string): Obser
   const n = Number(status)
   if (n >= 200 && n < 500) return 'allow'
   return 'unknown'
-}
-
-// ---------------------------------------------------------------------------
-// I/O: create, wait, delete.
-
-export interface LiveResult {
-  pod: string
-  observation?: Observation
-  /** Why there is no observation (timeout, pod failed without a message). */
-  problem?: string
-  deleted: boolean
-}
-
-function terminated(pod: KObject): {exitCode?: number; message?: string; reason?: string} | undefined {
-  const cs = (pod.status?.containerStatuses ?? []) as {name: string; state?: {terminated?: {exitCode?: number; message?: string; reason?: string}}}[]
-  return cs.find((c) => c.name === PROBE_CONTAINER)?.state?.terminated
-}
-
-/**
- * Creates the probe pod, polls it until its probe container terminated or
- * `timeoutMs` passed, and deletes it whatever happens (Ctrl-C included).
- */
-export async function runLiveProbe(client: KubeClient, pod: KObject, timeoutMs: number, opts: {pollMs?: number; onCreated?: (name: string) => void} = {}): Promise<LiveResult> {
-  const created = await client.create(pod)
-  const name = created.metadata.name
-  const ns = created.metadata.namespace!
-  opts.onCreated?.(name)
-  let deleted = false
-  const cleanup = async () => {
-    if (deleted) return
-    deleted = true
-    await client.delete(Kinds.Pod, name, ns).catch(() => {
-      deleted = false
-    })
-  }
-  const onSignal = () => {
-    void cleanup().finally(() => process.exit(130))
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  let result: Omit<LiveResult, 'deleted'>
-  try {
-    result = await waitForResult(client, created, timeoutMs, opts.pollMs ?? 500)
-  } finally {
-    process.removeListener('SIGINT', onSignal)
-    process.removeListener('SIGTERM', onSignal)
-    await cleanup()
-  }
-  return {...result, deleted}
-}
-
-async function waitForResult(client: KubeClient, created: KObject, timeoutMs: number, pollMs: number): Promise<Omit<LiveResult, 'deleted'>> {
-  const name = created.metadata.name
-  const ns = created.metadata.namespace!
-  const deadline = Date.now() + timeoutMs
-  let last: KObject = created
-  for (;;) {
-    const t = terminated(last)
-    if (t) {
-      if (!t.message && t.exitCode === undefined) return {pod: name, problem: `the probe container ended without a result (${t.reason ?? 'no reason'})`}
-      return {pod: name, observation: parseTermination(t.message, t.exitCode)}
-    }
-    if (last.status?.phase === 'Failed') return {pod: name, problem: `the probe pod failed: ${last.status?.reason ?? ''} ${last.status?.message ?? ''}`.trim()}
-    if (Date.now() >= deadline) {
-      const phase = last.status?.phase ?? 'Pending'
-      return {pod: name, problem: `timed out after ${Math.round(timeoutMs / 1000)}s waiting for the probe pod (phase ${phase}${phase === 'Pending' ? ': is it scheduled, can the image be pulled?' : ''})`}
-    }
-    await new Promise((r) => setTimeout(r, pollMs))
-    last = (await client.get(Kinds.Pod, name, ns)) ?? last
-  }
 }

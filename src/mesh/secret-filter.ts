@@ -197,3 +197,11 @@ export function planFilterToggle(serving: KObject | null, enable: boolean, opts:
   if (Array.isArray(ks.spec.workloads) && ks.spec.workloads.length === 0 && !(Array.isArray(liveWorkloads) && liveWorkloads.length === 0)) delete ks.spec.workloads
   return {items: [{live: serving, desired: ks}], notes}
 }
+
+export interface RefsState {
+  refs: SecretRef[]
+  /** "ns/name" → the secret, null when absent; no entry when it could not be read (forbidden). */
+  secrets: Map<string, KObject | null>
+  /** Sources that could not be listed (kind not served or forbidden). */
+  skipped: string[]
+}

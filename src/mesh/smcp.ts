@@ -120,3 +120,8 @@ export function planConfigureMesh(state: MeshState, input: MeshInput): Plan {
   const desired = desiredSmcp(live, input.meshNamespace, name, notes)
   return {items: [{live, desired}], notes}
 }
+
+/** Whether the mesh's control plane enforces mTLS (SMCP spec.security.dataPlane.mtls). */
+export function meshMtlsOf(smcps: KObject[]): boolean {
+  return smcps.some((s) => s.spec?.security?.dataPlane?.mtls === true)
+}

@@ -2,7 +2,7 @@ import {changesOf, type Plan} from '../change/plan.js'
 import type {KObject} from '../kube/types.js'
 import {key} from '../kube/types.js'
 import {inspectSecret} from './certs.js'
-import {REQUIRED_MEMBERS} from './constants.js'
+import {REQUIRED_MEMBERS, meshFlag} from './constants.js'
 import {DEFAULT_CERT_SECRET, planGateways, type GatewaysState} from './gateways.js'
 import {planEnableIstio, type IstioState} from './istio.js'
 import {ingressMode} from './ingress-mode.js'
@@ -63,7 +63,7 @@ function fromPlanner(area: string, check: string, fix: string, okDetail: string,
 
 export function statusRows(s: StatusState): StatusRow[] {
   const mesh = s.meshNamespace
-  const meshFlag = mesh === 'istio-system' ? '' : ` --mesh-namespace ${mesh}`
+  const flag = meshFlag(mesh)
   const rows: StatusRow[] = []
 
   // 1.1, 1.4.1: prerequisites.
@@ -73,7 +73,7 @@ export function statusRows(s: StatusState): StatusRow[] {
   const smcps = s.precheck.smcps ?? []
   const served = s.precheck.served
   if (served.smcp) rows.push(
-    fromPlanner('mesh', 'control plane settings', `knmesh configure-mesh${meshFlag}`, `${smcps.map((x) => x.metadata.name).join(', ')}: mTLS, drain at least 35s, gateway label, excluded ports 8444/8022`, () =>
+    fromPlanner('mesh', 'control plane settings', `knmesh configure-mesh${flag}`, `${smcps.map((x) => x.metadata.name).join(', ')}: mTLS, drain at least 35s, gateway label, excluded ports 8444/8022`, () =>
       planConfigureMesh({smcps}, {meshNamespace: mesh}),
       () => smcps.length === 1 ? `${smcps[0].metadata.name}: ${smcpFindings(smcps[0]).join('; ')}` : 'no single control plane to check',
     ),
@@ -85,13 +85,13 @@ export function statusRows(s: StatusState): StatusRow[] {
   // Chosen Kourier (1.6): the Knative system namespaces stay outside the mesh (precheck's kourier rows flag them).
   const kourier = ingressMode(s.istio?.serving ?? s.precheck.serving) === 'kourier'
   if (served.smmr && kourier) rows.push(
-    fromPlanner('mesh', 'member roll', `knmesh add-namespace NAMESPACE --kourier${meshFlag}`, `${roll.length} members; Kourier is the ingress, so the Knative system namespaces stay outside the mesh (1.6)`, () =>
+    fromPlanner('mesh', 'member roll', `knmesh add-namespace NAMESPACE --kourier${flag}`, `${roll.length} members; Kourier is the ingress, so the Knative system namespaces stay outside the mesh (1.6)`, () =>
       planMembers(s.members, {meshNamespace: mesh, kourier: true}),
       () => `no ServiceMeshMemberRoll in ${mesh}`,
     ),
   )
   else if (served.smmr) rows.push(
-    fromPlanner('mesh', 'member roll', `knmesh add-namespace ${(missingMembers.length ? missingMembers : REQUIRED_MEMBERS).join(' ')}${meshFlag}`, `${roll.length} members, including ${REQUIRED_MEMBERS.join(' and ')}`, () =>
+    fromPlanner('mesh', 'member roll', `knmesh add-namespace ${(missingMembers.length ? missingMembers : REQUIRED_MEMBERS).join(' ')}${flag}`, `${roll.length} members, including ${REQUIRED_MEMBERS.join(' and ')}`, () =>
       planMembers(s.members, {meshNamespace: mesh}),
       () => s.members.smmr ? `${missingMembers.join(' and ')} not members` : `no ServiceMeshMemberRoll in ${mesh}`,
     ),
@@ -112,17 +112,17 @@ export function statusRows(s: StatusState): StatusRow[] {
   if (s.certSecret === undefined) {
     rows.push({area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'warning', detail: `cannot read Secret ${mesh}/${DEFAULT_CERT_SECRET} (forbidden)`})
   } else if (!s.certSecret) {
-    rows.push({area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'failure', detail: `no Secret ${mesh}/${DEFAULT_CERT_SECRET}`, fix: `knmesh certs${meshFlag}`})
+    rows.push({area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'failure', detail: `no Secret ${mesh}/${DEFAULT_CERT_SECRET}`, fix: `knmesh certs${flag}`})
   } else if (!s.domain) {
     rows.push({area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'warning', detail: 'present; the cluster domain is unknown, so the name was not checked', fix: 'knmesh certs --domain DOMAIN'})
   } else {
     const v = inspectSecret(s.certSecret, s.domain)
-    rows.push({area: 'certificates', check: DEFAULT_CERT_SECRET, state: v.usable ? 'ok' : 'failure', detail: v.reason, ...(v.usable ? {} : {fix: `knmesh certs --rotate${meshFlag}`})})
+    rows.push({area: 'certificates', check: DEFAULT_CERT_SECRET, state: v.usable ? 'ok' : 'failure', detail: v.reason, ...(v.usable ? {} : {fix: `knmesh certs --rotate${flag}`})})
   }
 
   // 1.4.2 steps 4-5: the gateways (a 443 conflict is precheck's row; here only the objects).
   if (served.gateway) rows.push(
-    fromPlanner('gateways', 'knative gateways and local gateway service', `knmesh create-gateways${meshFlag}`, 'knative-ingress-gateway, knative-local-gateway and their Service match the guide', () =>
+    fromPlanner('gateways', 'knative gateways and local gateway service', `knmesh create-gateways${flag}`, 'knative-ingress-gateway, knative-local-gateway and their Service match the guide', () =>
       planGateways(s.gateways, {meshNamespace: mesh, secret: s.gateways.ingress?.spec?.servers?.[0]?.tls?.credentialName ?? DEFAULT_CERT_SECRET, force: true}),
     ),
   )
@@ -139,7 +139,7 @@ export function statusRows(s: StatusState): StatusRow[] {
       check: `${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}`,
       state: change ? 'failure' : 'ok',
       detail: change ? `Istio integration settings missing: would ${change}` : 'Istio integration settings as in the guide',
-      ...(change ? {fix: `knmesh enable-istio${meshFlag}`} : {}),
+      ...(change ? {fix: `knmesh enable-istio${flag}`} : {}),
     })
   }
   if (istio && !istio.eventing) rows.push({area: 'serverless', check: 'KnativeEventing', state: 'ok', detail: 'not installed (optional)'})
@@ -155,13 +155,13 @@ export function statusRows(s: StatusState): StatusRow[] {
     rows.push({area: 'tenants', check: 'tenant isolation', state: 'ok', detail: 'no tenants defined (chapter 2 is optional)'})
   } else {
     rows.push(
-      fromPlanner('tenants', 'cluster-wide policies (2.3 step 2)', `knmesh tenant-authz --defaults${meshFlag}`, 'deny-all-by-default and the system allow policies are in place', () =>
+      fromPlanner('tenants', 'cluster-wide policies (2.3 step 2)', `knmesh tenant-authz --defaults${flag}`, 'deny-all-by-default and the system allow policies are in place', () =>
         planTenantAuthz(tstate, {defaults: true, meshNamespace: mesh, clusterDomain: domain}),
         (changes) => `${changes.length} missing or different: ${changes.slice(0, 3).join('; ')}${changes.length > 3 ? '; …' : ''}`,
       ),
     )
     for (const t of tenants) {
-      const fix = `knmesh tenant-authz ${t.name} --namespaces ${t.namespaces.join(',')}${meshFlag}`
+      const fix = `knmesh tenant-authz ${t.name} --namespaces ${t.namespaces.join(',')}${flag}`
       const row = fromPlanner('tenants', `tenant ${t.name}`, fix, `${t.namespaces.join(', ')}: ${t.policies.length} policies as the chart renders them`, () =>
         planTenantAuthz(tstate, {tenant: t.name, meshNamespace: mesh, clusterDomain: domain}),
       )
@@ -175,7 +175,7 @@ export function statusRows(s: StatusState): StatusRow[] {
       rows.push(row)
       const outside = t.namespaces.filter((ns) => !roll.includes(ns))
       if (outside.length) {
-        rows.push({area: 'tenants', check: `tenant ${t.name} in the mesh`, state: 'failure', detail: `${outside.join(', ')} not in the member roll: no sidecar enforces the policies`, fix: `knmesh add-namespace ${outside.join(' ')}${meshFlag}`})
+        rows.push({area: 'tenants', check: `tenant ${t.name} in the mesh`, state: 'failure', detail: `${outside.join(', ')} not in the member roll: no sidecar enforces the policies`, fix: `knmesh add-namespace ${outside.join(' ')}${flag}`})
       }
     }
     const m = tenantMatrix(s.view)

@@ -2,8 +2,8 @@ import {isDeepStrictEqual} from 'node:util'
 import {newObject, setLabels} from '../change/edit.js'
 import {info, warning, type Note, type Plan, type PlanItem} from '../change/plan.js'
 import {KnmeshError, UsageError} from '../errors.js'
-import type {KObject} from '../kube/types.js'
-import {KNATIVE_EVENTING, KNATIVE_SERVING, MANAGED_BY} from './constants.js'
+import type {KObject, Json} from '../kube/types.js'
+import {KNATIVE_EVENTING, KNATIVE_SERVING, MANAGED_BY, meshFlag} from './constants.js'
 import {members, planMembers} from './members.js'
 
 /**
@@ -197,10 +197,10 @@ export function tenantsOf(policies: KObject[]): TenantInfo[] {
       name,
       namespaces: namespacesOf(ps),
       policies: ps.sort((a, b) => apKey(a).localeCompare(apKey(b))),
-      serving: ps.some((p) => p.metadata.name === DRAIN_POLICY || p.spec?.rules?.some?.((r: any) => r?.from?.[0]?.source?.namespaces?.includes(KNATIVE_SERVING))),
+      serving: ps.some((p) => p.metadata.name === DRAIN_POLICY || p.spec?.rules?.some?.((r: Json) => r?.from?.[0]?.source?.namespaces?.includes(KNATIVE_SERVING))),
       // Also from the per-namespace and activator rules: a run cut short before the knative-eventing policies were
       // written leaves a tenant whose next run must still finish them, not strip eventing.
-      eventing: ps.some((p) => p.metadata.namespace === KNATIVE_EVENTING || p.spec?.rules?.some?.((r: any) => r?.from?.[0]?.source?.namespaces?.includes(KNATIVE_EVENTING) || r?.when?.some?.((w: any) => w?.key === 'request.headers[Kn-Namespace]'))),
+      eventing: ps.some((p) => p.metadata.namespace === KNATIVE_EVENTING || p.spec?.rules?.some?.((r: Json) => r?.from?.[0]?.source?.namespaces?.includes(KNATIVE_EVENTING) || r?.when?.some?.((w: Json) => w?.key === 'request.headers[Kn-Namespace]'))),
     }))
 }
 
@@ -224,7 +224,7 @@ function namespacesOf(ps: KObject[]): string[] {
   for (const p of ps.filter((x) => system.has(x.metadata.namespace!))) {
     const rule = p.spec?.rules?.[0]
     const fromNs = p.metadata.name.endsWith('-to-activator') ? rule?.from?.[0]?.source?.namespaces : undefined
-    const knNs = (p.spec?.rules ?? []).flatMap((r: any) => (r?.when ?? []).filter((w: any) => w?.key === 'request.headers[Kn-Namespace]').flatMap((w: any) => w.values ?? []))
+    const knNs = (p.spec?.rules ?? []).flatMap((r: Json) => (r?.when ?? []).filter((w: Json) => w?.key === 'request.headers[Kn-Namespace]').flatMap((w: Json) => w.values ?? []))
     for (const l of [fromNs, knNs]) if (Array.isArray(l)) for (const ns of l) if (!system.has(ns)) push(ns)
   }
   for (const ns of [...own].sort()) push(ns)
@@ -377,8 +377,8 @@ export function planTenantAuthz(state: TenantAuthzState, input: TenantAuthzInput
       items.push(...m.items)
       notes.push(...m.notes)
     } else {
-      const meshFlag = input.meshNamespace === 'istio-system' ? '' : ` --mesh-namespace ${input.meshNamespace}`
-      notes.push(warning(`${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not in the ServiceMeshMemberRoll: the policies are enforced only by mesh sidecars; run "knmesh add-namespace ${outside.join(' ')}${meshFlag}" or pass --add-to-mesh`))
+      const flag = meshFlag(input.meshNamespace)
+      notes.push(warning(`${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not in the ServiceMeshMemberRoll: the policies are enforced only by mesh sidecars; run "knmesh add-namespace ${outside.join(' ')}${flag}" or pass --add-to-mesh`))
     }
   }
   return {items, notes}

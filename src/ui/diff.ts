@@ -1,25 +1,10 @@
 import {createTwoFilesPatch} from 'diff'
 import {stringify} from 'yaml'
 import type {KObject} from '../kube/types.js'
-import {stripServerFields, type Action} from '../change/plan.js'
+import {redact, stripServerFields, type Action} from '../kube/objects.js'
 import {key} from '../kube/types.js'
 
 const c = (code: number, on: boolean) => (s: string) => (on ? `\u001B[${code}m${s}\u001B[0m` : s)
-
-/** Secret values are never printed: each becomes a marker that still shows whether it changed. */
-export function redact(obj: KObject, other?: KObject | null, side: 'before' | 'after' = 'after'): KObject {
-  if (obj.kind !== 'Secret' || obj.apiVersion !== 'v1') return obj
-  const out = structuredClone(obj)
-  for (const field of ['data', 'stringData'] as const) {
-    if (!out[field]) continue
-    for (const k of Object.keys(out[field])) {
-      // The new side of a changed value says so, so the diff still shows which keys change.
-      const changed = side === 'after' && other?.[field]?.[k] !== undefined && other[field][k] !== obj[field][k]
-      out[field][k] = `<redacted${changed ? ', changed' : ''}>`
-    }
-  }
-  return out
-}
 
 export function toYaml(obj: KObject): string {
   return stringify(redact(stripServerFields(obj)), {lineWidth: 0})

@@ -1,4 +1,4 @@
-import type {Printer} from '../change/engine.js'
+import type {Printer} from './printer.js'
 
 /**
  * Output of a read-only verb: `data` as JSON or YAML on stdout with -o json|yaml

@@ -110,7 +110,7 @@ describe('the kube-apiserver killed mid-run, then restarted', () => {
       if (isWrite(r, 'POST') && r.path.includes('/authorizationpolicies') && ++creates === 3) await cluster.apiserver!.kill()
       return undefined
     })
-    let applied: string[] = []
+    let applied: string[] | undefined
     try {
       const r = await cluster.run(['tenant-authz', 'team-kill', '--namespaces', namespaces.join(','), '--add-to-mesh', '--yes'], {kubeconfig: proxy.kubeconfig})
       expect(r.exitCode, r.stderr).toBe(8)

@@ -8,6 +8,7 @@ import {describe, expect, it} from 'vitest'
 import {Kinds} from '../../src/kube/kinds.js'
 import {isolatedCluster} from '../support/cluster.js'
 import {SMCP_SPEC, servingSpec} from '../support/guide-chapter1.js'
+import type {Json} from '../../src/kube/types.js'
 
 const cluster = isolatedCluster()
 
@@ -21,7 +22,7 @@ async function otherWriter(
   name: string,
   ns: string,
   stop: () => boolean,
-  edit: (o: any, i: number) => void,
+  edit: (o: Json, i: number) => void,
 ): Promise<{edits: number; conflicts: number}> {
   let conflicts = 0
   let i = 0

@@ -125,11 +125,10 @@ export async function waitIstioWebhookLive(
   timeoutMs = 30_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last = '';
   for (;;) {
     const r = await post('/apis/networking.istio.io/v1beta1/namespaces/default/serviceentries?dryRun=All', INVALID_SERVICE_ENTRY);
     if (r.status >= 400 && r.status < 500 && r.body.includes('already defined')) return;
-    last = `HTTP ${r.status} ${r.body.slice(0, 400)}`;
+    const last = `HTTP ${r.status} ${r.body.slice(0, 400)}`;
     if (Date.now() > deadline) throw new Error(`the API server does not call the Istio validation webhook after ${timeoutMs}ms; last answer: ${last}`);
     await new Promise((res) => setTimeout(res, 200));
   }

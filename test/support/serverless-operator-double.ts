@@ -2,7 +2,7 @@ import {isDeepStrictEqual} from 'node:util'
 import type {KubeClient} from '../../src/kube/client.js'
 import {ConflictError, NotFoundError} from '../../src/errors.js'
 import {Kinds} from '../../src/kube/kinds.js'
-import type {KObject} from '../../src/kube/types.js'
+import type {KObject, Json} from '../../src/kube/types.js'
 
 /**
  * ServerlessOperatorDouble: a TEST DOUBLE standing in for the OpenShift
@@ -72,9 +72,9 @@ export function operatorNetworkPolicies(namespace = NS): KObject[] {
 }
 
 /** What the manifest sets, laid over the live object: maps merged, lists and scalars replaced. */
-function overlay(live: any, manifest: any): any {
+function overlay(live: Json, manifest: Json): Json {
   if (!isMap(live) || !isMap(manifest)) return structuredClone(manifest)
-  const out: any = {...live}
+  const out: Json = {...live}
   for (const [k, v] of Object.entries(manifest)) out[k] = isMap(v) && isMap(live[k]) ? overlay(live[k], v) : structuredClone(v)
   return out
 }

@@ -10,7 +10,7 @@ const policy = (ns: string, name: string): KObject => ({apiVersion: 'security.is
 
 /** Four creates in three namespaces. */
 function plan(): Plan {
-  return {items: [policy('a', 'p1'), policy('b', 'p2'), policy('c', 'p3'), policy('c', 'p4')].map((desired) => ({desired})), notes: []}
+  return {items: [policy('a', 'p1'), policy('b', 'p2'), policy('c', 'p3'), policy('c', 'p4')].map((desired) => ({live: null, desired})), notes: []}
 }
 
 /** A fake client: creates succeed until `failAt` (1-based, real writes only); reviews answer by namespace. */

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {patchOps} from '../../src/change/engine.js'
-import {actionOf, changesOf, stripServerFields} from '../../src/change/plan.js'
+import {actionOf, changesOf} from '../../src/change/plan.js'
+import {stripServerFields} from '../../src/kube/objects.js'
 import {renderChange, toYaml} from '../../src/ui/diff.js'
 import type {KObject} from '../../src/kube/types.js'
 

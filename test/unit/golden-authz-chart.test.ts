@@ -65,7 +65,7 @@ describe('golden: tenant-authz = helm template of knative-istio-authz 1.32.0', (
 })
 
 describe('chartDifferences: when status may say "as the chart renders them"', () => {
-  const live = () => renderTenant(values('tenant-1', ['tenant-1'])).map((o) => ({...o, metadata: {...o.metadata, resourceVersion: '7'}}))
+  const live = (): KObject[] => renderTenant(values('tenant-1', ['tenant-1'])).map((o) => ({...o, metadata: {...o.metadata, resourceVersion: '7'}}))
   const info = (policies: KObject[]) => tenantsOf(policies)[0]
 
   it('none for the chart\'s own rendering (labels and server fields aside)', () => {

@@ -4,7 +4,7 @@
  * the bootstrap servers name is in the ServiceEntry; a live ServiceEntry keeps its other fields.
  */
 import {describe, expect, it} from 'vitest'
-import type {KObject} from '../../src/kube/types.js'
+import type {KObject, Json} from '../../src/kube/types.js'
 import {bootstrapPorts, desiredServiceEntry, DEFAULT_KAFKA_PORTS, GUIDE_KAFKA_PORTS, planEnableIstio, type IstioState} from '../../src/mesh/istio.js'
 import {GUIDE_KAFKA_SERVICE_ENTRY, KAFKA_PORT_RENAMES} from '../support/guide-chapter1.js'
 import type {Note} from '../../src/change/plan.js'
@@ -15,7 +15,7 @@ const HOST = 'my-cluster-kafka-bootstrap.kafka'
 function leafDiff(a: unknown, b: unknown, path = ''): [string, unknown, unknown][] {
   if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
     const keys = Array.isArray(a) && Array.isArray(b) ? [...Array(Math.max(a.length, b.length)).keys()].map(String) : [...new Set([...Object.keys(a), ...Object.keys(b)])]
-    return keys.flatMap((k) => leafDiff((a as any)[k], (b as any)[k], Array.isArray(a) ? `${path}[${k}]` : path ? `${path}.${k}` : k))
+    return keys.flatMap((k) => leafDiff((a as Json)[k], (b as Json)[k], Array.isArray(a) ? `${path}[${k}]` : path ? `${path}.${k}` : k))
   }
   return Object.is(a, b) ? [] : [[path, a, b]]
 }
@@ -53,7 +53,7 @@ describe('golden: the guide\'s Kafka ServiceEntry vs knmesh\'s', () => {
       ['spec.ports[3].name', 'tcp-sasl-tls', 'tcp-sasl-tls-9095'],
       ['spec.ports[4].name', 'tcp-tls', 'tcp-tls-9096'],
     ])
-    expect(Object.fromEntries(se.spec.ports.filter((p: any, i: number) => p.name !== guide.spec.ports[i].name).map((p: any) => [p.number, p.name]))).toEqual(KAFKA_PORT_RENAMES)
+    expect(Object.fromEntries(se.spec.ports.filter((p: Json, i: number) => p.name !== guide.spec.ports[i].name).map((p: Json) => [p.number, p.name]))).toEqual(KAFKA_PORT_RENAMES)
     // The guide's own example is what istiod refuses; knmesh's passes the same rule.
     expect(istiodPortErrors(guide)).toEqual(['service entry port name "tcp-sasl-tls" already defined', 'service entry port name "tcp-tls" already defined'])
     expect(istiodPortErrors(se)).toEqual([])
@@ -114,7 +114,7 @@ describe('the bootstrap servers\' own ports are in the ServiceEntry', () => {
   it('several servers: each missing port once; a port already listed is left as it is', () => {
     const {se} = seOf(state(), {kafkaBootstrap: ['a.kafka:9093,b.kafka:19092', 'c.kafka:19092', 'd.kafka:29092']})
     expect(se.spec.hosts).toEqual(['a.kafka', 'b.kafka', 'c.kafka', 'd.kafka'])
-    expect(se.spec.ports.map((p: any) => [p.number, p.name])).toEqual([...DEFAULT_KAFKA_PORTS.map((p) => [p.number, p.name]), [19092, 'tcp-19092'], [29092, 'tcp-29092']])
+    expect(se.spec.ports.map((p: Json) => [p.number, p.name])).toEqual([...DEFAULT_KAFKA_PORTS.map((p) => [p.number, p.name]), [19092, 'tcp-19092'], [29092, 'tcp-29092']])
   })
 
   it('the KnativeKafka\'s bootstrap servers count too (channel and broker)', () => {

@@ -4,13 +4,13 @@
  */
 import {describe, expect, it} from 'vitest'
 import {actionOf} from '../../src/change/plan.js'
-import type {KObject} from '../../src/kube/types.js'
+import type {KObject, Json} from '../../src/kube/types.js'
 import {parseGoDuration} from '../../src/mesh/duration.js'
 import {desiredSmcp, drainShortfall, planConfigureMesh, smcpFindings} from '../../src/mesh/smcp.js'
 import {SMCP_SPEC} from '../support/guide-chapter1.js'
 
 const withDrain = (drain: unknown): KObject => {
-  const spec = structuredClone(SMCP_SPEC) as any
+  const spec = structuredClone(SMCP_SPEC) as Json
   if (drain === undefined) delete spec.techPreview.meshConfig.defaultConfig.terminationDrainDuration
   else spec.techPreview.meshConfig.defaultConfig.terminationDrainDuration = drain
   return {apiVersion: 'maistra.io/v2', kind: 'ServiceMeshControlPlane', metadata: {name: 'basic', namespace: 'istio-system', resourceVersion: '4'}, spec}

@@ -6,7 +6,6 @@ import {planTenantAuthz} from '../../src/mesh/tenant-authz.js'
 import {pluralKind, summaryPhrase} from '../../src/ui/diff.js'
 import {fitColumns, table, wrapCell} from '../../src/ui/table.js'
 import {colorEnabled, pagerCommand, setWide, terminalHeight, terminalWidth} from '../../src/ui/terminal.js'
-import {table} from '../../src/ui/table.js'
 
 // Rows as the verbs print them (texts from src/mesh/status.ts, precheck.ts, probe, gpu-limit, tenant-authz).
 const STATUS: [string, string[], string[][]] = ['status', ['area', 'check', 'state', 'detail', 'fix'], [

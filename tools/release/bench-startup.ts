@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       times[j][side].push(r.wall)
       if (r.cpu !== undefined) times[j][side === 'a' ? 'ca' : 'cb'].push(r.cpu)
     }
-    for (const p of pairs) for (let w = 0; w < 2; w++) (once(p.a, env), once(p.b, env)) // warm the page cache
+    for (const p of pairs) for (let w = 0; w < 2; w++) { once(p.a, env); once(p.b, env) } // warm the page cache
     for (let i = 0; i < runs; i++) {
       pairs.forEach((p, j) => {
         if (i % 2 === 0) {

@@ -182,6 +182,7 @@ function thirdPartyNotices() {
  * Where dist writes the krew manifest: `pluginYaml` when given (resolved from the repo root), else the
  * committed plugin.yaml for a build of every platform, else OUT/plugin.yaml. A partial build never writes the
  * committed plugin.yaml (it lists every platform): asking for it throws.
+ * @param {{platforms?: string[], out: string, pluginYaml?: string}} opts
  */
 export function manifestPath({platforms, out, pluginYaml}) {
   const committed = join(root, 'plugin.yaml')

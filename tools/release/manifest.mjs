@@ -8,6 +8,10 @@ import {stringify} from 'yaml'
 /** Where release archives are published; `--base-url` overrides it. */
 export const DEFAULT_BASE_URL = 'https://github.com/knmesh/knmesh/releases/download'
 
+/**
+ * The krew plugin manifest (YAML text) for the release archives.
+ * @param {{version: string, platforms: {archive: string, bin: string, sha256: string, os: string, arch: string}[], baseUrl?: string}} opts
+ */
 export function pluginManifest({version, platforms, baseUrl}) {
   const base = baseUrl ?? `${DEFAULT_BASE_URL}/v${version}`
   const doc = {

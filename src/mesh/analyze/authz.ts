@@ -1,9 +1,9 @@
 import {changesOf} from '../../change/plan.js'
 import type {KObject} from '../../kube/types.js'
 import {appliesTo} from '../authz-eval.js'
-import {KNATIVE_EVENTING, KNATIVE_SERVING} from '../constants.js'
+import {KNATIVE_EVENTING, KNATIVE_SERVING, meshFlag} from '../constants.js'
 import {DEFAULT_CLUSTER_DOMAIN, defaultPolicies, isAuthorizationPolicy, planTenantAuthz, TENANT_LABEL, tenantsOf} from '../tenant-authz.js'
-import {finding, meshFlag, ref, type AnalyzeState, type Finding, type Rule} from './types.js'
+import {finding, ref, type AnalyzeState, type Finding, type Rule} from './types.js'
 import {isEmptyMap, templateWorkloads, type TemplateWorkload} from './workloads.js'
 
 /** Authorization (guide chapter 2). */

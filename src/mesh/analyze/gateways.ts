@@ -1,13 +1,13 @@
-import type {KObject} from '../../kube/types.js'
-import {KNATIVE_SERVING} from '../constants.js'
+import type {KObject, JsonObject} from '../../kube/types.js'
+import {KNATIVE_SERVING, meshFlag} from '../constants.js'
 import {INGRESS_GATEWAY, LOCAL_GATEWAY, PORT_TRANSLATION_LABEL} from '../gateways.js'
 import {gatewayConflicts} from '../precheck.js'
-import {finding, meshFlag, ref, type AnalyzeState, type Finding, type Rule} from './types.js'
+import {finding, ref, type AnalyzeState, type Finding, type Rule} from './types.js'
 import {isEmptyMap, labelSelectorMatches, templateWorkloads} from './workloads.js'
 
 /** Gateways (guide 1.4.1, 1.4.2 steps 4-5). */
 
-type Obj = Record<string, any>
+type Obj = JsonObject
 const servers = (gw: KObject): Obj[] => (Array.isArray(gw.spec?.servers) ? gw.spec.servers : [])
 const knativeGateway = (s: AnalyzeState) => s.gateways.find((g) => g.metadata.namespace === KNATIVE_SERVING && g.metadata.name === INGRESS_GATEWAY) ?? null
 

@@ -1,3 +1,4 @@
+import {meshFlag} from '../constants.js'
 import {AUTHZ_RULES} from './authz.js'
 import {GATEWAY_RULES} from './gateways.js'
 import {LIVE_RULES} from './live.js'
@@ -46,5 +47,5 @@ export function analyzeStatusRow(findings: Finding[], meshNamespace: string): {a
   const state = c.Error ? 'failure' : c.Warning ? 'warning' : 'ok'
   const codes = [...new Set(findings.filter((f) => f.severity !== 'Info').map((f) => f.code))]
   const detail = state === 'ok' ? `no errors or warnings (${RULES.length} checks${c.Info ? `, ${c.Info} info` : ''})` : `${c.Error} error(s), ${c.Warning} warning(s): ${codes.join(', ')}`
-  return {area: 'analyze', check: 'integration analysis', state, detail, ...(state === 'ok' ? {} : {fix: `knmesh analyze${meshNamespace === 'istio-system' ? '' : ` --mesh-namespace ${meshNamespace}`}`})}
+  return {area: 'analyze', check: 'integration analysis', state, detail, ...(state === 'ok' ? {} : {fix: `knmesh analyze${meshFlag(meshNamespace)}`})}
 }

@@ -1,10 +1,10 @@
 import type {KObject} from '../../kube/types.js'
-import {meshMtlsOf} from '../authz-read.js'
-import {KNATIVE_SERVING} from '../constants.js'
+import {meshMtlsOf} from '../smcp.js'
+import {KNATIVE_SERVING, meshFlag} from '../constants.js'
 import {auditGpuServices} from '../gpu.js'
 import {Authorizer, predict} from '../probe.js'
 import {isDenyAll, missingAllows} from './authz.js'
-import {finding, meshFlag, ref, type Finding, type Rule} from './types.js'
+import {finding, ref, type Finding, type Rule} from './types.js'
 
 /** Known failure states, read from the live conditions Knative writes. */
 

@@ -1,9 +1,9 @@
 import type {KObject} from '../../kube/types.js'
-import {meshMtlsOf} from '../authz-read.js'
-import {KNATIVE_SERVING} from '../constants.js'
+import {meshMtlsOf} from '../smcp.js'
+import {KNATIVE_SERVING, meshFlag} from '../constants.js'
 import {missingExcludedPorts} from '../smcp.js'
 import {memberNamespaces} from './sidecars.js'
-import {finding, meshFlag, ref, type Finding, type Rule} from './types.js'
+import {finding, ref, type Finding, type Rule} from './types.js'
 
 /** mTLS (guide 1.4.2 step 1: security.dataPlane.mtls: true). */
 

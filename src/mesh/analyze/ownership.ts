@@ -1,6 +1,6 @@
-import {KNATIVE_SERVING} from '../constants.js'
+import {KNATIVE_SERVING, meshFlag} from '../constants.js'
 import {allowsMonitoring, MONITORING_POLICY} from '../metrics.js'
-import {finding, meshFlag, ref, type Finding, type Rule} from './types.js'
+import {finding, ref, type Finding, type Rule} from './types.js'
 
 /** Objects and settings the Serverless operator owns. */
 

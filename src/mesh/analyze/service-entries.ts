@@ -1,10 +1,11 @@
-import {KNATIVE_EVENTING} from '../constants.js'
+import {KNATIVE_EVENTING, meshFlag} from '../constants.js'
 import {bootstrapHosts, kafkaBootstrapOf} from '../istio.js'
-import {finding, meshFlag, ref, type Finding, type Rule} from './types.js'
+import {finding, ref, type Finding, type Rule} from './types.js'
+import type {JsonObject} from '../../kube/types.js'
 
 /** ServiceEntries (guide 1.4.3 step 6: Kafka). */
 
-type Obj = Record<string, any>
+type Obj = JsonObject
 
 export const KNM0201: Rule = {
   code: 'KNM0201',

@@ -1,8 +1,8 @@
-import type {KObject} from '../../kube/types.js'
-import {KNATIVE_EVENTING, KNATIVE_SERVING, SMMR_NAME} from '../constants.js'
+import type {KObject, JsonObject} from '../../kube/types.js'
+import {KNATIVE_EVENTING, KNATIVE_SERVING, SMMR_NAME, meshFlag} from '../constants.js'
 import {EVENTING_WORKLOADS, KAFKA_WORKLOADS, SERVING_DEPLOYMENTS} from '../istio.js'
 import {members} from '../members.js'
-import {finding, meshFlag, ref, type AnalyzeState, type Finding, type Rule} from './types.js'
+import {finding, ref, type AnalyzeState, type Finding, type Rule} from './types.js'
 
 /** Sidecars (guide 1.4.2 steps 2-3, 1.4.3, 1.4.4). */
 
@@ -65,7 +65,7 @@ export const KNM0302: Rule = {
   run(s) {
     const out: Finding[] = []
     for (const {cr, field, names} of systemWorkloads(s)) {
-      const list: Record<string, any>[] = Array.isArray(cr.spec?.[field]) ? cr.spec[field] : []
+      const list: JsonObject[] = Array.isArray(cr.spec?.[field]) ? cr.spec[field] : []
       const lacking = names.filter((n) => injectValue(annotationsOf(list.find((e) => e?.name === n)?.annotations)[INJECT]) !== 'inject')
       if (lacking.length === 0) continue
       out.push(finding(KNM0302, [ref(cr)], `spec.${field}: ${lacking.join(', ')} lack${lacking.length === 1 ? 's' : ''} ${INJECT}: "true": ${lacking.length === 1 ? 'it runs' : 'they run'} without a sidecar`, `knmesh enable-istio${meshFlag(s.meshNamespace)}`))
@@ -120,7 +120,7 @@ export const KNM0303: Rule = {
     for (const cr of [s.serving, s.eventing, s.kafka]) {
       if (!cr) continue
       for (const field of ['deployments', 'workloads']) {
-        const list: Record<string, any>[] = Array.isArray(cr.spec?.[field]) ? cr.spec[field] : []
+        const list: JsonObject[] = Array.isArray(cr.spec?.[field]) ? cr.spec[field] : []
         for (const e of list) check(cr, cr.kind, `spec.${field}[${e?.name}].annotations`, annotationsOf(e?.annotations), `knmesh enable-istio${meshFlag(s.meshNamespace)}`)
       }
     }

@@ -72,8 +72,6 @@ export interface Rule {
 
 export const ref = (o: KObject, kind = o.kind): ObjectRef => ({kind, ...(o.metadata.namespace ? {namespace: o.metadata.namespace} : {}), name: o.metadata.name})
 
-export const meshFlag = (mesh: string) => (mesh === 'istio-system' ? '' : ` --mesh-namespace ${mesh}`)
-
 /** A rule's findings with its code and severity filled in. */
 export function finding(rule: Pick<Rule, 'code' | 'severity'>, objects: ObjectRef[], message: string, fix?: string): Finding {
   return {code: rule.code, severity: rule.severity, objects, message, ...(fix ? {fix} : {})}

@@ -1,4 +1,3 @@
-import type {KObject} from '../../kube/types.js'
 import type {Workload} from '../authz-eval.js'
 import type {AnalyzeState} from './types.js'
 
@@ -58,10 +57,3 @@ export function labelSelectorMatches(selector: unknown, labels: Record<string, s
 }
 
 export const isEmptyMap = (m: unknown) => !m || typeof m !== 'object' || Object.keys(m as object).length === 0
-
-/** Namespaces that have at least one workload template (others: nothing deployed yet, selectors are not checked there). */
-export function namespacesWithWorkloads(ws: TemplateWorkload[]): Set<string> {
-  return new Set(ws.map((w) => w.namespace))
-}
-
-export type {KObject}

@@ -1,8 +1,8 @@
-import type {Printer} from '../change/engine.js'
+import type {Printer} from '../ui/printer.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
-import {SMMR_NAME} from './constants.js'
-import {members, pendingMembers, pendingText} from './members.js'
+import {SMMR_NAME} from '../mesh/constants.js'
+import {members, pendingMembers, pendingText} from '../mesh/members.js'
 
 /**
  * Prints the member roll's status when the Service Mesh Operator reports one,

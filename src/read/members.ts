@@ -1,19 +1,9 @@
-import {ForbiddenError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
-import {SMMR_NAME} from './constants.js'
-import {KOURIER_POLICY, PART_OF_NAMESPACES, type MembersState} from './members.js'
-
-/** The value of a read, or null when the user may not make it (the verb then says what it could not check). */
-export async function unlessForbidden<T>(p: Promise<T>): Promise<T | null> {
-  try {
-    return await p
-  } catch (error) {
-    if (error instanceof ForbiddenError) return null
-    throw error
-  }
-}
+import {SMMR_NAME} from '../mesh/constants.js'
+import {KOURIER_POLICY, memberNamespacesOf, PART_OF_NAMESPACES, type MembersState} from '../mesh/members.js'
+import {unlessForbidden} from './tolerate.js'
 
 /** Names of all namespaces (one list request), or null when the user may not list them. */
 export async function namespaceNames(client: KubeClient): Promise<Set<string> | null> {
@@ -48,4 +38,13 @@ export async function readMembers(client: KubeClient, meshNamespace: string, kou
     systemNamespaces = system
   }
   return {smmr, namespaces, policies, systemNamespaces}
+}
+
+/**
+ * The namespaces of --all-members: the member roll's spec.members and
+ * status.members (without knative-serving/knative-eventing, which run no
+ * revisions), or null when there is no member roll.
+ */
+export async function readMemberNamespaces(client: KubeClient, meshNamespace: string): Promise<string[] | null> {
+  return memberNamespacesOf(await client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace))
 }

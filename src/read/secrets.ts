@@ -2,53 +2,15 @@ import {ForbiddenError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
-import type {AnnotateState} from './annotate.js'
-import {KNATIVE_SERVING, SMMR_NAME} from './constants.js'
-import {pendingMembers} from './members.js'
-import {INSTANCE_LABEL} from './pipelines.js'
-import type {MetricsState} from './metrics.js'
-import {memberNamespacesOf, readCostLabels} from './read-workloads.js'
-import {unlessForbidden} from './read.js'
-import {secretRefs, TLS_SECRET_TYPE, type SecretRef} from './secret-filter.js'
+import {unlessForbidden} from './tolerate.js'
+import {secretRefs, TLS_SECRET_TYPE, type RefsState} from '../mesh/secret-filter.js'
 
-/** Readers for annotate-services, enable-metrics and filter-secrets: bounded requests, big lists in pages. */
-
-/** annotate-services: the Knative Services in scope (one by name, or every one of the namespaces) and the mesh members. */
-export async function readAnnotate(client: KubeClient, meshNamespace: string, namespaces: string[], name?: string): Promise<AnnotateState> {
-  const smmrP = client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace)
-  // The Pipelines the console links to an application (pipelines.ts): one list in the one namespace, else cluster-wide.
-  // Auxiliary (only names pipeline-deployed services): a list that fails loses only that note.
-  const pipelinesP = client.listIfServed(Kinds.Pipeline, namespaces.length === 1 ? namespaces[0] : undefined, {labelSelector: INSTANCE_LABEL}).then((p) => p ?? [], () => [])
-  if (name) {
-    const [svc, smmr, pipelines] = await Promise.all([client.get(Kinds.KnativeService, name, namespaces[0]), smmrP, pipelinesP])
-    return {services: svc ? [svc] : [], members: memberNamespacesOf(smmr), pending: pendingMembers(smmr), pipelines, missing: []}
-  }
-  const [state, smmr, pipelines] = await Promise.all([readCostLabels(client, namespaces, {pods: false}), smmrP, pipelinesP])
-  return {services: state.services, members: memberNamespacesOf(smmr), pending: pendingMembers(smmr), pipelines, missing: state.missing}
-}
-
-/** enable-metrics: KnativeServing, the NetworkPolicies of knative-serving, the SMCPs (three requests). */
-export async function readMetrics(client: KubeClient, meshNamespace: string): Promise<MetricsState> {
-  const [serving, policies, smcps] = await Promise.all([
-    client.get(Kinds.KnativeServing, KNATIVE_SERVING, KNATIVE_SERVING),
-    client.listAll(Kinds.NetworkPolicy, KNATIVE_SERVING),
-    client.listAll(Kinds.ServiceMeshControlPlane, meshNamespace),
-  ])
-  return {serving, policies, smcps}
-}
+/** Readers for filter-secrets (and status's secret filtering row): bounded requests, big lists in pages. */
 
 export interface SecretScope {
   meshNamespace: string
   /** null: every namespace. */
   namespaces: string[] | null
-}
-
-export interface RefsState {
-  refs: SecretRef[]
-  /** "ns/name" → the secret, null when absent; no entry when it could not be read (forbidden). */
-  secrets: Map<string, KObject | null>
-  /** Sources that could not be listed (kind not served or forbidden). */
-  skipped: string[]
 }
 
 /**

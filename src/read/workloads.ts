@@ -1,11 +1,9 @@
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
-import {REQUIRED_MEMBERS, SMMR_NAME} from './constants.js'
-import type {CostLabelsState} from './cost-labels.js'
-import type {GpuState} from './gpu.js'
-import {members} from './members.js'
-import {unlessForbidden} from './read.js'
+import type {CostLabelsState} from '../mesh/cost-labels.js'
+import type {GpuState} from '../mesh/gpu.js'
+import {unlessForbidden} from './tolerate.js'
 
 /** Readers for the workload verbs (gpu-limit, cost-labels): a bounded number of requests, never one per namespace. */
 
@@ -24,22 +22,6 @@ export async function readGpu(client: KubeClient, namespace: string, name: strin
 export async function readGpuList(client: KubeClient, namespace: string): Promise<{services: KObject[]; nodes: KObject[] | null}> {
   const [services, nodes] = await Promise.all([client.listAll(Kinds.KnativeService, namespace), readNodes(client)])
   return {services, nodes}
-}
-
-/**
- * The namespaces of --all-members: the member roll's spec.members and
- * status.members (without knative-serving/knative-eventing, which run no
- * revisions), or null when there is no member roll.
- */
-export async function readMemberNamespaces(client: KubeClient, meshNamespace: string): Promise<string[] | null> {
-  return memberNamespacesOf(await client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace))
-}
-
-/** readMemberNamespaces for a member roll already read. */
-export function memberNamespacesOf(smmr: KObject | null): string[] | null {
-  if (!smmr) return null
-  const status = Array.isArray(smmr.status?.members) ? (smmr.status.members as unknown[]).filter((m): m is string => typeof m === 'string') : []
-  return [...new Set([...members(smmr), ...status])].filter((n) => !REQUIRED_MEMBERS.includes(n))
 }
 
 /**

@@ -1,13 +1,10 @@
-import type {KubeClient} from '../kube/client.js'
-import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
+import {meshFlag} from './constants.js'
 import {meshAnnotationFindings} from './annotate.js'
-import {INSTANCE_LABEL, pipelineOf} from './pipelines.js'
 import {members} from './members.js'
-import {metricsFindings} from './metrics.js'
-import {readMetrics, readSecretRefs} from './read-ops.js'
-import {unlessForbidden} from './read.js'
-import {auditSecrets, filteringEnabled} from './secret-filter.js'
+import {metricsFindings, type MetricsState} from './metrics.js'
+import {pipelineOf} from './pipelines.js'
+import {auditSecrets, type RefsState} from './secret-filter.js'
 import type {StatusRow, StatusState} from './status.js'
 
 /**
@@ -16,7 +13,25 @@ import type {StatusRow, StatusState} from './status.js'
  * verb's own reader and check; the reads are cluster-wide.
  */
 
-export function serviceRows(services: KObject[], roll: string[], meshFlag: string, pipelines: KObject[] = []): StatusRow[] {
+/** What the operating verbs' areas of status read (src/read/status.ts readStatusExtras). */
+export interface StatusExtrasState {
+  /** enable-metrics' state; null when its row is skipped (KnativeServing or the SMCP not served: precheck's rows say so). */
+  metrics: MetricsState | null
+  /** Every Knative Service; undefined when Knative Serving is not installed (no row), null when the user may not list them. */
+  services: KObject[] | null | undefined
+  /** filter-secrets' references and secrets; null when secret filtering is off (or there is no KnativeServing). */
+  refs: RefsState | null
+  /** The Tekton Pipelines linked to an application; null when they could not be listed (only the pipeline names are lost). */
+  pipelines: KObject[] | null
+}
+
+/**
+ * The services rows: one ok row, or one failure row per namespace whose
+ * Knative Services lack the mesh annotations (1.4.4), naming the Pipelines
+ * that deploy them. `roll`: the member namespaces; `flag`: "" or
+ * " --mesh-namespace NS" for the fix (meshFlag).
+ */
+export function serviceRows(services: KObject[], roll: string[], flag: string, pipelines: KObject[] = []): StatusRow[] {
   const lacking = services.filter((s) => roll.includes(s.metadata.namespace!) && meshAnnotationFindings(s).length > 0)
   if (lacking.length === 0) {
     const n = services.filter((s) => roll.includes(s.metadata.namespace!)).length
@@ -38,27 +53,22 @@ export function serviceRows(services: KObject[], roll: string[], meshFlag: strin
       detail:
         `${svcs.map((s) => s.metadata.name).join(', ')} ${svcs.length === 1 ? 'lacks' : 'lack'} the mesh annotations (1.4.4)` +
         (piped.length ? `; ${piped.join(', ')} deployed by OpenShift Pipelines: add the annotations to the pipeline's deploy step too, or its next run drops them` : ''),
-      fix: `knmesh annotate-services -n ${ns}${meshFlag}`,
+      fix: `knmesh annotate-services -n ${ns}${flag}`,
     })
   }
   return rows
 }
 
-export async function statusExtras(client: KubeClient, state: StatusState): Promise<StatusRow[]> {
+/**
+ * The metrics (1.5), secret filtering (1.7) and services (1.4.4) rows of
+ * status, from the state readStatusExtras read. Pure; never throws (a
+ * metrics check that throws becomes the row's detail).
+ */
+export function extraRows(state: StatusState, extras: StatusExtrasState): StatusRow[] {
   const mesh = state.meshNamespace
-  const meshFlag = mesh === 'istio-system' ? '' : ` --mesh-namespace ${mesh}`
+  const flag = meshFlag(mesh)
   const serving = state.istio?.serving ?? null
-  const [metrics, services, refs, pipelines] = await Promise.all([
-    // KnativeServing and the SMCP not served: precheck's rows say so; the metrics row is skipped.
-    state.istio && state.precheck.served.smcp ? readMetrics(client, mesh) : null,
-    // undefined: Knative Serving not installed (no row); null: not allowed to list.
-    client.isServed(Kinds.KnativeService).then((served) => (served ? unlessForbidden(client.listAll(Kinds.KnativeService)) : undefined)),
-    serving && filteringEnabled(serving) ? readSecretRefs(client, {meshNamespace: mesh, namespaces: null}) : null,
-    // The Tekton Pipelines the console links to an application (one list, only those with the link label).
-    // Auxiliary: a list that fails (forbidden, or the API server still initializing a fresh CRD's storage) only
-    // loses the pipeline names in the services rows.
-    client.listIfServed(Kinds.Pipeline, undefined, {labelSelector: INSTANCE_LABEL}).catch(() => null),
-  ])
+  const {metrics, services, refs, pipelines} = extras
   const rows: StatusRow[] = []
 
   // 1.5: metrics are optional; without them the mesh's mTLS keeps Prometheus out.
@@ -70,7 +80,7 @@ export async function statusExtras(client: KubeClient, state: StatusState): Prom
   }
   if (metrics) rows.push(
     findings.length
-      ? {area: 'metrics', check: 'Knative Serving metrics', state: 'warning', detail: findings.join('; '), fix: `knmesh enable-metrics${meshFlag}`}
+      ? {area: 'metrics', check: 'Knative Serving metrics', state: 'warning', detail: findings.join('; '), fix: `knmesh enable-metrics${flag}`}
       : {area: 'metrics', check: 'Knative Serving metrics', state: 'ok', detail: 'prometheus backend, monitoring NetworkPolicy, port 8444 excluded'},
   )
 
@@ -82,7 +92,7 @@ export async function statusExtras(client: KubeClient, state: StatusState): Prom
     const unlabelled = audit.filter((a) => a.problem === 'unlabelled')
     const missing = audit.filter((a) => a.problem === 'missing')
     if (unlabelled.length) {
-      rows.push({area: 'secret filtering', check: 'certificate-uid labels', state: 'failure', detail: `${unlabelled.length} referenced secret(s) invisible to net-istio: ${unlabelled.slice(0, 5).map((a) => `${a.namespace}/${a.name}`).join(', ')}`, fix: `knmesh filter-secrets${meshFlag}`})
+      rows.push({area: 'secret filtering', check: 'certificate-uid labels', state: 'failure', detail: `${unlabelled.length} referenced secret(s) invisible to net-istio: ${unlabelled.slice(0, 5).map((a) => `${a.namespace}/${a.name}`).join(', ')}`, fix: `knmesh filter-secrets${flag}`})
     }
     if (missing.length) {
       rows.push({area: 'secret filtering', check: 'referenced secrets', state: 'warning', detail: `${missing.length} referenced secret(s) do not exist: ${missing.slice(0, 5).map((a) => `${a.namespace}/${a.name}`).join(', ')}`})
@@ -97,6 +107,6 @@ export async function statusExtras(client: KubeClient, state: StatusState): Prom
   if (services === undefined) {
     // Knative Serving is not installed: precheck's rows say so.
   } else if (services === null) rows.push({area: 'services', check: 'mesh annotations', state: 'warning', detail: 'cannot list Knative Services'})
-  else rows.push(...serviceRows(services, members(state.members.smmr), meshFlag, pipelines ?? []))
+  else rows.push(...serviceRows(services, members(state.members.smmr), flag, pipelines ?? []))
   return rows
 }

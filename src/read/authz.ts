@@ -2,10 +2,11 @@ import {NotServedError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
-import {SMMR_NAME} from './constants.js'
-import type {MeshView} from './probe.js'
-import {readMembers} from './read.js'
-import {TENANT_LABEL, type TenantAuthzState} from './tenant-authz.js'
+import {SMMR_NAME} from '../mesh/constants.js'
+import {meshMtlsOf} from '../mesh/smcp.js'
+import type {MeshView} from '../mesh/probe.js'
+import {readMembers} from './members.js'
+import {TENANT_LABEL, type TenantAuthzState} from '../mesh/tenant-authz.js'
 
 /** Readers for tenant-authz and probe: one cluster-wide (paged) list per kind, never one request per namespace. */
 
@@ -33,11 +34,6 @@ export async function readMeshView(client: KubeClient, meshNamespace: string): P
     client.listIfServed(Kinds.ServiceMeshControlPlane, meshNamespace),
   ])
   return {policies, peerAuthentications, smmr, meshNamespace, meshMtls: meshMtlsOf(smcps ?? [])}
-}
-
-/** Whether the mesh's control plane enforces mTLS (SMCP spec.security.dataPlane.mtls). */
-export function meshMtlsOf(smcps: KObject[]): boolean {
-  return smcps.some((s) => s.spec?.security?.dataPlane?.mtls === true)
 }
 
 /** The Knative Service, or null when absent or Knative Serving is not installed. */

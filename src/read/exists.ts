@@ -7,8 +7,10 @@
 import {ForbiddenError, MissingError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
-import {closest} from './names.js'
-import {namespaceNames, unlessForbidden} from './read.js'
+import {meshFlag} from '../mesh/constants.js'
+import {closest} from '../mesh/names.js'
+import {namespaceNames} from './members.js'
+import {unlessForbidden} from './tolerate.js'
 
 /**
  * Throws MissingError (exit 6) naming every namespace of `names` that does not exist, with a
@@ -62,6 +64,6 @@ export async function requireMeshNamespace(client: KubeClient, mesh: string, bin
     throw new MissingError(`mesh namespace "${mesh}" does not exist; ServiceMeshControlPlane ${planes}: use --mesh-namespace ${best}`)
   }
   throw new MissingError(
-    `mesh namespace "${mesh}" does not exist and the cluster has no ServiceMeshControlPlane: create the namespace (kubectl create namespace ${mesh}), then run ${bin} configure-mesh --create${mesh === 'istio-system' ? '' : ` --mesh-namespace ${mesh}`}`,
+    `mesh namespace "${mesh}" does not exist and the cluster has no ServiceMeshControlPlane: create the namespace (kubectl create namespace ${mesh}), then run ${bin} configure-mesh --create${meshFlag(mesh)}`,
   )
 }

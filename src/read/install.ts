@@ -1,12 +1,13 @@
 import type {KubeClient} from '../kube/client.js'
 import {Kinds, type KindInfo} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
-import {KNATIVE_EVENTING, KNATIVE_SERVING} from './constants.js'
-import {INGRESS_GATEWAY, LOCAL_GATEWAY, type GatewaysState} from './gateways.js'
-import {KAFKA_SERVICE_ENTRY, KNATIVE_KAFKA, type IstioState} from './istio.js'
-import type {PrecheckState, PrerequisiteKind} from './precheck.js'
-import type {MeshState} from './smcp.js'
-import {readPartOfNamespaces, unlessForbidden} from './read.js'
+import {KNATIVE_EVENTING, KNATIVE_SERVING} from '../mesh/constants.js'
+import {INGRESS_GATEWAY, LOCAL_GATEWAY, type GatewaysState} from '../mesh/gateways.js'
+import {KAFKA_SERVICE_ENTRY, KNATIVE_KAFKA, type IstioState} from '../mesh/istio.js'
+import type {PrecheckState, PrerequisiteKind} from '../mesh/precheck.js'
+import type {MeshState} from '../mesh/smcp.js'
+import {readPartOfNamespaces} from './members.js'
+import {unlessForbidden} from './tolerate.js'
 
 /**
  * Readers for the installation verbs (precheck, certs, configure-mesh,

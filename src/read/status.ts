@@ -1,0 +1,91 @@
+import {ForbiddenError, NotServedError} from '../errors.js'
+import type {KubeClient} from '../kube/client.js'
+import {Kinds} from '../kube/kinds.js'
+import type {KObject} from '../kube/types.js'
+import {KNATIVE_SERVING, SMMR_NAME} from '../mesh/constants.js'
+import {DEFAULT_CERT_SECRET, INGRESS_GATEWAY, LOCAL_GATEWAY} from '../mesh/gateways.js'
+import {clusterDomain, readIstio, readPrecheck} from './install.js'
+import {namespaceNames} from './members.js'
+import {INSTANCE_LABEL} from '../mesh/pipelines.js'
+import {filteringEnabled} from '../mesh/secret-filter.js'
+import {meshMtlsOf} from '../mesh/smcp.js'
+import type {StatusRow, StatusState} from '../mesh/status.js'
+import {extraRows, type StatusExtrasState} from '../mesh/status-rows.js'
+import {readMetrics} from './metrics.js'
+import {readSecretRefs} from './secrets.js'
+import {unlessForbidden} from './tolerate.js'
+
+/**
+ * One read for status: each collection once, cluster-wide (the same lists
+ * precheck, create-gateways and probe read), so the number of requests does
+ * not grow with the number of namespaces.
+ */
+export async function readStatus(client: KubeClient, meshNamespace: string): Promise<StatusState> {
+  const [precheck, namespaces, localService, certSecret, istio, domain, policies, peerAuthentications] = await Promise.all([
+    readPrecheck(client, meshNamespace),
+    namespaceNames(client),
+    client.get(Kinds.Service, LOCAL_GATEWAY, meshNamespace),
+    client.get(Kinds.Secret, DEFAULT_CERT_SECRET, meshNamespace).catch((error: unknown) => {
+      if (error instanceof ForbiddenError) return undefined
+      throw error
+    }),
+    // Not served (no Serverless Operator): precheck's rows say so; the Istio rows are skipped.
+    readIstio(client, {eventing: true}).catch((error: unknown) => {
+      if (error instanceof NotServedError) return null
+      throw error
+    }),
+    clusterDomain(client),
+    client.listIfServed(Kinds.AuthorizationPolicy),
+    client.listIfServed(Kinds.PeerAuthentication),
+  ])
+  const smmr = precheck.memberRolls?.find((r) => r.metadata.namespace === meshNamespace && r.metadata.name === SMMR_NAME) ?? null
+  const gateways = precheck.gateways ?? []
+  // Gateway credential Secret and the local gateway Service are core kinds: always readable.
+  const find = (name: string): KObject | null => gateways.find((g) => g.metadata.namespace === KNATIVE_SERVING && g.metadata.name === name) ?? null
+  return {
+    meshNamespace,
+    precheck,
+    members: {smmr, namespaces},
+    gateways: {
+      ingress: find(INGRESS_GATEWAY),
+      local: find(LOCAL_GATEWAY),
+      service: localService,
+      secretExists: certSecret === undefined ? null : certSecret !== null,
+      allGateways: gateways,
+      memberRolls: precheck.memberRolls ?? [],
+    },
+    istio,
+    domain,
+    certSecret,
+    view: {policies: policies ?? [], peerAuthentications: peerAuthentications ?? [], smmr, meshNamespace, meshMtls: meshMtlsOf(precheck.smcps ?? [])},
+  }
+}
+
+/**
+ * What the operating verbs' areas of status read, cluster-wide: enable-metrics'
+ * state, every Knative Service, filter-secrets' references (with secret
+ * filtering on) and the linked Pipelines (at most six requests and the
+ * secret lists). Throws what the client throws, except forbidden/not served
+ * where a field says so (see StatusExtrasState).
+ */
+export async function readStatusExtras(client: KubeClient, state: StatusState): Promise<StatusExtrasState> {
+  const mesh = state.meshNamespace
+  const serving = state.istio?.serving ?? null
+  const [metrics, services, refs, pipelines] = await Promise.all([
+    // KnativeServing and the SMCP not served: precheck's rows say so; the metrics row is skipped.
+    state.istio && state.precheck.served.smcp ? readMetrics(client, mesh) : null,
+    // undefined: Knative Serving not installed (no row); null: not allowed to list.
+    client.isServed(Kinds.KnativeService).then((served) => (served ? unlessForbidden(client.listAll(Kinds.KnativeService)) : undefined)),
+    serving && filteringEnabled(serving) ? readSecretRefs(client, {meshNamespace: mesh, namespaces: null}) : null,
+    // The Tekton Pipelines the console links to an application (one list, only those with the link label).
+    // Auxiliary: a list that fails (forbidden, or the API server still initializing a fresh CRD's storage) only
+    // loses the pipeline names in the services rows.
+    client.listIfServed(Kinds.Pipeline, undefined, {labelSelector: INSTANCE_LABEL}).catch(() => null),
+  ])
+  return {metrics, services, refs, pipelines}
+}
+
+/** The metrics, secret filtering and services rows of status (reads, then mesh/status-rows extraRows). */
+export async function statusExtras(client: KubeClient, state: StatusState): Promise<StatusRow[]> {
+  return extraRows(state, await readStatusExtras(client, state))
+}
