@@ -126,6 +126,10 @@ describe('the shipped build (bin/knmesh.js) on a 100-column terminal', () => {
       [['cost-labels', '-n', 'shop-1', '--set', 'cost-center=shop'], [{when: APPLY, keys: 'y\r'}], [0]],
       [['gpu-limit', 'hello', '1', '-n', 'shop-1'], [{when: APPLY, keys: 'y\r'}], [0]],
       [['filter-secrets', '--check'], [], [0]],
+      [['history'], [], [0]],
+      [['undo'], [{when: APPLY, keys: 'n\r'}], [3]],
+      [['whoami'], [], [0]],
+      [['analyze'], [], [0, 1]],
       [['--help'], [], [0]],
     ]
     for (const [args, keys, codes] of runs) {

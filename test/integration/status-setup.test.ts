@@ -39,6 +39,10 @@ describe('status and setup on a real API server', () => {
     const first = await cluster.run(args)
     expect(first.exitCode, first.stderr + first.stdout).toBe(0)
     expect(first.stdout).toContain('setup complete')
+    // Each step that changed something is a change set of its own (README, history/undo): undo takes the last.
+    const history = JSON.parse((await cluster.run(['history', '-o', 'json'])).stdout) as {changeSets: {verb: string}[]}
+    const verbs = history.changeSets.map((e) => e.verb)
+    for (const v of ['certs', 'configure-mesh', 'add-namespace', 'create-gateways', 'enable-istio', 'tenant-authz']) expect(verbs, verbs.join(',')).toContain(v)
 
     const status = await cluster.run(['status', '-o', 'json'])
     expect(status.exitCode, status.stdout).toBe(0)

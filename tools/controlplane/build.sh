@@ -24,30 +24,14 @@ if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then
   log "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS lacks etcd/kube-apiserver; building instead"
 fi
 
-cache="${KNMESH_CACHE:-$HOME/.cache/knmesh}"
-bin="$cache/controlplane/${K8S_VERSION}-${ETCD_VERSION}"
+# shellcheck source=../lib/cache.sh
+source "$here/../lib/cache.sh"
+bin="$knmesh_cache/controlplane/${K8S_VERSION}-${ETCD_VERSION}"
 mkdir -p "$bin"
 
 have() { [[ -x "$bin/etcd" && -x "$bin/kube-apiserver" && -x "$bin/kubectl" ]]; }
-
-if have && [[ -z "${KNMESH_REBUILD:-}" ]]; then
-  log "binaries present in $bin"
-  echo "$bin"
-  exit 0
-fi
-
-# Serialise concurrent builds (two test runs starting at once).
-exec 9>"$bin/.build.lock"
-if command -v flock >/dev/null; then flock 9; fi
-if have && [[ -z "${KNMESH_REBUILD:-}" ]]; then
-  log "binaries built by a concurrent run in $bin"
-  echo "$bin"
-  exit 0
-fi
-
-command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
-export GOFLAGS="-mod=mod -buildvcs=false"
-export CGO_ENABLED="${CGO_ENABLED:-0}"
+cached_or_lock "$bin" "$bin/.build.lock"
+go_env
 
 check_pin() { # dir module want
   local got

@@ -20,28 +20,16 @@ repo="$(cd "$here/../.." && pwd)"
 # shellcheck source=versions.env
 source "$here/versions.env"
 log() { echo "[controlplane/crds] $*" >&2; }
+# shellcheck source=../lib/cache.sh
+source "$here/../lib/cache.sh"
 command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
 
 vendored="$repo/$VENDORED_DIR"
 set_version="$(cat "$here/versions.env" "$here/crds.sh" "$vendored"/*.yaml | sha256sum | cut -c1-12)"
-cache="${KNMESH_CACHE:-$HOME/.cache/knmesh}"
-out="$cache/crds/$set_version"
-
-if [[ -f "$out/.complete" && -z "${KNMESH_REBUILD:-}" ]]; then
-  log "CRDs present in $out"
-  echo "$out"
-  exit 0
-fi
-
-# Serialise concurrent runs (two test runs starting at once).
-mkdir -p "$cache/crds"
-exec 9>"$cache/crds/.lock"
-if command -v flock >/dev/null; then flock 9; fi
-if [[ -f "$out/.complete" && -z "${KNMESH_REBUILD:-}" ]]; then
-  log "CRDs collected by a concurrent run in $out"
-  echo "$out"
-  exit 0
-fi
+out="$knmesh_cache/crds/$set_version"
+have() { [[ -f "$out/.complete" ]]; }
+# A concurrent run collecting the same set waits for the lock.
+cached_or_lock "$out" "$knmesh_cache/crds/.lock"
 
 # module@version -> extracted module dir (read-only, in the module cache)
 moddir() {
@@ -54,7 +42,7 @@ moddir() {
   echo "$dir"
 }
 
-tmp="$(mktemp -d "$cache/crds/.tmp.XXXXXX")"
+tmp="$(mktemp -d "$knmesh_cache/crds/.tmp.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
 # copy <module@version> <path-in-module> <dest-name>

@@ -13,33 +13,17 @@ source "$here/versions.env"
 
 log() { echo "[istio-webhook/build] $*" >&2; }
 
-cache="${KNMESH_CACHE:-$HOME/.cache/knmesh}"
+# shellcheck source=../lib/cache.sh
+source "$here/../lib/cache.sh"
 # The folder name also carries a hash of main.go/go.mod/go.sum, so a change to
 # the wrapper itself gets a fresh binary without KNMESH_REBUILD.
 src_hash="$(cat "$here/main.go" "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-12)"
-bin="$cache/istio-webhook/${ISTIO_VERSION}-${src_hash}"
+bin="$knmesh_cache/istio-webhook/${ISTIO_VERSION}-${src_hash}"
 mkdir -p "$bin"
 
 have() { [[ -x "$bin/istio-webhook" ]]; }
-
-if have && [[ -z "${KNMESH_REBUILD:-}" ]]; then
-  log "binary present in $bin"
-  echo "$bin"
-  exit 0
-fi
-
-# Serialise concurrent builds (two test runs starting at once).
-exec 9>"$bin/.build.lock"
-if command -v flock >/dev/null; then flock 9; fi
-if have && [[ -z "${KNMESH_REBUILD:-}" ]]; then
-  log "binary built by a concurrent run in $bin"
-  echo "$bin"
-  exit 0
-fi
-
-command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
-export GOFLAGS="-mod=mod -buildvcs=false"
-export CGO_ENABLED="${CGO_ENABLED:-0}"
+cached_or_lock "$bin" "$bin/.build.lock"
+go_env
 
 got="$(cd "$here" && go list -m -f '{{.Version}}' "$ISTIO_MODULE")"
 if [[ "$got" != "$ISTIO_VERSION" ]]; then

@@ -5,14 +5,12 @@
 set -euo pipefail
 KREW_VERSION=v0.4.3
 log() { echo "[release/build-tools] $*" >&2; }
-cache="${KNMESH_CACHE:-$HOME/.cache/knmesh}"
-bin="$cache/krew-$KREW_VERSION"
+# shellcheck source=../lib/cache.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib/cache.sh"
+bin="$knmesh_cache/krew-$KREW_VERSION"
 mkdir -p "$bin"
 have() { [[ -x "$bin/krew" && -x "$bin/validate-krew-manifest" ]]; }
-if have; then log "krew $KREW_VERSION present in $bin"; echo "$bin"; exit 0; fi
-exec 9>"$bin/.build.lock"
-if command -v flock >/dev/null; then flock 9; fi
-if have; then echo "$bin"; exit 0; fi
+cached_or_lock "$bin" "$bin/.build.lock"
 command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
 start=$(date +%s)
 for cmd in krew validate-krew-manifest; do
