@@ -3,6 +3,7 @@ import {info, warning, type Note, type Plan} from '../change/plan.js'
 import type {KObject} from '../kube/types.js'
 import {KNATIVE_EVENTING, KNATIVE_SERVING, SIDECAR_ANNOTATIONS} from './constants.js'
 import {INGRESS_GATEWAY, LOCAL_GATEWAY} from './gateways.js'
+import {ISTIO_INGRESS_CLASS, KOURIER_INGRESS_CLASS} from './ingress-mode.js'
 
 /** Guide 1.4.3: Istio in KnativeServing, KnativeEventing and KnativeKafka, and the Kafka ServiceEntry. */
 
@@ -95,12 +96,37 @@ function annotateAll(obj: KObject, listField: 'deployments' | 'workloads', names
   for (const n of names) setAnnotations(upsertNamed(list, n), SIDECAR_ANNOTATIONS)
 }
 
+/**
+ * The KnativeServing of guide 1.4.3 step 1: spec.ingress.istio.enabled, the activator/autoscaler sidecar
+ * annotations and spec.config.istio's gateways. Since Kourier takes precedence over Istio when both are enabled
+ * (serverless-operator release-1.32, openshift-knative-operator/pkg/serving/ingress.go), an enabled Kourier is
+ * turned off and an explicit Kourier ingress class (spec.config.network "ingress-class"/"ingress.class") becomes
+ * Istio's: otherwise the cluster would keep serving through Kourier. See kourierOverrides() for the notes.
+ */
 export function desiredServing(live: KObject | null, meshNamespace: string): KObject {
   const ks = live ? structuredClone(live) : newObject('operator.knative.dev/v1beta1', 'KnativeServing', KNATIVE_SERVING, KNATIVE_SERVING)
+  const ingress = ensureObject(ks, ['spec', 'ingress'])
   ensureObject(ks, ['spec', 'ingress', 'istio']).enabled = true
+  if (ingress.kourier?.enabled === true) ingress.kourier.enabled = false
+  const network = ks.spec?.config?.network
+  for (const k of INGRESS_CLASS_KEYS) if (network?.[k] === KOURIER_INGRESS_CLASS) network[k] = ISTIO_INGRESS_CLASS
   annotateAll(ks, 'deployments', SERVING_DEPLOYMENTS)
   Object.assign(ensureObject(ks, ['spec', 'config', 'istio']), istioGatewayConfig(meshNamespace))
   return ks
+}
+
+const INGRESS_CLASS_KEYS = ['ingress-class', 'ingress.class']
+
+/** What desiredServing() turns off so that Istio is the ingress: one warning each (Kourier's Routes stop serving). */
+export function kourierOverrides(live: KObject | null): Note[] {
+  const out: Note[] = []
+  if (live?.spec?.ingress?.kourier?.enabled === true) {
+    out.push(warning('KnativeServing enables Kourier, which takes precedence over Istio: spec.ingress.kourier.enabled is set to false (Knative Services then go through the mesh gateways)'))
+  }
+  for (const k of INGRESS_CLASS_KEYS) {
+    if (live?.spec?.config?.network?.[k] === KOURIER_INGRESS_CLASS) out.push(warning(`KnativeServing spec.config.network "${k}" names Kourier: it is set to ${ISTIO_INGRESS_CLASS}`))
+  }
+  return out
 }
 
 export function desiredEventing(live: KObject): KObject {
@@ -204,6 +230,7 @@ export function planEnableIstio(state: IstioState, input: IstioInput): Plan {
   const items: Plan['items'] = []
   if (!state.serving) notes.push(info(`KnativeServing ${KNATIVE_SERVING}/${KNATIVE_SERVING} does not exist: it will be created with Istio enabled`))
   items.push({live: state.serving, desired: desiredServing(state.serving, input.meshNamespace)})
+  notes.push(...kourierOverrides(state.serving))
 
   if (!input.eventing) notes.push(info('KnativeEventing skipped (--no-eventing)'))
   else if (state.eventing) items.push({live: state.eventing, desired: desiredEventing(state.eventing)})

@@ -163,6 +163,25 @@ describe('enable-istio planner (guide 1.4.3)', () => {
     expect(noKafka.items[1].desired!.spec.ports).toEqual([{number: 9092, name: 'tcp-plain', protocol: 'TCP'}])
     expect(noKafka.notes.some((n) => n.level === 'warning' && n.text.includes('no KnativeKafka'))).toBe(true)
   })
+
+  it('a KnativeServing on Kourier (which takes precedence when enabled): Kourier off, an explicit Kourier class becomes Istio\'s, each said; the rest kept', () => {
+    const live: KObject = {
+      apiVersion: 'operator.knative.dev/v1beta1', kind: 'KnativeServing', metadata: {name: 'knative-serving', namespace: 'knative-serving'},
+      spec: {ingress: {kourier: {enabled: true, 'service-type': 'ClusterIP'}}, config: {network: {'ingress-class': 'kourier.ingress.networking.knative.dev', 'domain-template': '{{.Name}}'}}},
+    }
+    const plan = planEnableIstio({serving: live, eventing: null, kafka: null, serviceEntry: null}, {meshNamespace: 'istio-system', eventing: false})
+    const ks = plan.items[0].desired!
+    expect(ks.spec.ingress).toEqual({kourier: {enabled: false, 'service-type': 'ClusterIP'}, istio: {enabled: true}})
+    expect(ks.spec.config.network).toEqual({'ingress-class': 'istio.ingress.networking.knative.dev', 'domain-template': '{{.Name}}'})
+    expect(plan.notes.filter((n) => n.level === 'warning').map((n) => n.text)).toEqual([
+      'KnativeServing enables Kourier, which takes precedence over Istio: spec.ingress.kourier.enabled is set to false (Knative Services then go through the mesh gateways)',
+      'KnativeServing spec.config.network "ingress-class" names Kourier: it is set to istio.ingress.networking.knative.dev',
+    ])
+    // Run again on its own result: nothing left to say or change.
+    const again = planEnableIstio({serving: ks, eventing: null, kafka: null, serviceEntry: null}, {meshNamespace: 'istio-system', eventing: false})
+    expect(changesOf(again)).toEqual([])
+    expect(again.notes.filter((n) => n.level === 'warning')).toEqual([])
+  })
 })
 
 describe('enable-istio prerequisites', () => {
