@@ -91,6 +91,23 @@ describe('Kourier mode (guide 1.6) against a real API server', () => {
     const istio = await cluster.run(['precheck', '-o', 'json'])
     expect(rowsOf(istio.stdout).filter((x) => x.id?.startsWith('kourier/'))).toEqual([])
   }, 120_000)
+
+  it('enable-istio on a Kourier KnativeServing turns Kourier off (it takes precedence) and the explicit class over, saying so', async () => {
+    const c = cluster.client
+    await c.mergePatch(Kinds.KnativeServing, 'knative-serving', 'knative-serving', {
+      spec: {ingress: {kourier: {enabled: true, 'service-type': 'ClusterIP'}, istio: null}, config: {network: {'ingress.class': 'kourier.ingress.networking.knative.dev'}}},
+    })
+    const r = await cluster.run(['enable-istio', '--no-eventing', '--yes'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.stderr).toContain('warning: KnativeServing enables Kourier, which takes precedence over Istio: spec.ingress.kourier.enabled is set to false')
+    expect(r.stderr).toContain('warning: KnativeServing spec.config.network "ingress.class" names Kourier: it is set to istio.ingress.networking.knative.dev')
+    const ks = await c.get(Kinds.KnativeServing, 'knative-serving', 'knative-serving')
+    expect(ks?.spec.ingress).toEqual({kourier: {enabled: false, 'service-type': 'ClusterIP'}, istio: {enabled: true}})
+    expect(ks?.spec.config.network).toEqual({'ingress.class': 'istio.ingress.networking.knative.dev'})
+    const again = await cluster.run(['enable-istio', '--no-eventing', '--yes'])
+    expect(again.exitCode, again.stderr).toBe(0)
+    expect(again.stdout).toContain('nothing to do')
+  }, 120_000)
 })
 
 describe('pending members against a real API server', () => {
