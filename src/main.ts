@@ -51,7 +51,21 @@ export async function buildManifest(pjson: PackageJson, root: string): Promise<M
   return JSON.parse(JSON.stringify(plugin.manifest)) as Manifest
 }
 
+/**
+ * Output piped into a reader that stops early (`| head -1`): the rest is not wanted. End quietly with the
+ * exit code so far, as kubectl does, instead of an EPIPE error or Node's exit 13 (a write that never settles).
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(Number(process.exitCode ?? 0))
+      throw error
+    })
+  }
+}
+
 export async function main(opts: {argv: string[]; invokedAs: string | undefined; root: string; pjson: PackageJson; manifest?: Manifest}): Promise<void> {
+  quietOnClosedPipe()
   const pjson: PackageJson = {...opts.pjson, oclif: {...opts.pjson.oclif, bin: helpPrefix(opts.invokedAs)}}
   const root = rootPlugin(pjson, opts.root, opts.manifest)
   // An unknown verb: one line, "did you mean", exit 2 (oclif would print " ›   Error: command stauts not found").

@@ -209,3 +209,18 @@ describe('the README exit-code table, row by row', () => {
     expect([...provoked.keys()].sort((a, b) => a - b)).toEqual([...readmeExitCodes().keys()].sort((a, b) => a - b))
   })
 })
+
+describe('output piped into a reader that stops early', () => {
+  it('`| head -1`: the first line, exit 0 (not EPIPE, not Node\'s exit 13), for the dev and the shipped entry', async () => {
+    const {execa} = await import('execa')
+    const {DEV_BIN, BUNDLE_BIN, ensureBundle} = await import('../support/cli.js')
+    ensureBundle()
+    for (const bin of [DEV_BIN, BUNDLE_BIN]) {
+      for (let i = 0; i < 3; i++) {
+        const r = await execa('bash', ['-c', `node ${JSON.stringify(bin)} --help | head -1; echo "exit=\${PIPESTATUS[0]}"`], {reject: false, env: {NO_COLOR: '1'}, extendEnv: true})
+        expect(r.stdout.split('\n'), `${bin}: ${r.stderr}`).toEqual([expect.stringMatching(/\S/), 'exit=0'])
+        expect(r.stderr).toBe('')
+      }
+    }
+  })
+})
