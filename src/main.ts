@@ -78,6 +78,14 @@ export async function main(opts: {argv: string[]; invokedAs: string | undefined;
     process.exitCode = 2
     return
   }
+  // A verb that takes no arguments, followed by a word: oclif would look for a command "VERB:WORD" and print
+  // " ›   Error: command precheck:extra not found". Say it as every other usage error is said.
+  const next = argv[1]
+  if (verb && verb in COMMANDS && next !== undefined && !next.startsWith('-') && Object.keys(COMMANDS[verb as keyof typeof COMMANDS].args ?? {}).length === 0) {
+    process.stderr.write(`error: ${verb} takes no arguments, got "${next}" (see ${pjson.oclif.bin} ${verb} --help)\n`)
+    process.exitCode = 2
+    return
+  }
   try {
     await root.load()
     await run(argv, {root: opts.root, pjson: pjson as never, plugins: new Map([[root.name, root]])})

@@ -224,3 +224,13 @@ describe('output piped into a reader that stops early', () => {
     }
   })
 })
+
+describe('a word after a verb that takes none', () => {
+  it('one usage line naming the verb, exit 2 (not oclif\'s "command precheck:extra-arg not found")', async () => {
+    const {knmesh} = await import('../support/cli.js')
+    for (const verb of ['precheck', 'status', 'certs']) {
+      const r = await knmesh([verb, 'extra-arg'], {kubeconfig: cluster.kubeconfig})
+      expect([r.exitCode, r.stdout, r.stderr.trim()]).toEqual([2, '', `error: ${verb} takes no arguments, got "extra-arg" (see kubectl knmesh ${verb} --help)`])
+    }
+  })
+})
