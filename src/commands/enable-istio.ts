@@ -61,7 +61,7 @@ Before that it checks the mesh side: when configure-mesh, create-gateways or add
           continue
         }
       }
-      const command = f.command.replace(/^knmesh /, `${this.config.bin} `)
+      const command = this.named(f.command)
       this.printer.warn(f.offerable ? `${f.why}: run "${command}" (or pass --prerequisites)` : `${f.verb} cannot run as it is: ${f.why}`)
     }
 
