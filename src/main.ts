@@ -51,7 +51,21 @@ export async function buildManifest(pjson: PackageJson, root: string): Promise<M
   return JSON.parse(JSON.stringify(plugin.manifest)) as Manifest
 }
 
+/**
+ * Output piped into a reader that stops early (`| head -1`): the rest is not wanted. End quietly with the
+ * exit code so far, as kubectl does, instead of an EPIPE error or Node's exit 13 (a write that never settles).
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(Number(process.exitCode ?? 0))
+      throw error
+    })
+  }
+}
+
 export async function main(opts: {argv: string[]; invokedAs: string | undefined; root: string; pjson: PackageJson; manifest?: Manifest}): Promise<void> {
+  quietOnClosedPipe()
   const pjson: PackageJson = {...opts.pjson, oclif: {...opts.pjson.oclif, bin: helpPrefix(opts.invokedAs)}}
   const root = rootPlugin(pjson, opts.root, opts.manifest)
   // An unknown verb: one line, "did you mean", exit 2 (oclif would print " ›   Error: command stauts not found").
@@ -61,6 +75,14 @@ export async function main(opts: {argv: string[]; invokedAs: string | undefined;
   if (verb && !verb.startsWith('-') && !(verb in COMMANDS)) {
     const hint = closest(verb, Object.keys(COMMANDS))
     process.stderr.write(`error: unknown verb "${verb}"${hint ? ` (did you mean "${pjson.oclif.bin} ${hint}"?)` : ''}: see ${pjson.oclif.bin} --help\n`)
+    process.exitCode = 2
+    return
+  }
+  // A verb that takes no arguments, followed by a word: oclif would look for a command "VERB:WORD" and print
+  // " ›   Error: command precheck:extra not found". Say it as every other usage error is said.
+  const next = argv[1]
+  if (verb && verb in COMMANDS && next !== undefined && !next.startsWith('-') && Object.keys(COMMANDS[verb as keyof typeof COMMANDS].args ?? {}).length === 0) {
+    process.stderr.write(`error: ${verb} takes no arguments, got "${next}" (see ${pjson.oclif.bin} ${verb} --help)\n`)
     process.exitCode = 2
     return
   }

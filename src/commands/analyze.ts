@@ -33,8 +33,7 @@ Findings are grouped by severity (Error, Warning, Info). Exit code 1 when a find
     }
     const {readAnalyze} = await import('../read/analyze.js')
     const state = await readAnalyze(await this.client(), mesh)
-    const bin = this.config.bin
-    const findings = analyze(state).map((f) => (f.fix ? {...f, fix: f.fix.replace(/^knmesh /, `${bin} `).replace(/(then |or |with )knmesh /g, `$1${bin} `)} : f))
+    const findings = analyze(state).map((f) => (f.fix ? {...f, fix: this.named(f.fix)} : f))
     const counts = summary(findings)
     const threshold = ({info: 'Info', warning: 'Warning', error: 'Error'} as const)[flags['fail-threshold']]
     const failed = exceeds(findings, threshold)

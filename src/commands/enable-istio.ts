@@ -61,7 +61,7 @@ Before that it checks the mesh side: when configure-mesh, create-gateways or add
           continue
         }
       }
-      const command = f.command.replace(/^knmesh /, `${this.config.bin} `)
+      const command = this.named(f.command)
       this.printer.warn(f.offerable ? `${f.why}: run "${command}" (or pass --prerequisites)` : `${f.verb} cannot run as it is: ${f.why}`)
     }
 
@@ -87,7 +87,8 @@ Before that it checks the mesh side: when configure-mesh, create-gateways or add
  * repeated number or name (istiod refuses a ServiceEntry that repeats either).
  */
 function parsePorts(value: string): {number: number; name: string; protocol: string}[] {
-  const entries = splitList(value)
+  // Not splitList(): it drops repeats, and a repeated port is an error here.
+  const entries = value.split(/[,\s]+/).filter(Boolean)
   if (entries.length === 0) throw new UsageError('--kafka-ports is empty')
   const ports = entries.map((e) => {
     const [num, name, extra] = e.split(':')

@@ -22,7 +22,7 @@ Prints one row per check (ok, warning or failure) with the knmesh verb or manual
     const {precheckChecks, failed} = await import('../mesh/precheck.js')
     const {readPrecheck} = await import('../read/install.js')
     // Fixes name the verb as the user calls it: "oc knmesh …" or "kubectl knmesh …".
-    const checks = precheckChecks(await readPrecheck(await this.client(), mesh)).map((c) => (c.fix ? {...c, fix: c.fix.replace(/(^|; )knmesh /g, `$1${this.config.bin} `)} : c))
+    const checks = precheckChecks(await readPrecheck(await this.client(), mesh)).map((c) => (c.fix ? {...c, fix: this.named(c.fix)} : c))
     const failures = failed(checks)
     const report = {meshNamespace: mesh, ok: failures.length === 0, checks}
     const footer = failures.length ? undefined : `all checks passed${checks.some((c) => c.status === 'warning') ? ' (with warnings)' : ''}`

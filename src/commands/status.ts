@@ -25,8 +25,7 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
     const {analyze, analyzeStatusRow} = await import('../mesh/analyze/index.js')
     const {readAnalyze} = await import('../read/analyze.js')
     state.extra.push(analyzeStatusRow(analyze(await readAnalyze(client, mesh)), mesh))
-    const bin = this.config.bin
-    const rows = statusRows(state).map((r) => (r.fix ? {...r, fix: r.fix.replace(/(^|; )knmesh /g, `$1${bin} `)} : r))
+    const rows = statusRows(state).map((r) => (r.fix ? {...r, fix: this.named(r.fix)} : r))
     const failures = statusFailed(rows)
     const report = {meshNamespace: mesh, ok: failures.length === 0, rows}
     const warnings = rows.filter((r) => r.state === 'warning').length

@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {KnmeshError, MissingError, UsageError} from '../errors.js'
@@ -61,7 +61,8 @@ export function readEntries(dir = journalDir()): JournalEntry[] {
  */
 export function findEntry(entries: JournalEntry[], id: string | undefined, server: string, dir = journalDir()): JournalEntry {
   if (id === undefined) {
-    const mine = entries.filter((e) => e.server === server)
+    // The latest that changed something (a run killed before its first write left only pending changes).
+    const mine = entries.filter((e) => e.server === server && e.changes.some((c) => c.result === 'applied'))
     if (mine.length === 0) throw new MissingError(`no change set for ${server} in the change journal ${dir}`)
     return mine[mine.length - 1]
   }
@@ -128,7 +129,12 @@ export function journalRecorder(meta: Omit<JournalEntry, 'version' | 'id' | 'tim
       const e = rec.entry
       if (!e) return
       const applied = e.changes.filter((c) => c.result === 'applied').length
-      e.status = applied === e.changes.length ? 'applied' : applied === 0 ? 'failed' : 'partial'
+      // A run that applied nothing (refused, failed at its first write) changed nothing: it is not a change set.
+      if (applied === 0) {
+        if (!broken) rmSync(join(dir, `${e.id}.json`), {force: true})
+        return
+      }
+      e.status = applied === e.changes.length ? 'applied' : 'partial'
       save(e)
     },
   }

@@ -215,11 +215,14 @@ export function kourierChecks(state: PrecheckState): Check[] {
   const smmr = state.memberRolls?.find((r) => r.metadata.namespace === mesh && r.metadata.name === SMMR_NAME) ?? null
   const inMesh = kourierSystemMembers(smmr)
   if (inMesh.length) {
+    // Kourier chosen: a failure. Nothing chosen yet (no spec.ingress): the state between the guide's 1.4.2 (members
+    // added) and 1.4.3 (Istio enabled), so a warning whose first fix is the guide's next step.
+    const chosen = mode === 'kourier'
     checks.push({
       id: 'kourier/system-members',
-      status: 'failure',
-      detail: `${why}, and ${inMesh.join(', ')} ${inMesh.length > 1 ? 'are members' : 'is a member'} of ${mesh}/${SMMR_NAME}: the mesh's NetworkPolicies cut Kourier's gateway off the activator (guide 1.6 keeps them outside the mesh)`,
-      fix: `knmesh remove-namespace ${inMesh.join(' ')} --kourier${flag} (Kourier, 1.6)${mode === 'kourier-default' ? `; knmesh enable-istio${flag} (Istio, 1.4)` : ''}`,
+      status: chosen ? 'failure' : 'warning',
+      detail: `${why}, and ${inMesh.join(', ')} ${inMesh.length > 1 ? 'are members' : 'is a member'} of ${mesh}/${SMMR_NAME}: the mesh's NetworkPolicies cut Kourier's gateway off the activator (guide 1.6 keeps them outside the mesh)${chosen ? '' : '; enabling Istio (1.4.3) settles it'}`,
+      fix: chosen ? `knmesh remove-namespace ${inMesh.join(' ')} --kourier${flag} (Kourier, 1.6)` : `knmesh enable-istio${flag} (Istio, 1.4.3); or, to stay on Kourier, knmesh remove-namespace ${inMesh.join(' ')} --kourier${flag} (1.6)`,
     })
   } else if (state.memberRolls) {
     checks.push({id: 'kourier/system-members', status: 'ok', detail: `${why}: knative-serving, knative-serving-ingress and knative-eventing are outside the mesh`})
@@ -238,7 +241,8 @@ export function kourierChecks(state: PrecheckState): Check[] {
         fix: `knmesh add-namespace ${typeof member === 'string' ? member : 'NAMESPACE'} --kourier${flag} (adds the label)`,
       })
     } else if ([...state.servingNamespaces.values()].some(Boolean)) {
-      checks.push({id: 'kourier/part-of-label', status: 'ok', detail: `${PART_OF_NAMESPACES.filter((n) => state.servingNamespaces!.get(n)).join(', ')} carry ${PART_OF_LABEL}=${PART_OF_VALUE}`})
+      const labelled = PART_OF_NAMESPACES.filter((n) => state.servingNamespaces!.get(n))
+      checks.push({id: 'kourier/part-of-label', status: 'ok', detail: `${labelled.join(', ')} ${labelled.length > 1 ? 'carry' : 'carries'} ${PART_OF_LABEL}=${PART_OF_VALUE}`})
     }
   }
   return checks

@@ -209,3 +209,28 @@ describe('the README exit-code table, row by row', () => {
     expect([...provoked.keys()].sort((a, b) => a - b)).toEqual([...readmeExitCodes().keys()].sort((a, b) => a - b))
   })
 })
+
+describe('output piped into a reader that stops early', () => {
+  it('`| head -1`: the first line, exit 0 (not EPIPE, not Node\'s exit 13), for the dev and the shipped entry', async () => {
+    const {execa} = await import('execa')
+    const {DEV_BIN, BUNDLE_BIN, ensureBundle} = await import('../support/cli.js')
+    ensureBundle()
+    for (const bin of [DEV_BIN, BUNDLE_BIN]) {
+      for (let i = 0; i < 3; i++) {
+        const r = await execa('bash', ['-c', `node ${JSON.stringify(bin)} --help | head -1; echo "exit=\${PIPESTATUS[0]}"`], {reject: false, env: {NO_COLOR: '1'}, extendEnv: true})
+        expect(r.stdout.split('\n'), `${bin}: ${r.stderr}`).toEqual([expect.stringMatching(/\S/), 'exit=0'])
+        expect(r.stderr).toBe('')
+      }
+    }
+  })
+})
+
+describe('a word after a verb that takes none', () => {
+  it('one usage line naming the verb, exit 2 (not oclif\'s "command precheck:extra-arg not found")', async () => {
+    const {knmesh} = await import('../support/cli.js')
+    for (const verb of ['precheck', 'status', 'certs']) {
+      const r = await knmesh([verb, 'extra-arg'], {kubeconfig: cluster.kubeconfig})
+      expect([r.exitCode, r.stdout, r.stderr.trim()]).toEqual([2, '', `error: ${verb} takes no arguments, got "extra-arg" (see kubectl knmesh ${verb} --help)`])
+    }
+  })
+})

@@ -329,6 +329,9 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect([c.exitCode, c.stdout, c.stderr]).toEqual([2, '', 'error: --kafka-ports gives the name "tcp-tls" to ports 9093 and 9096: port names must be unique (istiod refuses a ServiceEntry that repeats a port name)'])
     const d = await cluster.run(['enable-istio', '--kafka-ports', '9092,9093,9092:tcp-again', '--yes'], {kubeconfig: nowhere})
     expect([d.exitCode, d.stdout, d.stderr]).toEqual([2, '', 'error: --kafka-ports lists port 9092 twice: each port once (istiod refuses a ServiceEntry that repeats a port number)'])
+    // The very same entry twice is a repeat too.
+    const e = await cluster.run(['enable-istio', '--kafka-ports', '9092,9092', '--yes'], {kubeconfig: nowhere})
+    expect([e.exitCode, e.stdout, e.stderr]).toEqual([2, '', 'error: --kafka-ports lists port 9092 twice: each port once (istiod refuses a ServiceEntry that repeats a port number)'])
   })
 
   it('a second pass of every verb changes nothing', async () => {

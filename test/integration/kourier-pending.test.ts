@@ -77,15 +77,17 @@ describe('Kourier mode (guide 1.6) against a real API server', () => {
     expect(rowsOf((await cluster.run(['precheck', '-o', 'json'])).stdout).find((x) => x.id === 'kourier/system-members')?.status).toBe('ok')
   }, 300_000)
 
-  it('with Kourier by default (no spec.ingress) system members are flagged, naming both ways out', async () => {
+  it('with Kourier by default (no spec.ingress) system members are a warning, naming both ways out, enable-istio first', async () => {
     const c = cluster.client
     await c.mergePatch(Kinds.KnativeServing, 'knative-serving', 'knative-serving', {spec: {ingress: null}})
     await c.mergePatch(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system', {spec: {members: ['knative-serving', 'shop']}})
     const r = await cluster.run(['precheck', '-o', 'json'])
     const row = rowsOf(r.stdout).find((x) => x.id === 'kourier/system-members')
-    expect(row?.status).toBe('failure')
+    // Nothing chosen yet: the guide's state between 1.4.2 and 1.4.3, a warning (not a failure that would stop setup).
+    expect(row?.status).toBe('warning')
+    expect(r.exitCode).toBe(0)
     expect(row?.detail).toContain("KnativeServing has no spec.ingress: the operator's default")
-    expect(row?.fix).toBe('kubectl knmesh remove-namespace knative-serving --kourier (Kourier, 1.6); kubectl knmesh enable-istio (Istio, 1.4)')
+    expect(row?.fix).toBe('kubectl knmesh enable-istio (Istio, 1.4.3); or, to stay on Kourier, kubectl knmesh remove-namespace knative-serving --kourier (1.6)')
     // Istio chosen: no Kourier rows at all.
     await c.mergePatch(Kinds.KnativeServing, 'knative-serving', 'knative-serving', {spec: {ingress: {istio: {enabled: true}}}})
     const istio = await cluster.run(['precheck', '-o', 'json'])

@@ -8,6 +8,7 @@
  * Paste the printed exports into another shell to point kubectl/knmesh (and
  * the integration tests, which then reuse this control plane) at it.
  */
+import { readFileSync } from 'node:fs';
 import { ensureBinaries, installCrds, seedFreshServerless, startControlPlane } from './controlplane.js';
 
 async function main(): Promise<void> {
@@ -23,6 +24,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown(0));
   process.on('SIGTERM', () => shutdown(0));
+  // `kill` of the npm (or npx/tsx) process that started this one does not reach it: stop when one of
+  // those launchers is gone, so the control plane never outlives them.
+  const launchers = launcherPids();
+  setInterval(() => {
+    if (launchers.some((pid) => !alive(pid))) shutdown(0);
+  }, 1000).unref();
   try {
     await installCrds(cp, crdDir);
     if (seed) await seedFreshServerless(cp.adminKubeconfig);
@@ -47,6 +54,34 @@ async function main(): Promise<void> {
   );
   // Stay alive until a signal arrives.
   setInterval(() => undefined, 1 << 30);
+}
+
+/** The launchers above this process (node, npm, npx, tsx, sh), from /proc; empty where there is no /proc. */
+function launcherPids(): number[] {
+  const out: number[] = [];
+  let pid = process.ppid;
+  for (let i = 0; i < 5 && pid > 1; i++) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      break;
+    }
+    const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
+    if (!m || !/^(node|npm|npx|tsx|sh|npm exec.*|npm run.*)$/.test(m[1])) break;
+    out.push(pid);
+    pid = Number(m[2]);
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 void main().catch((err: unknown) => {

@@ -67,6 +67,13 @@ describe('precheck: Kourier checks', () => {
     expect(checks[1].fix).toBe('knmesh add-namespace app --kourier (adds the label)')
     expect(kourierChecks(base({serving: ks({ingress: {istio: {enabled: true}}})}))).toEqual([])
   })
+
+  it('with nothing chosen yet (no spec.ingress: between guide 1.4.2 and 1.4.3) system members are a warning whose first fix is enable-istio', () => {
+    const [members] = kourierChecks(base({serving: ks({}), servingNamespaces: new Map()}))
+    expect(members.status).toBe('warning')
+    expect(members.detail).toContain('enabling Istio (1.4.3) settles it')
+    expect(members.fix).toBe('knmesh enable-istio (Istio, 1.4.3); or, to stay on Kourier, knmesh remove-namespace knative-serving knative-serving-ingress --kourier (1.6)')
+  })
 })
 
 describe('pending members', () => {

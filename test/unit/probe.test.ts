@@ -138,7 +138,7 @@ describe('probe --matrix', () => {
     expect(m.violations).toEqual([])
     expect(m.cells.filter((c) => c.verdict === 'allow')).toHaveLength(100 * 4)
     // Its speed is measured by `npm run bench:matrix`, not asserted here.
-  })
+  }, 60_000)
 })
 
 describe('mTLS from the control plane', () => {

@@ -201,6 +201,24 @@ describe('journal records', () => {
     expect(JSON.parse(readFileSync(join(dir, `${e.id}.json`), 'utf8')).verb).toBe('add-namespace')
   })
 
+  it('a run whose writes all failed (refused) leaves no change set, and plain undo skips a set that applied nothing', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'knmesh-journal-')), 'knmesh')
+    const ok = journalRecorder({verb: 'annotate-services', args: [], context: 'c', server: 'https://s/'}, () => {}, dir)
+    const a = policy('a', '1')
+    ok.record([{action: 'create', live: null, desired: a}], true)
+    ok.written(0, {...a, metadata: {...a.metadata, resourceVersion: '7'}})
+    ok.end()
+    const refused = journalRecorder({verb: 'add-namespace', args: ['q'], context: 'c', server: 'https://s/'}, () => {}, dir)
+    refused.record([{action: 'create', live: null, desired: policy('b', '2')}], true)
+    refused.written(0, undefined, 'forbidden: you cannot create authorizationpolicies')
+    refused.end()
+    const entries = readEntries(dir)
+    expect(entries.map((e) => e.verb)).toEqual(['annotate-services'])
+    // A set killed before its first write came back (pending only) is not "the latest change".
+    const pending = {...entries[0], id: entries[0].id.slice(0, -4) + 'ffff', verb: 'tenant-authz', changes: entries[0].changes.map((c) => ({...c, result: 'pending' as const}))}
+    expect(findEntry([...entries, pending], undefined, 'https://s/', dir).verb).toBe('annotate-services')
+  })
+
   it('journalDir follows XDG_STATE_HOME, else ~/.local/state', () => {
     expect(journalDir({XDG_STATE_HOME: '/x/state'})).toBe('/x/state/knmesh')
     expect(journalDir({})).toMatch(/\.local\/state\/knmesh$/)
