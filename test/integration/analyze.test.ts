@@ -59,7 +59,7 @@ describe('analyze on a real API server', () => {
   it('on the seeded fresh state: no findings, exit 0, and the status row is ok', async () => {
     const r = await cluster.run(['analyze'])
     expect(r.exitCode, r.stderr).toBe(0)
-    expect(r.stdout).toBe('✔ No issues found in the Serverless–Service Mesh integration (mesh istio-system).')
+    expect(r.stdout).toBe('Service Mesh 2: ServiceMeshControlPlane basic in istio-system\n✔ No issues found in the Serverless–Service Mesh integration (mesh istio-system).')
     const j = await cluster.run(['analyze', '-o', 'json'])
     expect(json(j.stdout)).toMatchObject({summary: {Error: 0, Warning: 0, Info: 0}, findings: []})
     const st = await cluster.run(['status', '-o', 'json'])
