@@ -101,3 +101,14 @@ export function noControlPlaneFinding(facts: GenerationFacts, bin = 'knmesh'): s
       : 'Service Mesh 3: create an IstioCNI "default" and an Istio with'
   return `no Service Mesh control plane serves ${ns}. ${how2} ${bin} configure-mesh --create${meshFlag(ns)}; or ${how3} spec.namespace ${ns} (oc apply -f, see the Service Mesh 3 docs)`
 }
+
+/** Service Mesh 3: the namespace of the user-owned Knative gateway (its pods, Services and TLS Secret). */
+export const KNATIVE_GATEWAY_NAMESPACE_3 = 'knative-serving-ingress'
+
+/**
+ * Where the ingress gateway pods run, hence where its TLS Secret (credentialName) must be: the mesh namespace
+ * on Service Mesh 2 (the SMCP's istio-ingressgateway), knative-serving-ingress on Service Mesh 3 (N2, IST0161).
+ */
+export function gatewayNamespace(generation: MeshGeneration, meshNamespace: string): string {
+  return generation === 3 ? KNATIVE_GATEWAY_NAMESPACE_3 : meshNamespace
+}
