@@ -7,6 +7,7 @@ import type {Note} from './change/plan.js'
 import {table} from './ui/table.js'
 import type {KObject} from './kube/types.js'
 import {DEFAULT_MESH_NAMESPACE} from './mesh/constants.js'
+import type {GenerationDecision, MeshGeneration} from './mesh/generation.js'
 
 export interface ChangeReport {
   applied: boolean
@@ -29,6 +30,10 @@ export const namespaceFlag = {
 
 export const meshNamespaceFlag = {
   'mesh-namespace': Flags.string({description: 'namespace of the Service Mesh control plane', default: DEFAULT_MESH_NAMESPACE, helpValue: 'NS'}),
+  'mesh-version': Flags.option({
+    options: ['2', '3'] as const,
+    description: 'the Service Mesh generation to act on: 2 (ServiceMeshControlPlane) or 3 (Sail operator Istio); default: the one found in the mesh namespace (required when both are there)',
+  })(),
 }
 
 /** kubectl's connection flags as ConnectOptions (undefined when not given). */
@@ -102,6 +107,17 @@ export abstract class KnmeshCommand extends Command {
   static enableJsonFlag = true
 
   protected kube?: KubeClient
+
+  /**
+   * The Service Mesh generations this verb implements (src/mesh/generation.ts). On a cluster of another
+   * generation the verb stops before reading anything else, with one line (exit 4).
+   */
+  static meshGenerations: readonly MeshGeneration[] = [2]
+  /** Read-only verbs (precheck, status, analyze, probe) report on generation 2 when both are present instead of refusing. */
+  static readsOnly = false
+
+  /** The generation decided for this run (verbs with --mesh-namespace), set by client(). */
+  private meshDecision?: GenerationDecision
 
   protected get baseFlagValues(): {
     kubeconfig?: string
@@ -191,8 +207,36 @@ export abstract class KnmeshCommand extends Command {
         ...connectionFlags(f),
       })
       await this.checkMeshNamespace(this.kube)
+      await this.decideMeshGeneration(this.kube)
     }
     return this.kube
+  }
+
+  /**
+   * Verbs with --mesh-namespace: decides the Service Mesh generation once (src/read/generation.ts), prints
+   * it as one info line, and refuses a generation the verb does not implement yet. Throws UsageError (exit 2)
+   * when both generations serve the mesh namespace and a writing verb got no --mesh-version.
+   */
+  private async decideMeshGeneration(client: KubeClient): Promise<void> {
+    const mesh = this.parsedFlags?.['mesh-namespace']
+    if (typeof mesh !== 'string') return
+    const flag = this.parsedFlags?.['mesh-version'] as '2' | '3' | undefined
+    const ctor = this.constructor as typeof KnmeshCommand
+    const {readGeneration} = await import('./read/generation.js')
+    const d = await readGeneration(client, mesh, flag ? (Number(flag) as MeshGeneration) : undefined, {write: !ctor.readsOnly})
+    this.meshDecision = d
+    if (d.generation !== null) this.printer.info(d.line)
+    if (d.generation !== null && !ctor.meshGenerations.includes(d.generation)) {
+      throw new KnmeshError(`${this.id} does not support Service Mesh ${d.generation} yet (README "Service Mesh 3" lists what does): nothing was changed`)
+    }
+  }
+
+  /** The Service Mesh generation this run acts on (verbs with --mesh-namespace); 2 when none was found. */
+  protected async meshGeneration(): Promise<GenerationDecision & {generation: MeshGeneration}> {
+    await this.client()
+    const d = this.meshDecision
+    if (!d) throw new Error(`${this.id} has no --mesh-namespace flag`)
+    return {...d, generation: d.generation ?? 2}
   }
 
   /**

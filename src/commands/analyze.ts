@@ -16,6 +16,7 @@ Findings are grouped by severity (Error, Warning, Info). Exit code 1 when a find
     '<%= config.bin %> <%= command.id %> --list-codes',
   ]
 
+  static readsOnly = true
   static flags = {
     ...meshNamespaceFlag,
     'fail-threshold': Flags.option({options: ['info', 'warning', 'error'] as const, description: 'exit 1 when a finding is at or above this severity (as istioctl analyze --failure-threshold)', default: 'error' as const})(),

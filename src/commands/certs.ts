@@ -18,6 +18,7 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     '<%= config.bin %> <%= command.id %> --rotate --force --out-dir ./certs --yes',
   ]
 
+  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     domain: Flags.string({description: 'the domain: the certificate is for *.DOMAIN (default: the cluster\'s apps domain)', helpValue: 'DOMAIN'}),
@@ -82,14 +83,18 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     const {Kinds} = await import('../kube/kinds.js')
     const domain = flags.domain?.toLowerCase() ?? (await clusterDomain(client))
     if (!domain) throw new UsageError('cannot tell the cluster\'s apps domain (no ingresses.config.openshift.io/cluster spec.domain): pass --domain')
-    const live = await client.get(Kinds.Secret, secretName, mesh)
-    certs.refuseOtherSecretType(live, mesh, secretName)
+    const {gatewayNamespace} = await import('../mesh/generation.js')
+    // Service Mesh 3: the Secret goes where the gateway pods run (knative-serving-ingress), not the mesh namespace.
+    const secretNs = gatewayNamespace((await this.meshGeneration()).generation, mesh)
+    await this.requireNamespaces([secretNs])
+    const live = await client.get(Kinds.Secret, secretName, secretNs)
+    certs.refuseOtherSecretType(live, secretNs, secretName)
     const verdict = certs.inspectSecret(live, domain)
-    const where = `Secret ${mesh}/${secretName}`
+    const where = `Secret ${secretNs}/${secretName}`
     if (verdict.usable && !flags.rotate) {
       this.printer.info(`${where} already holds a certificate ${verdict.reason}; --rotate replaces it`)
       this.printer.info('nothing to do: the cluster already matches')
-      return {applied: false, noop: true, changes: [], objects: [], notes: [], domain, secret: `${mesh}/${secretName}`, files: []}
+      return {applied: false, noop: true, changes: [], objects: [], notes: [], domain, secret: `${secretNs}/${secretName}`, files: []}
     }
     if (live) this.printer.info(verdict.usable ? `${where} holds a certificate ${verdict.reason}: replacing it (--rotate)` : `${where} will be replaced: ${verdict.reason}`)
 
@@ -123,8 +128,8 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     }
 
     const result = await this.change({
-      read: async (c) => c.get(Kinds.Secret, secretName, mesh),
-      plan: (s) => certs.planCertSecret(s, mesh, secretName, pair),
+      read: async (c) => c.get(Kinds.Secret, secretName, secretNs),
+      plan: (s) => certs.planCertSecret(s, secretNs, secretName, pair),
     })
     const written: string[] = []
     if (result.applied && write.length) {
@@ -143,6 +148,6 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     }
     if (result.applied) this.printer.info(`clients trust the gateway with: curl --cacert ${path.relative(process.cwd(), files.rootCrt) || files.rootCrt} https://<service>.${domain}`)
     // The engine's summary (Secret values redacted) and what was written: never a key.
-    return {...result, domain, secret: `${mesh}/${secretName}`, files: written}
+    return {...result, domain, secret: `${secretNs}/${secretName}`, files: written}
   }
 }

@@ -15,6 +15,7 @@ With no control plane in the namespace, --create creates "basic" with the defaul
     '<%= config.bin %> <%= command.id %> --name basic --mesh-namespace istio-system --dry-run=client',
   ]
 
+  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     name: Flags.string({description: 'the ServiceMeshControlPlane to configure (when there are several)', helpValue: 'NAME'}),
@@ -25,9 +26,10 @@ With no control plane in the namespace, --create creates "basic" with the defaul
     const {flags} = await this.parseFlags(ConfigureMesh)
     const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
     let name = flags.name === undefined ? undefined : validateObjectName(flags.name, 'control plane name')
-    const {planConfigureMesh} = await import('../mesh/smcp.js')
-    const {readMesh} = await import('../read/install.js')
-    if (!name && this.interactive) {
+    const {planConfigureMeshFor} = await import('../mesh/configure.js')
+    const {readMesh, readMeshFor} = await import('../read/install.js')
+    const generation = await this.meshGeneration()
+    if (!name && this.interactive && generation.generation === 2) {
       const {smcps} = await readMesh(await this.client(), mesh)
       if (smcps.length > 1) {
         const {select} = await import('../ui/prompt.js')
@@ -36,8 +38,8 @@ With no control plane in the namespace, --create creates "basic" with the defaul
       }
     }
     return this.change({
-      read: (c) => readMesh(c, mesh),
-      plan: (s) => planConfigureMesh(s, {meshNamespace: mesh, name, create: flags.create}),
+      read: (c) => readMeshFor(c, mesh, generation),
+      plan: (s) => planConfigureMeshFor(s, {meshNamespace: mesh, name, create: flags.create}),
     })
   }
 }

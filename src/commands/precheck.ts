@@ -14,6 +14,7 @@ Prints one row per check (ok, warning or failure) with the knmesh verb or manual
     '<%= config.bin %> <%= command.id %> -o json',
   ]
 
+  static readsOnly = true
   static flags = {...meshNamespaceFlag}
 
   async run() {

@@ -21,6 +21,7 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     '<%= config.bin %> <%= command.id %> --matrix --tenants team-alpha,team-bravo --expect isolated -o json',
   ]
 
+  static readsOnly = true
   static flags = {
     ...meshNamespaceFlag,
     from: Flags.string({description: 'namespace the request comes from', helpValue: 'NS'}),

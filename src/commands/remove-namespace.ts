@@ -15,6 +15,7 @@ export default class RemoveNamespace extends KnmeshCommand {
     namespace: Args.string({description: 'namespaces to remove (several allowed)', required: true}),
   }
 
+  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     kourier: Flags.boolean({description: 'also delete the NetworkPolicy allow-from-serving-system-namespace', default: false}),
@@ -26,12 +27,14 @@ export default class RemoveNamespace extends KnmeshCommand {
     const refused = flags.kourier ? [] : namespaces.filter((n) => REQUIRED_MEMBERS.includes(n))
     if (refused.length) throw new UsageError(`${refused.join(' and ')} must stay in the mesh: the Serverless integration requires ${refused.length > 1 ? 'them' : 'it'} (with Kourier, guide 1.6, pass --kourier)`)
     const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
-    const {planMembers} = await import('../mesh/members.js')
-    const {readMembers} = await import('../read/members.js')
+    const {planMembersFor: planMembers} = await import('../mesh/membership.js')
+    const {readMembersFor} = await import('../read/members.js')
+    const generation = await this.meshGeneration()
+    if (flags.kourier && generation.generation === 3) throw new UsageError('--kourier is not supported on Service Mesh 3 yet (the 3.x docs have no Kourier procedure)')
     return this.change({
-      read: (c) => readMembers(c, mesh, flags.kourier ? namespaces : undefined),
+      read: (c) => readMembersFor(c, mesh, generation, namespaces, flags.kourier ? namespaces : undefined),
       plan: (s) => {
-        if (!s.smmr) return {items: [], notes: [{level: 'info', text: `there is no ServiceMeshMemberRoll in ${mesh}`}]}
+        if (s.generation === 2 && !s.smmr) return {items: [], notes: [{level: 'info', text: `there is no ServiceMeshMemberRoll in ${mesh}`}]}
         return planMembers(s, {meshNamespace: mesh, remove: namespaces, kourier: flags.kourier})
       },
     })

@@ -10,6 +10,7 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
 
   static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> -o json', '<%= config.bin %> <%= command.id %> --mesh-namespace my-mesh']
 
+  static readsOnly = true
   static flags = {...meshNamespaceFlag}
 
   async run() {

@@ -15,6 +15,7 @@ function k(kind: string, group: string, version: string, plural: string, namespa
 
 const MESH = 'the Red Hat OpenShift Service Mesh Operator'
 const SERVERLESS = 'the OpenShift Serverless Operator'
+const MESH3 = 'the Red Hat OpenShift Service Mesh 3 Operator (servicemeshoperator3)'
 
 export const Kinds = {
   Namespace: k('Namespace', '', 'v1', 'namespaces', false),
@@ -29,6 +30,12 @@ export const Kinds = {
   DaemonSet: k('DaemonSet', 'apps', 'v1', 'daemonsets', true),
   ServiceMeshControlPlane: k('ServiceMeshControlPlane', 'maistra.io', 'v2', 'servicemeshcontrolplanes', true, MESH),
   ServiceMeshMemberRoll: k('ServiceMeshMemberRoll', 'maistra.io', 'v1', 'servicemeshmemberrolls', true, MESH),
+  /** Service Mesh 3 (Sail operator): cluster-scoped control plane and CNI. */
+  Istio: k('Istio', 'sailoperator.io', 'v1', 'istios', false, MESH3),
+  IstioCNI: k('IstioCNI', 'sailoperator.io', 'v1', 'istiocnis', false, MESH3),
+  /** security.istio.io/v1 (Istio 1.22+, served by Service Mesh 3's Istio 1.27 CRDs); the mesh-wide mTLS policy on mesh 3. */
+  PeerAuthenticationV1: k('PeerAuthentication', 'security.istio.io', 'v1', 'peerauthentications', true, MESH3),
+  CustomResourceDefinition: k('CustomResourceDefinition', 'apiextensions.k8s.io', 'v1', 'customresourcedefinitions', false),
   Gateway: k('Gateway', 'networking.istio.io', 'v1alpha3', 'gateways', true, MESH),
   ServiceEntry: k('ServiceEntry', 'networking.istio.io', 'v1alpha3', 'serviceentries', true, MESH),
   AuthorizationPolicy: k('AuthorizationPolicy', 'security.istio.io', 'v1beta1', 'authorizationpolicies', true, MESH),

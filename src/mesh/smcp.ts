@@ -38,8 +38,8 @@ export interface MeshInput {
  * Why an SMCP's terminationDrainDuration falls short of the guide's minimum (35s), or null when it is at least
  * that long. Absent, not a Go duration (e.g. "35", "1d"), or shorter: each is a shortfall.
  */
-export function drainShortfall(smcp: KObject): string | null {
-  const value = getPath(smcp, DRAIN_PATH)
+export function drainShortfall(smcp: KObject, path: string[] = DRAIN_PATH): string | null {
+  const value = getPath(smcp, path)
   if (value === undefined || value === null) return `terminationDrainDuration is not set (at least ${TERMINATION_DRAIN_DURATION} needed)`
   const ms = typeof value === 'string' ? parseGoDuration(value) : null
   if (ms === null) return `terminationDrainDuration ${JSON.stringify(value)} is not a duration (at least ${TERMINATION_DRAIN_DURATION} needed)`

@@ -6,6 +6,9 @@ import {INGRESS_GATEWAY, LOCAL_GATEWAY, type GatewaysState} from '../mesh/gatewa
 import {KAFKA_SERVICE_ENTRY, KNATIVE_KAFKA, type IstioState} from '../mesh/istio.js'
 import type {PrecheckState, PrerequisiteKind} from '../mesh/precheck.js'
 import type {MeshState} from '../mesh/smcp.js'
+import type {Mesh3State} from '../mesh/sail.js'
+import type {ConfigureMeshState} from '../mesh/configure.js'
+import type {GenerationDecision} from '../mesh/generation.js'
 import {readPartOfNamespaces} from './members.js'
 import {unlessForbidden} from './tolerate.js'
 
@@ -56,6 +59,24 @@ export async function readPrecheck(client: KubeClient, meshNamespace: string): P
 
 export async function readMesh(client: KubeClient, meshNamespace: string): Promise<MeshState> {
   return {smcps: await client.listAll(Kinds.ServiceMeshControlPlane, meshNamespace)}
+}
+
+/**
+ * Service Mesh 3's control plane as configure-mesh sees it: the Istio `istioName` (cluster-scoped, read again
+ * on every attempt; null when absent or not named) and the PeerAuthentications of the mesh namespace.
+ */
+export async function readMesh3(client: KubeClient, meshNamespace: string, istioName: string | null): Promise<Mesh3State> {
+  const [istio, peerAuthentications] = await Promise.all([
+    istioName ? client.get(Kinds.Istio, istioName) : null,
+    client.listAll(Kinds.PeerAuthenticationV1, meshNamespace),
+  ])
+  return {meshNamespace, istio, peerAuthentications}
+}
+
+/** configure-mesh's reader for the generation decided (src/read/generation.ts). */
+export async function readMeshFor(client: KubeClient, meshNamespace: string, decision: Pick<GenerationDecision, 'generation' | 'istio'>): Promise<ConfigureMeshState> {
+  if (decision.generation === 3) return {generation: 3, ...(await readMesh3(client, meshNamespace, decision.istio?.metadata.name ?? null))}
+  return {generation: 2, ...(await readMesh(client, meshNamespace))}
 }
 
 /** Whether a Secret exists; null when the user may not read Secrets there. */

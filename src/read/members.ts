@@ -4,6 +4,9 @@ import type {KObject} from '../kube/types.js'
 import {SMMR_NAME} from '../mesh/constants.js'
 import {KOURIER_POLICY, memberNamespacesOf, PART_OF_NAMESPACES, type MembersState} from '../mesh/members.js'
 import {unlessForbidden} from './tolerate.js'
+import type {GenerationDecision} from '../mesh/generation.js'
+import type {MembershipState} from '../mesh/membership.js'
+import {DISCOVERED_SYSTEM_NAMESPACES} from '../mesh/members3.js'
 
 /** Names of all namespaces (one list request), or null when the user may not list them. */
 export async function namespaceNames(client: KubeClient): Promise<Set<string> | null> {
@@ -47,4 +50,25 @@ export async function readMembers(client: KubeClient, meshNamespace: string, kou
  */
 export async function readMemberNamespaces(client: KubeClient, meshNamespace: string): Promise<string[] | null> {
   return memberNamespacesOf(await client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace))
+}
+
+/**
+ * add-namespace / remove-namespace state for the generation decided: the member roll (2, readMembers) or, on
+ * Service Mesh 3, the Istio (re-read by name) and the Namespaces named plus knative-serving,
+ * knative-serving-ingress and knative-eventing (one GET each; null when absent).
+ */
+export async function readMembersFor(
+  client: KubeClient,
+  meshNamespace: string,
+  decision: Pick<GenerationDecision, 'generation' | 'istio'>,
+  names: string[],
+  kourierNamespaces?: string[],
+): Promise<MembershipState> {
+  if (decision.generation !== 3) return {generation: 2, ...(await readMembers(client, meshNamespace, kourierNamespaces))}
+  const all = [...new Set([...names, ...DISCOVERED_SYSTEM_NAMESPACES])]
+  const [istio, namespaces] = await Promise.all([
+    decision.istio ? client.get(Kinds.Istio, decision.istio.metadata.name) : null,
+    Promise.all(all.map(async (n) => [n, await client.get(Kinds.Namespace, n)] as const)),
+  ])
+  return {generation: 3, meshNamespace, istio, namespaces: new Map(namespaces)}
 }

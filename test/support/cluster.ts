@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, inject} from 'vitest'
 import {KubeClient} from '../../src/kube/client.js'
-import {ensureBinaries, installCrds, seedFreshServerless, startControlPlane, type ControlPlane} from './controlplane.js'
+import {ensureBinaries, installCrds, seedFreshServerless, seedMesh3, startControlPlane, type ControlPlane, type MeshCrdSet} from './controlplane.js'
 import {knmesh, type CliResult} from './cli.js'
 
 export interface TestCluster {
@@ -39,15 +39,21 @@ export function sharedCluster(): TestCluster {
  * fixed-name objects (KnativeServing, the SMCP, knative-serving policies), so
  * files running in parallel never see each other's changes.
  */
-export function isolatedCluster(opts: {seed?: boolean; crds?: boolean} = {}): TestCluster {
+export function isolatedCluster(opts: {seed?: boolean; crds?: boolean; mesh?: MeshCrdSet} = {}): TestCluster {
   const cluster = {} as TestCluster
   let cp: ControlPlane | undefined
   beforeAll(async () => {
     const {binDir, crdDir} = await ensureBinaries() // cached: built once by the global setup
     cp = await startControlPlane({binDir})
     // crds: false gives a bare Kubernetes cluster: neither Service Mesh nor Serverless installed.
-    if (opts.crds !== false) await installCrds(cp, crdDir)
-    if (opts.seed !== false && opts.crds !== false) await seedFreshServerless(cp.adminKubeconfig)
+    // mesh: 2 (default) the 2.x CRDs and seed; 3 the Sail + Istio 1.27 CRDs and the seedMesh3 state
+    // (no SMCP); 'both' both control planes in istio-system (a migration in progress).
+    const mesh = opts.mesh ?? 2
+    if (opts.crds !== false) await installCrds(cp, crdDir, {mesh})
+    if (opts.seed !== false && opts.crds !== false) {
+      if (mesh === 2) await seedFreshServerless(cp.adminKubeconfig)
+      else await seedMesh3(cp.adminKubeconfig, {smcp: mesh === 'both'})
+    }
     cluster.kubeconfig = cp.adminKubeconfig
     cluster.restrictedKubeconfig = cp.restrictedKubeconfig
     cluster.apiserver = cp.apiserver

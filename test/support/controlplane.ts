@@ -692,16 +692,43 @@ export function localServerCrd(doc: Record<string, unknown>): Record<string, unk
 }
 
 /**
+ * Which mesh generation's CRDs a control plane gets:
+ * - 2 (default): the Istio 1.19 CRDs (istio.io/api) and the Maistra 2.5 SMCP/SMMR/SMM;
+ * - 3: the Sail operator CRDs and the Istio 1.27 CRDs they ship with (test/fixtures/crds-upstream/ossm3/,
+ *   sail-operator release-1.27 chart/crds/), no Maistra CRDs;
+ * - 'both': the Maistra CRDs and the Sail + Istio 1.27 set (a cluster in the middle of a 2 → 3 migration).
+ * The Istio 1.19 and 1.27 sets define the same CRD names (gateways.networking.istio.io, ...), so a
+ * control plane has exactly one of them: the 1.27 set whenever Sail is there, as on a real Service Mesh 3.
+ */
+export type MeshCrdSet = 2 | 3 | 'both';
+
+/** The vendored Sail + Istio 1.27 CRDs (byte-for-byte upstream; SOURCES.md one folder up). */
+export const OSSM3_CRD_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'crds-upstream', 'ossm3');
+
+/** The CRD files to install for a mesh CRD set, in install order (absolute paths). */
+export function crdFiles(crdDir: string, mesh: MeshCrdSet): string[] {
+  const base = readdirSync(crdDir).filter((f) => f.endsWith('.yaml')).sort();
+  const keep = base.filter((f) => {
+    if (mesh === 2) return true;
+    if (f === '10-istio.yaml') return false; // the Istio 1.19 set: replaced by the 1.27 set below
+    return mesh === 'both' || !f.includes('maistra.io_');
+  });
+  const files = keep.map((f) => path.join(crdDir, f));
+  if (mesh !== 2) files.push(...readdirSync(OSSM3_CRD_DIR).filter((f) => f.endsWith('.yaml')).sort().map((f) => path.join(OSSM3_CRD_DIR, f)));
+  return files;
+}
+
+/**
  * Server-side applies every CRD file in crdDir (collected by tools/controlplane/crds.sh), after the
  * install-time edits of localServerCrd (only files that name a conversion webhook are parsed: the 1.1 MB
  * SMCP CRD is sent as read), then waits until all CRDs are Established.
  */
-export async function installCrds(cp: ControlPlane, crdDir: string): Promise<void> {
+export async function installCrds(cp: ControlPlane, crdDir: string, opts: { mesh?: MeshCrdSet } = {}): Promise<void> {
   const t0 = performance.now();
   const { parseAllDocuments, stringify } = await import('yaml');
   const parts: string[] = [];
-  for (const name of readdirSync(crdDir).filter((f) => f.endsWith('.yaml')).sort()) {
-    const text = readFileSync(path.join(crdDir, name), 'utf8');
+  for (const file of crdFiles(crdDir, opts.mesh ?? 2)) {
+    const text = readFileSync(file, 'utf8');
     if (!/^\s*conversion:/m.test(text)) {
       parts.push(text);
       continue;
@@ -714,8 +741,8 @@ export async function installCrds(cp: ControlPlane, crdDir: string): Promise<voi
   await kubectl(cp.kubectl, cp.adminKubeconfig, ['apply', '--server-side', '--force-conflicts', '--field-manager=knmesh-test', '-f', '-'], parts.map((p) => `---\n${p}\n`).join(''));
   await kubectl(cp.kubectl, cp.adminKubeconfig, ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
   // Istio objects written from now on go through Istio's validation, as on a real mesh.
-  await waitIstioWebhookLive((p, body) => apiRequest(cp.server, { method: 'POST', path: p, body, caFile: cp.caFile, token: cp.adminToken }));
-  log(`CRDs installed and Established in ${since(t0)}`);
+  await waitIstioWebhookLive((p, body) => apiRequest(cp.server, { method: 'POST', path: p, body, caFile: cp.caFile, token: cp.adminToken }), 30_000, (opts.mesh ?? 2) === 2 ? 'istio-1.19' : 'istio-1.27');
+  log(`CRDs installed and Established in ${since(t0)} (mesh CRD set ${opts.mesh ?? 2})`);
 }
 
 const SEED_NAMESPACES = `
@@ -785,6 +812,71 @@ export async function seedFreshServerless(kubeconfig: string, opts: { kubectl?: 
   await kubectl(bin, kubeconfig, apply, SEED_NAMESPACES);
   await kubectl(bin, kubeconfig, apply, SEED_OBJECTS);
   log(`seeded fresh Serverless state in ${since(t0)}`);
+}
+
+const SEED_MESH3 = `
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: istio-cni
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: knative-serving-ingress
+---
+apiVersion: sailoperator.io/v1
+kind: Istio
+metadata:
+  name: default
+spec:
+  namespace: istio-system
+  version: v1.27-latest
+  updateStrategy:
+    type: InPlace
+---
+apiVersion: sailoperator.io/v1
+kind: IstioCNI
+metadata:
+  name: default
+spec:
+  namespace: istio-cni
+  version: v1.27-latest
+`;
+
+/** The status the Sail operator writes on a healthy Istio (InPlace: revision name = Istio name). */
+export function healthyIstioStatus(revision = 'default'): Record<string, unknown> {
+  const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const cond = (type: string) => ({ type, status: 'True', lastTransitionTime: at });
+  return {
+    status: {
+      state: 'Healthy',
+      activeRevisionName: revision,
+      revisions: { total: 1, ready: 1, inUse: 1 },
+      conditions: [cond('Reconciled'), cond('Ready'), cond('DependenciesHealthy')],
+    },
+  };
+}
+
+/**
+ * "Service Mesh 3" state, on a control plane with the mesh CRD set 3 (or 'both'): the fresh Serverless
+ * namespaces, KnativeServing and Ingress config of seedFreshServerless without SMCP/SMMR, plus namespaces
+ * istio-cni and knative-serving-ingress, the cluster-scoped Istio "default" (spec.namespace istio-system,
+ * InPlace) and IstioCNI "default", both with a Ready status (Istio: activeRevisionName default).
+ * With `smcp: true` (mesh CRD set 'both') the SMCP/SMMR of the 2.x seed are added too.
+ */
+export async function seedMesh3(kubeconfig: string, opts: { kubectl?: string; smcp?: boolean } = {}): Promise<void> {
+  const t0 = performance.now();
+  const bin = opts.kubectl ?? defaultKubectl;
+  const apply = ['apply', '--server-side', '--force-conflicts', '--field-manager=knmesh-test-seed', '-f', '-'];
+  await kubectl(bin, kubeconfig, apply, SEED_NAMESPACES + '---' + SEED_MESH3.split('---').slice(0, 2).join('---'));
+  const objects = opts.smcp ? SEED_OBJECTS : SEED_OBJECTS.split('---').filter((d) => !d.includes('maistra.io')).join('---');
+  await kubectl(bin, kubeconfig, apply, objects + '---' + SEED_MESH3.split('---').slice(2).join('---'));
+  const status = JSON.stringify(healthyIstioStatus());
+  await kubectl(bin, kubeconfig, ['patch', 'istios.sailoperator.io', 'default', '--subresource=status', '--type=merge', '-p', status]);
+  const cni = JSON.stringify({ status: { state: 'Healthy', conditions: [{ type: 'Ready', status: 'True' }, { type: 'Reconciled', status: 'True' }] } });
+  await kubectl(bin, kubeconfig, ['patch', 'istiocnis.sailoperator.io', 'default', '--subresource=status', '--type=merge', '-p', cni]);
+  log(`seeded Service Mesh 3 state in ${since(t0)}`);
 }
 
 /** ensureBinaries + startControlPlane + installCrds + seedFreshServerless, timed. */

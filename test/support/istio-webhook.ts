@@ -113,6 +113,24 @@ export const INVALID_SERVICE_ENTRY = {
   },
 };
 
+/** A Gateway Istio refuses; the Istio 1.27 CRD schema admits it. */
+export const INVALID_GATEWAY_127 = {
+  apiVersion: 'networking.istio.io/v1',
+  kind: 'Gateway',
+  metadata: { name: 'knmesh-webhook-probe', namespace: 'default' },
+  spec: { servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['a/b/c'] }] },
+};
+
+/**
+ * Per Istio CRD set, an object its schema admits and Istio's validation refuses, with a piece of
+ * Istio's message. The Istio 1.27 ServiceEntry schema already refuses duplicate port names
+ * (x-kubernetes-list-type map keyed by name), so that set is probed with another object.
+ */
+export const WEBHOOK_PROBES = {
+  'istio-1.19': { path: '/apis/networking.istio.io/v1beta1/namespaces/default/serviceentries?dryRun=All', body: INVALID_SERVICE_ENTRY, refusal: 'already defined' },
+  'istio-1.27': { path: '/apis/networking.istio.io/v1/namespaces/default/gateways?dryRun=All', body: INVALID_GATEWAY_127, refusal: 'short names (non FQDN) are not allowed' },
+} as const;
+
 /**
  * Waits (up to timeoutMs) until the API server sends Istio objects to the
  * webhook: a dry-run create of {@link INVALID_SERVICE_ENTRY} must be refused
@@ -123,11 +141,13 @@ export const INVALID_SERVICE_ENTRY = {
 export async function waitIstioWebhookLive(
   post: (path: string, body: unknown) => Promise<{ status: number; body: string }>,
   timeoutMs = 30_000,
+  crds: 'istio-1.19' | 'istio-1.27' = 'istio-1.19',
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const probe = WEBHOOK_PROBES[crds];
   for (;;) {
-    const r = await post('/apis/networking.istio.io/v1beta1/namespaces/default/serviceentries?dryRun=All', INVALID_SERVICE_ENTRY);
-    if (r.status >= 400 && r.status < 500 && r.body.includes('already defined')) return;
+    const r = await post(probe.path, probe.body);
+    if (r.status >= 400 && r.status < 500 && r.body.includes(probe.refusal)) return;
     const last = `HTTP ${r.status} ${r.body.slice(0, 400)}`;
     if (Date.now() > deadline) throw new Error(`the API server does not call the Istio validation webhook after ${timeoutMs}ms; last answer: ${last}`);
     await new Promise((res) => setTimeout(res, 200));

@@ -9,11 +9,14 @@
  * the integration tests, which then reuse this control plane) at it.
  */
 import { readFileSync } from 'node:fs';
-import { ensureBinaries, installCrds, seedFreshServerless, startControlPlane } from './controlplane.js';
+import { ensureBinaries, installCrds, seedFreshServerless, seedMesh3, startControlPlane } from './controlplane.js';
 
 async function main(): Promise<void> {
   const t0 = performance.now();
   const seed = !process.argv.includes('--no-seed');
+  // --mesh 3: the Sail + Istio 1.27 CRDs and the Service Mesh 3 seed (no SMCP); --mesh both: both planes.
+  const meshArg = process.argv[process.argv.indexOf('--mesh') + 1];
+  const mesh = process.argv.includes('--mesh') ? (meshArg === 'both' ? 'both' : (Number(meshArg) as 2 | 3)) : 2;
   const { binDir, crdDir } = await ensureBinaries();
   const cp = await startControlPlane({ binDir });
   let stopping = false;
@@ -31,8 +34,9 @@ async function main(): Promise<void> {
     if (launchers.some((pid) => !alive(pid))) shutdown(0);
   }, 1000).unref();
   try {
-    await installCrds(cp, crdDir);
-    if (seed) await seedFreshServerless(cp.adminKubeconfig);
+    await installCrds(cp, crdDir, { mesh });
+    if (seed && mesh === 2) await seedFreshServerless(cp.adminKubeconfig);
+    else if (seed) await seedMesh3(cp.adminKubeconfig, { smcp: mesh === 'both' });
   } catch (err) {
     console.error(err);
     shutdown(1);
