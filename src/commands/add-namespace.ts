@@ -45,7 +45,7 @@ Members the Service Mesh Operator has not configured yet (status.pendingMembers,
       plan: (s) => planMembers(s, {meshNamespace: mesh, add: namespaces, strict: flags.strict, kourier: flags.kourier}),
     })
     const {reportMemberStatus} = await import('../read/member-status.js')
-    if (result.applied) await reportMemberStatus(await this.client(), mesh, this.printer, namespaces)
+    if (result.data.applied) await reportMemberStatus(await this.client(), mesh, this.printer, namespaces)
     return result
   }
 }

@@ -48,7 +48,7 @@ Every other annotation and field is kept. A changed revision template makes Knat
       if (members === null) throw new KnmeshError(`there is no ServiceMeshMemberRoll "default" in ${mesh}: use -n, or add namespaces with add-namespace`)
       if (members.length === 0) {
         this.printer.info(`the member roll of ${mesh} has no namespaces besides knative-serving and knative-eventing: nothing to do`)
-        return {plan: {items: [], notes: []}, changes: [], applied: false, noop: true}
+        return {data: {plan: {items: [], notes: []}, changes: [], applied: false, noop: true}, machine: 'done' as const}
       }
       namespaces = members
     } else {

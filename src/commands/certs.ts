@@ -89,7 +89,7 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     if (verdict.usable && !flags.rotate) {
       this.printer.info(`${where} already holds a certificate ${verdict.reason}; --rotate replaces it`)
       this.printer.info('nothing to do: the cluster already matches')
-      return {applied: false, noop: true, changes: [], objects: [], notes: [], domain, secret: `${mesh}/${secretName}`, files: []}
+      return {data: {applied: false, noop: true, changes: [], objects: [], notes: [], domain, secret: `${mesh}/${secretName}`, files: []}, machine: 'done' as const}
     }
     if (live) this.printer.info(verdict.usable ? `${where} holds a certificate ${verdict.reason}: replacing it (--rotate)` : `${where} will be replaced: ${verdict.reason}`)
 
@@ -127,7 +127,7 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
       plan: (s) => certs.planCertSecret(s, mesh, secretName, pair),
     })
     const written: string[] = []
-    if (result.applied && write.length) {
+    if (result.data.applied && write.length) {
       await fs.mkdir(outDir, {recursive: true})
       for (const [f, content, mode] of write) {
         // A new file with its final mode, renamed over the old one: a key is never readable by others, even briefly.
@@ -141,8 +141,8 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     } else if (write.length) {
       this.printer.info('no files written: the Secret was not changed')
     }
-    if (result.applied) this.printer.info(`clients trust the gateway with: curl --cacert ${path.relative(process.cwd(), files.rootCrt) || files.rootCrt} https://<service>.${domain}`)
+    if (result.data.applied) this.printer.info(`clients trust the gateway with: curl --cacert ${path.relative(process.cwd(), files.rootCrt) || files.rootCrt} https://<service>.${domain}`)
     // The engine's summary (Secret values redacted) and what was written: never a key.
-    return {...result, domain, secret: `${mesh}/${secretName}`, files: written}
+    return {...result, data: {...result.data, domain, secret: `${mesh}/${secretName}`, files: written}}
   }
 }

@@ -36,9 +36,7 @@ With --set key=value: puts the label on the namespace and on the revision templa
     const namespaces = await this.scope(flags['all-members'], mesh)
     if (namespaces.length === 0) {
       this.printer.info(`the member roll of ${mesh} has no namespaces besides knative-serving and knative-eventing: nothing to do`)
-      const empty = {namespaces, ok: true, findings: []}
-      if (this.machineOutput) await this.printReport(empty, [], [])
-      return this.jsonEnabled() ? undefined : empty
+      return {data: {namespaces, ok: true, findings: []}}
     }
     const {readCostLabels} = await import('../read/workloads.js')
     if (labels) {
@@ -70,22 +68,21 @@ With --set key=value: puts the label on the namespace and on the revision templa
     const footer = findings.length
       ? undefined
       : `no missed cost labels: the Knative revision pods of ${namespaces.length === 1 ? `namespace ${namespaces[0]}` : `${namespaces.length} namespace(s)`} carry every namespace label`
-    await this.printReport(report,
-      ['namespace', 'label', 'set by', 'services', 'costs found under', 'fix'],
-      findings.map((f) => [
+    return {
+      data: report,
+      table: {head: ['namespace', 'label', 'set by', 'services', 'costs found under', 'fix'], rows: findings.map((f) => [
         f.namespace,
         `${f.key}=${f.value}`,
         f.setBy,
         f.services.length ? f.services.map((s) => s.name).join(', ') : '(none yet)',
         f.services.length ? [...new Set(f.services.flatMap((s) => s.values.map((v) => `${f.key}=${v}`)))].join(', ') : '',
         f.fix,
-      ]),
+      ])},
       footer,
-    )
-    // An info row has no FIX: its reason (e.g. "query by cost-center=my-domain instead") is said under the table.
-    if (!this.machineOutput) for (const f of findings.filter((x) => x.severity === 'info')) this.printer.info(`note: ${f.namespace}: ${f.message}`)
-    if (state.pods === null) this.printer.warn('cannot list pods: revision names come from the Knative Services\' status')
-    if (check && missed.length) throw new CheckFailedError(`${missed.length} namespace label(s) missed by cost queries of Knative revision pods`)
-    return this.jsonEnabled() ? undefined : report
+      // An info row has no FIX: its reason (e.g. "query by cost-center=my-domain instead") is said under the table.
+      notes: findings.filter((x) => x.severity === 'info').map((f) => `note: ${f.namespace}: ${f.message}`),
+      warnings: state.pods === null ? ['cannot list pods: revision names come from the Knative Services\' status'] : [],
+      error: check && missed.length ? new CheckFailedError(`${missed.length} namespace label(s) missed by cost queries of Knative revision pods`) : undefined,
+    }
   }
 }

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {KnmeshCommand, meshNamespaceFlag, namespaceFlag} from '../base-command.js'
+import {KnmeshCommand, meshNamespaceFlag, namespaceFlag, type Cell, type Result} from '../base-command.js'
 import {CheckFailedError, KnmeshError, PartialError, UsageError} from '../errors.js'
 import {splitList, validateLabelName} from '../mesh/names.js'
 
@@ -118,9 +118,12 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     const footer = problems
       ? `${problems} secret(s) would be invisible to net-istio with secret filtering on${more > 0 ? ` (${more} more not shown)` : ''}; filtering is ${report.filtering}. Fix: ${fixes.join('; ')}`
       : `all ${refs.refs.length} referenced secret(s)${allTls ? ' and every TLS secret' : ''} in ${where} carry ${CERT_UID_LABEL}; filtering is ${report.filtering}`
-    await this.printReport(report, ['namespace', 'secret', 'problem', 'referenced by'], shown.map((r) => [r.namespace, r.name, r.problem, r.by.join(', ')]), footer)
-    if (problems) throw new CheckFailedError(`${problems} secret(s) would be invisible to net-istio with secret filtering on`)
-    return this.jsonEnabled() ? undefined : report
+    return {
+      data: report,
+      table: {head: ['namespace', 'secret', 'problem', 'referenced by'], rows: shown.map((r) => [r.namespace, r.name, r.problem, r.by.join(', ')])},
+      footer,
+      error: problems ? new CheckFailedError(`${problems} secret(s) would be invisible to net-istio with secret filtering on`) : undefined,
+    }
   }
 
   private async label(scope: {meshNamespace: string; namespaces: string[] | null}, o: {allTls: boolean; selector?: string; uid?: string; concurrency: number}) {
@@ -210,7 +213,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     return new SingleBar({format: 'labelling secrets [{bar}] {value}/{total}{more} {percentage}% {eta}s left', stream: process.stderr, hideCursor: true, clearOnComplete: true}, Presets.shades_classic)
   }
 
-  private async report(result: import('../change/engine.js').BulkResult, dryRun: string) {
+  private report(result: import('../change/engine.js').BulkResult, dryRun: string): Result {
     const verb = dryRun === 'none' ? 'labelled' : dryRun === 'server' ? 'labelled (server dry run)' : 'to label'
     const namespaces = [...result.byNamespace].sort((a, b) => a[0].localeCompare(b[0]))
     const failures = [...result.failures].map(([reason, v]) => ({reason, count: v.count, examples: v.names}))
@@ -223,27 +226,31 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
       namespaces: Object.fromEntries(namespaces.map(([ns, c]) => [ns, {labelled: c.changed, alreadyLabelled: c.unchanged, failed: c.failed}])),
       failures,
     }
-    if (this.machineOutput === 'json') this.printer.data(JSON.stringify(data, null, 2))
-    else if (this.machineOutput === 'yaml') this.printer.data((await import('yaml')).stringify(data))
-    if (!result.noop && !this.machineOutput) {
-      const MAX = 30
-      const rows = namespaces.slice(0, MAX).map(([ns, c]) => [ns, c.changed, c.unchanged, c.failed])
-      if (namespaces.length > MAX) rows.push([`… ${namespaces.length - MAX} more`, '', '', ''])
-      rows.push(['total', result.changed, result.unchanged, result.failed])
-      this.printer.table(['namespace', verb, 'already labelled', 'failed'], rows)
-      for (const fl of failures) this.printer.info(`failed ${fl.count}×: ${fl.reason} (${fl.examples.join(', ')}${fl.count > fl.examples.length ? ', …' : ''})`)
+    const MAX = 30
+    const rows: Cell[][] = namespaces.slice(0, MAX).map(([ns, c]) => [ns, c.changed, c.unchanged, c.failed])
+    if (namespaces.length > MAX) rows.push([`… ${namespaces.length - MAX} more`, '', '', ''])
+    rows.push(['total', result.changed, result.unchanged, result.failed])
+    return {
+      data,
+      table: result.noop ? undefined : {head: ['namespace', verb, 'already labelled', 'failed'], rows},
+      notes: result.noop ? [] : failures.map((fl) => `failed ${fl.count}×: ${fl.reason} (${fl.examples.join(', ')}${fl.count > fl.examples.length ? ', …' : ''})`),
+      error: this.bulkError(result, verb),
     }
+  }
+
+  /** The error a bulk run ends with: interrupted (130), partially applied (8), failed (4); none when all went well. */
+  private bulkError(result: import('../change/engine.js').BulkResult, verb: string): KnmeshError | undefined {
     if (result.interrupted) {
-      throw new KnmeshError(`interrupted after ${result.changed} secret(s) ${verb}: run the same command again to label the rest`, 130)
+      return new KnmeshError(`interrupted after ${result.changed} secret(s) ${verb}: run the same command again to label the rest`, 130)
     }
     if (result.stopped || (result.failed && result.changed)) {
       // Exit 8: each label is one merge patch, so no secret is half-written; the same command labels the rest.
       const reason = [...result.failures.keys()][0]
       const failed = result.failed ? `, ${result.failed} failed${reason === result.stopped ? '' : ` (${reason})`}` : ''
       const stopped = result.stopped ? `; stopped before the end: ${result.stopped}` : ''
-      throw new PartialError(`partially applied: ${result.changed} secret(s) ${verb}${failed}${stopped}. No secret is half-written: run the same command again to label the rest`)
+      return new PartialError(`partially applied: ${result.changed} secret(s) ${verb}${failed}${stopped}. No secret is half-written: run the same command again to label the rest`)
     }
-    if (result.failed) throw new KnmeshError(`${result.failed} secret(s) could not be labelled; the rest is done: fix the cause above and run again`)
-    return this.jsonEnabled() ? undefined : data
+    if (result.failed) return new KnmeshError(`${result.failed} secret(s) could not be labelled; the rest is done: fix the cause above and run again`)
+    return undefined
   }
 }

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
+import {KnmeshCommand, meshNamespaceFlag, type Result} from '../base-command.js'
 import {CheckFailedError, ExitCode, KnmeshError, MissingError, UsageError} from '../errors.js'
 import {splitList, validateLabelName, validateObjectName} from '../mesh/names.js'
 
@@ -110,11 +110,10 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
         result.liveProblem = live.problem
       }
     }
-    if (this.machineOutput) this.printer.data(await this.render(result))
     // No observation (the pod never finished) is not a mismatch: its own exit code.
-    if (result.liveProblem) throw new KnmeshError(failures.join('; '), ExitCode.LIVE_NO_RESULT)
-    if (failures.length) throw new CheckFailedError(failures.join('; '))
-    return result
+    const error = result.liveProblem ? new KnmeshError(failures.join('; '), ExitCode.LIVE_NO_RESULT) : failures.length ? new CheckFailedError(failures.join('; ')) : undefined
+    // The human text was printed as the probe went.
+    return {data: result, machine: (format: 'json' | 'yaml') => machineText(result, format), error} satisfies Result
   }
 
   /**
@@ -137,14 +136,6 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     throw new MissingError(`Knative Service "${service}" does not exist in namespace ${namespace}${hint ? ` (did you mean "${hint}"?)` : names.length ? ` (it has: ${names.slice(0, 5).join(', ')})` : ''}: give --service`)
   }
 
-  private async render(data: unknown): Promise<string> {
-    if (this.machineOutput === 'yaml') {
-      const {stringify} = await import('yaml')
-      return stringify(data, {lineWidth: 0})
-    }
-    return JSON.stringify(data, null, 2)
-  }
-
   private async matrix(mesh: string, tenants: string[], expectIsolated: boolean, service: string) {
     const {readMeshView} = await import('../read/authz.js')
     const {tenantMatrix} = await import('../mesh/probe.js')
@@ -160,8 +151,9 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
       cells: m.cells.map((c) => ({from: c.from, to: c.to, fromTenant: c.fromTenant, toTenant: c.toTenant, predicted: c.verdict})),
       ms: Math.round(m.ms),
     }
+    // -o json|yaml: rendered from the Result; the human grid is drawn here.
     if (this.machineOutput) {
-      this.printer.data(await this.render(data))
+      // nothing to draw
     } else if (m.namespaces.length === 0) {
       this.printer.info('no tenants: create them with tenant-authz')
     } else {
@@ -199,9 +191,15 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
       }
       this.printer.info(`${m.violations.length === 0 ? 'isolated: every tenant reaches its own namespaces only' : `${m.violations.length} pair(s) break tenant isolation (marked (!))`} (${Math.round(m.ms)} ms)`)
     }
-    if (expectIsolated && m.violations.length) throw new CheckFailedError(`${m.violations.length} pair(s) break tenant isolation`)
-    return data
+    const error = expectIsolated && m.violations.length ? new CheckFailedError(`${m.violations.length} pair(s) break tenant isolation`) : undefined
+    return {data, machine: (format: 'json' | 'yaml') => machineText(data, format), error} satisfies Result
   }
+}
+
+/** -o json|yaml of a probe: YAML lines are never folded (paths and reasons are long). */
+async function machineText(data: unknown, format: 'json' | 'yaml'): Promise<string> {
+  if (format === 'yaml') return (await import('yaml')).stringify(data, {lineWidth: 0})
+  return JSON.stringify(data, null, 2)
 }
 
 /** Why a hop is denied when no AuthorizationPolicy decided it. */

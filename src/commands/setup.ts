@@ -145,7 +145,8 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
       )
     }
     this.printer.info(`\nsetup complete: ${steps.length} steps. Check the result with: ${this.config.bin} status${meshFlag(mesh)}`)
-    return {steps: done}
+    // Each step printed its own output; --json prints the steps.
+    return {data: {steps: done}, machine: 'done' as const}
   }
 
   /** Runs one verb as the user would; its own error line is already printed. Returns its exit code. */

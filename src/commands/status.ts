@@ -30,14 +30,11 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
     const failures = statusFailed(rows)
     const report = {meshNamespace: mesh, ok: failures.length === 0, rows}
     const warnings = rows.filter((r) => r.state === 'warning').length
-    await this.printReport(
-      report,
-      ['area', 'check', 'state', 'detail', 'fix'],
-      rows.map((r) => [r.area, r.check, r.state, r.detail, r.fix ?? '']),
-      `${rows.length} checks: ${rows.length - failures.length - warnings} ok, ${warnings} warning(s), ${failures.length} failure(s)`,
-    )
-    if (failures.length) throw new CheckFailedError(`${failures.length} check(s) failed${this.machineOutput ? ': each row\'s "fix" names the command' : '; the FIX column names the command for each'}`)
-    // With --json, oclif would print the returned value again: it was printed above.
-    return this.jsonEnabled() ? undefined : report
+    return {
+      data: report,
+      table: {head: ['area', 'check', 'state', 'detail', 'fix'], rows: rows.map((r) => [r.area, r.check, r.state, r.detail, r.fix ?? ''])},
+      footer: `${rows.length} checks: ${rows.length - failures.length - warnings} ok, ${warnings} warning(s), ${failures.length} failure(s)`,
+      error: failures.length ? new CheckFailedError(`${failures.length} check(s) failed${this.machineOutput ? ': each row\'s "fix" names the command' : '; the FIX column names the command for each'}`) : undefined,
+    }
   }
 }

@@ -77,6 +77,30 @@ describe('the README exit-code table, row by row', () => {
     }
   }, 240_000)
 
+  it('with -o json or --json an error is one JSON line on stderr, {"error": {message, exitCode}}; stdout keeps only the data', async () => {
+    // A parse error (before any flag is known), bad input, a cluster error and a verb's error: each the same shape.
+    const cases: [string[], number, string][] = [
+      [['whoami', '--nope', '--json'], 2, '--nope'],
+      [['add-namespace', 'Bad_Name', '--yes', '-o', 'json'], 2, 'invalid namespace name "Bad_Name"'],
+      [['add-namespace', 'default', '--yes', '--json'], 4, 'is not served by this cluster'],
+      [['whoami', '--context', 'nope', '--output=json'], 4, 'nope'],
+    ]
+    for (const [args, code, message] of cases) {
+      const r = await cluster.run(args)
+      saw(code, `${args.join(' ')} (JSON error)`, r)
+      expect(r.stdout, args.join(' ')).toBe('')
+      const lines = r.stderr.trim().split('\n')
+      expect(lines, args.join(' ')).toHaveLength(1)
+      const error = JSON.parse(lines[0]!) as {error: {message: string; exitCode: number}}
+      expect(Object.keys(error.error).sort()).toEqual(['exitCode', 'message'])
+      expect(error.error.exitCode).toBe(code)
+      expect(error.error.message).toContain(message)
+    }
+    // -o yaml and the table keep the plain line.
+    const yaml = await cluster.run(['add-namespace', 'Bad_Name', '--yes', '-o', 'yaml'])
+    expect(yaml.stderr).toMatch(/^error: invalid namespace name "Bad_Name"/)
+  }, 240_000)
+
   it('3: not applied (no terminal, no --yes)', async () => {
     const ns = uniqueName('exit3')
     await createNamespace(cluster.client, ns)
