@@ -77,12 +77,9 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     }
     const readIf = (f: string) => fs.readFile(f, 'utf8').catch(() => undefined)
 
-    const client = await this.client()
-    const {clusterDomain} = await import('../read/install.js')
-    const {Kinds} = await import('../kube/kinds.js')
-    const domain = flags.domain?.toLowerCase() ?? (await clusterDomain(client))
+    const {readCerts, readCertSecret} = await import('../read/certs.js')
+    const {domain, secret: live} = await readCerts(await this.client(), mesh, secretName, flags.domain?.toLowerCase())
     if (!domain) throw new UsageError('cannot tell the cluster\'s apps domain (no ingresses.config.openshift.io/cluster spec.domain): pass --domain')
-    const live = await client.get(Kinds.Secret, secretName, mesh)
     certs.refuseOtherSecretType(live, mesh, secretName)
     const verdict = certs.inspectSecret(live, domain)
     const where = `Secret ${mesh}/${secretName}`
@@ -123,7 +120,7 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     }
 
     const result = await this.change({
-      read: async (c) => c.get(Kinds.Secret, secretName, mesh),
+      read: (c) => readCertSecret(c, mesh, secretName),
       plan: (s) => certs.planCertSecret(s, mesh, secretName, pair),
     })
     const written: string[] = []

@@ -62,24 +62,18 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
 
   private async toggle(enable: boolean, scope: {meshNamespace: string; namespaces: string[] | null}) {
     const {planFilterToggle, auditSecrets} = await import('../mesh/secret-filter.js')
-    const {readSecretRefs} = await import('../read/secrets.js')
-    const {Kinds} = await import('../kube/kinds.js')
+    const {readFilterToggle} = await import('../read/secrets.js')
     return this.change({
-      read: async (c) => {
-        const serving = await c.get(Kinds.KnativeServing, 'knative-serving', 'knative-serving')
-        const refs = enable ? await readSecretRefs(c, scope) : undefined
-        return {serving, unlabelled: refs ? auditSecrets(refs.refs, refs.secrets, []).length : 0}
-      },
-      plan: (s) => planFilterToggle(s.serving, enable, {unlabelled: s.unlabelled}),
+      read: (c) => readFilterToggle(c, scope, enable),
+      plan: (s) => planFilterToggle(s.serving, enable, {unlabelled: s.refs ? auditSecrets(s.refs.refs, s.refs.secrets, []).length : 0}),
     })
   }
 
   private async check(scope: {meshNamespace: string; namespaces: string[] | null}, allTls: boolean, selector?: string) {
     const {auditSecrets, filteringEnabled, CERT_UID_LABEL} = await import('../mesh/secret-filter.js')
-    const {readSecretRefs, tlsSecretPages} = await import('../read/secrets.js')
-    const {Kinds} = await import('../kube/kinds.js')
+    const {readFilterCheck, tlsSecretPages} = await import('../read/secrets.js')
     const client = await this.client()
-    const [refs, serving] = await Promise.all([readSecretRefs(client, scope), client.get(Kinds.KnativeServing, 'knative-serving', 'knative-serving')])
+    const {refs, serving} = await readFilterCheck(client, scope)
     // Only unlabelled TLS secrets are listed (the server filters), and only the first few thousand are kept.
     const KEEP = 2000
     const tls: import('../kube/types.js').KObject[] = []

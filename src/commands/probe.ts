@@ -55,7 +55,8 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     const client = await this.client()
     // Names that do not exist are an error (exit 6) before any prediction.
     await this.requireNamespaces([from, to])
-    const [view, ksvc] = await Promise.all([readMeshView(client, mesh), this.requireService(client, service, to)])
+    const {requireKnativeService, appsDomain} = await import('../read/probe.js')
+    const [view, ksvc] = await Promise.all([readMeshView(client, mesh), requireKnativeService(client, service, to)])
     const url = ksvc?.status?.url as string | undefined
     let externalHost: string | undefined
     if (flags.external) {
@@ -63,9 +64,7 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
       else if (flags.live) throw new UsageError(`Knative Service ${to}/${service} has no status.url: cannot send an external request`)
       else {
         // Not deployed yet: the host OpenShift Serverless would give it, SERVICE-NS.<apps domain>.
-        const {Kinds} = await import('../kube/kinds.js')
-        const ingress = await client.get(Kinds.IngressConfig, 'cluster').catch(() => null)
-        externalHost = `${service}-${to}.${ingress?.spec?.domain ?? 'apps'}`
+        externalHost = `${service}-${to}.${(await appsDomain(client)) ?? 'apps'}`
       }
     }
     const p = predict(new Authorizer(view), {from, to, service, external: flags.external, externalHost})
@@ -114,26 +113,6 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     const error = result.liveProblem ? new KnmeshError(failures.join('; '), ExitCode.LIVE_NO_RESULT) : failures.length ? new CheckFailedError(failures.join('; ')) : undefined
     // The human text was printed as the probe went.
     return {data: result, machine: (format: 'json' | 'yaml') => machineText(result, format), error} satisfies Result
-  }
-
-  /**
-   * The Knative Service --service in --to, read before any prediction: MissingError (exit 6) when it
-   * does not exist. When Knative Services are not served at all, null (the prediction says what it can).
-   */
-  private async requireService(client: import('../kube/client.js').KubeClient, service: string, namespace: string) {
-    const {Kinds} = await import('../kube/kinds.js')
-    const {NotServedError} = await import('../errors.js')
-    try {
-      const ksvc = await client.get(Kinds.KnativeService, service, namespace)
-      if (ksvc) return ksvc
-    } catch (error) {
-      if (error instanceof NotServedError) return null
-      throw error
-    }
-    const {closest} = await import('../mesh/names.js')
-    const names = (await client.listAll(Kinds.KnativeService, namespace).catch(() => [])).map((k) => k.metadata.name)
-    const hint = closest(service, names)
-    throw new MissingError(`Knative Service "${service}" does not exist in namespace ${namespace}${hint ? ` (did you mean "${hint}"?)` : names.length ? ` (it has: ${names.slice(0, 5).join(', ')})` : ''}: give --service`)
   }
 
   private async matrix(mesh: string, tenants: string[], expectIsolated: boolean, service: string) {

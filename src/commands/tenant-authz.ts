@@ -82,7 +82,7 @@ Incremental: --namespaces adds namespaces to an existing tenant (every list in e
       const outside = namespacesOutsideMesh(await readTenantAuthz(await this.client(), mesh), input)
       if (outside.length) {
         const {confirm} = await import('../ui/prompt.js')
-        input.addToMesh = await confirm(`${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not in the ServiceMeshMemberRoll (${mesh}/default): add ${outside.length > 1 ? 'them' : 'it'} in the same change?`)
+        input.addToMesh = await confirm(`${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not in the ServiceMeshMemberRoll (${mesh}/${SMMR_NAME}): add ${outside.length > 1 ? 'them' : 'it'} in the same change?`)
       }
     }
     return this.change({read: (c) => readTenantAuthz(c, mesh), plan: (s) => planTenantAuthz(s, input)}, {concurrency: 1})
@@ -90,10 +90,8 @@ Incremental: --namespaces adds namespaces to an existing tenant (every list in e
 
   private async list(mesh: string) {
     const {tenantsOf, tenantRows} = await import('../mesh/tenant-authz.js')
-    const {tenantPolicies} = await import('../read/authz.js')
-    const {Kinds} = await import('../kube/kinds.js')
-    const client = await this.client()
-    const [policies, smmr] = await Promise.all([tenantPolicies(client), client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, mesh)])
+    const {readTenantList} = await import('../read/authz.js')
+    const {policies, smmr} = await readTenantList(await this.client(), mesh)
     const tenants = tenantsOf(policies)
     const {stripServerFields} = await import('../kube/objects.js')
     const {toYaml} = await import('../ui/diff.js')

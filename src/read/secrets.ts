@@ -4,6 +4,7 @@ import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
 import {unlessForbidden} from './tolerate.js'
 import {secretRefs, TLS_SECRET_TYPE, type RefsState} from '../mesh/secret-filter.js'
+import {readKnativeServing} from './serving.js'
 
 /** Readers for filter-secrets (and status's secret filtering row): bounded requests, big lists in pages. */
 
@@ -66,4 +67,19 @@ export async function readSecretRefs(client: KubeClient, scope: SecretScope): Pr
 export async function* tlsSecretPages(client: KubeClient, scope: SecretScope, opts: {labelSelector?: string; limit?: number} = {}): AsyncGenerator<KObject[]> {
   const list = {fieldSelector: `type=${TLS_SECRET_TYPE}`, labelSelector: opts.labelSelector, limit: opts.limit ?? 500, metadataOnly: true}
   for (const ns of scope.namespaces ?? [undefined]) yield* client.pages(Kinds.Secret, ns, list)
+}
+
+/**
+ * filter-secrets --enable/--disable: the KnativeServing (null when absent) and, with `withRefs`, the secrets Knative's
+ * ingress references (to count those filtering would hide). Throws what the client throws.
+ */
+export async function readFilterToggle(client: KubeClient, scope: SecretScope, withRefs: boolean): Promise<{serving: KObject | null; refs: RefsState | null}> {
+  const serving = await readKnativeServing(client)
+  return {serving, refs: withRefs ? await readSecretRefs(client, scope) : null}
+}
+
+/** filter-secrets --check: the referenced secrets and the KnativeServing (null when absent), read in parallel. */
+export async function readFilterCheck(client: KubeClient, scope: SecretScope): Promise<{refs: RefsState; serving: KObject | null}> {
+  const [refs, serving] = await Promise.all([readSecretRefs(client, scope), readKnativeServing(client)])
+  return {refs, serving}
 }
