@@ -1,12 +1,13 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 import {debugEnabled} from './debug.js'
-import {DeclinedError, ExitCode, InterruptedError, KnmeshError} from './errors.js'
+import {DeclinedError, ExitCode, InterruptedError, KnmeshError, UsageError} from './errors.js'
 import type {AppliedChange, ChangeSpec} from './change/engine.js'
 import type {Printer} from './ui/printer.js'
 import type {Note} from './change/plan.js'
 import {table} from './ui/table.js'
 import type {KObject} from './kube/types.js'
 import {DEFAULT_MESH_NAMESPACE} from './mesh/constants.js'
+import {splitList, validateLabelName} from './mesh/names.js'
 
 /** A table cell: human text (named like info()), a number, or empty. */
 export type Cell = string | number | undefined
@@ -44,13 +45,36 @@ import type {DryRun} from './kube/types.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof KnmeshCommand)['baseFlags'] & T['flags']>
 
-/** -n/--namespace, for verbs that work in one namespace. */
+/** A namespace name flag: checked (validateLabelName, UsageError exit 2) while the flags are parsed, before any request. */
+const namespaceName = (what: string) => Flags.custom<string>({parse: async (input) => validateLabelName(input, what)})
+
+/** -n/--namespace, for verbs that work in one namespace (validated when parsed). */
 export const namespaceFlag = {
-  namespace: Flags.string({char: 'n', description: 'namespace (default: the context\'s namespace)', helpValue: 'NS'}),
+  namespace: namespaceName('namespace')({char: 'n', description: 'namespace (default: the context\'s namespace)', helpValue: 'NS'}),
 }
 
+/** --mesh-namespace, validated when parsed; client() then checks that it holds a control plane (exit 6). */
 export const meshNamespaceFlag = {
-  'mesh-namespace': Flags.string({description: 'namespace of the Service Mesh control plane', default: DEFAULT_MESH_NAMESPACE, helpValue: 'NS'}),
+  'mesh-namespace': namespaceName('mesh namespace')({description: 'namespace of the Service Mesh control plane', default: DEFAULT_MESH_NAMESPACE, helpValue: 'NS'}),
+}
+
+/** --namespaces NS,NS: at least one, each validated when parsed (UsageError, exit 2). */
+export const namespacesFlag = Flags.custom<string[]>({
+  description: 'several namespaces (comma-separated)',
+  helpValue: 'NS,NS',
+  parse: async (input) => {
+    const names = splitList(input).map((n) => validateLabelName(n))
+    if (names.length === 0) throw new UsageError('--namespaces needs at least one namespace')
+    return names
+  },
+})
+
+/** The namespace-scope flags a verb may have: -n, --namespaces, -A/--all-namespaces, --all-members. */
+export interface ScopeFlags {
+  namespace?: string
+  namespaces?: string[]
+  'all-namespaces'?: boolean
+  'all-members'?: boolean
 }
 
 /** kubectl's connection flags as ConnectOptions (undefined when not given). */
@@ -255,9 +279,32 @@ export abstract class KnmeshCommand extends Command {
   private async checkMeshNamespace(client: KubeClient): Promise<void> {
     const mesh = this.parsedFlags?.['mesh-namespace']
     if (typeof mesh !== 'string') return
-    const {validateLabelName} = await import('./mesh/names.js')
     const {requireMeshNamespace} = await import('./read/exists.js')
-    await requireMeshNamespace(client, validateLabelName(mesh, 'mesh namespace'), this.config.bin)
+    await requireMeshNamespace(client, mesh, this.config.bin)
+  }
+
+  /**
+   * The one namespace scope of -n / --namespaces / -A / --all-members (whichever the verb has; oclif's `exclusive`
+   * keeps them apart): --all-members: the member roll's namespaces besides knative-serving and knative-eventing
+   * (maybe none; KnmeshError exit 4 when `mesh` has no ServiceMeshMemberRoll); --namespaces or -n: those, each
+   * checked to exist (MissingError exit 6) unless `require: false`; -A: null (every namespace); none of them: the
+   * context's namespace (`fallback: 'context'`, checked to exist) or null (`fallback: 'cluster'`).
+   */
+  protected async namespaceScope(f: ScopeFlags, opts: {mesh?: string; fallback: 'context' | 'cluster'; require?: boolean}): Promise<string[] | null> {
+    if (f['all-members']) {
+      const mesh = opts.mesh ?? DEFAULT_MESH_NAMESPACE
+      const {readMemberNamespaces} = await import('./read/members.js')
+      const members = await readMemberNamespaces(await this.client(), mesh)
+      if (members === null) throw new KnmeshError(`there is no ServiceMeshMemberRoll "default" in ${mesh}: use -n, or add namespaces with add-namespace`)
+      return members
+    }
+    const listed = f.namespaces ?? (f.namespace ? [f.namespace] : undefined)
+    if (listed) {
+      if (opts.require !== false) await this.requireNamespaces(listed)
+      return listed
+    }
+    if (f['all-namespaces'] || opts.fallback === 'cluster') return null
+    return [await this.namespace()]
   }
 
   /** The namespace of -n, else the context's. Throws MissingError (exit 6) when it does not exist. */
@@ -361,7 +408,9 @@ export abstract class KnmeshCommand extends Command {
     if (err instanceof KnmeshError) {
       // "no" at the prompt and Ctrl-C are what the person asked for, not errors.
       const quiet = err instanceof DeclinedError || err instanceof InterruptedError
-      fail(this.named(err.message), err.exitCode, quiet ? '' : 'error: ')
+      // A flag's own parser (Flags.custom) threw it: oclif wrapped the message in "Parsing --flag … See more help".
+      const message = /^Parsing --[\w-]+ \n\t([^]*)\nSee more help with --help$/.exec(err.message)?.[1] ?? err.message
+      fail(this.named(message), err.exitCode, quiet ? '' : 'error: ')
       return
     }
     const oclifExit = err.oclif?.exit

@@ -32,7 +32,7 @@ Members the Service Mesh Operator has not configured yet (status.pendingMembers,
   async run() {
     const {flags, argv} = await this.parseFlags(AddNamespace)
     const namespaces = splitList(argv as string[]).map((n) => validateLabelName(n))
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     if (flags.kourier) {
       const {KOURIER_SYSTEM_NAMESPACES} = await import('../mesh/members.js')
       const system = namespaces.filter((n) => KOURIER_SYSTEM_NAMESPACES.includes(n))

@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
 import {CheckFailedError} from '../errors.js'
-import {validateLabelName} from '../mesh/names.js'
 
 export default class Analyze extends KnmeshCommand {
   static summary = 'Find what breaks the Serverless–Service Mesh integration, from API objects alone (read-only)'
@@ -24,7 +23,7 @@ Findings are grouped by severity (Error, Warning, Info). Exit code 1 when a find
 
   async run() {
     const {flags} = await this.parseFlags(Analyze)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     const {RULES, analyze, exceeds, findingLine, summary} = await import('../mesh/analyze/index.js')
     if (flags['list-codes']) {
       const codes = RULES.map((r) => ({code: r.code, severity: r.severity, summary: r.summary}))

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
 import {UsageError} from '../errors.js'
-import {validateLabelName, validateObjectName} from '../mesh/names.js'
+import {validateObjectName} from '../mesh/names.js'
 
 const DOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/
 
@@ -34,7 +34,7 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
 
   async run() {
     const {flags} = await this.parseFlags(Certs)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     const secretName = validateObjectName(flags.secret, 'secret name')
     if (flags.domain !== undefined && !DOMAIN.test(flags.domain.toLowerCase())) {
       throw new UsageError(`invalid --domain "${flags.domain}": a DNS name such as apps.example.com expected (without "*.")`)

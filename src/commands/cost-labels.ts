@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 import {KnmeshCommand, meshNamespaceFlag, namespaceFlag} from '../base-command.js'
 import {CheckFailedError, KnmeshError} from '../errors.js'
-import {validateLabelName} from '../mesh/names.js'
 
 export default class CostLabels extends KnmeshCommand {
   static summary = 'Audit and set the namespace labels cost management uses for Knative Services (guide chapter 3)'
@@ -29,11 +28,10 @@ With --set key=value: puts the label on the namespace and on the revision templa
 
   async run() {
     const {flags} = await this.parseFlags(CostLabels)
-    if (flags.namespace) validateLabelName(flags.namespace)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     const {parseCostLabels} = await import('../mesh/cost-labels.js')
     const labels = flags.set ? parseCostLabels(flags.set) : undefined
-    const namespaces = await this.scope(flags['all-members'], mesh)
+    const namespaces = (await this.namespaceScope(flags, {mesh, fallback: 'context'}))!
     if (namespaces.length === 0) {
       this.printer.info(`the member roll of ${mesh} has no namespaces besides knative-serving and knative-eventing: nothing to do`)
       return {data: {namespaces, ok: true, findings: []}}
@@ -44,15 +42,6 @@ With --set key=value: puts the label on the namespace and on the revision templa
       return this.change({read: (c) => readCostLabels(c, namespaces, {pods: false}), plan: (s) => planCostLabels(s, {labels, skipMissing: flags['all-members']})})
     }
     return this.audit(namespaces, flags.check, flags['all-members'])
-  }
-
-  /** -n / the context's namespace, or the mesh members. */
-  private async scope(allMembers: boolean, mesh: string): Promise<string[]> {
-    if (!allMembers) return [await this.namespace()]
-    const {readMemberNamespaces} = await import('../read/members.js')
-    const members = await readMemberNamespaces(await this.client(), mesh)
-    if (members === null) throw new KnmeshError(`there is no ServiceMeshMemberRoll "default" in ${mesh}: use -n, or add namespaces with add-namespace`)
-    return members
   }
 
   private async audit(namespaces: string[], check: boolean, skipMissing: boolean) {

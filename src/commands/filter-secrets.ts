@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
-import {KnmeshCommand, meshNamespaceFlag, namespaceFlag, type Cell, type Result} from '../base-command.js'
+import {KnmeshCommand, meshNamespaceFlag, namespaceFlag, namespacesFlag, type Cell, type Result} from '../base-command.js'
 import {CheckFailedError, KnmeshError, PartialError, UsageError} from '../errors.js'
-import {splitList, validateLabelName} from '../mesh/names.js'
 
 export default class FilterSecrets extends KnmeshCommand {
   static summary = 'Label the secrets net-istio must see once secret filtering is on (guide 1.7)'
@@ -22,7 +21,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
 
   static flags = {
     ...namespaceFlag,
-    namespaces: Flags.string({description: 'several namespaces (comma-separated)', helpValue: 'NS,NS', exclusive: ['namespace', 'all-namespaces']}),
+    namespaces: namespacesFlag({exclusive: ['namespace', 'all-namespaces']}),
     'all-namespaces': Flags.boolean({char: 'A', description: 'every namespace', default: false, exclusive: ['namespace']}),
     'all-tls': Flags.boolean({description: 'also every kubernetes.io/tls secret in the chosen namespaces', default: false}),
     selector: Flags.string({char: 'l', description: 'with --all-tls: only the TLS secrets matching this label selector', helpValue: 'SELECTOR', dependsOn: ['all-tls']}),
@@ -36,24 +35,16 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
 
   async run() {
     const {flags} = await this.parseFlags(FilterSecrets)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
-    if (flags.namespace) validateLabelName(flags.namespace)
+    const mesh = flags['mesh-namespace']
     const {validateUid} = await import('../mesh/secret-filter.js')
     const uid = flags.uid === undefined ? undefined : validateUid(flags.uid)
-    let namespaces: string[] | null = null
-    if (flags.namespaces !== undefined) {
-      namespaces = splitList(flags.namespaces).map((n) => validateLabelName(n))
-      if (namespaces.length === 0) throw new UsageError('--namespaces needs at least one namespace')
-    } else if (flags.namespace) {
-      namespaces = [flags.namespace]
-    }
-    if (flags['all-tls'] && !namespaces && !flags['all-namespaces']) {
+    if (flags['all-tls'] && !flags.namespaces && !flags.namespace && !flags['all-namespaces']) {
       throw new UsageError('--all-tls needs the namespaces to look in: -n NS, --namespaces NS,NS or --all-namespaces')
     }
     if (flags.selector !== undefined && !flags.selector.trim()) throw new UsageError('-l needs a label selector')
-    const scope = {meshNamespace: mesh, namespaces}
     // A namespace that does not exist is an error (exit 6) before any read, not "nothing to do".
-    if (namespaces && !flags.enable && !flags.disable) await this.requireNamespaces(namespaces)
+    const namespaces = await this.namespaceScope(flags, {fallback: 'cluster', require: !flags.enable && !flags.disable})
+    const scope = {meshNamespace: mesh, namespaces}
 
     if (flags.enable || flags.disable) return this.toggle(flags.enable, scope)
     if (flags.check) return this.check(scope, flags['all-tls'], flags.selector)

@@ -34,7 +34,6 @@ Changing the limit rolls out a new revision of the service. --list shows the GPU
 
   async run() {
     const {flags, args} = await this.parseFlags(GpuLimit)
-    if (flags.namespace) validateLabelName(flags.namespace)
     if (flags.list) {
       if (args.service || args.count) throw new UsageError('--list takes no SERVICE or COUNT')
       return this.list()

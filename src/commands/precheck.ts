@@ -1,6 +1,5 @@
 import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
 import {CheckFailedError} from '../errors.js'
-import {validateLabelName} from '../mesh/names.js'
 
 export default class Precheck extends KnmeshCommand {
   static summary = 'Check the prerequisites of the Service Mesh integration (read-only)'
@@ -18,7 +17,7 @@ Prints one row per check (ok, warning or failure) with the knmesh verb or manual
 
   async run() {
     const {flags} = await this.parseFlags(Precheck)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     const {precheckChecks, failed} = await import('../mesh/precheck.js')
     const {readPrecheck} = await import('../read/install.js')
     // Fixes name the verb as the user calls it: "oc knmesh …" or "kubectl knmesh …".

@@ -37,7 +37,7 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
 
   async run() {
     const {flags} = await this.parseFlags(Probe)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     if (flags.matrix) {
       if (flags.from || flags.to || flags.live || flags.external) throw new UsageError('--matrix takes no --from, --to, --live or --external')
       if (flags.expect && flags.expect !== 'isolated') throw new UsageError('with --matrix, --expect takes "isolated"')

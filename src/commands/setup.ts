@@ -51,7 +51,7 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
 
   async run() {
     const {flags} = await this.parseFlags(Setup)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     let namespaces = splitList(flags.namespaces).map((n) => validateLabelName(n))
     let tenants = (flags.tenant ?? []).map(parseTenant)
     let metrics = flags.metrics

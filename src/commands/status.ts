@@ -1,6 +1,5 @@
 import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
 import {CheckFailedError} from '../errors.js'
-import {validateLabelName} from '../mesh/names.js'
 
 export default class Status extends KnmeshCommand {
   static summary = 'Check every step of the guide against the live cluster (read-only)'
@@ -14,7 +13,7 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
 
   async run() {
     const {flags} = await this.parseFlags(Status)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     const {readStatus} = await import('../read/status.js')
     const {statusRows, statusFailed} = await import('../mesh/status.js')
     const client = await this.client()

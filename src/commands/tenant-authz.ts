@@ -43,7 +43,7 @@ Incremental: --namespaces adds namespaces to an existing tenant (every list in e
 
   async run() {
     const {flags, args} = await this.parseFlags(TenantAuthz)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     const add = splitList(flags.namespaces).map((n) => validateLabelName(n))
     const remove = splitList(flags['remove-namespace']).map((n) => validateLabelName(n))
     const tenant = args.tenant === undefined ? undefined : validateLabelName(args.tenant, 'tenant')

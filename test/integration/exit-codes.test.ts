@@ -75,6 +75,18 @@ describe('the README exit-code table, row by row', () => {
       saw(2, args.join(' '), r)
       expect(r.stderr).not.toMatch(/^knmesh (GET|POST|PATCH|PUT|DELETE) /m)
     }
+    // The shared flags are checked by their own parsers (Flags.custom): the same one line, nothing sent.
+    const flagCases: [string[], string][] = [
+      [['status', '--mesh-namespace', 'Bad_Mesh'], 'error: invalid mesh namespace name "Bad_Mesh": must be at most 63 lowercase letters, digits or \'-\', starting and ending with a letter or digit'],
+      [['cost-labels', '-n', 'Bad_NS'], 'error: invalid namespace name "Bad_NS": must be at most 63 lowercase letters, digits or \'-\', starting and ending with a letter or digit'],
+      [['annotate-services', '--namespaces', ','], 'error: --namespaces needs at least one namespace'],
+      [['filter-secrets', '--all-tls', '--namespaces', 'a,B'], 'error: invalid namespace name "B": must be at most 63 lowercase letters, digits or \'-\', starting and ending with a letter or digit'],
+    ]
+    for (const [args, line] of flagCases) {
+      const r = await cluster.run(args)
+      saw(2, args.join(' '), r)
+      expect(r.stderr.trim()).toBe(line)
+    }
   }, 240_000)
 
   it('with -o json or --json an error is one JSON line on stderr, {"error": {message, exitCode}}; stdout keeps only the data', async () => {
