@@ -289,22 +289,24 @@ export abstract class KnmeshCommand extends Command {
    * (maybe none; KnmeshError exit 4 when `mesh` has no ServiceMeshMemberRoll); --namespaces or -n: those, each
    * checked to exist (MissingError exit 6) unless `require: false`; -A: null (every namespace); none of them: the
    * context's namespace (`fallback: 'context'`, checked to exist) or null (`fallback: 'cluster'`).
+   * `memberRoll`: the ServiceMeshMemberRoll --all-members read, for a reader that needs it again (read once).
    */
-  protected async namespaceScope(f: ScopeFlags, opts: {mesh?: string; fallback: 'context' | 'cluster'; require?: boolean}): Promise<string[] | null> {
+  protected async namespaceScope(f: ScopeFlags, opts: {mesh?: string; fallback: 'context' | 'cluster'; require?: boolean}): Promise<{namespaces: string[] | null; memberRoll?: KObject}> {
     if (f['all-members']) {
       const mesh = opts.mesh ?? DEFAULT_MESH_NAMESPACE
-      const {readMemberNamespaces} = await import('./read/members.js')
-      const members = await readMemberNamespaces(await this.client(), mesh)
-      if (members === null) throw new KnmeshError(`there is no ServiceMeshMemberRoll "default" in ${mesh}: use -n, or add namespaces with add-namespace`)
-      return members
+      const {readMemberRoll} = await import('./read/members.js')
+      const {memberNamespacesOf} = await import('./mesh/members.js')
+      const memberRoll = await readMemberRoll(await this.client(), mesh)
+      if (memberRoll === null) throw new KnmeshError(`there is no ServiceMeshMemberRoll "default" in ${mesh}: use -n, or add namespaces with add-namespace`)
+      return {namespaces: memberNamespacesOf(memberRoll) ?? [], memberRoll}
     }
     const listed = f.namespaces ?? (f.namespace ? [f.namespace] : undefined)
     if (listed) {
       if (opts.require !== false) await this.requireNamespaces(listed)
-      return listed
+      return {namespaces: listed}
     }
-    if (f['all-namespaces'] || opts.fallback === 'cluster') return null
-    return [await this.namespace()]
+    if (f['all-namespaces'] || opts.fallback === 'cluster') return {namespaces: null}
+    return {namespaces: [await this.namespace()]}
   }
 
   /** The namespace of -n, else the context's. Throws MissingError (exit 6) when it does not exist. */

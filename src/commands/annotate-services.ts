@@ -38,7 +38,8 @@ Every other annotation and field is kept. A changed revision template makes Knat
       validateObjectName(args.service, 'service name')
       if (flags.namespaces || flags['all-members']) throw new UsageError('SERVICE names one service: use it with -n NS, not with --namespaces or --all-members')
     }
-    const namespaces = (await this.namespaceScope(flags, {mesh, fallback: 'context'}))!
+    const scope = await this.namespaceScope(flags, {mesh, fallback: 'context'})
+    const namespaces = scope.namespaces!
     if (namespaces.length === 0) {
       this.printer.info(`the member roll of ${mesh} has no namespaces besides knative-serving and knative-eventing: nothing to do`)
       return {data: {plan: {items: [], notes: []}, changes: [], applied: false, noop: true}, machine: 'done' as const}
@@ -48,7 +49,8 @@ Every other annotation and field is kept. A changed revision template makes Knat
     const name = args.service
     return this.change({
       read: async (c) => {
-        const s = await readAnnotate(c, mesh, namespaces, name)
+        // --all-members read the member roll already: the same one gives the members (one GET of it per run).
+        const s = await readAnnotate(c, mesh, namespaces, name, scope.memberRoll)
         if (name && s.services.length === 0) throw new MissingError(`there is no Knative Service ${name} in namespace ${namespaces[0]}`)
         return s
       },

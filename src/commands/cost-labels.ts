@@ -31,7 +31,7 @@ With --set key=value: puts the label on the namespace and on the revision templa
     const mesh = flags['mesh-namespace']
     const {parseCostLabels} = await import('../mesh/cost-labels.js')
     const labels = flags.set ? parseCostLabels(flags.set) : undefined
-    const namespaces = (await this.namespaceScope(flags, {mesh, fallback: 'context'}))!
+    const namespaces = (await this.namespaceScope(flags, {mesh, fallback: 'context'})).namespaces!
     if (namespaces.length === 0) {
       this.printer.info(`the member roll of ${mesh} has no namespaces besides knative-serving and knative-eventing: nothing to do`)
       return {data: {namespaces, ok: true, findings: []}}

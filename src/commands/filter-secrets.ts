@@ -43,7 +43,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     }
     if (flags.selector !== undefined && !flags.selector.trim()) throw new UsageError('-l needs a label selector')
     // A namespace that does not exist is an error (exit 6) before any read, not "nothing to do".
-    const namespaces = await this.namespaceScope(flags, {fallback: 'cluster', require: !flags.enable && !flags.disable})
+    const {namespaces} = await this.namespaceScope(flags, {fallback: 'cluster', require: !flags.enable && !flags.disable})
     const scope = {meshNamespace: mesh, namespaces}
 
     if (flags.enable || flags.disable) return this.toggle(flags.enable, scope)

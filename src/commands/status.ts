@@ -16,7 +16,8 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
     const mesh = flags['mesh-namespace']
     const {readStatus} = await import('../read/status.js')
     const {statusRows, statusFailed} = await import('../mesh/status.js')
-    const client = await this.client()
+    // Each area's reader asks for what it needs; the KnativeServing, the control planes, the gateways … are sent once.
+    const client = (await this.client()).readOnce()
     const state = await readStatus(client, mesh)
     const {statusExtras} = await import('../read/status.js')
     state.extra = await statusExtras(client, state)
