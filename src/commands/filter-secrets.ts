@@ -150,13 +150,12 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
       if (started) bar?.stop()
       started = false
     }
-    const onSigint = () => {
-      if (abort.signal.aborted) process.exit(130)
+    const {onInterrupt} = await import('../change/bulk.js')
+    const offInterrupt = onInterrupt(() => {
       stopBar()
       process.stderr.write('interrupted: finishing the patches in flight (Ctrl-C again to quit now)\n')
       abort.abort()
-    }
-    process.on('SIGINT', onSigint)
+    })
     const recorder = await this.journal()
     try {
       const result = await runBulk(client, spec, {
@@ -189,7 +188,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     } finally {
       recorder?.end()
       stopBar()
-      process.off('SIGINT', onSigint)
+      offInterrupt()
     }
   }
 

@@ -1,8 +1,8 @@
-import {ForbiddenError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
-import {unlessForbidden} from './tolerate.js'
+import {tolerate, unlessForbidden} from './tolerate.js'
+import {pool} from '../change/bulk.js'
 import {secretRefs, TLS_SECRET_TYPE, type RefsState} from '../mesh/secret-filter.js'
 import {readKnativeServing} from './serving.js'
 
@@ -44,18 +44,11 @@ export async function readSecretRefs(client: KubeClient, scope: SecretScope): Pr
   ])
   const refs = secretRefs({gateways, domainMappings, kingresses}, scope.meshNamespace).filter((r) => all || scope.namespaces!.includes(r.namespace))
   const secrets = new Map<string, KObject | null>()
-  let next = 0
-  const worker = async () => {
-    while (next < refs.length) {
-      const r = refs[next++]
-      try {
-        secrets.set(`${r.namespace}/${r.name}`, await client.get(Kinds.Secret, r.name, r.namespace, {metadataOnly: true}))
-      } catch (error) {
-        if (!(error instanceof ForbiddenError)) throw error // forbidden: no entry, the audit says it was not read
-      }
-    }
-  }
-  await Promise.all(Array.from({length: Math.min(16, refs.length)}, worker))
+  await pool(refs, 16, async (r) => {
+    // Forbidden: no entry, the audit says it was not read.
+    const read = await tolerate(client.get(Kinds.Secret, r.name, r.namespace, {metadataOnly: true}).then((secret) => ({secret})), 'forbidden')
+    if (read) secrets.set(`${r.namespace}/${r.name}`, read.secret)
+  })
   return {refs, secrets, skipped}
 }
 

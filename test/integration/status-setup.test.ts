@@ -29,7 +29,7 @@ describe('status and setup on a real API server', () => {
       'knative gateways and local gateway service': 'kubectl knmesh create-gateways',
       'KnativeServing knative-serving/knative-serving': 'kubectl knmesh enable-istio',
     })
-    expect(r.stderr).toContain('error: 5 check(s) failed')
+    expect(r.stderr).toContain('{"error":{"message":"5 check(s) failed')
   })
 
   it('setup --yes takes the fresh state to a status with no failures; a second setup changes nothing', async () => {
