@@ -1,6 +1,6 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 import {debugEnabled} from './debug.js'
-import {DeclinedError, ExitCode, InterruptedError, KnmeshError} from './errors.js'
+import {DeclinedError, ExitCode, InterruptedError, KnmeshError, UsageError} from './errors.js'
 import type {AppliedChange, ChangeSpec} from './change/engine.js'
 import type {Printer} from './ui/printer.js'
 import type {Note} from './change/plan.js'
@@ -8,6 +8,29 @@ import {table} from './ui/table.js'
 import type {KObject} from './kube/types.js'
 import {DEFAULT_MESH_NAMESPACE} from './mesh/constants.js'
 import type {GenerationDecision, MeshGeneration} from './mesh/generation.js'
+import {splitList, validateLabelName} from './mesh/names.js'
+
+/** A table cell: human text (named like info()), a number, or empty. */
+export type Cell = string | number | undefined
+
+/**
+ * What every verb's run() returns; the base command renders it (render()):
+ * - `--json`: `data` as JSON on stdout;
+ * - `-o json|yaml`: `machine(format)` when given, else `data` as JSON/YAML on stdout; `machine: 'done'` when the
+ *   verb (or the change engine, which prints the desired objects) wrote its machine output already;
+ * - otherwise `table` (skipped without rows), then `footer`, then `notes`, one line each, on stdout.
+ * Then `warnings` on stderr, in every format; then `error` is thrown (e.g. CheckFailedError, exit 1: a failed check
+ * still prints its report).
+ */
+export interface Result<D = unknown> {
+  data: D
+  table?: {head: string[]; rows: Cell[][]}
+  footer?: string
+  notes?: string[]
+  warnings?: string[]
+  machine?: 'done' | ((format: 'json' | 'yaml') => Promise<string> | string)
+  error?: KnmeshError
+}
 
 export interface ChangeReport {
   applied: boolean
@@ -23,17 +46,40 @@ import type {DryRun} from './kube/types.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof KnmeshCommand)['baseFlags'] & T['flags']>
 
-/** -n/--namespace, for verbs that work in one namespace. */
+/** A namespace name flag: checked (validateLabelName, UsageError exit 2) while the flags are parsed, before any request. */
+const namespaceName = (what: string) => Flags.custom<string>({parse: async (input) => validateLabelName(input, what)})
+
+/** -n/--namespace, for verbs that work in one namespace (validated when parsed). */
 export const namespaceFlag = {
-  namespace: Flags.string({char: 'n', description: 'namespace (default: the context\'s namespace)', helpValue: 'NS'}),
+  namespace: namespaceName('namespace')({char: 'n', description: 'namespace (default: the context\'s namespace)', helpValue: 'NS'}),
 }
 
+/** --mesh-namespace, validated when parsed; client() then checks that it holds a control plane (exit 6). */
 export const meshNamespaceFlag = {
-  'mesh-namespace': Flags.string({description: 'namespace of the Service Mesh control plane', default: DEFAULT_MESH_NAMESPACE, helpValue: 'NS'}),
+  'mesh-namespace': namespaceName('mesh namespace')({description: 'namespace of the Service Mesh control plane', default: DEFAULT_MESH_NAMESPACE, helpValue: 'NS'}),
   'mesh-version': Flags.option({
     options: ['2', '3'] as const,
     description: 'the Service Mesh generation to act on: 2 (ServiceMeshControlPlane) or 3 (Sail operator Istio); default: the one found in the mesh namespace (required when both are there)',
   })(),
+}
+
+/** --namespaces NS,NS: at least one, each validated when parsed (UsageError, exit 2). */
+export const namespacesFlag = Flags.custom<string[]>({
+  description: 'several namespaces (comma-separated)',
+  helpValue: 'NS,NS',
+  parse: async (input) => {
+    const names = splitList(input).map((n) => validateLabelName(n))
+    if (names.length === 0) throw new UsageError('--namespaces needs at least one namespace')
+    return names
+  },
+})
+
+/** The namespace-scope flags a verb may have: -n, --namespaces, -A/--all-namespaces, --all-members. */
+export interface ScopeFlags {
+  namespace?: string
+  namespaces?: string[]
+  'all-namespaces'?: boolean
+  'all-members'?: boolean
 }
 
 /** kubectl's connection flags as ConnectOptions (undefined when not given). */
@@ -163,13 +209,44 @@ export abstract class KnmeshCommand extends Command {
     return f?.output === 'yaml' || f?.output === 'json' ? f.output : undefined
   }
 
+  /** Renders a verb's Result (see Result): the one place output formats are chosen. Throws `result.error`. */
+  protected async render(result: Result): Promise<void> {
+    const out = this.machineOutput
+    if (this.baseFlagValues?.json) {
+      this.printer.data(JSON.stringify(result.data, null, 2))
+    } else if (out) {
+      if (typeof result.machine === 'function') this.printer.data(await result.machine(out))
+      else if (result.machine !== 'done') this.printer.data(out === 'json' ? JSON.stringify(result.data, null, 2) : (await import('yaml')).stringify(result.data))
+    } else {
+      if (result.table?.rows.length) this.printer.table(result.table.head, result.table.rows)
+      if (result.footer) this.printer.info(result.footer)
+      for (const line of result.notes ?? []) this.printer.info(line)
+    }
+    for (const w of result.warnings ?? []) this.printer.warn(w)
+    if (result.error) throw result.error
+  }
+
+  /** A verb returns its Result; oclif's run contract (any) is narrowed so that every verb does. */
+  abstract override run(): Promise<Result>
+
   /**
-   * Prints a read-only verb's report: `data` as JSON or YAML with -o json|yaml/--json, else a table of
-   * `rows` under `head` (then `footer`, when given). Human text goes to stdout, data to stdout too.
+   * oclif's Command._run, owned here so output is rendered in one place: run() → render() (table, -o json|yaml,
+   * --json), errors → catch() (one line, or JSON with -o json/--json), then finally(). Returns `data`.
    */
-  protected async printReport(data: unknown, head: string[], rows: (string | number | undefined)[][], footer?: string): Promise<void> {
-    const {printReport} = await import('./ui/report.js')
-    await printReport(this.printer, this.machineOutput, data, head, rows, footer)
+  protected override async _run<T>(): Promise<T> {
+    let err: Error | undefined
+    let result: Result | undefined
+    try {
+      await this.init()
+      result = await this.run()
+      await this.render(result)
+    } catch (error) {
+      err = error as Error
+      await this.catch(err)
+    } finally {
+      await this.finally(err)
+    }
+    return result?.data as T
   }
 
   protected get printer(): Printer {
@@ -248,9 +325,34 @@ export abstract class KnmeshCommand extends Command {
   private async checkMeshNamespace(client: KubeClient): Promise<void> {
     const mesh = this.parsedFlags?.['mesh-namespace']
     if (typeof mesh !== 'string') return
-    const {validateLabelName} = await import('./mesh/names.js')
     const {requireMeshNamespace} = await import('./read/exists.js')
-    await requireMeshNamespace(client, validateLabelName(mesh, 'mesh namespace'), this.config.bin)
+    await requireMeshNamespace(client, mesh, this.config.bin)
+  }
+
+  /**
+   * The one namespace scope of -n / --namespaces / -A / --all-members (whichever the verb has; oclif's `exclusive`
+   * keeps them apart): --all-members: the member roll's namespaces besides knative-serving and knative-eventing
+   * (maybe none; KnmeshError exit 4 when `mesh` has no ServiceMeshMemberRoll); --namespaces or -n: those, each
+   * checked to exist (MissingError exit 6) unless `require: false`; -A: null (every namespace); none of them: the
+   * context's namespace (`fallback: 'context'`, checked to exist) or null (`fallback: 'cluster'`).
+   * `memberRoll`: the ServiceMeshMemberRoll --all-members read, for a reader that needs it again (read once).
+   */
+  protected async namespaceScope(f: ScopeFlags, opts: {mesh?: string; fallback: 'context' | 'cluster'; require?: boolean}): Promise<{namespaces: string[] | null; memberRoll?: KObject}> {
+    if (f['all-members']) {
+      const mesh = opts.mesh ?? DEFAULT_MESH_NAMESPACE
+      const {readMemberRoll} = await import('./read/members.js')
+      const {memberNamespacesOf} = await import('./mesh/members.js')
+      const memberRoll = await readMemberRoll(await this.client(), mesh)
+      if (memberRoll === null) throw new KnmeshError(`there is no ServiceMeshMemberRoll "default" in ${mesh}: use -n, or add namespaces with add-namespace`)
+      return {namespaces: memberNamespacesOf(memberRoll) ?? [], memberRoll}
+    }
+    const listed = f.namespaces ?? (f.namespace ? [f.namespace] : undefined)
+    if (listed) {
+      if (opts.require !== false) await this.requireNamespaces(listed)
+      return {namespaces: listed}
+    }
+    if (f['all-namespaces'] || opts.fallback === 'cluster') return {namespaces: null}
+    return {namespaces: [await this.namespace()]}
   }
 
   /** The namespace of -n, else the context's. Throws MissingError (exit 6) when it does not exist. */
@@ -271,7 +373,7 @@ export abstract class KnmeshCommand extends Command {
    * safe to print (--json): what changed and the desired objects, server
    * fields stripped and Secret values redacted — never the live objects.
    */
-  protected async change<S>(spec: ChangeSpec<S>, extra: {question?: string; concurrency?: number; summarizeOver?: number; onApplied?: (d: number, t: number) => void} = {}): Promise<ChangeReport> {
+  protected async change<S>(spec: ChangeSpec<S>, extra: {question?: string; concurrency?: number; summarizeOver?: number; onApplied?: (d: number, t: number) => void} = {}): Promise<Result<ChangeReport>> {
     const {runChanges} = await import('./change/engine.js')
     const {confirm} = await import('./ui/prompt.js')
     const {terminalWidth, terminalHeight, pagerCommand} = await import('./ui/terminal.js')
@@ -299,13 +401,15 @@ export abstract class KnmeshCommand extends Command {
       this.printer.table(['action', 'kind', 'namespace', 'name', 'result'], result.changes.map((c) => [c.action, c.kind, c.namespace ?? '', c.name, c.result]))
     }
     const {redact, stripServerFields} = await import('./kube/objects.js')
-    return {
+    const data: ChangeReport = {
       applied: result.applied,
       noop: result.noop,
       changes: result.changes,
       objects: result.plan.items.filter((i) => i.desired).map((i) => redact(stripServerFields(i.desired!))),
       notes: result.plan.notes,
     }
+    // -o yaml|json: the engine printed the desired objects; --json prints this summary.
+    return {data, machine: 'done'}
   }
 
   /** For the undo verb: the change set its own change set undoes (recorded in the journal). */
@@ -339,16 +443,22 @@ export abstract class KnmeshCommand extends Command {
     return text.replace(new RegExp(`(?<![\\w./-]|oc |kubectl )knmesh (?=(?:${verbs})\\b)`, 'g'), `${this.config.bin} `)
   }
 
-  /** One line on stderr, a documented exit code; the stack only with DEBUG=knmesh*. */
+  /**
+   * One line on stderr, a documented exit code; the stack only with DEBUG=knmesh*. With -o json or --json the line
+   * is JSON, `{"error":{"message":"…","exitCode":N}}` (stdout keeps only the data, as kubectl keeps it).
+   */
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
     if (debugEnabled && err.stack) process.stderr.write(err.stack + '\n')
-    // A parse error is reported below; oclif's "did not parse its arguments" warning would only add noise.
-    ;(this as unknown as {parsed: boolean}).parsed = true
+    const fail = (message: string, exitCode: number, prefix = 'error: ') => {
+      process.stderr.write(this.wantsJson() ? JSON.stringify({error: {message, exitCode}}) + '\n' : `${prefix}${message}\n`)
+      process.exitCode = exitCode
+    }
     if (err instanceof KnmeshError) {
       // "no" at the prompt and Ctrl-C are what the person asked for, not errors.
       const quiet = err instanceof DeclinedError || err instanceof InterruptedError
-      process.stderr.write(`${quiet ? '' : 'error: '}${this.named(err.message)}\n`)
-      process.exitCode = err.exitCode
+      // A flag's own parser (Flags.custom) threw it: oclif wrapped the message in "Parsing --flag … See more help".
+      const message = /^Parsing --[\w-]+ \n\t([^]*)\nSee more help with --help$/.exec(err.message)?.[1] ?? err.message
+      fail(this.named(message), err.exitCode, quiet ? '' : 'error: ')
       return
     }
     const oclifExit = err.oclif?.exit
@@ -361,12 +471,17 @@ export abstract class KnmeshCommand extends Command {
       // Parse errors: flags and arguments. Keep the first line and point at --help.
       const lines = err.message.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('See more help'))
       const first = lines[0]?.endsWith(':') && lines[1] ? `${lines[0]} ${lines[1].replace(/\s{2,}/g, ' — ')}` : (lines[0] ?? err.message)
-      process.stderr.write(`error: ${first} (see ${this.config.bin} ${this.id} --help)\n`)
-      process.exitCode = ExitCode.USAGE
+      fail(`${first} (see ${this.config.bin} ${this.id} --help)`, ExitCode.USAGE)
       return
     }
-    process.stderr.write(`error: ${err.message.split('\n')[0]}\n`)
-    process.exitCode = 1
+    fail(err.message.split('\n')[0], 1)
+  }
+
+  /** -o json or --json was asked for: from the parsed flags, else (a parse error) from the command line. */
+  private wantsJson(): boolean {
+    if (this.parsedFlags) return this.machineOutput === 'json'
+    const argv = this.argv.slice(0, Math.max(0, this.argv.indexOf('--')) || undefined)
+    return argv.some((a, i) => a === '--json' || a === '-ojson' || a === '-o=json' || a === '--output=json' || ((a === '-o' || a === '--output') && argv[i + 1] === 'json'))
   }
 
   protected override async finally(err: Error | undefined): Promise<void> {

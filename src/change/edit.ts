@@ -1,4 +1,5 @@
 import type {KObject, Json, JsonObject} from '../kube/types.js'
+import {apiVersionOf, type KindInfo} from '../kube/kinds.js'
 
 /** Small, pure helpers planners use to edit a clone of a live object. */
 
@@ -64,6 +65,7 @@ export function addToList<T>(list: T[], values: T[]): T[] {
   return list
 }
 
-export function newObject(apiVersion: string, kind: string, name: string, namespace?: string, rest: Obj = {}): KObject {
-  return {apiVersion, kind, metadata: namespace ? {name, namespace} : {name}, ...rest}
+/** A new object of a kind of the kinds table (src/kube/kinds.ts): apiVersion and kind from it, then `rest` (spec, type, …). */
+export function newObject(info: KindInfo, name: string, namespace?: string, rest: Obj = {}): KObject {
+  return {apiVersion: apiVersionOf(info), kind: info.kind, metadata: namespace ? {name, namespace} : {name}, ...rest}
 }

@@ -1,4 +1,5 @@
 import jsonPatch from 'fast-json-patch'
+import {pool} from './bulk.js'
 import {ConflictError, DeclinedError, ExitCode, ForbiddenError, KnmeshError, NotAppliedError, PartialError} from '../errors.js'
 import type {ChangeRecorder} from '../journal/store.js'
 import type {KubeClient, JsonPatchOp} from '../kube/client.js'
@@ -333,13 +334,12 @@ async function applyAll(
 ): Promise<AppliedChange[]> {
   const concurrency = Math.max(1, opts.concurrency ?? 1)
   const results: AppliedChange[] = new Array(changes.length)
-  let next = 0
   let done = 0
-  const worker = async () => {
-    // An aborted run starts no new write; the ones in flight finish (each is atomic).
-    while (next < changes.length && !opts.signal?.aborted) {
-      const i = next++
-      const c = changes[i]
+  // An aborted run starts no new write; the ones in flight finish (each is atomic).
+  await pool(
+    changes,
+    concurrency,
+    async (c, i) => {
       try {
         const answer = await applyOne(client, c, serverDryRun)
         results[i] = describe(c, serverDryRun ? 'dry-run' : 'applied')
@@ -351,9 +351,9 @@ async function applyAll(
         results[i] = describe(c, 'failed', (error as Error).message)
       }
       opts.onApplied?.(++done, changes.length, true)
-    }
-  }
-  await Promise.all(Array.from({length: Math.min(concurrency, changes.length)}, worker))
+    },
+    opts.signal,
+  )
   return results
 }
 

@@ -33,7 +33,7 @@ Members the Service Mesh Operator has not configured yet (status.pendingMembers,
   async run() {
     const {flags, argv} = await this.parseFlags(AddNamespace)
     const namespaces = splitList(argv as string[]).map((n) => validateLabelName(n))
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     if (flags.kourier) {
       const {KOURIER_SYSTEM_NAMESPACES} = await import('../mesh/members.js')
       const system = namespaces.filter((n) => KOURIER_SYSTEM_NAMESPACES.includes(n))
@@ -48,7 +48,7 @@ Members the Service Mesh Operator has not configured yet (status.pendingMembers,
       plan: (s) => planMembers(s, {meshNamespace: mesh, add: namespaces, strict: flags.strict, kourier: flags.kourier}),
     })
     const {reportMemberStatus} = await import('../read/member-status.js')
-    if (result.applied && generation.generation === 2) await reportMemberStatus(await this.client(), mesh, this.printer, namespaces)
+    if (result.data.applied && generation.generation === 2) await reportMemberStatus(await this.client(), mesh, this.printer, namespaces)
     return result
   }
 }

@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
 import {CheckFailedError} from '../errors.js'
-import {validateLabelName} from '../mesh/names.js'
 
 export default class Analyze extends KnmeshCommand {
   static summary = 'Find what breaks the Serverless–Service Mesh integration, from API objects alone (read-only)'
@@ -25,12 +24,11 @@ Findings are grouped by severity (Error, Warning, Info). Exit code 1 when a find
 
   async run() {
     const {flags} = await this.parseFlags(Analyze)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     const {RULES, analyze, exceeds, findingLine, summary} = await import('../mesh/analyze/index.js')
     if (flags['list-codes']) {
       const codes = RULES.map((r) => ({code: r.code, severity: r.severity, summary: r.summary}))
-      await this.printReport(codes, ['code', 'severity', 'summary'], codes.map((c) => [c.code, c.severity, c.summary]))
-      return this.jsonEnabled() ? undefined : codes
+      return {data: codes, table: {head: ['code', 'severity', 'summary'], rows: codes.map((c) => [c.code, c.severity, c.summary])}}
     }
     const {readAnalyze} = await import('../read/analyze.js')
     const state = await readAnalyze(await this.client(), mesh)
@@ -39,18 +37,12 @@ Findings are grouped by severity (Error, Warning, Info). Exit code 1 when a find
     const threshold = ({info: 'Info', warning: 'Warning', error: 'Error'} as const)[flags['fail-threshold']]
     const failed = exceeds(findings, threshold)
     const report = {meshNamespace: mesh, summary: counts, findings}
-    if (this.machineOutput) {
-      await this.printReport(report, [], [])
-    } else if (findings.length === 0) {
-      this.printer.info(`✔ No issues found in the Serverless–Service Mesh integration (mesh ${mesh}).`)
-    } else {
-      for (const f of findings) {
-        this.printer.info(findingLine(f))
-        if (f.fix) this.printer.info(`  fix: ${f.fix}`)
-      }
-      this.printer.info(`${findings.length} finding(s): ${counts.Error} error(s), ${counts.Warning} warning(s), ${counts.Info} info`)
-    }
-    if (failed) throw new CheckFailedError(`analyze found issues at or above ${flags['fail-threshold']} severity`)
-    return this.jsonEnabled() ? undefined : report
+    const notes = findings.length === 0
+      ? [`✔ No issues found in the Serverless–Service Mesh integration (mesh ${mesh}).`]
+      : [
+          ...findings.flatMap((f) => [findingLine(f), ...(f.fix ? [`  fix: ${f.fix}`] : [])]),
+          `${findings.length} finding(s): ${counts.Error} error(s), ${counts.Warning} warning(s), ${counts.Info} info`,
+        ]
+    return {data: report, notes, error: failed ? new CheckFailedError(`analyze found issues at or above ${flags['fail-threshold']} severity`) : undefined}
   }
 }

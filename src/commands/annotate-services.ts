@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
-import {KnmeshCommand, meshNamespaceFlag, namespaceFlag} from '../base-command.js'
-import {KnmeshError, MissingError, UsageError} from '../errors.js'
-import {splitList, validateLabelName, validateObjectName} from '../mesh/names.js'
+import {KnmeshCommand, meshNamespaceFlag, namespaceFlag, namespacesFlag} from '../base-command.js'
+import {MissingError, UsageError} from '../errors.js'
+import {validateObjectName} from '../mesh/names.js'
 
 export default class AnnotateServices extends KnmeshCommand {
   static summary = 'Give Knative Services the annotations Service Mesh needs (guide 1.4.4)'
@@ -26,41 +26,31 @@ Every other annotation and field is kept. A changed revision template makes Knat
 
   static flags = {
     ...namespaceFlag,
-    namespaces: Flags.string({description: 'several namespaces (comma-separated)', helpValue: 'NS,NS', exclusive: ['namespace', 'all-members']}),
+    namespaces: namespacesFlag({exclusive: ['namespace', 'all-members']}),
     'all-members': Flags.boolean({description: 'every namespace of the Service Mesh member roll (except knative-serving and knative-eventing)', default: false, exclusive: ['namespace']}),
     ...meshNamespaceFlag,
   }
 
   async run() {
     const {flags, args} = await this.parseFlags(AnnotateServices)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
-    if (flags.namespace) validateLabelName(flags.namespace)
-    const listed = flags.namespaces !== undefined ? splitList(flags.namespaces).map((n) => validateLabelName(n)) : undefined
-    if (listed && listed.length === 0) throw new UsageError('--namespaces needs at least one namespace')
+    const mesh = flags['mesh-namespace']
     if (args.service) {
       validateObjectName(args.service, 'service name')
-      if (listed || flags['all-members']) throw new UsageError('SERVICE names one service: use it with -n NS, not with --namespaces or --all-members')
+      if (flags.namespaces || flags['all-members']) throw new UsageError('SERVICE names one service: use it with -n NS, not with --namespaces or --all-members')
     }
-    let namespaces: string[]
-    if (flags['all-members']) {
-      const {readMemberNamespaces} = await import('../read/members.js')
-      const members = await readMemberNamespaces(await this.client(), mesh)
-      if (members === null) throw new KnmeshError(`there is no ServiceMeshMemberRoll "default" in ${mesh}: use -n, or add namespaces with add-namespace`)
-      if (members.length === 0) {
-        this.printer.info(`the member roll of ${mesh} has no namespaces besides knative-serving and knative-eventing: nothing to do`)
-        return {plan: {items: [], notes: []}, changes: [], applied: false, noop: true}
-      }
-      namespaces = members
-    } else {
-      if (listed) await this.requireNamespaces(listed)
-      namespaces = listed ?? [await this.namespace()]
+    const scope = await this.namespaceScope(flags, {mesh, fallback: 'context'})
+    const namespaces = scope.namespaces!
+    if (namespaces.length === 0) {
+      this.printer.info(`the member roll of ${mesh} has no namespaces besides knative-serving and knative-eventing: nothing to do`)
+      return {data: {plan: {items: [], notes: []}, changes: [], applied: false, noop: true}, machine: 'done' as const}
     }
     const {planAnnotateServices} = await import('../mesh/annotate.js')
     const {readAnnotate} = await import('../read/annotate.js')
     const name = args.service
     return this.change({
       read: async (c) => {
-        const s = await readAnnotate(c, mesh, namespaces, name)
+        // --all-members read the member roll already: the same one gives the members (one GET of it per run).
+        const s = await readAnnotate(c, mesh, namespaces, name, scope.memberRoll)
         if (name && s.services.length === 0) throw new MissingError(`there is no Knative Service ${name} in namespace ${namespaces[0]}`)
         return s
       },

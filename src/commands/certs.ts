@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
 import {UsageError} from '../errors.js'
-import {validateLabelName, validateObjectName} from '../mesh/names.js'
+import {validateObjectName} from '../mesh/names.js'
 
 const DOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/
 
@@ -35,7 +35,7 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
 
   async run() {
     const {flags} = await this.parseFlags(Certs)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     const secretName = validateObjectName(flags.secret, 'secret name')
     if (flags.domain !== undefined && !DOMAIN.test(flags.domain.toLowerCase())) {
       throw new UsageError(`invalid --domain "${flags.domain}": a DNS name such as apps.example.com expected (without "*.")`)
@@ -78,23 +78,20 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     }
     const readIf = (f: string) => fs.readFile(f, 'utf8').catch(() => undefined)
 
-    const client = await this.client()
-    const {clusterDomain} = await import('../read/install.js')
-    const {Kinds} = await import('../kube/kinds.js')
-    const domain = flags.domain?.toLowerCase() ?? (await clusterDomain(client))
-    if (!domain) throw new UsageError('cannot tell the cluster\'s apps domain (no ingresses.config.openshift.io/cluster spec.domain): pass --domain')
-    const {gatewayNamespace} = await import('../mesh/generation.js')
     // Service Mesh 3: the Secret goes where the gateway pods run (knative-serving-ingress), not the mesh namespace.
+    const {gatewayNamespace} = await import('../mesh/generation.js')
     const secretNs = gatewayNamespace((await this.meshGeneration()).generation, mesh)
     await this.requireNamespaces([secretNs])
-    const live = await client.get(Kinds.Secret, secretName, secretNs)
+    const {readCerts, readCertSecret} = await import('../read/certs.js')
+    const {domain, secret: live} = await readCerts(await this.client(), secretNs, secretName, flags.domain?.toLowerCase())
+    if (!domain) throw new UsageError('cannot tell the cluster\'s apps domain (no ingresses.config.openshift.io/cluster spec.domain): pass --domain')
     certs.refuseOtherSecretType(live, secretNs, secretName)
     const verdict = certs.inspectSecret(live, domain)
     const where = `Secret ${secretNs}/${secretName}`
     if (verdict.usable && !flags.rotate) {
       this.printer.info(`${where} already holds a certificate ${verdict.reason}; --rotate replaces it`)
       this.printer.info('nothing to do: the cluster already matches')
-      return {applied: false, noop: true, changes: [], objects: [], notes: [], domain, secret: `${secretNs}/${secretName}`, files: []}
+      return {data: {applied: false, noop: true, changes: [], objects: [], notes: [], domain, secret: `${secretNs}/${secretName}`, files: []}, machine: 'done' as const}
     }
     if (live) this.printer.info(verdict.usable ? `${where} holds a certificate ${verdict.reason}: replacing it (--rotate)` : `${where} will be replaced: ${verdict.reason}`)
 
@@ -128,11 +125,11 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     }
 
     const result = await this.change({
-      read: async (c) => c.get(Kinds.Secret, secretName, secretNs),
+      read: (c) => readCertSecret(c, secretNs, secretName),
       plan: (s) => certs.planCertSecret(s, secretNs, secretName, pair),
     })
     const written: string[] = []
-    if (result.applied && write.length) {
+    if (result.data.applied && write.length) {
       await fs.mkdir(outDir, {recursive: true})
       for (const [f, content, mode] of write) {
         // A new file with its final mode, renamed over the old one: a key is never readable by others, even briefly.
@@ -146,8 +143,8 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     } else if (write.length) {
       this.printer.info('no files written: the Secret was not changed')
     }
-    if (result.applied) this.printer.info(`clients trust the gateway with: curl --cacert ${path.relative(process.cwd(), files.rootCrt) || files.rootCrt} https://<service>.${domain}`)
+    if (result.data.applied) this.printer.info(`clients trust the gateway with: curl --cacert ${path.relative(process.cwd(), files.rootCrt) || files.rootCrt} https://<service>.${domain}`)
     // The engine's summary (Secret values redacted) and what was written: never a key.
-    return {...result, domain, secret: `${secretNs}/${secretName}`, files: written}
+    return {...result, data: {...result.data, domain, secret: `${secretNs}/${secretName}`, files: written}}
   }
 }

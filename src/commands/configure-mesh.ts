@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
 import {NotAppliedError} from '../errors.js'
-import {validateLabelName, validateObjectName} from '../mesh/names.js'
+import {validateObjectName} from '../mesh/names.js'
 
 export default class ConfigureMesh extends KnmeshCommand {
   static summary = 'Give the ServiceMeshControlPlane the settings Serverless needs'
@@ -24,7 +24,7 @@ With no control plane in the namespace, --create creates "basic" with the defaul
 
   async run() {
     const {flags} = await this.parseFlags(ConfigureMesh)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     let name = flags.name === undefined ? undefined : validateObjectName(flags.name, 'control plane name')
     const {planConfigureMeshFor} = await import('../mesh/configure.js')
     const {readMesh, readMeshFor} = await import('../read/install.js')

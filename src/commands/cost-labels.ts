@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 import {KnmeshCommand, meshNamespaceFlag, namespaceFlag} from '../base-command.js'
 import {CheckFailedError, KnmeshError} from '../errors.js'
-import {validateLabelName} from '../mesh/names.js'
 
 export default class CostLabels extends KnmeshCommand {
   static summary = 'Audit and set the namespace labels cost management uses for Knative Services (guide chapter 3)'
@@ -29,16 +28,13 @@ With --set key=value: puts the label on the namespace and on the revision templa
 
   async run() {
     const {flags} = await this.parseFlags(CostLabels)
-    if (flags.namespace) validateLabelName(flags.namespace)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     const {parseCostLabels} = await import('../mesh/cost-labels.js')
     const labels = flags.set ? parseCostLabels(flags.set) : undefined
-    const namespaces = await this.scope(flags['all-members'], mesh)
+    const namespaces = (await this.namespaceScope(flags, {mesh, fallback: 'context'})).namespaces!
     if (namespaces.length === 0) {
       this.printer.info(`the member roll of ${mesh} has no namespaces besides knative-serving and knative-eventing: nothing to do`)
-      const empty = {namespaces, ok: true, findings: []}
-      if (this.machineOutput) await this.printReport(empty, [], [])
-      return this.jsonEnabled() ? undefined : empty
+      return {data: {namespaces, ok: true, findings: []}}
     }
     const {readCostLabels} = await import('../read/workloads.js')
     if (labels) {
@@ -46,15 +42,6 @@ With --set key=value: puts the label on the namespace and on the revision templa
       return this.change({read: (c) => readCostLabels(c, namespaces, {pods: false}), plan: (s) => planCostLabels(s, {labels, skipMissing: flags['all-members']})})
     }
     return this.audit(namespaces, flags.check, flags['all-members'])
-  }
-
-  /** -n / the context's namespace, or the mesh members. */
-  private async scope(allMembers: boolean, mesh: string): Promise<string[]> {
-    if (!allMembers) return [await this.namespace()]
-    const {readMemberNamespaces} = await import('../read/members.js')
-    const members = await readMemberNamespaces(await this.client(), mesh)
-    if (members === null) throw new KnmeshError(`there is no ServiceMeshMemberRoll "default" in ${mesh}: use -n, or add namespaces with add-namespace`)
-    return members
   }
 
   private async audit(namespaces: string[], check: boolean, skipMissing: boolean) {
@@ -70,22 +57,21 @@ With --set key=value: puts the label on the namespace and on the revision templa
     const footer = findings.length
       ? undefined
       : `no missed cost labels: the Knative revision pods of ${namespaces.length === 1 ? `namespace ${namespaces[0]}` : `${namespaces.length} namespace(s)`} carry every namespace label`
-    await this.printReport(report,
-      ['namespace', 'label', 'set by', 'services', 'costs found under', 'fix'],
-      findings.map((f) => [
+    return {
+      data: report,
+      table: {head: ['namespace', 'label', 'set by', 'services', 'costs found under', 'fix'], rows: findings.map((f) => [
         f.namespace,
         `${f.key}=${f.value}`,
         f.setBy,
         f.services.length ? f.services.map((s) => s.name).join(', ') : '(none yet)',
         f.services.length ? [...new Set(f.services.flatMap((s) => s.values.map((v) => `${f.key}=${v}`)))].join(', ') : '',
         f.fix,
-      ]),
+      ])},
       footer,
-    )
-    // An info row has no FIX: its reason (e.g. "query by cost-center=my-domain instead") is said under the table.
-    if (!this.machineOutput) for (const f of findings.filter((x) => x.severity === 'info')) this.printer.info(`note: ${f.namespace}: ${f.message}`)
-    if (state.pods === null) this.printer.warn('cannot list pods: revision names come from the Knative Services\' status')
-    if (check && missed.length) throw new CheckFailedError(`${missed.length} namespace label(s) missed by cost queries of Knative revision pods`)
-    return this.jsonEnabled() ? undefined : report
+      // An info row has no FIX: its reason (e.g. "query by cost-center=my-domain instead") is said under the table.
+      notes: findings.filter((x) => x.severity === 'info').map((f) => `note: ${f.namespace}: ${f.message}`),
+      warnings: state.pods === null ? ['cannot list pods: revision names come from the Knative Services\' status'] : [],
+      error: check && missed.length ? new CheckFailedError(`${missed.length} namespace label(s) missed by cost queries of Knative revision pods`) : undefined,
+    }
   }
 }

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
-import {validateLabelName, validateObjectName} from '../mesh/names.js'
+import {validateObjectName} from '../mesh/names.js'
 
 export default class CreateGateways extends KnmeshCommand {
   static summary = 'Create the Knative gateways of the mesh (knative-ingress-gateway, knative-local-gateway)'
@@ -22,7 +22,7 @@ Warns when the credential Secret is missing from the mesh namespace (see "certs"
 
   async run() {
     const {flags} = await this.parseFlags(CreateGateways)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     const secret = validateObjectName(flags.secret, 'secret name')
     const {planGateways} = await import('../mesh/gateways.js')
     const {readGateways} = await import('../read/install.js')

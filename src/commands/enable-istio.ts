@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
 import {UsageError} from '../errors.js'
-import {splitList, validateLabelName, validateObjectName} from '../mesh/names.js'
+import {splitList, validateObjectName} from '../mesh/names.js'
 
 const HOST = /^(\[[0-9a-fA-F:.]+\]|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)(:\d{1,5})?$/
 const PORT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
@@ -30,7 +30,7 @@ Before that it checks the mesh side: when configure-mesh, create-gateways or add
 
   async run() {
     const {flags} = await this.parseFlags(EnableIstio)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     const secret = validateObjectName(flags.secret, 'secret name')
     const kafkaBootstrap = splitList(flags['kafka-bootstrap'])
     for (const s of kafkaBootstrap) {

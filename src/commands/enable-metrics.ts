@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
-import {validateLabelName, validateObjectName} from '../mesh/names.js'
+import {validateObjectName} from '../mesh/names.js'
 
 export default class EnableMetrics extends KnmeshCommand {
   static summary = 'Enable Knative Serving metrics with Service Mesh and mTLS (guide 1.5)'
@@ -27,7 +27,7 @@ export default class EnableMetrics extends KnmeshCommand {
 
   async run() {
     const {flags} = await this.parseFlags(EnableMetrics)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     if (flags.name) validateObjectName(flags.name, 'ServiceMeshControlPlane name')
     const {planEnableMetrics} = await import('../mesh/metrics.js')
     const {readMetrics} = await import('../read/metrics.js')

@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
-import {KnmeshCommand, meshNamespaceFlag, namespaceFlag} from '../base-command.js'
+import {KnmeshCommand, meshNamespaceFlag, namespaceFlag, namespacesFlag, type Cell, type Result} from '../base-command.js'
 import {CheckFailedError, KnmeshError, PartialError, UsageError} from '../errors.js'
-import {splitList, validateLabelName} from '../mesh/names.js'
 
 export default class FilterSecrets extends KnmeshCommand {
   static summary = 'Label the secrets net-istio must see once secret filtering is on (guide 1.7)'
@@ -22,7 +21,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
 
   static flags = {
     ...namespaceFlag,
-    namespaces: Flags.string({description: 'several namespaces (comma-separated)', helpValue: 'NS,NS', exclusive: ['namespace', 'all-namespaces']}),
+    namespaces: namespacesFlag({exclusive: ['namespace', 'all-namespaces']}),
     'all-namespaces': Flags.boolean({char: 'A', description: 'every namespace', default: false, exclusive: ['namespace']}),
     'all-tls': Flags.boolean({description: 'also every kubernetes.io/tls secret in the chosen namespaces', default: false}),
     selector: Flags.string({char: 'l', description: 'with --all-tls: only the TLS secrets matching this label selector', helpValue: 'SELECTOR', dependsOn: ['all-tls']}),
@@ -36,24 +35,16 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
 
   async run() {
     const {flags} = await this.parseFlags(FilterSecrets)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
-    if (flags.namespace) validateLabelName(flags.namespace)
+    const mesh = flags['mesh-namespace']
     const {validateUid} = await import('../mesh/secret-filter.js')
     const uid = flags.uid === undefined ? undefined : validateUid(flags.uid)
-    let namespaces: string[] | null = null
-    if (flags.namespaces !== undefined) {
-      namespaces = splitList(flags.namespaces).map((n) => validateLabelName(n))
-      if (namespaces.length === 0) throw new UsageError('--namespaces needs at least one namespace')
-    } else if (flags.namespace) {
-      namespaces = [flags.namespace]
-    }
-    if (flags['all-tls'] && !namespaces && !flags['all-namespaces']) {
+    if (flags['all-tls'] && !flags.namespaces && !flags.namespace && !flags['all-namespaces']) {
       throw new UsageError('--all-tls needs the namespaces to look in: -n NS, --namespaces NS,NS or --all-namespaces')
     }
     if (flags.selector !== undefined && !flags.selector.trim()) throw new UsageError('-l needs a label selector')
-    const scope = {meshNamespace: mesh, namespaces}
     // A namespace that does not exist is an error (exit 6) before any read, not "nothing to do".
-    if (namespaces && !flags.enable && !flags.disable) await this.requireNamespaces(namespaces)
+    const {namespaces} = await this.namespaceScope(flags, {fallback: 'cluster', require: !flags.enable && !flags.disable})
+    const scope = {meshNamespace: mesh, namespaces}
 
     if (flags.enable || flags.disable) return this.toggle(flags.enable, scope)
     if (flags.check) return this.check(scope, flags['all-tls'], flags.selector)
@@ -62,24 +53,18 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
 
   private async toggle(enable: boolean, scope: {meshNamespace: string; namespaces: string[] | null}) {
     const {planFilterToggle, auditSecrets} = await import('../mesh/secret-filter.js')
-    const {readSecretRefs} = await import('../read/secrets.js')
-    const {Kinds} = await import('../kube/kinds.js')
+    const {readFilterToggle} = await import('../read/secrets.js')
     return this.change({
-      read: async (c) => {
-        const serving = await c.get(Kinds.KnativeServing, 'knative-serving', 'knative-serving')
-        const refs = enable ? await readSecretRefs(c, scope) : undefined
-        return {serving, unlabelled: refs ? auditSecrets(refs.refs, refs.secrets, []).length : 0}
-      },
-      plan: (s) => planFilterToggle(s.serving, enable, {unlabelled: s.unlabelled}),
+      read: (c) => readFilterToggle(c, scope, enable),
+      plan: (s) => planFilterToggle(s.serving, enable, {unlabelled: s.refs ? auditSecrets(s.refs.refs, s.refs.secrets, []).length : 0}),
     })
   }
 
   private async check(scope: {meshNamespace: string; namespaces: string[] | null}, allTls: boolean, selector?: string) {
     const {auditSecrets, filteringEnabled, CERT_UID_LABEL} = await import('../mesh/secret-filter.js')
-    const {readSecretRefs, tlsSecretPages} = await import('../read/secrets.js')
-    const {Kinds} = await import('../kube/kinds.js')
+    const {readFilterCheck, tlsSecretPages} = await import('../read/secrets.js')
     const client = await this.client()
-    const [refs, serving] = await Promise.all([readSecretRefs(client, scope), client.get(Kinds.KnativeServing, 'knative-serving', 'knative-serving')])
+    const {refs, serving} = await readFilterCheck(client, scope)
     // Only unlabelled TLS secrets are listed (the server filters), and only the first few thousand are kept.
     const KEEP = 2000
     const tls: import('../kube/types.js').KObject[] = []
@@ -118,9 +103,12 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     const footer = problems
       ? `${problems} secret(s) would be invisible to net-istio with secret filtering on${more > 0 ? ` (${more} more not shown)` : ''}; filtering is ${report.filtering}. Fix: ${fixes.join('; ')}`
       : `all ${refs.refs.length} referenced secret(s)${allTls ? ' and every TLS secret' : ''} in ${where} carry ${CERT_UID_LABEL}; filtering is ${report.filtering}`
-    await this.printReport(report, ['namespace', 'secret', 'problem', 'referenced by'], shown.map((r) => [r.namespace, r.name, r.problem, r.by.join(', ')]), footer)
-    if (problems) throw new CheckFailedError(`${problems} secret(s) would be invisible to net-istio with secret filtering on`)
-    return this.jsonEnabled() ? undefined : report
+    return {
+      data: report,
+      table: {head: ['namespace', 'secret', 'problem', 'referenced by'], rows: shown.map((r) => [r.namespace, r.name, r.problem, r.by.join(', ')])},
+      footer,
+      error: problems ? new CheckFailedError(`${problems} secret(s) would be invisible to net-istio with secret filtering on`) : undefined,
+    }
   }
 
   private async label(scope: {meshNamespace: string; namespaces: string[] | null}, o: {allTls: boolean; selector?: string; uid?: string; concurrency: number}) {
@@ -162,13 +150,12 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
       if (started) bar?.stop()
       started = false
     }
-    const onSigint = () => {
-      if (abort.signal.aborted) process.exit(130)
+    const {onInterrupt} = await import('../change/bulk.js')
+    const offInterrupt = onInterrupt(() => {
       stopBar()
       process.stderr.write('interrupted: finishing the patches in flight (Ctrl-C again to quit now)\n')
       abort.abort()
-    }
-    process.on('SIGINT', onSigint)
+    })
     const recorder = await this.journal()
     try {
       const result = await runBulk(client, spec, {
@@ -201,7 +188,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     } finally {
       recorder?.end()
       stopBar()
-      process.off('SIGINT', onSigint)
+      offInterrupt()
     }
   }
 
@@ -210,7 +197,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     return new SingleBar({format: 'labelling secrets [{bar}] {value}/{total}{more} {percentage}% {eta}s left', stream: process.stderr, hideCursor: true, clearOnComplete: true}, Presets.shades_classic)
   }
 
-  private async report(result: import('../change/engine.js').BulkResult, dryRun: string) {
+  private report(result: import('../change/engine.js').BulkResult, dryRun: string): Result {
     const verb = dryRun === 'none' ? 'labelled' : dryRun === 'server' ? 'labelled (server dry run)' : 'to label'
     const namespaces = [...result.byNamespace].sort((a, b) => a[0].localeCompare(b[0]))
     const failures = [...result.failures].map(([reason, v]) => ({reason, count: v.count, examples: v.names}))
@@ -223,27 +210,31 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
       namespaces: Object.fromEntries(namespaces.map(([ns, c]) => [ns, {labelled: c.changed, alreadyLabelled: c.unchanged, failed: c.failed}])),
       failures,
     }
-    if (this.machineOutput === 'json') this.printer.data(JSON.stringify(data, null, 2))
-    else if (this.machineOutput === 'yaml') this.printer.data((await import('yaml')).stringify(data))
-    if (!result.noop && !this.machineOutput) {
-      const MAX = 30
-      const rows = namespaces.slice(0, MAX).map(([ns, c]) => [ns, c.changed, c.unchanged, c.failed])
-      if (namespaces.length > MAX) rows.push([`… ${namespaces.length - MAX} more`, '', '', ''])
-      rows.push(['total', result.changed, result.unchanged, result.failed])
-      this.printer.table(['namespace', verb, 'already labelled', 'failed'], rows)
-      for (const fl of failures) this.printer.info(`failed ${fl.count}×: ${fl.reason} (${fl.examples.join(', ')}${fl.count > fl.examples.length ? ', …' : ''})`)
+    const MAX = 30
+    const rows: Cell[][] = namespaces.slice(0, MAX).map(([ns, c]) => [ns, c.changed, c.unchanged, c.failed])
+    if (namespaces.length > MAX) rows.push([`… ${namespaces.length - MAX} more`, '', '', ''])
+    rows.push(['total', result.changed, result.unchanged, result.failed])
+    return {
+      data,
+      table: result.noop ? undefined : {head: ['namespace', verb, 'already labelled', 'failed'], rows},
+      notes: result.noop ? [] : failures.map((fl) => `failed ${fl.count}×: ${fl.reason} (${fl.examples.join(', ')}${fl.count > fl.examples.length ? ', …' : ''})`),
+      error: this.bulkError(result, verb),
     }
+  }
+
+  /** The error a bulk run ends with: interrupted (130), partially applied (8), failed (4); none when all went well. */
+  private bulkError(result: import('../change/engine.js').BulkResult, verb: string): KnmeshError | undefined {
     if (result.interrupted) {
-      throw new KnmeshError(`interrupted after ${result.changed} secret(s) ${verb}: run the same command again to label the rest`, 130)
+      return new KnmeshError(`interrupted after ${result.changed} secret(s) ${verb}: run the same command again to label the rest`, 130)
     }
     if (result.stopped || (result.failed && result.changed)) {
       // Exit 8: each label is one merge patch, so no secret is half-written; the same command labels the rest.
       const reason = [...result.failures.keys()][0]
       const failed = result.failed ? `, ${result.failed} failed${reason === result.stopped ? '' : ` (${reason})`}` : ''
       const stopped = result.stopped ? `; stopped before the end: ${result.stopped}` : ''
-      throw new PartialError(`partially applied: ${result.changed} secret(s) ${verb}${failed}${stopped}. No secret is half-written: run the same command again to label the rest`)
+      return new PartialError(`partially applied: ${result.changed} secret(s) ${verb}${failed}${stopped}. No secret is half-written: run the same command again to label the rest`)
     }
-    if (result.failed) throw new KnmeshError(`${result.failed} secret(s) could not be labelled; the rest is done: fix the cause above and run again`)
-    return this.jsonEnabled() ? undefined : data
+    if (result.failed) return new KnmeshError(`${result.failed} secret(s) could not be labelled; the rest is done: fix the cause above and run again`)
+    return undefined
   }
 }

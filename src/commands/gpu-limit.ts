@@ -34,7 +34,6 @@ Changing the limit rolls out a new revision of the service. --list shows the GPU
 
   async run() {
     const {flags, args} = await this.parseFlags(GpuLimit)
-    if (flags.namespace) validateLabelName(flags.namespace)
     if (flags.list) {
       if (args.service || args.count) throw new UsageError('--list takes no SERVICE or COUNT')
       return this.list()
@@ -68,11 +67,10 @@ Changing the limit rolls out a new revision of the service. --list shows the GPU
     const fits = (r: (typeof rows)[number]) => (r.fits === undefined ? (r.gpus > 0 ? 'unknown' : '') : r.fits ? 'yes' : 'no')
     const footer = services.length === 0 ? `no Knative Services in namespace ${namespace}` : undefined
     if (nodes === null) this.printer.warn('cannot list nodes: GPU capacity not checked')
-    await this.printReport({namespace, services: rows},
-      ['service', 'container', 'gpu limit', 'a node fits'],
-      rows.map((r) => [r.service, r.container, r.limit || '-', fits(r)]),
+    return {
+      data: {namespace, services: rows},
+      table: {head: ['service', 'container', 'gpu limit', 'a node fits'], rows: rows.map((r) => [r.service, r.container, r.limit || '-', fits(r)])},
       footer,
-    )
-    return this.jsonEnabled() ? undefined : {namespace, services: rows}
+    }
   }
 }

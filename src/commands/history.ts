@@ -27,19 +27,17 @@ Lists them oldest first: id, time, verb and arguments, context, what was applied
       ...(undoneBy.has(e.id) ? {undoneBy: undoneBy.get(e.id)} : {}),
       changes: e.changes.map((c) => ({action: c.action, kind: c.kind, ...(c.namespace ? {namespace: c.namespace} : {}), name: c.name, result: c.result})),
     }))
-    await this.printReport(
-      {journal: journalDir(), changeSets: sets},
-      ['id', 'time', 'command', 'context', 'changes', 'state'],
-      entries.map((e) => [
+    return {
+      data: {journal: journalDir(), changeSets: sets},
+      table: {head: ['id', 'time', 'command', 'context', 'changes', 'state'], rows: entries.map((e) => [
         e.id,
         e.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
         commandLine(e),
         e.context,
         countActions(e.changes),
         undoneBy.has(e.id) ? `undone by ${undoneBy.get(e.id)}` : e.status,
-      ]),
-      entries.length ? `${entries.length} change set(s) in ${journalDir()}` : `no change set in ${journalDir()}`,
-    )
-    return this.jsonEnabled() ? undefined : {journal: journalDir(), changeSets: sets}
+      ])},
+      footer: entries.length ? `${entries.length} change set(s) in ${journalDir()}` : `no change set in ${journalDir()}`,
+    }
   }
 }

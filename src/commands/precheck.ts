@@ -1,6 +1,5 @@
 import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
 import {CheckFailedError} from '../errors.js'
-import {validateLabelName} from '../mesh/names.js'
 
 export default class Precheck extends KnmeshCommand {
   static summary = 'Check the prerequisites of the Service Mesh integration (read-only)'
@@ -19,7 +18,7 @@ Prints one row per check (ok, warning or failure) with the knmesh verb or manual
 
   async run() {
     const {flags} = await this.parseFlags(Precheck)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     const {precheckChecks, failed} = await import('../mesh/precheck.js')
     const {readPrecheck} = await import('../read/install.js')
     // Fixes name the verb as the user calls it: "oc knmesh …" or "kubectl knmesh …".
@@ -27,9 +26,11 @@ Prints one row per check (ok, warning or failure) with the knmesh verb or manual
     const failures = failed(checks)
     const report = {meshNamespace: mesh, ok: failures.length === 0, checks}
     const footer = failures.length ? undefined : `all checks passed${checks.some((c) => c.status === 'warning') ? ' (with warnings)' : ''}`
-    await this.printReport(report, ['check', 'status', 'detail', 'fix'], checks.map((c) => [c.id, c.status, c.detail, c.status === 'ok' ? '' : c.fix]), footer)
-    if (failures.length) throw new CheckFailedError(`${failures.length} check(s) failed: ${failures.map((f) => f.id).join(', ')}`)
-    // With --json, oclif prints the returned value itself: it was printed above already.
-    return this.jsonEnabled() ? undefined : report
+    return {
+      data: report,
+      table: {head: ['check', 'status', 'detail', 'fix'], rows: checks.map((c) => [c.id, c.status, c.detail, c.status === 'ok' ? '' : c.fix])},
+      footer,
+      error: failures.length ? new CheckFailedError(`${failures.length} check(s) failed: ${failures.map((f) => f.id).join(', ')}`) : undefined,
+    }
   }
 }

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
+import {KnmeshCommand, meshNamespaceFlag, type Result} from '../base-command.js'
 import {CheckFailedError, ExitCode, KnmeshError, MissingError, UsageError} from '../errors.js'
 import {splitList, validateLabelName, validateObjectName} from '../mesh/names.js'
 
@@ -38,7 +38,7 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
 
   async run() {
     const {flags} = await this.parseFlags(Probe)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     if (flags.matrix) {
       if (flags.from || flags.to || flags.live || flags.external) throw new UsageError('--matrix takes no --from, --to, --live or --external')
       if (flags.expect && flags.expect !== 'isolated') throw new UsageError('with --matrix, --expect takes "isolated"')
@@ -56,7 +56,8 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     const client = await this.client()
     // Names that do not exist are an error (exit 6) before any prediction.
     await this.requireNamespaces([from, to])
-    const [view, ksvc] = await Promise.all([readMeshView(client, mesh), this.requireService(client, service, to)])
+    const {requireKnativeService, appsDomain} = await import('../read/probe.js')
+    const [view, ksvc] = await Promise.all([readMeshView(client, mesh), requireKnativeService(client, service, to)])
     const url = ksvc?.status?.url as string | undefined
     let externalHost: string | undefined
     if (flags.external) {
@@ -64,9 +65,7 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
       else if (flags.live) throw new UsageError(`Knative Service ${to}/${service} has no status.url: cannot send an external request`)
       else {
         // Not deployed yet: the host OpenShift Serverless would give it, SERVICE-NS.<apps domain>.
-        const {Kinds} = await import('../kube/kinds.js')
-        const ingress = await client.get(Kinds.IngressConfig, 'cluster').catch(() => null)
-        externalHost = `${service}-${to}.${ingress?.spec?.domain ?? 'apps'}`
+        externalHost = `${service}-${to}.${(await appsDomain(client)) ?? 'apps'}`
       }
     }
     const p = predict(new Authorizer(view), {from, to, service, external: flags.external, externalHost})
@@ -111,39 +110,10 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
         result.liveProblem = live.problem
       }
     }
-    if (this.machineOutput) this.printer.data(await this.render(result))
     // No observation (the pod never finished) is not a mismatch: its own exit code.
-    if (result.liveProblem) throw new KnmeshError(failures.join('; '), ExitCode.LIVE_NO_RESULT)
-    if (failures.length) throw new CheckFailedError(failures.join('; '))
-    return result
-  }
-
-  /**
-   * The Knative Service --service in --to, read before any prediction: MissingError (exit 6) when it
-   * does not exist. When Knative Services are not served at all, null (the prediction says what it can).
-   */
-  private async requireService(client: import('../kube/client.js').KubeClient, service: string, namespace: string) {
-    const {Kinds} = await import('../kube/kinds.js')
-    const {NotServedError} = await import('../errors.js')
-    try {
-      const ksvc = await client.get(Kinds.KnativeService, service, namespace)
-      if (ksvc) return ksvc
-    } catch (error) {
-      if (error instanceof NotServedError) return null
-      throw error
-    }
-    const {closest} = await import('../mesh/names.js')
-    const names = (await client.listAll(Kinds.KnativeService, namespace).catch(() => [])).map((k) => k.metadata.name)
-    const hint = closest(service, names)
-    throw new MissingError(`Knative Service "${service}" does not exist in namespace ${namespace}${hint ? ` (did you mean "${hint}"?)` : names.length ? ` (it has: ${names.slice(0, 5).join(', ')})` : ''}: give --service`)
-  }
-
-  private async render(data: unknown): Promise<string> {
-    if (this.machineOutput === 'yaml') {
-      const {stringify} = await import('yaml')
-      return stringify(data, {lineWidth: 0})
-    }
-    return JSON.stringify(data, null, 2)
+    const error = result.liveProblem ? new KnmeshError(failures.join('; '), ExitCode.LIVE_NO_RESULT) : failures.length ? new CheckFailedError(failures.join('; ')) : undefined
+    // The human text was printed as the probe went.
+    return {data: result, machine: (format: 'json' | 'yaml') => machineText(result, format), error} satisfies Result
   }
 
   private async matrix(mesh: string, tenants: string[], expectIsolated: boolean, service: string) {
@@ -161,8 +131,9 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
       cells: m.cells.map((c) => ({from: c.from, to: c.to, fromTenant: c.fromTenant, toTenant: c.toTenant, predicted: c.verdict})),
       ms: Math.round(m.ms),
     }
+    // -o json|yaml: rendered from the Result; the human grid is drawn here.
     if (this.machineOutput) {
-      this.printer.data(await this.render(data))
+      // nothing to draw
     } else if (m.namespaces.length === 0) {
       this.printer.info('no tenants: create them with tenant-authz')
     } else {
@@ -200,9 +171,15 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
       }
       this.printer.info(`${m.violations.length === 0 ? 'isolated: every tenant reaches its own namespaces only' : `${m.violations.length} pair(s) break tenant isolation (marked (!))`} (${Math.round(m.ms)} ms)`)
     }
-    if (expectIsolated && m.violations.length) throw new CheckFailedError(`${m.violations.length} pair(s) break tenant isolation`)
-    return data
+    const error = expectIsolated && m.violations.length ? new CheckFailedError(`${m.violations.length} pair(s) break tenant isolation`) : undefined
+    return {data, machine: (format: 'json' | 'yaml') => machineText(data, format), error} satisfies Result
   }
+}
+
+/** -o json|yaml of a probe: YAML lines are never folded (paths and reasons are long). */
+async function machineText(data: unknown, format: 'json' | 'yaml'): Promise<string> {
+  if (format === 'yaml') return (await import('yaml')).stringify(data, {lineWidth: 0})
+  return JSON.stringify(data, null, 2)
 }
 
 /** Why a hop is denied when no AuthorizationPolicy decided it. */

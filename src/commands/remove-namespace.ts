@@ -26,7 +26,7 @@ export default class RemoveNamespace extends KnmeshCommand {
     const namespaces = splitList(argv as string[]).map((n) => validateLabelName(n))
     const refused = flags.kourier ? [] : namespaces.filter((n) => REQUIRED_MEMBERS.includes(n))
     if (refused.length) throw new UsageError(`${refused.join(' and ')} must stay in the mesh: the Serverless integration requires ${refused.length > 1 ? 'them' : 'it'} (with Kourier, guide 1.6, pass --kourier)`)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     const {planMembersFor: planMembers} = await import('../mesh/membership.js')
     const {readMembersFor} = await import('../read/members.js')
     const generation = await this.meshGeneration()

@@ -51,7 +51,7 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
 
   async run() {
     const {flags} = await this.parseFlags(Setup)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     let namespaces = splitList(flags.namespaces).map((n) => validateLabelName(n))
     let tenants = (flags.tenant ?? []).map(parseTenant)
     let metrics = flags.metrics
@@ -145,7 +145,8 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
       )
     }
     this.printer.info(`\nsetup complete: ${steps.length} steps. Check the result with: ${this.config.bin} status${meshFlag(mesh)}`)
-    return {steps: done}
+    // Each step printed its own output; --json prints the steps.
+    return {data: {steps: done}, machine: 'done' as const}
   }
 
   /** Runs one verb as the user would; its own error line is already printed. Returns its exit code. */

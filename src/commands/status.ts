@@ -1,6 +1,5 @@
 import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
 import {CheckFailedError} from '../errors.js'
-import {validateLabelName} from '../mesh/names.js'
 
 export default class Status extends KnmeshCommand {
   static summary = 'Check every step of the guide against the live cluster (read-only)'
@@ -15,10 +14,11 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
 
   async run() {
     const {flags} = await this.parseFlags(Status)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     const {readStatus} = await import('../read/status.js')
     const {statusRows, statusFailed} = await import('../mesh/status.js')
-    const client = await this.client()
+    // Each area's reader asks for what it needs; the KnativeServing, the control planes, the gateways … are sent once.
+    const client = (await this.client()).readOnce()
     const state = await readStatus(client, mesh)
     const {statusExtras} = await import('../read/status.js')
     state.extra = await statusExtras(client, state)
@@ -30,14 +30,11 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
     const failures = statusFailed(rows)
     const report = {meshNamespace: mesh, ok: failures.length === 0, rows}
     const warnings = rows.filter((r) => r.state === 'warning').length
-    await this.printReport(
-      report,
-      ['area', 'check', 'state', 'detail', 'fix'],
-      rows.map((r) => [r.area, r.check, r.state, r.detail, r.fix ?? '']),
-      `${rows.length} checks: ${rows.length - failures.length - warnings} ok, ${warnings} warning(s), ${failures.length} failure(s)`,
-    )
-    if (failures.length) throw new CheckFailedError(`${failures.length} check(s) failed${this.machineOutput ? ': each row\'s "fix" names the command' : '; the FIX column names the command for each'}`)
-    // With --json, oclif would print the returned value again: it was printed above.
-    return this.jsonEnabled() ? undefined : report
+    return {
+      data: report,
+      table: {head: ['area', 'check', 'state', 'detail', 'fix'], rows: rows.map((r) => [r.area, r.check, r.state, r.detail, r.fix ?? ''])},
+      footer: `${rows.length} checks: ${rows.length - failures.length - warnings} ok, ${warnings} warning(s), ${failures.length} failure(s)`,
+      error: failures.length ? new CheckFailedError(`${failures.length} check(s) failed${this.machineOutput ? ': each row\'s "fix" names the command' : '; the FIX column names the command for each'}`) : undefined,
+    }
   }
 }

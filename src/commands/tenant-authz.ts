@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
+import {KnmeshCommand, meshNamespaceFlag, type Result} from '../base-command.js'
 import {UsageError} from '../errors.js'
 import {KNATIVE_EVENTING, KNATIVE_SERVING, SMMR_NAME} from '../mesh/constants.js'
 import {splitList, validateLabelName, validateObjectName} from '../mesh/names.js'
@@ -43,7 +43,7 @@ Incremental: --namespaces adds namespaces to an existing tenant (every list in e
 
   async run() {
     const {flags, args} = await this.parseFlags(TenantAuthz)
-    const mesh = validateLabelName(flags['mesh-namespace'], 'mesh namespace')
+    const mesh = flags['mesh-namespace']
     const add = splitList(flags.namespaces).map((n) => validateLabelName(n))
     const remove = splitList(flags['remove-namespace']).map((n) => validateLabelName(n))
     const tenant = args.tenant === undefined ? undefined : validateLabelName(args.tenant, 'tenant')
@@ -82,7 +82,7 @@ Incremental: --namespaces adds namespaces to an existing tenant (every list in e
       const outside = namespacesOutsideMesh(await readTenantAuthz(await this.client(), mesh), input)
       if (outside.length) {
         const {confirm} = await import('../ui/prompt.js')
-        input.addToMesh = await confirm(`${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not in the ServiceMeshMemberRoll (${mesh}/default): add ${outside.length > 1 ? 'them' : 'it'} in the same change?`)
+        input.addToMesh = await confirm(`${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not in the ServiceMeshMemberRoll (${mesh}/${SMMR_NAME}): add ${outside.length > 1 ? 'them' : 'it'} in the same change?`)
       }
     }
     return this.change({read: (c) => readTenantAuthz(c, mesh), plan: (s) => planTenantAuthz(s, input)}, {concurrency: 1})
@@ -90,26 +90,18 @@ Incremental: --namespaces adds namespaces to an existing tenant (every list in e
 
   private async list(mesh: string) {
     const {tenantsOf, tenantRows} = await import('../mesh/tenant-authz.js')
-    const {tenantPolicies} = await import('../read/authz.js')
-    const {Kinds} = await import('../kube/kinds.js')
-    const client = await this.client()
-    const [policies, smmr] = await Promise.all([tenantPolicies(client), client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, mesh)])
+    const {readTenantList} = await import('../read/authz.js')
+    const {policies, smmr} = await readTenantList(await this.client(), mesh)
     const tenants = tenantsOf(policies)
-    const out = this.machineOutput
-    if (out) {
-      const {stripServerFields} = await import('../kube/objects.js')
-      const objs = tenants.flatMap((t) => t.policies).map((p) => stripServerFields(p))
-      if (out === 'yaml') {
-        const {toYaml} = await import('../ui/diff.js')
-        this.printer.data(objs.map((o) => toYaml(o)).join('---\n'))
-      } else {
-        this.printer.data(JSON.stringify({apiVersion: 'v1', kind: 'List', items: objs}, null, 2))
-      }
-    } else if (tenants.length === 0) {
-      this.printer.info('no tenants: no AuthorizationPolicy carries the label knmesh.openshift.io/tenant')
-    } else {
-      this.printer.table(['tenant', 'namespaces', 'policies', 'components', 'not in mesh'], tenantRows(tenants, smmr))
-    }
-    return tenants.map((t) => ({name: t.name, namespaces: t.namespaces, policies: t.policies.length, serving: t.serving, eventing: t.eventing}))
+    const {stripServerFields} = await import('../kube/objects.js')
+    const {toYaml} = await import('../ui/diff.js')
+    const objs = () => tenants.flatMap((t) => t.policies).map((p) => stripServerFields(p))
+    return {
+      // --json: the tenants; -o json|yaml: their policies, as kubectl get prints objects.
+      data: tenants.map((t) => ({name: t.name, namespaces: t.namespaces, policies: t.policies.length, serving: t.serving, eventing: t.eventing})),
+      machine: (format: 'json' | 'yaml') => (format === 'yaml' ? objs().map((o) => toYaml(o)).join('---\n') : JSON.stringify({apiVersion: 'v1', kind: 'List', items: objs()}, null, 2)),
+      table: {head: ['tenant', 'namespaces', 'policies', 'components', 'not in mesh'], rows: tenants.length ? tenantRows(tenants, smmr) : []},
+      footer: tenants.length === 0 ? 'no tenants: no AuthorizationPolicy carries the label knmesh.openshift.io/tenant' : undefined,
+    } satisfies Result
   }
 }

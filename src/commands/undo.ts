@@ -36,21 +36,12 @@ For a Secret only its labels and annotations are journaled, so undo restores onl
     }
     const {commandLine} = await import('../journal/entry.js')
     this.printer.info(`undo change set ${entry.id}: ${commandLine(entry)} (${entry.time}, context "${entry.context}")`)
-    const {planUndo, liveKey, conflictMessage} = await import('../change/undo.js')
-    const {isSecret} = await import('../journal/entry.js')
-    const {kindOf} = await import('../kube/kinds.js')
+    const {planUndo, conflictMessage} = await import('../change/undo.js')
+    const {readUndo} = await import('../read/undo.js')
     this.journalUndoes = entry.id
     return this.change(
       {
-        read: async (c) => {
-          const live = new Map<string, import('../kube/types.js').KObject | null>()
-          for (const ch of entry.changes) {
-            if (ch.result !== 'applied' || live.has(liveKey(ch))) continue
-            // A Secret is read as metadata only: its data is never downloaded (nor journaled).
-            live.set(liveKey(ch), await c.get(kindOf(ch), ch.name, ch.namespace, {metadataOnly: isSecret(ch)}))
-          }
-          return live
-        },
+        read: (c) => readUndo(c, entry),
         plan: (live) => {
           const u = planUndo(entry, live, {force: flags.force})
           if (u.conflicts.length && !flags.force) throw new KnmeshError(conflictMessage(entry, u.conflicts), ExitCode.CONFLICT)

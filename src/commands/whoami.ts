@@ -19,7 +19,6 @@ export default class Whoami extends KnmeshCommand {
     if (u.uid) rows.push(['UID', u.uid])
     if (u.groups?.length) rows.push(['Groups', `[${u.groups.join(' ')}]`])
     for (const [k, v] of Object.entries(u.extra ?? {}).sort(([a], [b]) => a.localeCompare(b))) rows.push([`Extra: ${k}`, `[${v.join(' ')}]`])
-    await this.printReport(review, ['attribute', 'value'], rows)
-    return this.jsonEnabled() ? undefined : review
+    return {data: review, table: {head: ['attribute', 'value'], rows}}
   }
 }

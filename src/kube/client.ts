@@ -133,7 +133,33 @@ export class KubeClient {
     this.credentials.close()
   }
 
+  /** GET answers shared for the rest of the run, by Accept and URL (see readOnce); undefined: every GET is sent. */
+  private memo?: Map<string, Promise<unknown>>
+
+  /**
+   * For a read-only verb that gathers its state through several readers (status): from now on a GET of the same
+   * URL (path, query and Accept) is sent once and its answer, or its error, is shared; each caller gets its own copy
+   * (structuredClone), so no reader sees another's edits. Writes are not affected. Not for a verb that writes: the
+   * engine re-reads after a 409 and must see the live objects. Returns this client.
+   */
+  readOnce(): this {
+    this.memo ??= new Map()
+    return this
+  }
+
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    if (method !== 'GET' || !this.memo) return this.send<T>(method, path, opts)
+    const query = Object.entries(opts.query ?? {}).filter(([, v]) => v !== undefined && v !== '').sort(([a], [b]) => a.localeCompare(b))
+    const key = `${opts.accept ?? ''} ${path} ${new URLSearchParams(query.map(([k, v]): [string, string] => [k, String(v)])).toString()}`
+    let answer = this.memo.get(key)
+    if (!answer) {
+      answer = this.send(method, path, opts)
+      this.memo.set(key, answer)
+    }
+    return structuredClone(await answer) as T
+  }
+
+  private async send<T>(method: string, path: string, opts: RequestOptions): Promise<T> {
     const url = new URL(path, this.server)
     if (this.server.pathname && this.server.pathname !== '/') url.pathname = this.server.pathname.replace(/\/$/, '') + path.split('?')[0]
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v))

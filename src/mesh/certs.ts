@@ -1,3 +1,4 @@
+import {Kinds} from '../kube/kinds.js'
 import {X509Certificate, createPrivateKey, randomBytes} from 'node:crypto'
 import forge from 'node-forge'
 import {info, type Plan} from '../change/plan.js'
@@ -179,7 +180,7 @@ export function inspectSecret(secret: KObject | null, domain: string, now = new 
 
 /** The TLS Secret holding `pair`: other data keys, labels and annotations of a live Secret are kept. */
 export function desiredTlsSecret(live: KObject | null, namespace: string, name: string, pair: KeyPairPem): KObject {
-  const secret = live ? structuredClone(live) : newObject('v1', 'Secret', name, namespace, {type: 'kubernetes.io/tls'})
+  const secret = live ? structuredClone(live) : newObject(Kinds.Secret, name, namespace, {type: 'kubernetes.io/tls'})
   secret.data = {...secret.data, 'tls.crt': b64(pair.certPem), 'tls.key': b64(pair.keyPem)}
   return secret
 }

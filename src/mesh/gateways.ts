@@ -1,3 +1,4 @@
+import {Kinds} from '../kube/kinds.js'
 import {ensureArray, ensureObject, newObject} from '../change/edit.js'
 import {actionOf, warning, type Note, type Plan} from '../change/plan.js'
 import {KnmeshError} from '../errors.js'
@@ -47,7 +48,7 @@ function upsertServer(gw: KObject, port: number): Obj {
 }
 
 function gateway(live: KObject | null, name: string): KObject {
-  const gw = live ? structuredClone(live) : newObject('networking.istio.io/v1alpha3', 'Gateway', name, KNATIVE_SERVING)
+  const gw = live ? structuredClone(live) : newObject(Kinds.Gateway, name, KNATIVE_SERVING)
   // The selector is a match: the guide's selector replaces another one (merging would AND the labels).
   ensureObject(gw, ['spec']).selector = {...INGRESS_GATEWAY_LABEL}
   return gw
@@ -73,7 +74,7 @@ export function desiredLocalGateway(live: KObject | null): KObject {
 }
 
 export function desiredLocalGatewayService(live: KObject | null, meshNamespace: string): KObject {
-  const svc = live ? structuredClone(live) : newObject('v1', 'Service', LOCAL_GATEWAY, meshNamespace)
+  const svc = live ? structuredClone(live) : newObject(Kinds.Service, LOCAL_GATEWAY, meshNamespace)
   svc.metadata.labels = {...svc.metadata.labels, ...PORT_TRANSLATION_LABEL}
   const spec = ensureObject(svc, ['spec'])
   spec.type = 'ClusterIP'

@@ -1,3 +1,4 @@
+import {Kinds} from '../kube/kinds.js'
 import {ensureArray, ensureObject, newObject, setAnnotations, upsertNamed, addToList} from '../change/edit.js'
 import {info, warning, type Note, type Plan} from '../change/plan.js'
 import type {KObject} from '../kube/types.js'
@@ -104,7 +105,7 @@ function annotateAll(obj: KObject, listField: 'deployments' | 'workloads', names
  * Istio's: otherwise the cluster would keep serving through Kourier. See kourierOverrides() for the notes.
  */
 export function desiredServing(live: KObject | null, meshNamespace: string): KObject {
-  const ks = live ? structuredClone(live) : newObject('operator.knative.dev/v1beta1', 'KnativeServing', KNATIVE_SERVING, KNATIVE_SERVING)
+  const ks = live ? structuredClone(live) : newObject(Kinds.KnativeServing, KNATIVE_SERVING, KNATIVE_SERVING)
   const ingress = ensureObject(ks, ['spec', 'ingress'])
   ensureObject(ks, ['spec', 'ingress', 'istio']).enabled = true
   if (ingress.kourier?.enabled === true) ingress.kourier.enabled = false
@@ -186,7 +187,7 @@ export function bootstrapPorts(servers: string[]): number[] {
  * one) is dropped. Each such repair and each added bootstrap port is a note.
  */
 export function desiredServiceEntry(live: KObject | null, hosts: string[], ports: KafkaPort[], requiredPorts: number[] = [], notes: Note[] = []): KObject {
-  const se = live ? structuredClone(live) : newObject('networking.istio.io/v1alpha3', 'ServiceEntry', KAFKA_SERVICE_ENTRY, KNATIVE_EVENTING)
+  const se = live ? structuredClone(live) : newObject(Kinds.ServiceEntry, KAFKA_SERVICE_ENTRY, KNATIVE_EVENTING)
   const spec = ensureObject(se, ['spec'])
   addToList(ensureArray(se, ['spec', 'hosts']) as unknown as string[], hosts)
   spec.exportTo = spec.exportTo ?? ['.']

@@ -1,3 +1,4 @@
+import {Kinds} from '../kube/kinds.js'
 import {newObject, ensureArray, addToList, ensureObject} from '../change/edit.js'
 import {info, warning, type Plan, type Note} from '../change/plan.js'
 import type {KObject} from '../kube/types.js'
@@ -74,7 +75,7 @@ export function kourierSystemMembers(smmr: KObject | null): string[] {
  * they are not (1.6).
  */
 export function desiredMemberRoll(live: KObject | null, meshNamespace: string, add: string[], remove: string[], kourier = false): KObject {
-  const smmr = live ? structuredClone(live) : newObject('maistra.io/v1', 'ServiceMeshMemberRoll', SMMR_NAME, meshNamespace, {spec: {members: []}})
+  const smmr = live ? structuredClone(live) : newObject(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace, {spec: {members: []}})
   ensureObject(smmr, ['spec'])
   const list = ensureArray(smmr, ['spec', 'members']) as unknown as string[]
   if (!kourier) addToList(list, REQUIRED_MEMBERS)
@@ -87,7 +88,7 @@ export const KOURIER_POLICY = 'allow-from-serving-system-namespace'
 
 /** Guide 1.6 step 3: exactly the guide's NetworkPolicy, in `namespace`. */
 export function kourierPolicy(live: KObject | null, namespace: string): KObject {
-  const np = live ? structuredClone(live) : newObject('networking.k8s.io/v1', 'NetworkPolicy', KOURIER_POLICY, namespace)
+  const np = live ? structuredClone(live) : newObject(Kinds.NetworkPolicy, KOURIER_POLICY, namespace)
   np.spec = {
     ...(np.spec ?? {}),
     ingress: [{from: [{namespaceSelector: {matchLabels: {'knative.openshift.io/part-of': 'openshift-serverless'}}}]}],

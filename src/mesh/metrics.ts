@@ -1,3 +1,4 @@
+import {Kinds} from '../kube/kinds.js'
 import {ensureObject, getPath, newObject} from '../change/edit.js'
 import {info, type Plan, type Note} from '../change/plan.js'
 import {KnmeshError} from '../errors.js'
@@ -64,7 +65,7 @@ export interface MetricsInput {
 
 /** Step 2's NetworkPolicy, exactly as the guide shows it; other fields of a live one kept. */
 export function monitoringPolicy(live: KObject | null): KObject {
-  const np = live ? structuredClone(live) : newObject('networking.k8s.io/v1', 'NetworkPolicy', MONITORING_POLICY, KNATIVE_SERVING)
+  const np = live ? structuredClone(live) : newObject(Kinds.NetworkPolicy, MONITORING_POLICY, KNATIVE_SERVING)
   np.spec = {
     ...(np.spec ?? {}),
     ingress: [{from: [{namespaceSelector: {matchLabels: {...MONITORING_NAMESPACE_LABEL}}}]}],

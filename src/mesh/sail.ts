@@ -1,3 +1,4 @@
+import {Kinds} from '../kube/kinds.js'
 import {ensureObject, getPath, newObject} from '../change/edit.js'
 import {info, type Note, type Plan, type PlanItem} from '../change/plan.js'
 import {KnmeshError} from '../errors.js'
@@ -91,7 +92,7 @@ export function desiredMeshMtls(state: Mesh3State): PlanItem {
     ensureObject(desired, ['spec', 'mtls']).mode = 'STRICT'
     return {live, desired}
   }
-  const desired = newObject('security.istio.io/v1', 'PeerAuthentication', MESH_MTLS_POLICY, state.meshNamespace, {spec: {mtls: {mode: 'STRICT'}}})
+  const desired = newObject(Kinds.PeerAuthenticationV1, MESH_MTLS_POLICY, state.meshNamespace, {spec: {mtls: {mode: 'STRICT'}}})
   desired.metadata.labels = {...MANAGED_BY}
   return {live: null, desired}
 }

@@ -1,3 +1,4 @@
+import {Kinds} from '../kube/kinds.js'
 import {ensureArray, ensureObject, getPath, newObject} from '../change/edit.js'
 import {info, type Note, type Plan} from '../change/plan.js'
 import {parseGoDuration} from './duration.js'
@@ -53,7 +54,7 @@ export function drainShortfall(smcp: KObject, path: string[] = DRAIN_PATH): stri
  * is given).
  */
 export function desiredSmcp(live: KObject | null, meshNamespace: string, name = SMCP_DEFAULT_NAME, notes?: Note[]): KObject {
-  const smcp = live ? structuredClone(live) : newObject('maistra.io/v2', 'ServiceMeshControlPlane', name, meshNamespace, {spec: {profiles: ['default']}})
+  const smcp = live ? structuredClone(live) : newObject(Kinds.ServiceMeshControlPlane, name, meshNamespace, {spec: {profiles: ['default']}})
   ensureObject(smcp, ['spec', 'security', 'dataPlane']).mtls = true
   const short = drainShortfall(smcp)
   if (short) ensureObject(smcp, DRAIN_PATH.slice(0, -1)).terminationDrainDuration = TERMINATION_DRAIN_DURATION

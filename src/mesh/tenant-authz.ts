@@ -1,3 +1,4 @@
+import {Kinds} from '../kube/kinds.js'
 import {isDeepStrictEqual} from 'node:util'
 import {newObject, setLabels} from '../change/edit.js'
 import {info, warning, type Note, type Plan, type PlanItem} from '../change/plan.js'
@@ -16,7 +17,6 @@ import {members, planMembers} from './members.js'
  * Pure: live objects in, desired objects and plans out.
  */
 
-export const AP_API_VERSION = 'security.istio.io/v1beta1'
 export const AP_KIND = 'AuthorizationPolicy'
 /** The label that records a tenant on each of its objects. */
 export const TENANT_LABEL = 'knmesh.openshift.io/tenant'
@@ -70,7 +70,7 @@ export function tenantLabels(tenant: string): Record<string, string> {
 }
 
 function policy(name: string, namespace: string, spec: Record<string, unknown>, labels?: Record<string, string>): KObject {
-  const obj = newObject(AP_API_VERSION, AP_KIND, name, namespace, {spec})
+  const obj = newObject(Kinds.AuthorizationPolicy, name, namespace, {spec})
   if (labels) obj.metadata.labels = {...labels}
   return obj
 }

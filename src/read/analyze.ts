@@ -1,4 +1,3 @@
-import {NotServedError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds, type KindInfo} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
@@ -6,7 +5,7 @@ import {KNATIVE_SERVING, SMMR_NAME} from '../mesh/constants.js'
 import {gpuLimitOf, containersOf} from '../mesh/gpu.js'
 import {readIstio} from './install.js'
 import {readNodes} from './workloads.js'
-import {unlessForbidden} from './tolerate.js'
+import {tolerate, unlessForbidden} from './tolerate.js'
 import {configGatewayHosts, gatewayNamespaces, serviceOfHost} from '../mesh/analyze/gateways.js'
 import type {AnalyzeState} from '../mesh/analyze/types.js'
 
@@ -26,10 +25,8 @@ export async function readAnalyze(client: KubeClient, meshNamespace: string): Pr
     list(Kinds.Gateway),
     Promise.all([list(Kinds.Deployment), list(Kinds.StatefulSet), list(Kinds.DaemonSet)]).then((x) => x.flat()),
     unlessForbidden(client.get(Kinds.ConfigMap, 'config-istio', KNATIVE_SERVING)),
-    unlessForbidden(readIstio(client, {eventing: true})).catch((error: unknown) => {
-      if (error instanceof NotServedError) return null // no Serverless Operator: precheck says so
-      throw error
-    }),
+    // Not served (no Serverless Operator): precheck says so.
+    tolerate(readIstio(client, {eventing: true}), 'forbidden', 'not-served'),
     list(Kinds.ServiceEntry),
     list(Kinds.AuthorizationPolicy),
     list(Kinds.PeerAuthentication),

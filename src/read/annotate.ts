@@ -1,4 +1,5 @@
 import type {KubeClient} from '../kube/client.js'
+import type {KObject} from '../kube/types.js'
 import {Kinds} from '../kube/kinds.js'
 import type {AnnotateState} from '../mesh/annotate.js'
 import {SMMR_NAME} from '../mesh/constants.js'
@@ -6,9 +7,12 @@ import {memberNamespacesOf, pendingMembers} from '../mesh/members.js'
 import {INSTANCE_LABEL} from '../mesh/pipelines.js'
 import {readCostLabels} from './workloads.js'
 
-/** annotate-services: the Knative Services in scope (one by name, or every one of the namespaces) and the mesh members. */
-export async function readAnnotate(client: KubeClient, meshNamespace: string, namespaces: string[], name?: string): Promise<AnnotateState> {
-  const smmrP = client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace)
+/**
+ * annotate-services: the Knative Services in scope (one by name, or every one of the namespaces) and the mesh members,
+ * from `memberRoll` when the caller read it already (--all-members), else read here.
+ */
+export async function readAnnotate(client: KubeClient, meshNamespace: string, namespaces: string[], name?: string, memberRoll?: KObject): Promise<AnnotateState> {
+  const smmrP = memberRoll ? Promise.resolve(memberRoll) : client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace)
   // The Pipelines the console links to an application (pipelines.ts): one list in the one namespace, else cluster-wide.
   // Auxiliary (only names pipeline-deployed services): a list that fails loses only that note.
   const pipelinesP = client.listIfServed(Kinds.Pipeline, namespaces.length === 1 ? namespaces[0] : undefined, {labelSelector: INSTANCE_LABEL}).then((p) => p ?? [], () => [])

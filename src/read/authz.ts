@@ -1,4 +1,3 @@
-import {NotServedError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
@@ -6,6 +5,7 @@ import {SMMR_NAME} from '../mesh/constants.js'
 import {meshMtlsOf} from '../mesh/smcp.js'
 import type {MeshView} from '../mesh/probe.js'
 import {readMembers} from './members.js'
+import {tolerate} from './tolerate.js'
 import {TENANT_LABEL, type TenantAuthzState} from '../mesh/tenant-authz.js'
 
 /** Readers for tenant-authz and probe: one cluster-wide (paged) list per kind, never one request per namespace. */
@@ -18,6 +18,12 @@ export function allPolicies(client: KubeClient): Promise<KObject[]> {
 /** The tenants' objects only: one label-selected list. */
 export function tenantPolicies(client: KubeClient, tenant?: string): Promise<KObject[]> {
   return client.listAll(Kinds.AuthorizationPolicy, undefined, {labelSelector: tenant ? `${TENANT_LABEL}=${tenant}` : TENANT_LABEL})
+}
+
+/** tenant-authz --list: the tenants' policies (one label-selected list) and the member roll (null when absent). */
+export async function readTenantList(client: KubeClient, meshNamespace: string): Promise<{policies: KObject[]; smmr: KObject | null}> {
+  const [policies, smmr] = await Promise.all([tenantPolicies(client), client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace)])
+  return {policies, smmr}
 }
 
 export async function readTenantAuthz(client: KubeClient, meshNamespace: string): Promise<TenantAuthzState> {
@@ -38,10 +44,5 @@ export async function readMeshView(client: KubeClient, meshNamespace: string): P
 
 /** The Knative Service, or null when absent or Knative Serving is not installed. */
 export async function knativeService(client: KubeClient, name: string, namespace: string): Promise<KObject | null> {
-  try {
-    return await client.get(Kinds.KnativeService, name, namespace)
-  } catch (error) {
-    if (error instanceof NotServedError) return null
-    throw error
-  }
+  return tolerate(client.get(Kinds.KnativeService, name, namespace), 'not-served')
 }

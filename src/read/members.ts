@@ -2,7 +2,7 @@ import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
 import {SMMR_NAME} from '../mesh/constants.js'
-import {KOURIER_POLICY, memberNamespacesOf, PART_OF_NAMESPACES, type MembersState} from '../mesh/members.js'
+import {KOURIER_POLICY, PART_OF_NAMESPACES, type MembersState} from '../mesh/members.js'
 import {unlessForbidden} from './tolerate.js'
 import type {GenerationDecision} from '../mesh/generation.js'
 import type {MembershipState} from '../mesh/membership.js'
@@ -43,13 +43,9 @@ export async function readMembers(client: KubeClient, meshNamespace: string, kou
   return {smmr, namespaces, policies, systemNamespaces}
 }
 
-/**
- * The namespaces of --all-members: the member roll's spec.members and
- * status.members (without knative-serving/knative-eventing, which run no
- * revisions), or null when there is no member roll.
- */
-export async function readMemberNamespaces(client: KubeClient, meshNamespace: string): Promise<string[] | null> {
-  return memberNamespacesOf(await client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace))
+/** The ServiceMeshMemberRoll of the mesh namespace, or null when there is none. */
+export async function readMemberRoll(client: KubeClient, meshNamespace: string): Promise<KObject | null> {
+  return client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace)
 }
 
 /**

@@ -1,3 +1,4 @@
+import {onInterrupt} from '../change/bulk.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
@@ -35,17 +36,13 @@ export async function runLiveProbe(client: KubeClient, pod: KObject, timeoutMs: 
       deleted = false
     })
   }
-  const onSignal = () => {
-    void cleanup().finally(() => process.exit(130))
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  // Ctrl-C or a kill: the pod is deleted, then exit 130.
+  const offInterrupt = onInterrupt(cleanup, {signals: ['SIGINT', 'SIGTERM'], exitAfter: true})
   let result: Omit<LiveResult, 'deleted'>
   try {
     result = await waitForResult(client, created, timeoutMs, opts.pollMs ?? 500)
   } finally {
-    process.removeListener('SIGINT', onSignal)
-    process.removeListener('SIGTERM', onSignal)
+    offInterrupt()
     await cleanup()
   }
   return {...result, deleted}

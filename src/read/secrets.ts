@@ -1,9 +1,10 @@
-import {ForbiddenError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
-import {unlessForbidden} from './tolerate.js'
+import {tolerate, unlessForbidden} from './tolerate.js'
+import {pool} from '../change/bulk.js'
 import {secretRefs, TLS_SECRET_TYPE, type RefsState} from '../mesh/secret-filter.js'
+import {readKnativeServing} from './serving.js'
 
 /** Readers for filter-secrets (and status's secret filtering row): bounded requests, big lists in pages. */
 
@@ -43,18 +44,11 @@ export async function readSecretRefs(client: KubeClient, scope: SecretScope): Pr
   ])
   const refs = secretRefs({gateways, domainMappings, kingresses}, scope.meshNamespace).filter((r) => all || scope.namespaces!.includes(r.namespace))
   const secrets = new Map<string, KObject | null>()
-  let next = 0
-  const worker = async () => {
-    while (next < refs.length) {
-      const r = refs[next++]
-      try {
-        secrets.set(`${r.namespace}/${r.name}`, await client.get(Kinds.Secret, r.name, r.namespace, {metadataOnly: true}))
-      } catch (error) {
-        if (!(error instanceof ForbiddenError)) throw error // forbidden: no entry, the audit says it was not read
-      }
-    }
-  }
-  await Promise.all(Array.from({length: Math.min(16, refs.length)}, worker))
+  await pool(refs, 16, async (r) => {
+    // Forbidden: no entry, the audit says it was not read.
+    const read = await tolerate(client.get(Kinds.Secret, r.name, r.namespace, {metadataOnly: true}).then((secret) => ({secret})), 'forbidden')
+    if (read) secrets.set(`${r.namespace}/${r.name}`, read.secret)
+  })
   return {refs, secrets, skipped}
 }
 
@@ -66,4 +60,19 @@ export async function readSecretRefs(client: KubeClient, scope: SecretScope): Pr
 export async function* tlsSecretPages(client: KubeClient, scope: SecretScope, opts: {labelSelector?: string; limit?: number} = {}): AsyncGenerator<KObject[]> {
   const list = {fieldSelector: `type=${TLS_SECRET_TYPE}`, labelSelector: opts.labelSelector, limit: opts.limit ?? 500, metadataOnly: true}
   for (const ns of scope.namespaces ?? [undefined]) yield* client.pages(Kinds.Secret, ns, list)
+}
+
+/**
+ * filter-secrets --enable/--disable: the KnativeServing (null when absent) and, with `withRefs`, the secrets Knative's
+ * ingress references (to count those filtering would hide). Throws what the client throws.
+ */
+export async function readFilterToggle(client: KubeClient, scope: SecretScope, withRefs: boolean): Promise<{serving: KObject | null; refs: RefsState | null}> {
+  const serving = await readKnativeServing(client)
+  return {serving, refs: withRefs ? await readSecretRefs(client, scope) : null}
+}
+
+/** filter-secrets --check: the referenced secrets and the KnativeServing (null when absent), read in parallel. */
+export async function readFilterCheck(client: KubeClient, scope: SecretScope): Promise<{refs: RefsState; serving: KObject | null}> {
+  const [refs, serving] = await Promise.all([readSecretRefs(client, scope), readKnativeServing(client)])
+  return {refs, serving}
 }

@@ -1,4 +1,3 @@
-import {ForbiddenError, NotServedError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
@@ -13,7 +12,7 @@ import type {StatusRow, StatusState} from '../mesh/status.js'
 import {extraRows, type StatusExtrasState} from '../mesh/status-rows.js'
 import {readMetrics} from './metrics.js'
 import {readSecretRefs} from './secrets.js'
-import {unlessForbidden} from './tolerate.js'
+import {tolerate, unlessForbidden} from './tolerate.js'
 
 /**
  * One read for status: each collection once, cluster-wide (the same lists
@@ -25,15 +24,10 @@ export async function readStatus(client: KubeClient, meshNamespace: string): Pro
     readPrecheck(client, meshNamespace),
     namespaceNames(client),
     client.get(Kinds.Service, LOCAL_GATEWAY, meshNamespace),
-    client.get(Kinds.Secret, DEFAULT_CERT_SECRET, meshNamespace).catch((error: unknown) => {
-      if (error instanceof ForbiddenError) return undefined
-      throw error
-    }),
+    // null: absent; undefined: not allowed to read it (the row says so).
+    tolerate(client.get(Kinds.Secret, DEFAULT_CERT_SECRET, meshNamespace).then((secret) => ({secret})), 'forbidden').then((r) => (r === null ? undefined : r.secret)),
     // Not served (no Serverless Operator): precheck's rows say so; the Istio rows are skipped.
-    readIstio(client, {eventing: true}).catch((error: unknown) => {
-      if (error instanceof NotServedError) return null
-      throw error
-    }),
+    tolerate(readIstio(client, {eventing: true}), 'not-served'),
     clusterDomain(client),
     client.listIfServed(Kinds.AuthorizationPolicy),
     client.listIfServed(Kinds.PeerAuthentication),

@@ -1,11 +1,24 @@
-import {ForbiddenError} from '../errors.js'
+import {ForbiddenError, NotServedError} from '../errors.js'
 
-/** The value of a read, or null when the user may not make it (the verb then says what it could not check). */
-export async function unlessForbidden<T>(p: Promise<T>): Promise<T | null> {
+/** A refusal a reader may tolerate: the user may not make the read, or the cluster does not serve the kind. */
+export type Refusal = 'forbidden' | 'not-served'
+
+/**
+ * The one way a reader tolerates a failed read: the value of `read`, or null when the API server refuses it
+ * for one of `refusals` (ForbiddenError, NotServedError); the verb then says what it could not check. Every
+ * other error (unreachable, 5xx after retries, …) is thrown as it came.
+ */
+export async function tolerate<T>(read: Promise<T>, ...refusals: Refusal[]): Promise<T | null> {
   try {
-    return await p
+    return await read
   } catch (error) {
-    if (error instanceof ForbiddenError) return null
+    if (refusals.includes('forbidden') && error instanceof ForbiddenError) return null
+    if (refusals.includes('not-served') && error instanceof NotServedError) return null
     throw error
   }
+}
+
+/** The value of a read, or null when the user may not make it (the verb then says what it could not check). */
+export async function unlessForbidden<T>(read: Promise<T>): Promise<T | null> {
+  return tolerate(read, 'forbidden')
 }

@@ -3,6 +3,7 @@ import type {KubeClient} from '../../src/kube/client.js'
 import {Kinds} from '../../src/kube/kinds.js'
 import type {KObject} from '../../src/kube/types.js'
 import {createNamespace, sharedCluster, uniqueName} from '../support/cluster.js'
+import {recordingProxy} from '../support/recording-proxy.js'
 
 const cluster = sharedCluster()
 
@@ -58,6 +59,16 @@ describe('annotate-services against a real API server (guide 1.4.4)', () => {
     // The namespace outside the mesh was not in scope.
     const stray = (await cluster.client.get(Kinds.KnativeService, 'stray', outside))!
     expect(stray.metadata.annotations?.['serving.knative.openshift.io/enablePassthrough']).toBeUndefined()
+
+    // The member roll is read once: --all-members' scope and the members the plan checks come from one GET.
+    const proxy = await recordingProxy(cluster.kubeconfig)
+    try {
+      const once = await cluster.run(['annotate-services', '--all-members', '--mesh-namespace', m, '--dry-run=client'], {kubeconfig: proxy.kubeconfig})
+      expect(once.exitCode, once.stderr).toBe(0)
+      expect(proxy.exchanges.filter((e) => e.method === 'GET' && e.path === `/apis/maistra.io/v1/namespaces/${m}/servicemeshmemberrolls/default`)).toHaveLength(1)
+    } finally {
+      await proxy.close()
+    }
 
     const again = await cluster.run(['annotate-services', '--all-members', '--mesh-namespace', m, '--yes'])
     expect(again.exitCode).toBe(0)

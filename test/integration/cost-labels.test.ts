@@ -69,7 +69,8 @@ describe('cost-labels against a real API server', () => {
 
     const json = await cluster.run(['cost-labels', '-n', ns, '-o', 'json', '--check'])
     expect(json.exitCode).toBe(1)
-    expect(json.stderr.trim()).toBe('error: 1 namespace label(s) missed by cost queries of Knative revision pods')
+    // -o json: the error is JSON too (README, Exit codes).
+    expect(JSON.parse(json.stderr)).toEqual({error: {message: '1 namespace label(s) missed by cost queries of Knative revision pods', exitCode: 1}})
     const report = JSON.parse(json.stdout)
     expect(report.ok).toBe(false)
     expect(report.findings).toEqual([

@@ -75,6 +75,42 @@ describe('the README exit-code table, row by row', () => {
       saw(2, args.join(' '), r)
       expect(r.stderr).not.toMatch(/^knmesh (GET|POST|PATCH|PUT|DELETE) /m)
     }
+    // The shared flags are checked by their own parsers (Flags.custom): the same one line, nothing sent.
+    const flagCases: [string[], string][] = [
+      [['status', '--mesh-namespace', 'Bad_Mesh'], 'error: invalid mesh namespace name "Bad_Mesh": must be at most 63 lowercase letters, digits or \'-\', starting and ending with a letter or digit'],
+      [['cost-labels', '-n', 'Bad_NS'], 'error: invalid namespace name "Bad_NS": must be at most 63 lowercase letters, digits or \'-\', starting and ending with a letter or digit'],
+      [['annotate-services', '--namespaces', ','], 'error: --namespaces needs at least one namespace'],
+      [['filter-secrets', '--all-tls', '--namespaces', 'a,B'], 'error: invalid namespace name "B": must be at most 63 lowercase letters, digits or \'-\', starting and ending with a letter or digit'],
+    ]
+    for (const [args, line] of flagCases) {
+      const r = await cluster.run(args)
+      saw(2, args.join(' '), r)
+      expect(r.stderr.trim()).toBe(line)
+    }
+  }, 240_000)
+
+  it('with -o json or --json an error is one JSON line on stderr, {"error": {message, exitCode}}; stdout keeps only the data', async () => {
+    // A parse error (before any flag is known), bad input, a cluster error and a verb's error: each the same shape.
+    const cases: [string[], number, string][] = [
+      [['whoami', '--nope', '--json'], 2, '--nope'],
+      [['add-namespace', 'Bad_Name', '--yes', '-o', 'json'], 2, 'invalid namespace name "Bad_Name"'],
+      [['add-namespace', 'default', '--yes', '--json'], 4, 'is not served by this cluster'],
+      [['whoami', '--context', 'nope', '--output=json'], 4, 'nope'],
+    ]
+    for (const [args, code, message] of cases) {
+      const r = await cluster.run(args)
+      saw(code, `${args.join(' ')} (JSON error)`, r)
+      expect(r.stdout, args.join(' ')).toBe('')
+      const lines = r.stderr.trim().split('\n')
+      expect(lines, args.join(' ')).toHaveLength(1)
+      const error = JSON.parse(lines[0]!) as {error: {message: string; exitCode: number}}
+      expect(Object.keys(error.error).sort()).toEqual(['exitCode', 'message'])
+      expect(error.error.exitCode).toBe(code)
+      expect(error.error.message).toContain(message)
+    }
+    // -o yaml and the table keep the plain line.
+    const yaml = await cluster.run(['add-namespace', 'Bad_Name', '--yes', '-o', 'yaml'])
+    expect(yaml.stderr).toMatch(/^error: invalid namespace name "Bad_Name"/)
   }, 240_000)
 
   it('3: not applied (no terminal, no --yes)', async () => {

@@ -54,7 +54,7 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     await ingressGatewayService('NodePort')
     const bad = await cluster.run(['precheck', '-o', 'json'])
     expect(bad.exitCode).toBe(1)
-    expect(bad.stderr).toContain('error: 2 check(s) failed: gateway-conflict/legacy-web/wildcard-443, ingressgateway-service')
+    expect(bad.stderr).toContain('{"error":{"message":"2 check(s) failed: gateway-conflict/legacy-web/wildcard-443, ingressgateway-service","exitCode":1}}')
     const report = JSON.parse(bad.stdout)
     expect(report.ok).toBe(false)
     const failures = report.checks.filter((c: {status: string}) => c.status === 'failure')

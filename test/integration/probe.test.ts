@@ -87,7 +87,7 @@ describe('probe: the guide\'s four 2.4 expectations, predicted from the live obj
   it('exits 1 when the prediction differs from --expect, and -o json carries the decision', async () => {
     const r = await cluster.run(['probe', '--from', 'team-alpha-1', '--to', 'team-bravo-1', '--expect', 'allow', '-o', 'json'])
     expect(r.exitCode).toBe(1)
-    expect(r.stderr).toContain('error: expected allow, predicted deny')
+    expect(r.stderr).toContain('{"error":{"message":"expected allow, predicted deny","exitCode":1}}')
     const out = JSON.parse(r.stdout)
     expect(out).toMatchObject({from: 'team-alpha-1', to: 'team-bravo-1', predicted: 'deny', predictedStatus: '403'})
     expect(out.paths[0].hops[0].decision.policy).toEqual({namespace: 'knative-serving', name: 'deny-all-by-default'})

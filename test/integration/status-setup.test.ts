@@ -3,6 +3,7 @@ import {readFileSync} from 'node:fs'
 import {parse} from 'yaml'
 import {Kinds} from '../../src/kube/kinds.js'
 import {createNamespace, isolatedCluster} from '../support/cluster.js'
+import {recordingProxy} from '../support/recording-proxy.js'
 
 const cluster = isolatedCluster()
 
@@ -28,7 +29,7 @@ describe('status and setup on a real API server', () => {
       'knative gateways and local gateway service': 'kubectl knmesh create-gateways',
       'KnativeServing knative-serving/knative-serving': 'kubectl knmesh enable-istio',
     })
-    expect(r.stderr).toContain('error: 5 check(s) failed')
+    expect(r.stderr).toContain('{"error":{"message":"5 check(s) failed')
   })
 
   it('setup --yes takes the fresh state to a status with no failures; a second setup changes nothing', async () => {
@@ -133,6 +134,25 @@ describe('status and setup on a real API server', () => {
     const after = await cluster.run(['status'], {env: {DEBUG: 'knmesh'}})
     expect(requests(before.stderr)).toBeGreaterThan(5)
     expect(requests(after.stderr)).toBe(requests(before.stderr))
+  }, 120_000)
+
+  it('status reads each object and collection once: the KnativeServing, the control planes, the member rolls, the gateways', async () => {
+    const proxy = await recordingProxy(cluster.kubeconfig)
+    try {
+      const r = await cluster.run(['status', '-o', 'json'], {kubeconfig: proxy.kubeconfig})
+      expect(JSON.parse(r.stdout).rows.length, r.stderr).toBeGreaterThan(10)
+      const gets = proxy.exchanges.filter((e) => e.method === 'GET').map((e) => `${e.accept} ${e.path}`)
+      const count = (re: RegExp) => gets.filter((g) => re.test(g)).length
+      expect(count(/ \/apis\/operator\.knative\.dev\/v1beta1\/namespaces\/knative-serving\/knativeservings\/knative-serving$/)).toBe(1)
+      expect(count(/ \/apis\/maistra\.io\/v2\/namespaces\/istio-system\/servicemeshcontrolplanes(\?|$)/)).toBe(1)
+      expect(count(/ \/apis\/maistra\.io\/v1\/servicemeshmemberrolls(\?|$)/)).toBe(1)
+      expect(count(/ \/apis\/networking\.istio\.io\/v1alpha3\/gateways(\?|$)/)).toBe(1)
+      // And nothing else twice either.
+      const twice = [...new Set(gets.filter((g, i) => gets.indexOf(g) !== i))]
+      expect(twice).toEqual([])
+    } finally {
+      await proxy.close()
+    }
   }, 120_000)
 
   it('setup stops at the first failure and says how to resume', async () => {
