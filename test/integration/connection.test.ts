@@ -365,8 +365,11 @@ describe('connection matrix: kubectl and knmesh see the same identity', {timeout
     const {knmesh} = await bothFail('anonymous (basic auth, not recognised)', {kubeconfig: kc}, /the selfsubjectreviews API is not enabled in the cluster or you do not have permission to call it/, /system:anonymous/)
     const get = await execa(cp.kubectl, ['get', '--raw', '/api/v1/namespaces'], {reject: false, stdin: 'ignore', env: {KUBECONFIG: kc, HOME: emptyHome}})
     expect(get.stderr).toContain('User "system:anonymous" cannot list resource "namespaces"')
-    expect(knmesh.stderr).toContain('treated the request as anonymous (system:anonymous): the credentials sent (basic auth) were not recognised')
-    expect(knmesh.stderr).toContain(`read kubeconfig ${kc}, context "anon-basic-ctx" (user "anon-basic-user", cluster "anon-basic-cluster")`)
+    // whoami -o json: the error is one JSON line ({"error": {"message", "exitCode"}}).
+    const said = (JSON.parse(knmesh.stderr.trim()) as {error: {message: string; exitCode: number}}).error
+    expect(said.exitCode).toBe(4)
+    expect(said.message).toContain('treated the request as anonymous (system:anonymous): the credentials sent (basic auth) were not recognised')
+    expect(said.message).toContain(`read kubeconfig ${kc}, context "anon-basic-ctx" (user "anon-basic-user", cluster "anon-basic-cluster")`)
   })
 
   it('a user without credentials: knmesh says no credentials were used (kubectl asks for a basic-auth user name on stdin instead)', async () => {
@@ -377,8 +380,12 @@ describe('connection matrix: kubectl and knmesh see the same identity', {timeout
     expect(k.exitCode).not.toBe(0)
     expect(k.stderr.trim()).toBe('error: EOF')
     expect(n.exitCode).toBe(4)
-    expect(n.stderr.trim()).toBe(
-      `error: forbidden: the API server at ${cp.server} treated the request as anonymous (system:anonymous): no credentials were used; read kubeconfig ${kc}, context "anon-ctx" (user "anon-user", cluster "anon-cluster") (selfsubjectreviews.authentication.k8s.io is forbidden: User "system:anonymous" cannot create resource "selfsubjectreviews" in API group "authentication.k8s.io" at the cluster scope)`,
-    )
+    // whoami -o json: the error is one JSON line.
+    expect(JSON.parse(n.stderr.trim())).toEqual({
+      error: {
+        message: `forbidden: the API server at ${cp.server} treated the request as anonymous (system:anonymous): no credentials were used; read kubeconfig ${kc}, context "anon-ctx" (user "anon-user", cluster "anon-cluster") (selfsubjectreviews.authentication.k8s.io is forbidden: User "system:anonymous" cannot create resource "selfsubjectreviews" in API group "authentication.k8s.io" at the cluster scope)`,
+        exitCode: 4,
+      },
+    })
   })
 })
