@@ -159,6 +159,8 @@ export abstract class KnmeshCommand extends Command {
    * generation the verb stops before reading anything else, with one line (exit 4).
    */
   static meshGenerations: readonly MeshGeneration[] = [2]
+  /** Read-only verbs whose GETs are shared for the whole run (KubeClient.readOnce): status. */
+  static sharedReads = false
   /** Read-only verbs (precheck, status, analyze, probe) report on generation 2 when both are present instead of refusing. */
   static readsOnly = false
 
@@ -283,6 +285,9 @@ export abstract class KnmeshCommand extends Command {
         requestTimeoutMs: f['request-timeout'] * 1000,
         ...connectionFlags(f),
       })
+      // A read-only verb that reads through several readers shares its GETs from the first one on (the mesh
+      // checks below included): see KubeClient.readOnce.
+      if ((this.constructor as typeof KnmeshCommand).sharedReads) this.kube.readOnce()
       await this.checkMeshNamespace(this.kube)
       await this.decideMeshGeneration(this.kube)
     }

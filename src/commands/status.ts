@@ -2,6 +2,7 @@ import {KnmeshCommand, meshNamespaceFlag} from '../base-command.js'
 import {CheckFailedError} from '../errors.js'
 
 export default class Status extends KnmeshCommand {
+  static sharedReads = true
   static summary = 'Check every step of the guide against the live cluster (read-only)'
   static description = `Checks chapters 1 and 2 of the guide in one pass: prerequisites, the control plane's settings, the member roll, the wildcard certificate, the gateways, the Istio settings of KnativeServing, KnativeEventing and KnativeKafka, metrics, secret filtering, the mesh annotations of Knative Services (those deployed by OpenShift Pipelines included), the tenants' policies and the cross-tenant matrix.
 
@@ -18,7 +19,7 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
     const {readStatus} = await import('../read/status.js')
     const {statusRows, statusFailed} = await import('../mesh/status.js')
     // Each area's reader asks for what it needs; the KnativeServing, the control planes, the gateways … are sent once.
-    const client = (await this.client()).readOnce()
+    const client = await this.client()
     const state = await readStatus(client, mesh)
     const {statusExtras} = await import('../read/status.js')
     state.extra = await statusExtras(client, state)
