@@ -4,7 +4,6 @@ import {DeclinedError, ExitCode, InterruptedError, KnmeshError, UsageError} from
 import type {AppliedChange, ChangeSpec} from './change/engine.js'
 import type {Printer} from './ui/printer.js'
 import type {Note} from './change/plan.js'
-import {table} from './ui/table.js'
 import type {KObject} from './kube/types.js'
 import {DEFAULT_MESH_NAMESPACE} from './mesh/constants.js'
 import type {GenerationDecision, MeshGeneration} from './mesh/generation.js'
@@ -220,7 +219,7 @@ export abstract class KnmeshCommand extends Command {
       if (typeof result.machine === 'function') this.printer.data(await result.machine(out))
       else if (result.machine !== 'done') this.printer.data(out === 'json' ? JSON.stringify(result.data, null, 2) : (await import('yaml')).stringify(result.data))
     } else {
-      if (result.table?.rows.length) this.printer.table(result.table.head, result.table.rows)
+      if (result.table?.rows.length) await this.printer.table(result.table.head, result.table.rows)
       if (result.footer) this.printer.info(result.footer)
       for (const line of result.notes ?? []) this.printer.info(line)
     }
@@ -259,7 +258,9 @@ export abstract class KnmeshCommand extends Command {
       warn: (s) => process.stderr.write(`warning: ${this.named(s)}\n`),
       data: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
       // Cells are named before the table is fitted: naming after wrapping would widen lines past the terminal.
-      table: (head, rows, opts) => {
+      // ui/table (cli-table3, string-width) is loaded by the verbs that print a table, not at every start.
+      table: async (head, rows, opts) => {
+        const {table} = await import('./ui/table.js')
         const text = table(head, rows.map((r) => r.map((c) => (typeof c === 'string' ? this.named(c) : c))), opts)
         ;(toErr ? process.stderr : process.stdout).write(text + '\n')
       },
@@ -403,7 +404,7 @@ export abstract class KnmeshCommand extends Command {
       ...extra,
     }).finally(() => recorder?.end())
     if (result.changes.length > 0 && !this.machineOutput) {
-      this.printer.table(['action', 'kind', 'namespace', 'name', 'result'], result.changes.map((c) => [c.action, c.kind, c.namespace ?? '', c.name, c.result]))
+      await this.printer.table(['action', 'kind', 'namespace', 'name', 'result'], result.changes.map((c) => [c.action, c.kind, c.namespace ?? '', c.name, c.result]))
     }
     const {redact, stripServerFields} = await import('./kube/objects.js')
     const data: ChangeReport = {

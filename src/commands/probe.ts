@@ -78,7 +78,7 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
       const rows = p.paths.flatMap((path) =>
         path.hops.map((h, i) => [i === 0 ? path.name : '', `${h.from} → ${h.to}`, h.mtls, h.decision.verdict, h.decision.policy ? `${h.decision.policy.namespace}/${h.decision.policy.name}${h.decision.rule === undefined ? '' : ` rule ${h.decision.rule}`}` : h.decision.verdict === 'deny' ? denyWhy(h) : '-']),
       )
-      this.printer.table(['path', 'hop', 'connection', 'decision', 'policy'], rows)
+      await this.printer.table(['path', 'hop', 'connection', 'decision', 'policy'], rows)
       this.printer.info(`predicted: ${p.verdict.toUpperCase()}${predictedStatus === '?' ? '' : predictedStatus === '000' ? ' (connection reset: no HTTP response)' : ` (HTTP ${predictedStatus})`} for ${p.url}`)
       this.printer.info(`  because ${p.reason}`)
     }
@@ -155,7 +155,7 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
           // Too wide for the terminal: numbered columns and one-letter cells.
           const mark = (c: {verdict: string; expected: string}) => (c.verdict === 'allow' ? 'A' : c.verdict === 'deny' ? '-' : '?') + (c.verdict === c.expected ? '' : '!')
           const compact = m.namespaces.map((f, i) => [`${i + 1} ${f}`, ...m.namespaces.map((t) => mark(cell(f, t)))])
-          this.printer.table(['from \\ to', ...m.namespaces.map((_n, i) => String(i + 1))], compact)
+          await this.printer.table(['from \\ to', ...m.namespaces.map((_n, i) => String(i + 1))], compact)
           this.printer.info('A allow, - deny, ? unknown, ! unexpected; column N: row N (-o wide: names)')
         }
       } else {
@@ -163,7 +163,7 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
         this.printer.info(`${m.tenants.length} tenants, ${m.namespaces.length} namespaces, ${m.cells.length} pairs predicted`)
       }
       if (m.violations.length) {
-        this.printer.table(['from', 'to', 'expected', 'predicted', 'because'], m.violations.slice(0, 50).map((c) => [c.from, c.to, c.expected, c.verdict, c.reason]))
+        await this.printer.table(['from', 'to', 'expected', 'predicted', 'because'], m.violations.slice(0, 50).map((c) => [c.from, c.to, c.expected, c.verdict, c.reason]))
         if (m.violations.length > 50) this.printer.info(`... and ${m.violations.length - 50} more (-o json for all)`)
       }
       for (const ns of m.outsideMesh) {

@@ -160,7 +160,7 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     const {precheckChecks} = await import('../mesh/precheck.js')
     const {readPrecheck} = await import('../read/install.js')
     const checks = precheckChecks(await readPrecheck(await this.client(), mesh))
-    this.printer.table(['check', 'status', 'detail', 'fix'], checks.map((c) => [c.id, c.status, c.detail, c.status === 'ok' ? '' : c.fix]))
+    await this.printer.table(['check', 'status', 'detail', 'fix'], checks.map((c) => [c.id, c.status, c.detail, c.status === 'ok' ? '' : c.fix]))
     const fatal = checks.filter((c) => c.status === 'failure' && c.id !== 'smcp')
     if (fatal.length) {
       process.stderr.write(`error: ${fatal.length} prerequisite check(s) failed: ${fatal.map((c) => c.id).join(', ')}\n`)

@@ -7,6 +7,6 @@ export interface Printer {
   warn(text: string): void
   /** Machine-readable output (-o yaml|json). */
   data(text: string): void
-  /** A table (src/ui/table.ts) fitted to the terminal; cells are human text, named like info(). */
-  table(head: string[], rows: (string | number | undefined)[][], opts?: TableOptions): void
+  /** A table (src/ui/table.ts) fitted to the terminal; cells are human text, named like info(). Awaited: it may load the table module. */
+  table(head: string[], rows: (string | number | undefined)[][], opts?: TableOptions): void | Promise<void>
 }

@@ -133,7 +133,7 @@ function options(over: Partial<EngineOptions> = {}) {
     dryRun: 'none',
     color: false,
     interactive: false,
-    printer: {info: (s) => out.push(s), warn: (s) => out.push(`warning: ${s}`), data: (s) => out.push(s), table: (h, r, o) => out.push(table(h, r, o))},
+    printer: {info: (s) => out.push(s), warn: (s) => out.push(`warning: ${s}`), data: (s) => out.push(s), table: (h, r, o) => void out.push(table(h, r, o))},
     confirm: async () => true,
     concurrency: 8,
     ...over,

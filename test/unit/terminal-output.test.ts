@@ -151,7 +151,7 @@ function options(over: Partial<EngineOptions> = {}) {
   const paged: string[] = []
   const o: EngineOptions = {
     yes: false, dryRun: 'client', color: false, interactive: true, confirm: async () => true,
-    printer: {info: (s) => out.push(s), warn: (s) => out.push(`warning: ${s}`), data: (s) => out.push(s), table: (h, r, o) => out.push(table(h, r, o))},
+    printer: {info: (s) => out.push(s), warn: (s) => out.push(`warning: ${s}`), data: (s) => out.push(s), table: (h, r, o) => void out.push(table(h, r, o))},
     ...over,
   }
   return {o, out, paged}
