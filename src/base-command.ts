@@ -6,7 +6,7 @@ import type {Printer} from './ui/printer.js'
 import type {Note} from './change/plan.js'
 import type {KObject} from './kube/types.js'
 import {DEFAULT_MESH_NAMESPACE} from './mesh/constants.js'
-import type {GenerationDecision, MeshGeneration} from './mesh/generation.js'
+import type {GenerationDecision, GenerationFacts, MeshGeneration} from './mesh/generation.js'
 import {splitList, validateLabelName} from './mesh/names.js'
 
 /** A table cell: human text (named like info()), a number, or empty. */
@@ -164,7 +164,7 @@ export abstract class KnmeshCommand extends Command {
   static readsOnly = false
 
   /** The generation decided for this run (verbs with --mesh-namespace), set by client(). */
-  private meshDecision?: GenerationDecision
+  private meshDecision?: GenerationDecision & {facts: GenerationFacts}
 
   protected get baseFlagValues(): {
     kubeconfig?: string
@@ -317,7 +317,7 @@ export abstract class KnmeshCommand extends Command {
   }
 
   /** The Service Mesh generation this run acts on (verbs with --mesh-namespace); 2 when none was found. */
-  protected async meshGeneration(): Promise<GenerationDecision & {generation: MeshGeneration}> {
+  protected async meshGeneration(): Promise<GenerationDecision & {generation: MeshGeneration; facts: GenerationFacts}> {
     await this.client()
     const d = this.meshDecision
     if (!d) throw new Error(`${this.id} has no --mesh-namespace flag`)

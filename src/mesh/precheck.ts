@@ -1,7 +1,9 @@
 import type {KObject, Json} from '../kube/types.js'
 import {KNATIVE_SERVING, SMMR_NAME, meshFlag} from './constants.js'
 import {ingressMode, kourierRuns} from './ingress-mode.js'
+import type {MeshGeneration} from './generation.js'
 import {kourierSystemMembers, PART_OF_LABEL, PART_OF_NAMESPACES, PART_OF_VALUE} from './members.js'
+import {otherMeshNamespaces3, precheckChecks3, type Precheck3State} from './precheck3.js'
 
 /**
  * Guide 1.4.1 and 1.1: the installation prerequisites, as PURE checks over a
@@ -21,17 +23,22 @@ export interface Check {
   fix?: string
 }
 
-/** The kinds precheck looks for: required ones fail when not served, optional ones warn. */
-export const PREREQUISITE_KINDS = [
-  {key: 'smcp', resource: 'servicemeshcontrolplanes.maistra.io', required: true},
-  {key: 'smmr', resource: 'servicemeshmemberrolls.maistra.io', required: true},
+/**
+ * The kinds precheck looks for: required ones fail when not served, optional ones warn. `generation`: checked only
+ * on that Service Mesh generation (the 2.x maistra.io kinds, Service Mesh 3's sailoperator.io kinds).
+ */
+export const PREREQUISITE_KINDS: readonly {key: PrerequisiteKind; resource: string; required: boolean; generation?: MeshGeneration}[] = [
+  {key: 'smcp', resource: 'servicemeshcontrolplanes.maistra.io', required: true, generation: 2},
+  {key: 'smmr', resource: 'servicemeshmemberrolls.maistra.io', required: true, generation: 2},
+  {key: 'istio', resource: 'istios.sailoperator.io', required: true, generation: 3},
+  {key: 'istioCni', resource: 'istiocnis.sailoperator.io', required: true, generation: 3},
   {key: 'gateway', resource: 'gateways.networking.istio.io', required: true},
   {key: 'knativeServing', resource: 'knativeservings.operator.knative.dev', required: true},
   {key: 'knativeEventing', resource: 'knativeeventings.operator.knative.dev', required: false},
   {key: 'knativeKafka', resource: 'knativekafkas.operator.serverless.openshift.io', required: false},
-] as const
+]
 
-export type PrerequisiteKind = (typeof PREREQUISITE_KINDS)[number]['key']
+export type PrerequisiteKind = 'smcp' | 'smmr' | 'istio' | 'istioCni' | 'gateway' | 'knativeServing' | 'knativeEventing' | 'knativeKafka'
 
 export interface PrecheckState {
   meshNamespace: string
@@ -48,6 +55,10 @@ export interface PrecheckState {
   serving?: KObject | null
   /** knative-serving and knative-serving-ingress Namespaces (null: absent; no entry: not readable). */
   servingNamespaces?: Map<string, KObject | null>
+  /** The generation the run acts on (src/mesh/generation.ts); undefined or 2: the guide's Service Mesh 2.x checks. */
+  generation?: MeshGeneration | null
+  /** Service Mesh 3's control plane, read when `generation` is 3. */
+  mesh3?: Precheck3State
 }
 
 /** The minimum Service Mesh version the guide supports (1.1). */
@@ -67,8 +78,8 @@ export interface GatewayConflict {
  * knative-serving's own. Those in a namespace that another mesh's member roll
  * (or control plane) owns are marked otherMesh.
  */
-export function gatewayConflicts(gateways: KObject[], memberRolls: KObject[], meshNamespace: string): GatewayConflict[] {
-  const meshOf = new Map<string, string>()
+export function gatewayConflicts(gateways: KObject[], memberRolls: KObject[], meshNamespace: string, otherMeshes: Map<string, string> = new Map()): GatewayConflict[] {
+  const meshOf = new Map<string, string>(otherMeshes)
   for (const roll of memberRolls) {
     const ns = roll.metadata.namespace!
     if (ns === meshNamespace) continue
@@ -108,16 +119,21 @@ export function meshVersionOf(smcp: KObject): {version?: [number, number]; text?
   return {}
 }
 
-/** Every precheck finding for a read state: a pure function, in the order the guide checks. */
+/**
+ * Every precheck finding for a read state: a pure function, in the order the guide checks. On Service Mesh 3
+ * (state.generation 3) the SMCP, member-roll, gateway-Service and Kourier rows give way to precheckChecks3's.
+ */
 export function precheckChecks(state: PrecheckState): Check[] {
   const checks: Check[] = []
   const mesh = state.meshNamespace
+  const three = state.generation === 3
 
   for (const k of PREREQUISITE_KINDS) {
+    if (k.generation !== undefined && k.generation !== (three ? 3 : 2)) continue
     const served = state.served[k.key]
     if (served) checks.push({id: `crd/${k.resource}`, status: 'ok', detail: 'served'})
     else if (k.required) {
-      const by = k.key === 'knativeServing' ? 'the OpenShift Serverless Operator' : 'the Red Hat OpenShift Service Mesh Operator'
+      const by = k.key === 'knativeServing' ? 'the OpenShift Serverless Operator' : k.generation === 3 ? 'the Red Hat OpenShift Service Mesh 3 Operator (servicemeshoperator3)' : 'the Red Hat OpenShift Service Mesh Operator'
       checks.push({id: `crd/${k.resource}`, status: 'failure', detail: 'not served', fix: `install ${by}`})
     } else {
       checks.push({
@@ -129,8 +145,9 @@ export function precheckChecks(state: PrecheckState): Check[] {
     }
   }
 
+  if (three && state.mesh3) checks.push(...precheckChecks3(state.mesh3, mesh))
   // An SMCP in the mesh namespace, at least 2.2.
-  if (state.smcps !== null) {
+  if (!three && state.smcps !== null) {
     if (state.smcps.length === 0) {
       checks.push({id: 'smcp', status: 'failure', detail: `no ServiceMeshControlPlane in ${mesh}`, fix: `knmesh configure-mesh --create --mesh-namespace ${mesh}`})
     } else {
@@ -157,7 +174,8 @@ export function precheckChecks(state: PrecheckState): Check[] {
 
   // 1.4.1 step 1: no other Gateway may claim port 443 with host "*".
   if (state.gateways !== null) {
-    const conflicts = gatewayConflicts(state.gateways, state.memberRolls ?? [], mesh)
+    const others = three && state.mesh3 ? otherMeshNamespaces3(state.mesh3.facts.istios ?? [], mesh) : undefined
+    const conflicts = gatewayConflicts(state.gateways, three ? [] : (state.memberRolls ?? []), mesh, others)
     const real = conflicts.filter((c) => !c.otherMesh)
     for (const c of conflicts) {
       const id = `gateway-conflict/${c.namespace}/${c.name}`
@@ -175,7 +193,8 @@ export function precheckChecks(state: PrecheckState): Check[] {
     if (real.length === 0) checks.push({id: 'gateway-conflict', status: 'ok', detail: 'no other Gateway binds port 443 with host "*"'})
   }
 
-  // 1.4.1 step 2: istio-ingressgateway must not be NodePort or LoadBalancer.
+  // 1.4.1 step 2: istio-ingressgateway must not be NodePort or LoadBalancer (Service Mesh 3: precheckChecks3's row).
+  if (three) return checks
   const svc = state.ingressService
   if (!svc) {
     checks.push({id: 'ingressgateway-service', status: 'warning', detail: `Service ${mesh}/istio-ingressgateway not found (the control plane has not deployed it yet)`, fix: 'wait for the ServiceMeshControlPlane to become ready'})

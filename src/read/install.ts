@@ -8,7 +8,9 @@ import type {PrecheckState, PrerequisiteKind} from '../mesh/precheck.js'
 import type {MeshState} from '../mesh/smcp.js'
 import type {Mesh3State} from '../mesh/sail.js'
 import type {ConfigureMeshState} from '../mesh/configure.js'
-import type {GenerationDecision} from '../mesh/generation.js'
+import {KNATIVE_GATEWAY_NAMESPACE_3, type GenerationDecision, type GenerationFacts} from '../mesh/generation.js'
+import {ISTIO_CNI_NAME, KNATIVE_INGRESS_SERVICE_3, type Precheck3State} from '../mesh/precheck3.js'
+import {servedIstioVersions} from './generation.js'
 import {readPartOfNamespaces} from './members.js'
 import {unlessForbidden} from './tolerate.js'
 
@@ -25,6 +27,8 @@ const PREREQ_KINDS: Record<PrerequisiteKind, KindInfo> = {
   knativeServing: Kinds.KnativeServing,
   knativeEventing: Kinds.KnativeEventing,
   knativeKafka: Kinds.KnativeKafka,
+  istio: Kinds.Istio,
+  istioCni: Kinds.IstioCNI,
 }
 
 /** GET that answers null when the kind is not served or the object is absent. */
@@ -33,7 +37,11 @@ async function getIfServed(client: KubeClient, info: KindInfo, name: string, nam
   return client.get(info, name, namespace)
 }
 
-export async function readPrecheck(client: KubeClient, meshNamespace: string): Promise<PrecheckState> {
+/**
+ * precheck's state. `generation`: the decision of src/read/generation.ts (with its facts); on Service Mesh 3 the
+ * IstioCNI, the served Istio versions, knative-serving-ingress and its gateway Service are read too.
+ */
+export async function readPrecheck(client: KubeClient, meshNamespace: string, generation?: GenerationDecision & {facts?: GenerationFacts}): Promise<PrecheckState> {
   const entries = await Promise.all(Object.entries(PREREQ_KINDS).map(async ([k, info]) => [k, await client.isServed(info)] as const))
   const served = Object.fromEntries(entries) as Record<PrerequisiteKind, boolean>
   const [smcps, memberRolls, gateways, ingressService, serving, servingNamespaces] = await Promise.all([
@@ -45,6 +53,7 @@ export async function readPrecheck(client: KubeClient, meshNamespace: string): P
     served.knativeServing ? unlessForbidden(client.get(Kinds.KnativeServing, KNATIVE_SERVING, KNATIVE_SERVING)) : null,
     readPartOfNamespaces(client),
   ])
+  const mesh3 = generation?.generation === 3 && generation.facts ? await readPrecheck3(client, generation.istio, generation.facts) : undefined
   return {
     meshNamespace,
     served,
@@ -54,7 +63,20 @@ export async function readPrecheck(client: KubeClient, meshNamespace: string): P
     ingressService,
     serving,
     servingNamespaces,
+    generation: generation?.generation,
+    ...(mesh3 ? {mesh3} : {}),
   }
+}
+
+/** Service Mesh 3's control plane for precheck (src/mesh/precheck3.ts): four GETs. */
+async function readPrecheck3(client: KubeClient, istio: KObject | null, facts: GenerationFacts): Promise<Precheck3State> {
+  const [istioCni, istioVersions, ingressNamespace, gatewayService] = await Promise.all([
+    getIfServed(client, Kinds.IstioCNI, ISTIO_CNI_NAME),
+    servedIstioVersions(client),
+    unlessForbidden(client.get(Kinds.Namespace, KNATIVE_GATEWAY_NAMESPACE_3)),
+    unlessForbidden(client.get(Kinds.Service, KNATIVE_INGRESS_SERVICE_3, KNATIVE_GATEWAY_NAMESPACE_3)),
+  ])
+  return {facts, istio, istioCni, istioVersions, ingressNamespace, gatewayService}
 }
 
 export async function readMesh(client: KubeClient, meshNamespace: string): Promise<MeshState> {

@@ -15,6 +15,29 @@ describe('Service Mesh 3 (Sail operator)', () => {
     expect(istio?.status?.activeRevisionName).toBe('default')
   })
 
+  it('precheck: the Sail rows (Istio and IstioCNI Ready, version from the served CRD), no SMCP row; a NotReady IstioCNI fails it', async () => {
+    const r = await cluster.run(['precheck', '-o', 'json'])
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0)
+    const checks = JSON.parse(r.stdout).checks as {id: string; status: string; detail: string}[]
+    const byId = Object.fromEntries(checks.map((c) => [c.id, c]))
+    expect(byId['crd/istios.sailoperator.io'].status).toBe('ok')
+    expect(byId['crd/servicemeshcontrolplanes.maistra.io']).toBeUndefined()
+    expect(byId.smcp).toBeUndefined()
+    expect(byId.istio).toMatchObject({status: 'ok', detail: 'Istio default (spec.namespace istio-system, revision default) is Ready'})
+    // The enum of the vendored release-1.27 CRD: v1.27-latest … v1.21.6.
+    expect(byId['istio-version/default'].detail).toMatch(/^default: v1\.27-latest \(the operator installs v1\.27-latest, v1\.26-latest, v1\.25-latest and \d+ pinned versions\)$/)
+    expect(byId.istiocni.status).toBe('ok')
+    expect(byId['ingressgateway-service'].status).toBe('warning')
+    await cluster.client.request('PATCH', '/apis/sailoperator.io/v1/istiocnis/default/status', {body: {status: {conditions: [{type: 'Ready', status: 'False', reason: 'DaemonSetNotReady'}]}}, contentType: 'application/merge-patch+json'})
+    try {
+      const bad = await cluster.run(['precheck'])
+      expect(bad.exitCode).toBe(1)
+      expect(bad.stdout).toContain('IstioCNI default is not Ready (DaemonSetNotReady)')
+    } finally {
+      await cluster.client.request('PATCH', '/apis/sailoperator.io/v1/istiocnis/default/status', {body: {status: {conditions: [{type: 'Ready', status: 'True'}, {type: 'Reconciled', status: 'True'}]}}, contentType: 'application/merge-patch+json'})
+    }
+  })
+
   it('configure-mesh: merges the drain and the excluded ports into the Istio, creates PeerAuthentication mesh-mtls STRICT; second run: nothing to do', async () => {
     // A user setting that must survive, and a user port that must stay first.
     await cluster.client.mergePatch(Kinds.Istio, 'default', undefined, {spec: {values: {global: {proxy: {excludeInboundPorts: '9090'}}, meshConfig: {accessLogFile: '/dev/stdout'}}}})

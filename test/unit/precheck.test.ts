@@ -20,7 +20,7 @@ const smcp = (spec: Record<string, unknown>, status?: Record<string, unknown>): 
 function state(over: Partial<PrecheckState> = {}): PrecheckState {
   return {
     meshNamespace: 'istio-system',
-    served: {smcp: true, smmr: true, gateway: true, knativeServing: true, knativeEventing: true, knativeKafka: true},
+    served: {smcp: true, smmr: true, istio: false, istioCni: false, gateway: true, knativeServing: true, knativeEventing: true, knativeKafka: true},
     smcps: [smcp({version: 'v2.5'})],
     memberRolls: [],
     gateways: [],
