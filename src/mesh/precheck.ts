@@ -1,6 +1,7 @@
 import type {KObject, Json} from '../kube/types.js'
 import {KNATIVE_SERVING, SMMR_NAME, meshFlag} from './constants.js'
 import {ingressMode, kourierRuns} from './ingress-mode.js'
+import type {Check} from './check.js'
 import type {MeshGeneration} from './generation.js'
 import {kourierSystemMembers, PART_OF_LABEL, PART_OF_NAMESPACES, PART_OF_VALUE} from './members.js'
 import {otherMeshNamespaces3, precheckChecks3, type Precheck3State} from './precheck3.js'
@@ -11,17 +12,7 @@ import {otherMeshNamespaces3, precheckChecks3, type Precheck3State} from './prec
  * later "status" verb and create-gateways reuse them.
  */
 
-export type CheckStatus = 'ok' | 'warning' | 'failure'
-
-export interface Check {
-  /** Stable identifier, e.g. "crd/servicemeshcontrolplanes", "gateway-conflict/ns/name". */
-  id: string
-  status: CheckStatus
-  /** One line: what was found. */
-  detail: string
-  /** For warnings and failures: the knmesh verb or manual step that fixes it. */
-  fix?: string
-}
+export type {Check, CheckStatus} from './check.js'
 
 /**
  * The kinds precheck looks for: required ones fail when not served, optional ones warn. `generation`: checked only
@@ -42,7 +33,8 @@ export type PrerequisiteKind = 'smcp' | 'smmr' | 'istio' | 'istioCni' | 'gateway
 
 export interface PrecheckState {
   meshNamespace: string
-  served: Record<PrerequisiteKind, boolean>
+  /** Which kinds are served (the Service Mesh 3 keys may be left out: not served). */
+  served: Record<Exclude<PrerequisiteKind, 'istio' | 'istioCni'>, boolean> & Partial<Record<'istio' | 'istioCni', boolean>>
   /** SMCPs in the mesh namespace (null: the kind is not served). */
   smcps: KObject[] | null
   /** Every ServiceMeshMemberRoll in the cluster, to tell which mesh a Gateway belongs to (null: not served). */
@@ -130,7 +122,7 @@ export function precheckChecks(state: PrecheckState): Check[] {
 
   for (const k of PREREQUISITE_KINDS) {
     if (k.generation !== undefined && k.generation !== (three ? 3 : 2)) continue
-    const served = state.served[k.key]
+    const served = state.served[k.key] === true
     if (served) checks.push({id: `crd/${k.resource}`, status: 'ok', detail: 'served'})
     else if (k.required) {
       const by = k.key === 'knativeServing' ? 'the OpenShift Serverless Operator' : k.generation === 3 ? 'the Red Hat OpenShift Service Mesh 3 Operator (servicemeshoperator3)' : 'the Red Hat OpenShift Service Mesh Operator'

@@ -1,7 +1,7 @@
 import type {KObject} from '../kube/types.js'
 import {meshFlag} from './constants.js'
 import {KNATIVE_GATEWAY_NAMESPACE_3, OPENSHIFT_GATEWAY_ISTIO, noControlPlaneFinding, type GenerationFacts} from './generation.js'
-import type {Check} from './precheck.js'
+import type {Check} from './check.js'
 
 /**
  * precheck on Service Mesh 3 (../shared/reference/service-mesh-3.md §1.1 rows 1, 3, N1, N3, §1.2): the checks that
