@@ -12,7 +12,9 @@ export default class EnableMetrics extends KnmeshCommand {
      spec.ingress.istio.enabled the Serverless Operator generates this policy itself (selector
      kubernetes.io/metadata.name=openshift-monitoring) and reconciles it back: knmesh then leaves it to the operator
      and says so, unless the KnativeServing carries serverless.openshift.io/disable-istio-net-policies-generation: "true".
-  3. ServiceMeshControlPlane: inbound excludedPorts include 8444 (the same port logic as configure-mesh)`
+  3. ServiceMeshControlPlane: inbound excludedPorts include 8444 (the same port logic as configure-mesh)
+
+On Service Mesh 3: step 1 as above; step 3 on the Istio (spec.values.global.proxy.excludeInboundPorts, a comma-separated string, user ports kept); step 2 only when NetworkPolicies in knative-serving isolate its pods (Service Mesh 3 creates none; enable-istio turns the operator's off).`
 
   static examples = [
     '<%= config.bin %> <%= command.id %>',
@@ -20,6 +22,7 @@ export default class EnableMetrics extends KnmeshCommand {
     '<%= config.bin %> <%= command.id %> --mesh-namespace my-mesh --name production --dry-run=client',
   ]
 
+  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     name: Flags.string({description: 'the ServiceMeshControlPlane to edit (when the mesh namespace has several), as in configure-mesh', helpValue: 'NAME'}),
@@ -31,8 +34,9 @@ export default class EnableMetrics extends KnmeshCommand {
     if (flags.name) validateObjectName(flags.name, 'ServiceMeshControlPlane name')
     const {planEnableMetrics} = await import('../mesh/metrics.js')
     const {readMetrics} = await import('../read/metrics.js')
+    const generation = await this.meshGeneration()
     return this.change({
-      read: (c) => readMetrics(c, mesh),
+      read: (c) => readMetrics(c, mesh, generation),
       plan: (s) => planEnableMetrics(s, {meshNamespace: mesh, smcpName: flags.name}),
     })
   }

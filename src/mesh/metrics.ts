@@ -4,6 +4,7 @@ import {info, type Plan, type Note} from '../change/plan.js'
 import {KnmeshError} from '../errors.js'
 import type {KObject} from '../kube/types.js'
 import {KNATIVE_SERVING} from './constants.js'
+import {desiredIstioPorts, missingIstioExcludedPorts} from './sail.js'
 import {ensureExcludedPorts, missingExcludedPorts, selectSmcp} from './smcp.js'
 
 /** Guide 1.5: Knative Serving metrics with Service Mesh and mTLS. */
@@ -53,8 +54,34 @@ export interface MetricsState {
   serving: KObject | null
   /** The NetworkPolicies in knative-serving. */
   policies: KObject[]
-  /** The SMCPs in the mesh namespace. */
+  /** The SMCPs in the mesh namespace (Service Mesh 2). */
   smcps: KObject[]
+  /** Service Mesh 3: the Istio whose spec.namespace is the mesh namespace (null: none). Absent on Service Mesh 2. */
+  istio?: KObject | null
+}
+
+/** Whether the state is Service Mesh 3's (readMetrics read the Istio instead of SMCPs). */
+function isMesh3(state: MetricsState): boolean {
+  return state.istio !== undefined
+}
+
+/**
+ * Service Mesh 3 creates no NetworkPolicies (../shared/reference/service-mesh-3.md N12, DSAIL ossm2-vs-ossm3.md), so
+ * knative-serving's pods are isolated only when some NetworkPolicy there selects them: then openshift-monitoring needs
+ * its own way in. True when a NetworkPolicy of knative-serving has Ingress rules (or no policyTypes) and none lets
+ * monitoring in.
+ */
+export function monitoringBlocked3(policies: KObject[]): boolean {
+  const isolating = policies.filter((p) => {
+    const types: string[] | undefined = p.spec?.policyTypes
+    return !types || types.includes('Ingress')
+  })
+  return isolating.length > 0 && !isolating.some(allowsMonitoring)
+}
+
+function requireIstio(state: MetricsState, input: MetricsInput): KObject {
+  if (!state.istio) throw new KnmeshError(`there is no Istio (sailoperator.io/v1) with spec.namespace ${input.meshNamespace}: create it first (Service Mesh 3 docs), or pass --mesh-namespace`)
+  return state.istio
 }
 
 export interface MetricsInput {
@@ -119,6 +146,16 @@ export function metricsFindings(state: MetricsState, input: MetricsInput): strin
   if (backend === undefined && operatorBackendDefault(state.serving) !== METRICS_BACKEND) {
     out.push(`KnativeServing ${METRICS_BACKEND_KEY} is not set: with Istio enabled the Serverless Operator makes it "none" (SRVKS-743), not "${METRICS_BACKEND}"`)
   } else if (backend !== undefined && backend !== METRICS_BACKEND) out.push(`KnativeServing ${METRICS_BACKEND_KEY} is "${backend}", not "${METRICS_BACKEND}"`)
+  if (isMesh3(state)) {
+    if (!operatorOwnsNetPolicies(state.serving) && monitoringBlocked3(state.policies)) out.push(`NetworkPolicies in ${KNATIVE_SERVING} isolate its pods and none lets openshift-monitoring in`)
+    try {
+      const istio = requireIstio(state, input)
+      if (missingIstioExcludedPorts(istio, [METRICS_PORT]).length) out.push(`Istio ${istio.metadata.name} does not exclude inbound port ${METRICS_PORT} (spec.values.global.proxy.excludeInboundPorts)`)
+    } catch (error) {
+      out.push((error as Error).message)
+    }
+    return out
+  }
   if (!state.policies.some(allowsMonitoring)) {
     out.push(
       operatorOwnsNetPolicies(state.serving)
@@ -145,6 +182,14 @@ function selectMetricsSmcp(state: MetricsState, input: MetricsInput): KObject {
   return selectSmcp({smcps: state.smcps}, {meshNamespace: ns, name: input.smcpName}).live!
 }
 
+/**
+ * enable-metrics (guide 1.5): KnativeServing's metrics backend "prometheus", the NetworkPolicy that lets
+ * openshift-monitoring in, and inbound port 8444 excluded from the sidecar. Service Mesh 2: the guide's three steps on
+ * the SMCP (excludedPorts). Service Mesh 3 (state.istio set; reference N12): the Istio's excludeInboundPorts string
+ * (configure-mesh's merge, user ports kept), and the NetworkPolicy only when other NetworkPolicies in knative-serving
+ * isolate its pods (mesh 3 creates none). Every other field kept. Throws KnmeshError (exit 4) when there is no
+ * KnativeServing, no control plane, or --name names none.
+ */
 export function planEnableMetrics(state: MetricsState, input: MetricsInput): Plan {
   if (!state.serving) throw new KnmeshError(`there is no KnativeServing ${KNATIVE_SERVING} in namespace ${KNATIVE_SERVING}: install Knative Serving first`)
   const notes: Note[] = []
@@ -154,6 +199,20 @@ export function planEnableMetrics(state: MetricsState, input: MetricsInput): Pla
   const ks = structuredClone(state.serving)
   ensureObject(ks, ['spec', 'config', 'observability'])[METRICS_BACKEND_KEY] = METRICS_BACKEND
   items.push({live: state.serving, desired: ks})
+
+  if (isMesh3(state)) {
+    const istio = requireIstio(state, input)
+    const named = state.policies.find((p) => p.metadata.name === MONITORING_POLICY) ?? null
+    if (operatorOwnsNetPolicies(state.serving)) {
+      notes.push(info(`NetworkPolicy ${KNATIVE_SERVING}/${MONITORING_POLICY} is the Serverless Operator's (generated with Istio enabled): left to it; knmesh enable-istio on Service Mesh 3 turns that generation off (${DISABLE_NET_POLICIES_ANNOTATION})`))
+    } else if (monitoringBlocked3(state.policies)) {
+      items.push({live: named, desired: monitoringPolicy(named)})
+    } else {
+      notes.push(info(`no NetworkPolicy is needed: Service Mesh 3 creates none, and none in ${KNATIVE_SERVING} keeps openshift-monitoring out`))
+    }
+    items.push({live: istio, desired: desiredIstioPorts(istio, [METRICS_PORT])})
+    return {items, notes}
+  }
 
   // Step 2: the NetworkPolicy, unless an equivalent one exists, or the operator owns it.
   const named = state.policies.find((p) => p.metadata.name === MONITORING_POLICY) ?? null

@@ -73,7 +73,13 @@ export function desiredIstio(live: KObject, notes?: Note[]): KObject {
   const istio = structuredClone(live)
   if (drainShortfall(istio, ISTIO_DRAIN_PATH)) ensureObject(istio, ISTIO_DRAIN_PATH.slice(0, -1)).terminationDrainDuration = TERMINATION_DRAIN_DURATION
   else if (getPath(live, ISTIO_DRAIN_PATH) !== TERMINATION_DRAIN_DURATION) notes?.push(info(`terminationDrainDuration ${getPath(live, ISTIO_DRAIN_PATH)} is kept: the guide needs at least ${TERMINATION_DRAIN_DURATION}`))
-  const missing = missingIstioExcludedPorts(istio)
+  return desiredIstioPorts(istio)
+}
+
+/** A copy of the Istio whose excludeInboundPorts string also lists `wanted` (user ports kept first, in their order). */
+export function desiredIstioPorts(live: KObject, wanted: number[] = EXCLUDED_INBOUND_PORTS): KObject {
+  const istio = structuredClone(live)
+  const missing = missingIstioExcludedPorts(istio, wanted)
   if (missing.length) {
     const have = parsePortList(getPath(istio, ISTIO_EXCLUDE_INBOUND_PATH))
     ensureObject(istio, ISTIO_EXCLUDE_INBOUND_PATH.slice(0, -1)).excludeInboundPorts = [...have, ...missing.map(String)].join(',')

@@ -63,6 +63,23 @@ describe('Service Mesh 3 (Sail operator)', () => {
     expect((await cluster.client.get(Kinds.Istio, 'default'))?.spec.values.meshConfig.defaultConfig.terminationDrainDuration).toBe('600s')
   })
 
+  it('enable-metrics: the metrics backend on KnativeServing, 8444 in the Istio\'s excludeInboundPorts, no NetworkPolicy (none isolates knative-serving); one is added once a NetworkPolicy there does', async () => {
+    const r = await cluster.run(['enable-metrics', '--yes'])
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0)
+    expect(r.stdout).toContain('no NetworkPolicy is needed: Service Mesh 3 creates none')
+    const ks = await cluster.client.get(Kinds.KnativeServing, 'knative-serving', 'knative-serving')
+    expect(ks?.spec.config.observability['metrics.backend-destination']).toBe('prometheus')
+    expect((await cluster.client.get(Kinds.Istio, 'default'))?.spec.values.global.proxy.excludeInboundPorts.split(',')).toContain('8444')
+    expect(await cluster.client.listAll(Kinds.NetworkPolicy, 'knative-serving')).toEqual([])
+    expect((await cluster.run(['enable-metrics', '--yes'])).stdout).toContain('nothing to do')
+    // A user's own isolating policy: openshift-monitoring needs the guide's policy now.
+    await cluster.client.create({apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: {name: 'only-same-ns', namespace: 'knative-serving'}, spec: {podSelector: {}, ingress: [{from: [{podSelector: {}}]}]}})
+    const again = await cluster.run(['enable-metrics', '--yes'])
+    expect(again.exitCode, again.stderr).toBe(0)
+    const np = await cluster.client.get(Kinds.NetworkPolicy, 'allow-from-openshift-monitoring-ns', 'knative-serving')
+    expect(np?.spec.ingress).toEqual([{from: [{namespaceSelector: {matchLabels: {name: 'openshift-monitoring'}}}]}])
+  })
+
   it('add-namespace labels istio-injection=enabled (revision default), no SMMR; second run: nothing to do; remove-namespace drops the label only', async () => {
     await createNamespace(cluster.client, 'm3-app', {team: 'a'})
     const r = await cluster.run(['add-namespace', 'm3-app', '--yes'])
