@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import type {SecretScope} from '../read/secrets.js'
 import {KnmeshCommand, meshNamespaceFlag, namespaceFlag, namespacesFlag, type Cell, type Result} from '../base-command.js'
 import {CheckFailedError, KnmeshError, PartialError, UsageError} from '../errors.js'
 
@@ -19,6 +20,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     {description: 'Turn secret filtering off, or back on', command: '<%= config.bin %> <%= command.id %> --disable\n<%= config.bin %> <%= command.id %> --enable'},
   ]
 
+  static meshGenerations = [2, 3] as const
   static flags = {
     ...namespaceFlag,
     namespaces: namespacesFlag({exclusive: ['namespace', 'all-namespaces']}),
@@ -44,14 +46,15 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     if (flags.selector !== undefined && !flags.selector.trim()) throw new UsageError('-l needs a label selector')
     // A namespace that does not exist is an error (exit 6) before any read, not "nothing to do".
     const {namespaces} = await this.namespaceScope(flags, {fallback: 'cluster', require: !flags.enable && !flags.disable})
-    const scope = {meshNamespace: mesh, namespaces}
+    const {gatewayNamespace} = await import('../mesh/generation.js')
+    const scope = {meshNamespace: mesh, gatewayNamespace: gatewayNamespace((await this.meshGeneration()).generation, mesh), namespaces}
 
     if (flags.enable || flags.disable) return this.toggle(flags.enable, scope)
     if (flags.check) return this.check(scope, flags['all-tls'], flags.selector)
     return this.label(scope, {allTls: flags['all-tls'], selector: flags.selector, uid, concurrency: flags.concurrency})
   }
 
-  private async toggle(enable: boolean, scope: {meshNamespace: string; namespaces: string[] | null}) {
+  private async toggle(enable: boolean, scope: SecretScope) {
     const {planFilterToggle, auditSecrets} = await import('../mesh/secret-filter.js')
     const {readFilterToggle} = await import('../read/secrets.js')
     return this.change({
@@ -60,7 +63,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     })
   }
 
-  private async check(scope: {meshNamespace: string; namespaces: string[] | null}, allTls: boolean, selector?: string) {
+  private async check(scope: SecretScope, allTls: boolean, selector?: string) {
     const {auditSecrets, filteringEnabled, CERT_UID_LABEL} = await import('../mesh/secret-filter.js')
     const {readFilterCheck, tlsSecretPages} = await import('../read/secrets.js')
     const client = await this.client()
@@ -111,7 +114,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     }
   }
 
-  private async label(scope: {meshNamespace: string; namespaces: string[] | null}, o: {allTls: boolean; selector?: string; uid?: string; concurrency: number}) {
+  private async label(scope: SecretScope, o: {allTls: boolean; selector?: string; uid?: string; concurrency: number}) {
     const {planSecretLabels} = await import('../mesh/secret-filter.js')
     const {readSecretRefs, tlsSecretPages} = await import('../read/secrets.js')
     const {runBulk} = await import('../change/engine.js')

@@ -39,11 +39,12 @@ export interface SecretRef {
 
 /**
  * The secrets net-istio must see: the Gateways' credentialNames (the Gateways
- * live in knative-serving, guide 1.4.2 step 4; the secret in the mesh
- * namespace, where the ingress gateway runs), DomainMapping spec.tls.secretName,
+ * live in knative-serving, guide 1.4.2 step 4; the secret in `gatewayNamespace`,
+ * where the ingress gateway runs: the mesh namespace on Service Mesh 2,
+ * knative-serving-ingress on 3, IST0161), DomainMapping spec.tls.secretName,
  * KIngress spec.tls.
  */
-export function secretRefs(sources: {gateways: KObject[]; domainMappings: KObject[]; kingresses: KObject[]}, meshNamespace: string): SecretRef[] {
+export function secretRefs(sources: {gateways: KObject[]; domainMappings: KObject[]; kingresses: KObject[]}, gatewayNamespace: string): SecretRef[] {
   const refs = new Map<string, SecretRef>()
   const add = (namespace: string | undefined, name: unknown, by: string) => {
     if (!namespace || typeof name !== 'string' || !name) return
@@ -53,7 +54,7 @@ export function secretRefs(sources: {gateways: KObject[]; domainMappings: KObjec
     refs.set(k, r)
   }
   for (const gw of sources.gateways) {
-    for (const s of gw.spec?.servers ?? []) add(meshNamespace, s?.tls?.credentialName, `Gateway ${gw.metadata.namespace}/${gw.metadata.name}`)
+    for (const s of gw.spec?.servers ?? []) add(gatewayNamespace, s?.tls?.credentialName, `Gateway ${gw.metadata.namespace}/${gw.metadata.name}`)
   }
   for (const dm of sources.domainMappings) add(dm.metadata.namespace, dm.spec?.tls?.secretName, `DomainMapping ${dm.metadata.namespace}/${dm.metadata.name}`)
   for (const ki of sources.kingresses) {

@@ -10,6 +10,11 @@ import {readKnativeServing} from './serving.js'
 
 export interface SecretScope {
   meshNamespace: string
+  /**
+   * Where the Gateways' credentialName secrets live: the gateway pods' namespace (src/mesh/generation.ts
+   * gatewayNamespace: the mesh namespace on Service Mesh 2, knative-serving-ingress on 3). Default: meshNamespace.
+   */
+  gatewayNamespace?: string
   /** null: every namespace. */
   namespaces: string[] | null
 }
@@ -35,14 +40,15 @@ export async function readSecretRefs(client: KubeClient, scope: SecretScope): Pr
   }
   const all = scope.namespaces === null
   const nss: (string | undefined)[] = all ? [undefined] : scope.namespaces!
-  // Gateway credentialNames name secrets of the mesh namespace, wherever the Gateway is.
-  const gatewaysInScope = all || scope.namespaces!.includes(scope.meshNamespace)
+  // Gateway credentialNames name secrets of the gateway pods' namespace, wherever the Gateway is.
+  const gatewayNs = scope.gatewayNamespace ?? scope.meshNamespace
+  const gatewaysInScope = all || scope.namespaces!.includes(gatewayNs)
   const [gateways, domainMappings, kingresses] = await Promise.all([
     gatewaysInScope ? listIn(Kinds.Gateway, [undefined]) : Promise.resolve([]),
     listIn(Kinds.DomainMapping, nss),
     listIn(Kinds.KIngress, nss),
   ])
-  const refs = secretRefs({gateways, domainMappings, kingresses}, scope.meshNamespace).filter((r) => all || scope.namespaces!.includes(r.namespace))
+  const refs = secretRefs({gateways, domainMappings, kingresses}, gatewayNs).filter((r) => all || scope.namespaces!.includes(r.namespace))
   const secrets = new Map<string, KObject | null>()
   await pool(refs, 16, async (r) => {
     // Forbidden: no entry, the audit says it was not read.

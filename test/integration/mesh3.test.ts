@@ -111,6 +111,23 @@ describe('Service Mesh 3 (Sail operator)', () => {
     expect((await cluster.run(['add-namespace', 'm3-rev', '--yes'])).stdout).toContain('nothing to do')
   })
 
+  it('filter-secrets: a Gateway\'s credentialName names a Secret of knative-serving-ingress (where the gateway pods run); --check finds it, the verb labels it', async () => {
+    await cluster.client.create({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'm3-tls', namespace: 'knative-serving-ingress'}, type: 'kubernetes.io/tls', data: {'tls.crt': '', 'tls.key': ''}})
+    await cluster.client.create({apiVersion: 'networking.istio.io/v1alpha3', kind: 'Gateway', metadata: {name: 'm3-gw', namespace: 'knative-serving'}, spec: {selector: {knative: 'ingressgateway'}, servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'm3-tls'}}]}})
+    try {
+      const check = await cluster.run(['filter-secrets', '--check'])
+      expect(check.exitCode, check.stderr + check.stdout).toBe(1)
+      expect(check.stdout).toMatch(/knative-serving-ingress\s+│?\s*m3-tls/)
+      const r = await cluster.run(['filter-secrets', '--yes'])
+      expect(r.exitCode, r.stderr + r.stdout).toBe(0)
+      const s = await cluster.client.get(Kinds.Secret, 'm3-tls', 'knative-serving-ingress')
+      expect(s?.metadata.labels?.['networking.internal.knative.dev/certificate-uid']).toBe(s?.metadata.uid)
+      expect((await cluster.run(['filter-secrets', '--check'])).exitCode).toBe(0)
+    } finally {
+      await cluster.client.delete(Kinds.Gateway, 'm3-gw', 'knative-serving')
+    }
+  })
+
   it('certs: the Secret goes to knative-serving-ingress', async () => {
     const out = mkdtempSync('/tmp/knmesh-m3-certs-')
     const r = await cluster.run(['certs', '--out-dir', out, '--yes'])
