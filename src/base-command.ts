@@ -338,7 +338,8 @@ export abstract class KnmeshCommand extends Command {
   /**
    * The one namespace scope of -n / --namespaces / -A / --all-members (whichever the verb has; oclif's `exclusive`
    * keeps them apart): --all-members: the member roll's namespaces besides knative-serving and knative-eventing
-   * (maybe none; KnmeshError exit 4 when `mesh` has no ServiceMeshMemberRoll); --namespaces or -n: those, each
+   * (maybe none; KnmeshError exit 4 when `mesh` has no ServiceMeshMemberRoll); on Service Mesh 3 the namespaces
+   * labeled for the Istio's injection (istio-injection=enabled or istio.io/rev=REV), besides those two; --namespaces or -n: those, each
    * checked to exist (MissingError exit 6) unless `require: false`; -A: null (every namespace); none of them: the
    * context's namespace (`fallback: 'context'`, checked to exist) or null (`fallback: 'cluster'`).
    * `memberRoll`: the ServiceMeshMemberRoll --all-members read, for a reader that needs it again (read once).
@@ -346,6 +347,14 @@ export abstract class KnmeshCommand extends Command {
   protected async namespaceScope(f: ScopeFlags, opts: {mesh?: string; fallback: 'context' | 'cluster'; require?: boolean}): Promise<{namespaces: string[] | null; memberRoll?: KObject}> {
     if (f['all-members']) {
       const mesh = opts.mesh ?? DEFAULT_MESH_NAMESPACE
+      // Service Mesh 3 has no member roll: the namespaces labeled for its injection are the members.
+      if (this.meshDecision === undefined && typeof this.parsedFlags?.['mesh-namespace'] === 'string') await this.client()
+      if (this.meshDecision?.generation === 3) {
+        const istio = this.meshDecision.istio
+        if (!istio) throw new KnmeshError(`there is no Istio (sailoperator.io/v1) with spec.namespace ${mesh}: use -n, or pass --mesh-namespace`)
+        const {readMemberNamespaces3} = await import('./read/members.js')
+        return {namespaces: await readMemberNamespaces3(await this.client(), istio)}
+      }
       const {readMemberRoll} = await import('./read/members.js')
       const {memberNamespacesOf} = await import('./mesh/members.js')
       const memberRoll = await readMemberRoll(await this.client(), mesh)

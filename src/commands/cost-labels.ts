@@ -18,10 +18,11 @@ With --set key=value: puts the label on the namespace and on the revision templa
     {description: 'In CI: fail when a namespace label is missed by cost queries', command: '<%= config.bin %> <%= command.id %> --all-members --check -o json'},
   ]
 
+  static meshGenerations = [2, 3] as const
   static flags = {
     ...namespaceFlag,
     ...meshNamespaceFlag,
-    'all-members': Flags.boolean({description: 'every namespace of the Service Mesh member roll (except knative-serving and knative-eventing)', default: false, exclusive: ['namespace']}),
+    'all-members': Flags.boolean({description: 'every namespace of the Service Mesh member roll, or on Service Mesh 3 every namespace labeled for injection (except knative-serving and knative-eventing)', default: false, exclusive: ['namespace']}),
     set: Flags.string({description: 'put the label KEY=VALUE on the namespaces and their Knative Services\' revision templates (repeatable)', multiple: true, helpValue: 'KEY=VALUE'}),
     check: Flags.boolean({description: 'exit 1 when the audit finds a missed label (without --set)', default: false, exclusive: ['set']}),
   }
@@ -33,7 +34,8 @@ With --set key=value: puts the label on the namespace and on the revision templa
     const labels = flags.set ? parseCostLabels(flags.set) : undefined
     const namespaces = (await this.namespaceScope(flags, {mesh, fallback: 'context'})).namespaces!
     if (namespaces.length === 0) {
-      this.printer.info(`the member roll of ${mesh} has no namespaces besides knative-serving and knative-eventing: nothing to do`)
+      const members = (await this.meshGeneration()).generation === 3 ? `no namespace is labeled for the injection of the Istio of ${mesh}` : `the member roll of ${mesh} has no namespaces`
+      this.printer.info(`${members} besides knative-serving and knative-eventing: nothing to do`)
       return {data: {namespaces, ok: true, findings: []}}
     }
     const {readCostLabels} = await import('../read/workloads.js')

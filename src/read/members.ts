@@ -1,12 +1,12 @@
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
-import {SMMR_NAME} from '../mesh/constants.js'
+import {REQUIRED_MEMBERS, SMMR_NAME} from '../mesh/constants.js'
 import {KOURIER_POLICY, PART_OF_NAMESPACES, type MembersState} from '../mesh/members.js'
 import {unlessForbidden} from './tolerate.js'
 import type {GenerationDecision} from '../mesh/generation.js'
 import type {MembershipState} from '../mesh/membership.js'
-import {DISCOVERED_SYSTEM_NAMESPACES} from '../mesh/members3.js'
+import {DISCOVERED_SYSTEM_NAMESPACES, injectionLabel} from '../mesh/members3.js'
 
 /** Names of all namespaces (one list request), or null when the user may not list them. */
 export async function namespaceNames(client: KubeClient): Promise<Set<string> | null> {
@@ -67,4 +67,15 @@ export async function readMembersFor(
     Promise.all(all.map(async (n) => [n, await client.get(Kinds.Namespace, n)] as const)),
   ])
   return {generation: 3, meshNamespace, istio, namespaces: new Map(namespaces)}
+}
+
+/**
+ * Service Mesh 3's "members" (no member roll): the namespaces carrying the injection label of `istio`
+ * (istio-injection=enabled for the default revision, else istio.io/rev=<revision>; src/mesh/members3.ts), besides
+ * the Knative system namespaces, sorted. One list with a label selector.
+ */
+export async function readMemberNamespaces3(client: KubeClient, istio: KObject): Promise<string[]> {
+  const [key, value] = injectionLabel(istio)
+  const nss = await client.listAll(Kinds.Namespace, undefined, {labelSelector: `${key}=${value}`})
+  return nss.map((n) => n.metadata.name).filter((n) => !REQUIRED_MEMBERS.includes(n)).sort()
 }

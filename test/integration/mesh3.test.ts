@@ -128,6 +128,17 @@ describe('Service Mesh 3 (Sail operator)', () => {
     }
   })
 
+  it('cost-labels --all-members: the namespaces labeled for injection are the members (no member roll)', async () => {
+    await createNamespace(cluster.client, 'm3-cost', {'istio-injection': 'enabled', 'cost-center': 'a'})
+    await createNamespace(cluster.client, 'm3-nomesh', {'cost-center': 'b'})
+    const r = await cluster.run(['cost-labels', '--all-members', '-o', 'json'])
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0)
+    const ns = JSON.parse(r.stdout).namespaces as string[]
+    expect(ns).toContain('m3-cost')
+    expect(ns).not.toContain('m3-nomesh')
+    expect(ns).not.toContain('knative-serving')
+  })
+
   it('certs: the Secret goes to knative-serving-ingress', async () => {
     const out = mkdtempSync('/tmp/knmesh-m3-certs-')
     const r = await cluster.run(['certs', '--out-dir', out, '--yes'])
