@@ -29,6 +29,8 @@ export default class Setup extends KnmeshCommand {
   static summary = 'Walk a fresh cluster through the whole integration, one verb at a time'
   static description = `Runs, in the guide's order: precheck, certs, configure-mesh, add-namespace, create-gateways, filter-secrets, enable-istio, enable-metrics (optional), tenant-authz (optional) and annotate-services. Each step is the verb itself: it shows its diff and asks (or applies with --yes). A step with nothing to do says so, so running setup again skips what is done. setup stops at the first failure and says how to resume.
 
+On Service Mesh 3 (Sail operator) the same verbs run in their Service Mesh 3 form (README "Service Mesh 3"): configure-mesh edits the Istio (knmesh does not create it), add-namespace labels namespaces instead of editing a member roll (skipped when no namespace is given: Knative's own pods are injected by enable-istio's labels), certs and create-gateways work in knative-serving-ingress.
+
 Interactively it asks which namespaces join the mesh, whether to enable metrics, and which tenants to isolate; with --yes, give them as flags.`
 
   static examples = [
@@ -37,6 +39,7 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     '<%= config.bin %> <%= command.id %> --namespaces my-app --cert-dir ./certs --domain apps.example.com --yes',
   ]
 
+  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     namespaces: Flags.string({description: 'namespaces to add to the mesh, comma-separated', helpValue: 'NS,…'}),
@@ -58,8 +61,8 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     const f = this.baseFlagValues
     const ask = !f.yes && this.interactive
 
-    // The mesh namespace first (client() checks it): a typo is said before any question.
-    await this.client()
+    // The mesh namespace first (client() checks it), and the generation: a typo is said before any question.
+    const {generation} = await this.meshGeneration()
     if (ask) {
       // Ctrl-C at any of these is InterruptedError (exit 130), from src/ui/prompt.ts.
       const {input, confirm} = await import('../ui/prompt.js')
@@ -77,7 +80,8 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     const {requireNamespaces} = await import('../read/exists.js')
     await requireNamespaces(await this.client(), members.length ? members : ['knative-serving'])
 
-    const meshArgs = mesh === DEFAULT_MESH_NAMESPACE ? [] : ['--mesh-namespace', mesh]
+    const meshArgs = [...(mesh === DEFAULT_MESH_NAMESPACE ? [] : ['--mesh-namespace', mesh]), ...(flags['mesh-version'] ? ['--mesh-version', flags['mesh-version']] : [])]
+    const three = generation === 3
     const pass: string[] = []
     if (f.kubeconfig) pass.push('--kubeconfig', f.kubeconfig)
     if (f.context) pass.push('--context', f.context)
@@ -90,8 +94,11 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     const steps: Step[] = [
       {title: 'Check the prerequisites (1.4.1)', id: 'precheck', argv: meshArgs, check: true},
       {title: 'Create the wildcard certificate (1.3)', id: 'certs', argv: ['--out-dir', flags['cert-dir'], ...(flags.domain ? ['--domain', flags.domain] : []), ...meshArgs]},
-      {title: 'Configure the Service Mesh control plane (1.4.2 step 1)', id: 'configure-mesh', argv: ['--create', ...meshArgs]},
-      {title: 'Add namespaces to the mesh (1.4.2 steps 2-3)', id: 'add-namespace', argv: [...members.length ? members : ['knative-serving'], ...meshArgs]},
+      three
+        ? {title: 'Configure the Istio and mesh-wide mTLS (1.4.2 step 1, Service Mesh 3)', id: 'configure-mesh', argv: [...meshArgs]}
+        : {title: 'Configure the Service Mesh control plane (1.4.2 step 1)', id: 'configure-mesh', argv: ['--create', ...meshArgs]},
+      // Service Mesh 3 has no member roll: with no namespace to label there is nothing to add.
+      ...(three && !members.length ? [] : [{title: `Add namespaces to the mesh (1.4.2 steps 2-3${three ? ', injection labels' : ''})`, id: 'add-namespace', argv: [...members.length ? members : ['knative-serving'], ...meshArgs]}]),
       {title: 'Create the gateways (1.4.2 steps 4-5)', id: 'create-gateways', argv: [...meshArgs]},
       {title: 'Label the secrets net-istio must see with secret filtering on (1.7)', id: 'filter-secrets', argv: [...meshArgs]},
       {title: 'Enable Istio in Knative (1.4.3)', id: 'enable-istio', argv: [...(flags.eventing ? [] : ['--no-eventing']), ...meshArgs]},
@@ -133,7 +140,7 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
       }
       this.printer.info(`\n[${i + 1}/${steps.length}] ${step.title}: ${this.config.bin} ${step.id} ${step.argv.join(' ')}`)
       process.exitCode = 0
-      const code = step.check ? await this.precheck(mesh) : await this.runStep(step.id, [...step.argv, ...pass])
+      const code = step.check ? await this.precheck(mesh, three) : await this.runStep(step.id, [...step.argv, ...pass])
       if (code === 0) {
         done.push({step: step.id, result: 'ok'})
         continue
@@ -155,11 +162,14 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     return Number(process.exitCode ?? 0)
   }
 
-  /** precheck's checks; a missing control plane is not fatal here, since configure-mesh --create makes one. */
-  private async precheck(mesh: string): Promise<number> {
+  /**
+   * precheck's checks; on Service Mesh 2 a missing control plane is not fatal here, since configure-mesh --create
+   * makes one (on Service Mesh 3 knmesh does not create the Istio: its row is fatal).
+   */
+  private async precheck(mesh: string, three: boolean): Promise<number> {
     const {precheckChecks} = await import('../mesh/precheck.js')
     const {readPrecheck} = await import('../read/install.js')
-    const checks = precheckChecks(await readPrecheck(await this.client(), mesh))
+    const checks = precheckChecks(await readPrecheck(await this.client(), mesh, three ? await this.meshGeneration() : undefined))
     await this.printer.table(['check', 'status', 'detail', 'fix'], checks.map((c) => [c.id, c.status, c.detail, c.status === 'ok' ? '' : c.fix]))
     const fatal = checks.filter((c) => c.status === 'failure' && c.id !== 'smcp')
     if (fatal.length) {

@@ -103,6 +103,14 @@ export function planMembers3(state: Members3State, input: Members3Input): Plan {
   for (const name of add) {
     const live = state.namespaces.get(name)
     if (!live) continue
+    if (DISCOVERED_SYSTEM_NAMESPACES.includes(name)) {
+      // N5: both Service Mesh 3 sources leave the Knative namespaces unlabeled and inject their pods by pod label
+      // (enable-istio); a namespace-wide label would inject the controllers and webhooks too.
+      notes.push(info(`${name} gets no injection label on Service Mesh 3: Knative's pods there are injected by pod labels (knmesh enable-istio)`))
+      const discovery = discoveryLabels(istio, (live.metadata.labels ?? {}) as Record<string, string>)
+      if (discovery && Object.keys(discovery).length) items.push({live, desired: withLabels(live, discovery)})
+      continue
+    }
     const labels = (live.metadata.labels ?? {}) as Record<string, string>
     const discovery = discoveryLabels(istio, labels)
     if (discovery === null) notes.push(warning(`no discoverySelector of Istio ${istio.metadata.name} selects ${name}, and none is plain matchLabels: label it yourself`))

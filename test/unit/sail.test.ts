@@ -39,4 +39,11 @@ describe('Service Mesh 3 planners', () => {
     expect(() => planMembers3(state, {add: ['gone'], strict: true})).toThrow('namespace gone does not exist')
     expect(planMembers3(state, {remove: ['app']}).items[0].desired?.metadata.labels).toEqual({x: 'y'})
   })
+  it('add-namespace knative-serving on mesh 3: no injection label (its pods are injected by pod labels), a note says so', () => {
+    const ns = (name: string): KObject => ({apiVersion: 'v1', kind: 'Namespace', metadata: {name, labels: {}}})
+    const state = {meshNamespace: 'istio-system', istio: istio(), namespaces: new Map<string, KObject | null>([['knative-serving', ns('knative-serving')], ['app', ns('app')]])}
+    const plan = planMembers3(state, {add: ['knative-serving', 'app']})
+    expect(plan.items.map((i) => i.desired?.metadata.name)).toEqual(['app'])
+    expect(plan.notes.map((n) => n.text)).toContain('knative-serving gets no injection label on Service Mesh 3: Knative\'s pods there are injected by pod labels (knmesh enable-istio)')
+  })
 })
