@@ -80,9 +80,9 @@ describe('Service Mesh 3 (Sail operator)', () => {
   })
 
   it('a verb not implemented on Service Mesh 3 says so and changes nothing', async () => {
-    const r = await cluster.run(['create-gateways', '--yes'])
+    const r = await cluster.run(['setup', '--yes'])
     expect(r.exitCode).toBe(4)
-    expect(r.stderr).toBe('error: create-gateways does not support Service Mesh 3 yet (README "Service Mesh 3" lists what does): nothing was changed')
+    expect(r.stderr).toBe('error: setup does not support Service Mesh 3 yet (README "Service Mesh 3" lists what does): nothing was changed')
   })
 })
 
