@@ -40,9 +40,9 @@ import {INGRESS_GATEWAY_LABEL} from './smcp.js'
  *
  * Open question §4.1 (local gateway ports), decided: the docs' pair, Service `http2` 80→8081 and Gateway server
  * 8081/HTTP (name `http`), with the one selector `knative: ingressgateway` everywhere. Why: (1) it is Red Hat's
- * published 3.x procedure, and the two SO e2e versions stored in the search index (`06_serving_gateways.yaml` at
- * 6e07f01, 26c62fd) carry the same pair; the reference's "e2e 80→8080 + Gateway 80, split selectors" is another
- * revision of that file. (2) The cluster-local listener stays on its own port 8081: with the e2e pair, Istio's
+ * published 3.x procedure, and both SO e2e versions of `06_serving_gateways.yaml` readable in the search index
+ * (6e07f01, 26c62fd) carry the same pair; the e2e pair the reference cites (80→8080 + Gateway 80, split selectors,
+ * SO 02f6bc2c) could not be read here. (2) The cluster-local listener stays on its own port 8081: with the e2e pair, Istio's
  * gateway port translation maps the local Gateway's port 80 through knative-istio-ingressgateway (80→8080), so the
  * plain-HTTP local listener would sit on 8080, the very port edge Routes reach through `http2` from outside the
  * cluster (inferred from Istio's port translation; not run against Envoy here). (3) The Gateway keeps
