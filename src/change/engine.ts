@@ -115,8 +115,11 @@ export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opt
     try {
       if (!serverDryRun && changes.length > 1 && changes.length <= (opts.summarizeOver ?? 25)) {
         // Preflight: the server validates and authorizes every write before any is made,
-        // so a refusal (403, 422) leaves the cluster as it was.
-        await applyAll(client, changes, {...opts, onApplied: undefined}, true)
+        // so a refusal (403, 422) leaves the cluster as it was. An object in a Namespace this plan creates
+        // cannot be sent before the Namespace exists (not even as a dry run): it is checked when written.
+        const creating = new Set(changes.filter((c) => c.action === 'create' && c.desired?.kind === 'Namespace' && c.desired.apiVersion === 'v1').map((c) => c.desired!.metadata.name))
+        const preflight = changes.filter((c) => !creating.has((c.desired ?? c.live)!.metadata.namespace ?? ''))
+        if (preflight.length) await applyAll(client, preflight, {...opts, onApplied: undefined}, true)
       }
       // The journal records the change set (before-images) before the first write.
       const journalBase = serverDryRun ? undefined : opts.recorder?.record(changes, true)

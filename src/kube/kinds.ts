@@ -35,6 +35,12 @@ export const Kinds = {
   IstioCNI: k('IstioCNI', 'sailoperator.io', 'v1', 'istiocnis', false, MESH3),
   /** security.istio.io/v1 (Istio 1.22+, served by Service Mesh 3's Istio 1.27 CRDs); the mesh-wide mTLS policy on mesh 3. */
   PeerAuthenticationV1: k('PeerAuthentication', 'security.istio.io', 'v1', 'peerauthentications', true, MESH3),
+  /** networking.istio.io/v1 (Istio 1.22+; Service Mesh 3's Istio 1.27 CRDs store it): written on mesh 3 when served. */
+  GatewayV1: k('Gateway', 'networking.istio.io', 'v1', 'gateways', true, MESH3),
+  ServiceEntryV1: k('ServiceEntry', 'networking.istio.io', 'v1', 'serviceentries', true, MESH3),
+  /** Service Mesh 3's gateway in knative-serving-ingress reads its TLS Secret through this Role (N2). */
+  Role: k('Role', 'rbac.authorization.k8s.io', 'v1', 'roles', true),
+  RoleBinding: k('RoleBinding', 'rbac.authorization.k8s.io', 'v1', 'rolebindings', true),
   CustomResourceDefinition: k('CustomResourceDefinition', 'apiextensions.k8s.io', 'v1', 'customresourcedefinitions', false),
   Gateway: k('Gateway', 'networking.istio.io', 'v1alpha3', 'gateways', true, MESH),
   ServiceEntry: k('ServiceEntry', 'networking.istio.io', 'v1alpha3', 'serviceentries', true, MESH),

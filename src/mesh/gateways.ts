@@ -1,4 +1,4 @@
-import {Kinds} from '../kube/kinds.js'
+import {Kinds, type KindInfo} from '../kube/kinds.js'
 import {ensureArray, ensureObject, newObject} from '../change/edit.js'
 import {actionOf, warning, type Note, type Plan} from '../change/plan.js'
 import {KnmeshError} from '../errors.js'
@@ -37,7 +37,7 @@ export interface GatewaysInput {
 type Obj = JsonObject
 
 /** The server of a Gateway bound to `port`: existing entries are merged into, others are kept. */
-function upsertServer(gw: KObject, port: number): Obj {
+export function upsertServer(gw: KObject, port: number): Obj {
   const servers = ensureArray(gw, ['spec', 'servers'])
   let server = servers.find((s) => Number(s?.port?.number) === port)
   if (!server) {
@@ -47,15 +47,16 @@ function upsertServer(gw: KObject, port: number): Obj {
   return server
 }
 
-function gateway(live: KObject | null, name: string): KObject {
-  const gw = live ? structuredClone(live) : newObject(Kinds.Gateway, name, KNATIVE_SERVING)
+/** A Gateway of knative-serving edited from `live` (or new, of `kind`: v1alpha3 on 2.x, v1 on Service Mesh 3), with the guide's selector. */
+export function gateway(live: KObject | null, name: string, kind: KindInfo = Kinds.Gateway): KObject {
+  const gw = live ? structuredClone(live) : newObject(kind, name, KNATIVE_SERVING)
   // The selector is a match: the guide's selector replaces another one (merging would AND the labels).
   ensureObject(gw, ['spec']).selector = {...INGRESS_GATEWAY_LABEL}
   return gw
 }
 
-export function desiredIngressGateway(live: KObject | null, secret: string): KObject {
-  const gw = gateway(live, INGRESS_GATEWAY)
+export function desiredIngressGateway(live: KObject | null, secret: string, kind: KindInfo = Kinds.Gateway): KObject {
+  const gw = gateway(live, INGRESS_GATEWAY, kind)
   const server = upsertServer(gw, 443)
   server.port = {...server.port, number: 443, name: 'https', protocol: 'HTTPS'}
   server.hosts = ['*']
@@ -90,6 +91,20 @@ export function desiredLocalGatewayService(live: KObject | null, meshNamespace: 
   return svc
 }
 
+/**
+ * Another Gateway (outside knative-serving, not of another mesh's member roll) binding port 443 with host "*":
+ * throws KnmeshError (exit 4) when `items` would write anything and --force is not given; else one warning.
+ */
+export function gatewayConflictNotes(allGateways: KObject[], memberRolls: KObject[], input: GatewaysInput, items: Plan['items']): Note[] {
+  const conflicts = gatewayConflicts(allGateways, memberRolls, input.meshNamespace).filter((c) => !c.otherMesh)
+  if (!conflicts.length) return []
+  const names = conflicts.map((c) => `${c.namespace}/${c.name}`).join(', ')
+  // Refuse to write while another Gateway claims 443 "*"; with nothing to write, only say so.
+  const writes = items.some((i) => actionOf(i) !== 'unchanged')
+  if (writes && !input.force) throw new KnmeshError(`Gateway ${names} already binds port 443 with host "*" (see knmesh precheck); remove it, or pass --force`)
+  return [warning(`Gateway ${names} also binds port 443 with host "*"${writes ? ': going on because of --force' : ' (see knmesh precheck)'}`)]
+}
+
 export function planGateways(state: GatewaysState, input: GatewaysInput): Plan {
   const notes: Note[] = []
   const items: Plan['items'] = [
@@ -97,14 +112,7 @@ export function planGateways(state: GatewaysState, input: GatewaysInput): Plan {
     {live: state.local, desired: desiredLocalGateway(state.local)},
     {live: state.service, desired: desiredLocalGatewayService(state.service, input.meshNamespace)},
   ]
-  const conflicts = gatewayConflicts(state.allGateways, state.memberRolls, input.meshNamespace).filter((c) => !c.otherMesh)
-  if (conflicts.length) {
-    const names = conflicts.map((c) => `${c.namespace}/${c.name}`).join(', ')
-    // Refuse to write while another Gateway claims 443 "*"; with nothing to write, only say so.
-    const writes = items.some((i) => actionOf(i) !== 'unchanged')
-    if (writes && !input.force) throw new KnmeshError(`Gateway ${names} already binds port 443 with host "*" (see knmesh precheck); remove it, or pass --force`)
-    notes.push(warning(`Gateway ${names} also binds port 443 with host "*"${writes ? ': going on because of --force' : ' (see knmesh precheck)'}`))
-  }
+  notes.push(...gatewayConflictNotes(state.allGateways, state.memberRolls, input, items))
   if (state.secretExists === false) {
     notes.push(warning(`Secret ${input.meshNamespace}/${input.secret} does not exist: the ingress gateway cannot serve TLS until it does (knmesh certs)`))
   }

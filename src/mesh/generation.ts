@@ -104,6 +104,8 @@ export function noControlPlaneFinding(facts: GenerationFacts, bin = 'knmesh'): s
 
 /** Service Mesh 3: the namespace of the user-owned Knative gateway (its pods, Services and TLS Secret). */
 export const KNATIVE_GATEWAY_NAMESPACE_3 = 'knative-serving-ingress'
+/** Service Mesh 3: the gateway Service the Serverless route controller targets (ports http2/https; N6, N18). */
+export const KNATIVE_GATEWAY_SERVICE_3 = 'knative-istio-ingressgateway'
 
 /**
  * Where the ingress gateway pods run, hence where its TLS Secret (credentialName) must be: the mesh namespace

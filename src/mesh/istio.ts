@@ -1,4 +1,4 @@
-import {Kinds} from '../kube/kinds.js'
+import {Kinds, type KindInfo} from '../kube/kinds.js'
 import {ensureArray, ensureObject, newObject, setAnnotations, upsertNamed, addToList} from '../change/edit.js'
 import {info, warning, type Note, type Plan} from '../change/plan.js'
 import type {KObject} from '../kube/types.js'
@@ -105,18 +105,27 @@ function annotateAll(obj: KObject, listField: 'deployments' | 'workloads', names
  * Istio's: otherwise the cluster would keep serving through Kourier. See kourierOverrides() for the notes.
  */
 export function desiredServing(live: KObject | null, meshNamespace: string): KObject {
-  const ks = live ? structuredClone(live) : newObject(Kinds.KnativeServing, KNATIVE_SERVING, KNATIVE_SERVING)
-  const ingress = ensureObject(ks, ['spec', 'ingress'])
-  ensureObject(ks, ['spec', 'ingress', 'istio']).enabled = true
-  if (ingress.kourier?.enabled === true) ingress.kourier.enabled = false
-  const network = ks.spec?.config?.network
-  for (const k of INGRESS_CLASS_KEYS) if (network?.[k] === KOURIER_INGRESS_CLASS) network[k] = ISTIO_INGRESS_CLASS
+  const ks = istioIngress(live)
   annotateAll(ks, 'deployments', SERVING_DEPLOYMENTS)
   Object.assign(ensureObject(ks, ['spec', 'config', 'istio']), istioGatewayConfig(meshNamespace))
   return ks
 }
 
 const INGRESS_CLASS_KEYS = ['ingress-class', 'ingress.class']
+
+/**
+ * The KnativeServing edited from `live` (or new) with Istio as its ingress: spec.ingress.istio.enabled, an enabled
+ * Kourier turned off, an explicit Kourier ingress class made Istio's (both generations; see desiredServing()).
+ */
+export function istioIngress(live: KObject | null): KObject {
+  const ks = live ? structuredClone(live) : newObject(Kinds.KnativeServing, KNATIVE_SERVING, KNATIVE_SERVING)
+  const ingress = ensureObject(ks, ['spec', 'ingress'])
+  ensureObject(ks, ['spec', 'ingress', 'istio']).enabled = true
+  if (ingress.kourier?.enabled === true) ingress.kourier.enabled = false
+  const network = ks.spec?.config?.network
+  for (const k of INGRESS_CLASS_KEYS) if (network?.[k] === KOURIER_INGRESS_CLASS) network[k] = ISTIO_INGRESS_CLASS
+  return ks
+}
 
 /** What desiredServing() turns off so that Istio is the ingress: one warning each (Kourier's Routes stop serving). */
 export function kourierOverrides(live: KObject | null): Note[] {
@@ -184,10 +193,11 @@ export function bootstrapPorts(servers: string[]): number[] {
  * ports are kept. Each port of `ports` is set by number (name, protocol); each of `requiredPorts` (the bootstrap
  * servers' ports) missing by number is added as `tcp-<number>`. Then every port name and number is made unique,
  * as istiod requires: a repeated name gets `-<number>` appended, a repeated number (only a live object can have
- * one) is dropped. Each such repair and each added bootstrap port is a note.
+ * one) is dropped. Each such repair and each added bootstrap port is a note. A new object is of `kind`
+ * (networking.istio.io/v1alpha3 on 2.x; v1 on Service Mesh 3 when served).
  */
-export function desiredServiceEntry(live: KObject | null, hosts: string[], ports: KafkaPort[], requiredPorts: number[] = [], notes: Note[] = []): KObject {
-  const se = live ? structuredClone(live) : newObject(Kinds.ServiceEntry, KAFKA_SERVICE_ENTRY, KNATIVE_EVENTING)
+export function desiredServiceEntry(live: KObject | null, hosts: string[], ports: KafkaPort[], requiredPorts: number[] = [], notes: Note[] = [], kind: KindInfo = Kinds.ServiceEntry): KObject {
+  const se = live ? structuredClone(live) : newObject(kind, KAFKA_SERVICE_ENTRY, KNATIVE_EVENTING)
   const spec = ensureObject(se, ['spec'])
   addToList(ensureArray(se, ['spec', 'hosts']) as unknown as string[], hosts)
   spec.exportTo = spec.exportTo ?? ['.']
@@ -226,18 +236,41 @@ export function desiredServiceEntry(live: KObject | null, hosts: string[], ports
   return se
 }
 
+/** What differs between the generations in enable-istio: how each custom resource is edited, and the ServiceEntry's apiVersion. */
+export interface IstioEdits {
+  serving: (live: KObject | null) => KObject
+  eventing: (live: KObject) => KObject
+  kafka: (live: KObject) => KObject
+  serviceEntryKind: KindInfo
+}
+
+/** enable-istio on Service Mesh 2 (guide 1.4.3): {@link planEnableIstioWith} with the guide's annotations. */
 export function planEnableIstio(state: IstioState, input: IstioInput): Plan {
-  const notes: Note[] = []
+  return planEnableIstioWith(state, input, {
+    serving: (live) => desiredServing(live, input.meshNamespace),
+    eventing: desiredEventing,
+    kafka: desiredKafka,
+    serviceEntryKind: Kinds.ServiceEntry,
+  })
+}
+
+/**
+ * enable-istio's plan, for either generation's `edits` (src/mesh/istio3.ts for Service Mesh 3): KnativeServing
+ * (created when absent), KnativeEventing unless --no-eventing or absent, KnativeKafka when present, and the
+ * ServiceEntry kafka-cluster when a KnativeKafka or --kafka-bootstrap names bootstrap servers. `notes` may already
+ * hold the edits' own notes.
+ */
+export function planEnableIstioWith(state: IstioState, input: IstioInput, edits: IstioEdits, notes: Note[] = []): Plan {
   const items: Plan['items'] = []
   if (!state.serving) notes.push(info(`KnativeServing ${KNATIVE_SERVING}/${KNATIVE_SERVING} does not exist: it will be created with Istio enabled`))
-  items.push({live: state.serving, desired: desiredServing(state.serving, input.meshNamespace)})
+  items.push({live: state.serving, desired: edits.serving(state.serving)})
   notes.push(...kourierOverrides(state.serving))
 
   if (!input.eventing) notes.push(info('KnativeEventing skipped (--no-eventing)'))
-  else if (state.eventing) items.push({live: state.eventing, desired: desiredEventing(state.eventing)})
+  else if (state.eventing) items.push({live: state.eventing, desired: edits.eventing(state.eventing)})
   else notes.push(info(`no KnativeEventing in ${KNATIVE_EVENTING}: nothing to do for Eventing`))
 
-  if (state.kafka) items.push({live: state.kafka, desired: desiredKafka(state.kafka)})
+  if (state.kafka) items.push({live: state.kafka, desired: edits.kafka(state.kafka)})
   const servers = input.kafkaBootstrap?.length ? input.kafkaBootstrap : kafkaBootstrapOf(state.kafka)
   if (state.kafka || input.kafkaBootstrap?.length) {
     if (!state.kafka) notes.push(warning(`no KnativeKafka in ${KNATIVE_EVENTING}: only the ServiceEntry is written; run enable-istio again once Knative Kafka is installed`))
@@ -245,7 +278,7 @@ export function planEnableIstio(state: IstioState, input: IstioInput): Plan {
     if (hosts.length === 0) {
       notes.push(warning(`KnativeKafka names no bootstrap servers: pass --kafka-bootstrap host:port to write the ServiceEntry ${KAFKA_SERVICE_ENTRY}`))
     } else {
-      items.push({live: state.serviceEntry, desired: desiredServiceEntry(state.serviceEntry, hosts, input.kafkaPorts ?? DEFAULT_KAFKA_PORTS, bootstrapPorts(servers), notes)})
+      items.push({live: state.serviceEntry, desired: desiredServiceEntry(state.serviceEntry, hosts, input.kafkaPorts ?? DEFAULT_KAFKA_PORTS, bootstrapPorts(servers), notes, edits.serviceEntryKind)})
     }
   }
   return {items, notes}

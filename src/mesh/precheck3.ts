@@ -1,6 +1,6 @@
 import type {KObject} from '../kube/types.js'
 import {meshFlag} from './constants.js'
-import {KNATIVE_GATEWAY_NAMESPACE_3, OPENSHIFT_GATEWAY_ISTIO, noControlPlaneFinding, type GenerationFacts} from './generation.js'
+import {KNATIVE_GATEWAY_NAMESPACE_3, KNATIVE_GATEWAY_SERVICE_3 as GATEWAY_SERVICE, OPENSHIFT_GATEWAY_ISTIO, noControlPlaneFinding, type GenerationFacts} from './generation.js'
 import type {Check} from './check.js'
 
 /**
@@ -8,8 +8,6 @@ import type {Check} from './check.js'
  * replace the SMCP/SMMR rows. Pure: state in, Check[] out; never throws.
  */
 
-/** The Service the Serverless route controller targets on Service Mesh 3 (N6, N18; SO 05_gateway_deploy.yaml). */
-export const KNATIVE_INGRESS_SERVICE_3 = 'knative-istio-ingressgateway'
 /** IstioCNI must be named "default" (CEL on the Sail CRD). */
 export const ISTIO_CNI_NAME = 'default'
 
@@ -88,11 +86,11 @@ export function precheckChecks3(s: Precheck3State, meshNamespace: string): Check
   else checks.push({id: 'ingress-namespace', status: 'ok', detail: `namespace ${KNATIVE_GATEWAY_NAMESPACE_3} exists`})
 
   const svc = s.gatewayService
-  const where = `${KNATIVE_GATEWAY_NAMESPACE_3}/${KNATIVE_INGRESS_SERVICE_3}`
+  const where = `${KNATIVE_GATEWAY_NAMESPACE_3}/${GATEWAY_SERVICE}`
   if (!svc) checks.push({id: 'ingressgateway-service', status: 'warning', detail: `Service ${where} not found (Service Mesh 3 deploys no gateway: you do)`, fix: `knmesh create-gateways${flag}`})
   else {
     const type = svc.spec?.type ?? 'ClusterIP'
-    if (type === 'NodePort' || type === 'LoadBalancer') checks.push({id: 'ingressgateway-service', status: 'failure', detail: `Service ${where} is exposed as ${type}: unsupported, Knative Services are reached through OpenShift Routes`, fix: `oc patch service -n ${KNATIVE_GATEWAY_NAMESPACE_3} ${KNATIVE_INGRESS_SERVICE_3} -p '{"spec":{"type":"ClusterIP"}}'`})
+    if (type === 'NodePort' || type === 'LoadBalancer') checks.push({id: 'ingressgateway-service', status: 'failure', detail: `Service ${where} is exposed as ${type}: unsupported, Knative Services are reached through OpenShift Routes`, fix: `oc patch service -n ${KNATIVE_GATEWAY_NAMESPACE_3} ${GATEWAY_SERVICE} -p '{"spec":{"type":"ClusterIP"}}'`})
     else checks.push({id: 'ingressgateway-service', status: 'ok', detail: `Service ${where} is ${type}`})
   }
   return checks

@@ -4,6 +4,8 @@ import {meshFlag} from './constants.js'
 import {planGateways, type GatewaysState} from './gateways.js'
 import {planMembers, type MembersState} from './members.js'
 import {planConfigureMesh, smcpFindings, type MeshState} from './smcp.js'
+import {istioFindings, planConfigureMesh3, type Mesh3State} from './sail.js'
+import {planGateways3, type Gateways3State} from './gateways3.js'
 
 /**
  * The mesh-side steps enable-istio depends on (configure-mesh, create-gateways,
@@ -13,11 +15,14 @@ import {planConfigureMesh, smcpFindings, type MeshState} from './smcp.js'
 
 export type PrerequisiteVerb = 'configure-mesh' | 'create-gateways' | 'add-namespace'
 
-export interface PrerequisitesState {
-  mesh: MeshState
-  gateways: GatewaysState
-  members: MembersState
-}
+/**
+ * Service Mesh 2 (no `generation`, or 2): the SMCP, the 2.x gateways, the member roll. Service Mesh 3: the Istio +
+ * PeerAuthentications (configure-mesh) and the knative-serving-ingress gateway (create-gateways); add-namespace has
+ * nothing to do for Knative there (no member roll; Knative's namespaces get no injection labels, N5).
+ */
+export type PrerequisitesState =
+  | {generation?: 2; mesh: MeshState; gateways: GatewaysState; members: MembersState}
+  | {generation: 3; mesh3: Mesh3State; gateways3: Gateways3State}
 
 export interface PrerequisitesInput {
   meshNamespace: string
@@ -36,6 +41,11 @@ export interface PrerequisiteFinding {
 }
 
 function planOf(verb: PrerequisiteVerb, state: PrerequisitesState, input: PrerequisitesInput): Plan {
+  if (state.generation === 3) {
+    if (verb === 'configure-mesh') return planConfigureMesh3(state.mesh3)
+    if (verb === 'create-gateways') return planGateways3(state.gateways3, {meshNamespace: input.meshNamespace, secret: input.secret})
+    return {items: [], notes: []}
+  }
   switch (verb) {
     case 'configure-mesh':
       return planConfigureMesh(state.mesh, {meshNamespace: input.meshNamespace})
@@ -65,7 +75,9 @@ export function prerequisiteFindings(state: PrerequisitesState, input: Prerequis
     const changes = changesOf(plan)
     if (changes.length === 0) continue
     let why: string
-    if (verb === 'configure-mesh') {
+    if (verb === 'configure-mesh' && state.generation === 3) {
+      why = `Istio ${state.mesh3.istio?.metadata.name}: ${istioFindings(state.mesh3).join('; ')}`
+    } else if (verb === 'configure-mesh') {
       const smcp = changes[0].live
       why = smcp ? `ServiceMeshControlPlane ${smcp.metadata.name}: ${smcpFindings(smcp).join('; ')}` : 'no ServiceMeshControlPlane'
     } else if (verb === 'create-gateways') {

@@ -9,8 +9,10 @@ import type {MeshState} from '../mesh/smcp.js'
 import type {Mesh3State} from '../mesh/sail.js'
 import type {ConfigureMeshState} from '../mesh/configure.js'
 import {KNATIVE_GATEWAY_NAMESPACE_3, type GenerationDecision, type GenerationFacts} from '../mesh/generation.js'
-import {ISTIO_CNI_NAME, KNATIVE_INGRESS_SERVICE_3, type Precheck3State} from '../mesh/precheck3.js'
+import {ISTIO_CNI_NAME, type Precheck3State} from '../mesh/precheck3.js'
 import {servedIstioVersions} from './generation.js'
+import type {EnableIstioState} from '../mesh/istio3.js'
+import {GATEWAY_DEPLOYMENT, GATEWAY_NAMESPACE, GATEWAY_SERVICE, SDS_ROLE, type CreateGatewaysState, type Gateways3State} from '../mesh/gateways3.js'
 import {readPartOfNamespaces} from './members.js'
 import {unlessForbidden} from './tolerate.js'
 
@@ -74,7 +76,7 @@ async function readPrecheck3(client: KubeClient, istio: KObject | null, facts: G
     getIfServed(client, Kinds.IstioCNI, ISTIO_CNI_NAME),
     servedIstioVersions(client),
     unlessForbidden(client.get(Kinds.Namespace, KNATIVE_GATEWAY_NAMESPACE_3)),
-    unlessForbidden(client.get(Kinds.Service, KNATIVE_INGRESS_SERVICE_3, KNATIVE_GATEWAY_NAMESPACE_3)),
+    unlessForbidden(client.get(Kinds.Service, GATEWAY_SERVICE, KNATIVE_GATEWAY_NAMESPACE_3)),
   ])
   return {facts, istio, istioCni, istioVersions, ingressNamespace, gatewayService}
 }
@@ -118,14 +120,62 @@ export async function readGateways(client: KubeClient, meshNamespace: string, se
   return {ingress: find(INGRESS_GATEWAY), local: find(LOCAL_GATEWAY), service, secretExists: exists, allGateways, memberRolls: memberRolls ?? []}
 }
 
-export async function readIstio(client: KubeClient, opts: {eventing: boolean}): Promise<IstioState> {
+/** The Gateway apiVersion to write: networking.istio.io/v1 when served (Service Mesh 3's Istio 1.27), else v1alpha3. */
+export async function gatewayKindServed(client: KubeClient): Promise<KindInfo> {
+  return (await client.isServed(Kinds.GatewayV1)) ? Kinds.GatewayV1 : Kinds.Gateway
+}
+
+/**
+ * Service Mesh 3's Knative gateway as create-gateways sees it (src/mesh/gateways3.ts): the Istio `istioName`, the
+ * objects in knative-serving-ingress (absent namespace: all null), the two Gateways of knative-serving from one
+ * cluster-wide list (the 443 conflict check needs it) of the apiVersion written, and whether the credential Secret
+ * is in knative-serving-ingress.
+ */
+export async function readGateways3(client: KubeClient, meshNamespace: string, istioName: string | null, secret: string): Promise<Gateways3State> {
+  const gatewayKind = await gatewayKindServed(client)
+  const ns = GATEWAY_NAMESPACE
+  const [istio, namespace, allGateways, deployment, role, roleBinding, ingressService, localService, exists] = await Promise.all([
+    istioName ? client.get(Kinds.Istio, istioName) : null,
+    client.get(Kinds.Namespace, ns),
+    client.listAll(gatewayKind),
+    client.get(Kinds.Deployment, GATEWAY_DEPLOYMENT, ns),
+    client.get(Kinds.Role, SDS_ROLE, ns),
+    client.get(Kinds.RoleBinding, SDS_ROLE, ns),
+    client.get(Kinds.Service, GATEWAY_SERVICE, ns),
+    client.get(Kinds.Service, LOCAL_GATEWAY, ns),
+    secretExists(client, secret, ns),
+  ])
+  const find = (name: string) => allGateways.find((g) => g.metadata.namespace === KNATIVE_SERVING && g.metadata.name === name) ?? null
+  return {meshNamespace, istio, gatewayKind, namespace, deployment, role, roleBinding, ingressService, localService, ingress: find(INGRESS_GATEWAY), local: find(LOCAL_GATEWAY), secretExists: exists, allGateways}
+}
+
+/** create-gateways' reader for the generation decided (src/read/generation.ts). */
+export async function readGatewaysFor(client: KubeClient, meshNamespace: string, decision: Pick<GenerationDecision, 'generation' | 'istio'>, secret: string): Promise<CreateGatewaysState> {
+  if (decision.generation === 3) return {generation: 3, ...(await readGateways3(client, meshNamespace, decision.istio?.metadata.name ?? null, secret))}
+  return {generation: 2, ...(await readGateways(client, meshNamespace, secret))}
+}
+
+/** enable-istio's state: the three Knative custom resources and the ServiceEntry kafka-cluster (read as `serviceEntryKind`). */
+export async function readIstio(client: KubeClient, opts: {eventing: boolean}, serviceEntryKind: KindInfo = Kinds.ServiceEntry): Promise<IstioState> {
   const [serving, eventing, kafka, serviceEntry] = await Promise.all([
     client.get(Kinds.KnativeServing, KNATIVE_SERVING, KNATIVE_SERVING),
     opts.eventing ? getIfServed(client, Kinds.KnativeEventing, KNATIVE_EVENTING, KNATIVE_EVENTING) : null,
     getIfServed(client, Kinds.KnativeKafka, KNATIVE_KAFKA, KNATIVE_EVENTING),
-    getIfServed(client, Kinds.ServiceEntry, KAFKA_SERVICE_ENTRY, KNATIVE_EVENTING),
+    getIfServed(client, serviceEntryKind, KAFKA_SERVICE_ENTRY, KNATIVE_EVENTING),
   ])
   return {serving, eventing, kafka, serviceEntry}
+}
+
+/**
+ * enable-istio's reader for the generation decided: on Service Mesh 3 also the Istio (its active revision) and the
+ * ServiceEntry read and written as networking.istio.io/v1 when served.
+ */
+export async function readIstioFor(client: KubeClient, decision: Pick<GenerationDecision, 'generation' | 'istio'>, opts: {eventing: boolean}): Promise<EnableIstioState> {
+  if (decision.generation !== 3) return {generation: 2, ...(await readIstio(client, opts))}
+  const serviceEntryKind = (await client.isServed(Kinds.ServiceEntryV1)) ? Kinds.ServiceEntryV1 : Kinds.ServiceEntry
+  const name = decision.istio?.metadata.name
+  const [state, istio] = await Promise.all([readIstio(client, opts, serviceEntryKind), name ? client.get(Kinds.Istio, name) : null])
+  return {generation: 3, ...state, istio, serviceEntryKind}
 }
 
 /** The cluster's apps domain: ingresses.config.openshift.io/cluster spec.domain (null when absent or not served). */

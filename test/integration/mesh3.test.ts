@@ -147,10 +147,10 @@ describe('Service Mesh 3 (Sail operator)', () => {
     expect(await cluster.client.get(Kinds.Secret, 'wildcard-certs', 'istio-system')).toBeNull()
   })
 
-  it('a verb not implemented on Service Mesh 3 says so and changes nothing', async () => {
-    const r = await cluster.run(['create-gateways', '--yes'])
+  it('a verb not implemented on Service Mesh 3 (analyze) says so', async () => {
+    const r = await cluster.run(['analyze'])
     expect(r.exitCode).toBe(4)
-    expect(r.stderr).toBe('error: create-gateways does not support Service Mesh 3 yet (README "Service Mesh 3" lists what does): nothing was changed')
+    expect(r.stderr).toBe('error: analyze does not support Service Mesh 3 yet (README "Service Mesh 3" lists what does): nothing was changed')
   })
 })
 
