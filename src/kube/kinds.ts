@@ -35,6 +35,8 @@ export const Kinds = {
   IstioCNI: k('IstioCNI', 'sailoperator.io', 'v1', 'istiocnis', false, MESH3),
   /** security.istio.io/v1 (Istio 1.22+, served by Service Mesh 3's Istio 1.27 CRDs); the mesh-wide mTLS policy on mesh 3. */
   PeerAuthenticationV1: k('PeerAuthentication', 'security.istio.io', 'v1', 'peerauthentications', true, MESH3),
+  /** security.istio.io/v1: the AuthorizationPolicies knmesh writes on Service Mesh 3 (same objects as v1beta1, another version). */
+  AuthorizationPolicyV1: k('AuthorizationPolicy', 'security.istio.io', 'v1', 'authorizationpolicies', true, MESH3),
   CustomResourceDefinition: k('CustomResourceDefinition', 'apiextensions.k8s.io', 'v1', 'customresourcedefinitions', false),
   Gateway: k('Gateway', 'networking.istio.io', 'v1alpha3', 'gateways', true, MESH),
   ServiceEntry: k('ServiceEntry', 'networking.istio.io', 'v1alpha3', 'serviceentries', true, MESH),
