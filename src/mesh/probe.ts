@@ -262,7 +262,8 @@ export class Authorizer {
     dst.ap ??= this.applicable(dst.workload)
     const decision = decide(dst.ap, {host: req.host, path: req.path, method: req.method, headers: req.headers, source, destination: {namespace: dst.workload.namespace, labels: dst.workload.labels, port}})
     m.texts ??= {mutual: `mTLS ${modeText}`, plain: `plaintext ${modeText}: no peer identity`}
-    const mtls = dst.ingress ? 'TLS from the router: no peer identity' : mutual ? m.texts.mutual : m.texts.plain
+    // An ingress gateway is reached from the router (external), or on Service Mesh 3 by a caller's plain HTTP (local gateway).
+    const mtls = dst.ingress ? (src ? 'plain HTTP into the gateway: no peer identity' : 'TLS from the router: no peer identity') : mutual ? m.texts.mutual : m.texts.plain
     return {from, to: dst.label, mtls, decision}
   }
 }

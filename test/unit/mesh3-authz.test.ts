@@ -123,6 +123,7 @@ describe('probe on Service Mesh 3 (N5, N17)', () => {
     const docs = predict(new Authorizer(view(8081)), {from: 'plain', to: 'alpha-1', service: 'w', external: false})
     expect(docs.paths.map((p) => p.name)).toEqual(['via knative-local-gateway.knative-serving-ingress.svc.cluster.local and activator', 'via knative-local-gateway.knative-serving-ingress.svc.cluster.local, direct to the pod'])
     expect(docs.verdict).toBe('deny')
+    expect(docs.paths[0].hops[0].mtls).toBe('plain HTTP into the gateway: no peer identity')
     expect(predict(new Authorizer(view(8080)), {from: 'plain', to: 'alpha-1', service: 'w', external: false}).verdict).toBe('allow')
   })
 
