@@ -9,6 +9,8 @@ export default class Probe extends KnmeshCommand {
 
 --live also sends the request for real: a short-lived curl pod in --from (sidecar injected, non-root, resource limits, activeDeadlineSeconds) writes the HTTP status and the head of the body to its termination message; knmesh waits for it (--timeout), reports predicted against observed (a mismatch is flagged loudly) and deletes the pod whatever happens.
 
+On Service Mesh 3 sidecars run where the namespace is labeled for injection (istio-injection=enabled or istio.io/rev), or in a Knative Service whose revision template has the label sidecar.istio.io/inject: "true" (the annotation is ignored there, and the prediction says so); mTLS comes from the PeerAuthentications (the mesh-wide one in the mesh namespace); --external goes through the gateway in knative-serving-ingress; a caller without a sidecar goes through the local gateway knative-local-gateway.knative-serving-ingress.svc.cluster.local, which is plain HTTP there.
+
 --matrix predicts every pair of tenant namespaces (tenants found by tenant-authz's labels): same tenant should be allowed, different tenants denied.
 
 Exit code 0 when every result matches --expect (or none is given) and, with --live, the observation matches the prediction; 1 otherwise.`
@@ -22,6 +24,7 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
   ]
 
   static readsOnly = true
+  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     from: Flags.string({description: 'namespace the request comes from', helpValue: 'NS'}),
@@ -51,13 +54,16 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     const to = validateLabelName(flags.to)
     const service = validateLabelName(flags.service, 'service name')
 
-    const {readMeshView} = await import('../read/authz.js')
-    const {Authorizer, predict, expectedStatus} = await import('../mesh/probe.js')
+    const {readMeshViewFor} = await import('../read/authz.js')
+    const {Authorizer, predict, expectedStatus, ksvcInjection3} = await import('../mesh/probe.js')
     const client = await this.client()
+    const generation = await this.meshGeneration()
     // Names that do not exist are an error (exit 6) before any prediction.
     await this.requireNamespaces([from, to])
     const {requireKnativeService, appsDomain} = await import('../read/probe.js')
-    const [view, ksvc] = await Promise.all([readMeshView(client, mesh), requireKnativeService(client, service, to)])
+    const [view, ksvc] = await Promise.all([readMeshViewFor(client, mesh, generation), requireKnativeService(client, service, to)])
+    // Service Mesh 3: the Knative Service's template label (not its annotation) can inject it outside labeled namespaces.
+    const targetInjection = view.mesh3 && ksvc ? ksvcInjection3(ksvc, view.mesh3.namespaces.get(to), view.mesh3.istio) : undefined
     const url = ksvc?.status?.url as string | undefined
     let externalHost: string | undefined
     if (flags.external) {
@@ -68,7 +74,7 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
         externalHost = `${service}-${to}.${(await appsDomain(client)) ?? 'apps'}`
       }
     }
-    const p = predict(new Authorizer(view), {from, to, service, external: flags.external, externalHost})
+    const p = predict(new Authorizer(view), {from, to, service, external: flags.external, externalHost, targetInjection})
     const predictedStatus = expectedStatus(p)
     const result: Record<string, unknown> = {from, to, service, external: flags.external, url: p.url, predicted: p.verdict, predictedStatus, reason: p.reason, paths: p.paths}
     const failures: string[] = []
@@ -117,9 +123,9 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
   }
 
   private async matrix(mesh: string, tenants: string[], expectIsolated: boolean, service: string) {
-    const {readMeshView} = await import('../read/authz.js')
+    const {readMeshViewFor} = await import('../read/authz.js')
     const {tenantMatrix} = await import('../mesh/probe.js')
-    const view = await readMeshView(await this.client(), mesh)
+    const view = await readMeshViewFor(await this.client(), mesh, await this.meshGeneration())
     const m = tenantMatrix(view, {tenants, service})
     const missing = tenants.filter((t) => !m.tenants.includes(t))
     if (missing.length) throw new MissingError(`no tenant named ${missing.join(', ')} (see tenant-authz --list)`)
@@ -167,7 +173,8 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
         if (m.violations.length > 50) this.printer.info(`... and ${m.violations.length - 50} more (-o json for all)`)
       }
       for (const ns of m.outsideMesh) {
-        this.printer.info(`note: ${ns} is not in the ServiceMeshMemberRoll (${mesh}/default): no sidecar checks requests to it and its pods call without mTLS, so its pairs can differ by path ("mixed"); add it with ${this.config.bin} add-namespace ${ns}`)
+        const outside = view.mesh3 ? 'is not labeled for sidecar injection (Service Mesh 3)' : `is not in the ServiceMeshMemberRoll (${mesh}/default)`
+        this.printer.info(`note: ${ns} ${outside}: no sidecar checks requests to it and its pods call without mTLS, so its pairs can differ by path ("mixed"); add it with ${this.config.bin} add-namespace ${ns}`)
       }
       this.printer.info(`${m.violations.length === 0 ? 'isolated: every tenant reaches its own namespaces only' : `${m.violations.length} pair(s) break tenant isolation (marked (!))`} (${Math.round(m.ms)} ms)`)
     }

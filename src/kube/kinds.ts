@@ -41,6 +41,8 @@ export const Kinds = {
   /** Service Mesh 3's gateway in knative-serving-ingress reads its TLS Secret through this Role (N2). */
   Role: k('Role', 'rbac.authorization.k8s.io', 'v1', 'roles', true),
   RoleBinding: k('RoleBinding', 'rbac.authorization.k8s.io', 'v1', 'rolebindings', true),
+  /** security.istio.io/v1: the AuthorizationPolicies knmesh writes on Service Mesh 3 (same objects as v1beta1, another version). */
+  AuthorizationPolicyV1: k('AuthorizationPolicy', 'security.istio.io', 'v1', 'authorizationpolicies', true, MESH3),
   CustomResourceDefinition: k('CustomResourceDefinition', 'apiextensions.k8s.io', 'v1', 'customresourcedefinitions', false),
   Gateway: k('Gateway', 'networking.istio.io', 'v1alpha3', 'gateways', true, MESH),
   ServiceEntry: k('ServiceEntry', 'networking.istio.io', 'v1alpha3', 'serviceentries', true, MESH),

@@ -44,6 +44,18 @@ export function injectionLabel(istio: KObject): [string, string] {
   return rev === 'default' ? [INJECTION_LABEL, 'enabled'] : [REVISION_LABEL, rev]
 }
 
+/** Whether a namespace is in the Service Mesh 3 data plane for `istio`: its injection label (N5). */
+export function injectedNamespace(ns: KObject | undefined, istio: KObject | null): boolean {
+  const labels = (ns?.metadata.labels ?? {}) as Record<string, string>
+  if (labels[INJECTION_LABEL] === 'enabled') return true
+  if (labels[INJECTION_LABEL] !== undefined) return false
+  const rev = labels[REVISION_LABEL]
+  if (rev === undefined || !istio) return false
+  // As injectionLabel; a RevisionBased Istio without a status yet matches no revision.
+  const active = activeRevision(istio) ?? (istio.spec?.updateStrategy?.type === 'RevisionBased' ? null : istio.metadata.name)
+  return active !== null && rev === active
+}
+
 /** spec.values.meshConfig.discoverySelectors of an Istio ([] when unset: every namespace is discovered). */
 export function discoverySelectors(istio: KObject): LabelSelector[] {
   const s = getPath(istio, ['spec', 'values', 'meshConfig', 'discoverySelectors'])

@@ -2,6 +2,7 @@ import type {KObject} from '../kube/types.js'
 import {applicable, decide, mtlsMode, refText, type Applicable, type AuthzRequest, type Decision, type Verdict, type Workload} from './authz-eval.js'
 import {KNATIVE_SERVING} from './constants.js'
 import {members} from './members.js'
+import {injectedNamespace, injectionLabel, INJECTION_LABEL} from './members3.js'
 import {tenantsOf, type TenantInfo} from './tenant-authz.js'
 
 /**
@@ -25,7 +26,29 @@ export interface MeshView {
    * STRICT the mesh default where no PeerAuthentication sets a mode.
    */
   meshMtls?: boolean
+  /**
+   * Service Mesh 3 (service-mesh-3.md rows 5, 6, 17, N5, N17): no member roll and no SMCP. Sidecars run in the
+   * namespaces labeled for injection (`namespaces`, by the Istio's revision); mTLS comes from the PeerAuthentications
+   * only (the mesh-wide one in the mesh namespace); the Knative gateways run in knative-serving-ingress.
+   */
+  mesh3?: Mesh3View
 }
+
+export interface Mesh3View {
+  istio: KObject | null
+  /** Every Namespace by name (for the injection labels). */
+  namespaces: Map<string, KObject>
+  /** The port the local gateway's pods listen on for cluster-local traffic (Service knative-local-gateway's http2 targetPort). */
+  localGatewayPort: number
+}
+
+/** Service Mesh 3: where the Knative gateways run, and the local gateway's host (N17). */
+export const GATEWAY_NAMESPACE_3 = 'knative-serving-ingress'
+export const LOCAL_GATEWAY_HOST_3 = `knative-local-gateway.${GATEWAY_NAMESPACE_3}.svc.cluster.local`
+/** The docs' local gateway port (Service 80 → 8081); the e2e uses 8080 (service-mesh-3.md §4.1). */
+export const DEFAULT_LOCAL_GATEWAY_PORT_3 = 8081
+/** Labels of the Service Mesh 3 gateway pods (docs and e2e Deployment knative-istio-ingressgateway, N6). */
+export const GATEWAY_LABELS_3 = {knative: 'ingressgateway', 'knative-ingress-gateway': 'ingressgateway', 'knative-local-gateway': 'ingressgateway'}
 
 export interface ProbeRequest {
   from: string
@@ -36,6 +59,11 @@ export interface ProbeRequest {
   externalHost?: string
   /** Labels of the target's pods, when known; a Knative revision pod's otherwise. */
   targetLabels?: Record<string, string>
+  /**
+   * Whether the target's pods get a sidecar, when known from the Knative Service (Service Mesh 3: its template label,
+   * ksvcInjection3), and why not; else the namespace decides.
+   */
+  targetInjection?: {injected: boolean; reason?: string}
   path?: string
   method?: string
 }
@@ -96,6 +124,8 @@ interface Party {
   principal?: string
   /** Whether a sidecar runs next to it (mesh member namespace). */
   sidecar: boolean
+  /** Why no sidecar runs there, when it does not (default: not a mesh member). */
+  noSidecar?: string
   /** An ingress gateway: it terminates the client's TLS itself, PeerAuthentication does not apply. */
   ingress?: boolean
   /** Memoized per party: its applicable policies and its mTLS mode per port. */
@@ -116,8 +146,13 @@ export class Authorizer {
   private readonly byNamespace = new Map<string, KObject[]>()
 
   constructor(readonly view: MeshView) {
-    // Sidecars run where the member roll says (the mesh namespace's gateways always have one).
-    this.members = new Set([...members(view.smmr), view.meshNamespace])
+    // Sidecars run where the member roll says (the mesh namespace's gateways always have one). Service Mesh 3: where
+    // the namespace injection label says; Knative's own pods and gateways are injected by their pod labels (N5, N6),
+    // so knative-serving and knative-serving-ingress count as in the mesh.
+    const m3 = view.mesh3
+    this.members = m3
+      ? new Set([...[...m3.namespaces.values()].filter((n) => injectedNamespace(n, m3.istio)).map((n) => n.metadata.name), KNATIVE_SERVING, GATEWAY_NAMESPACE_3])
+      : new Set([...members(view.smmr), view.meshNamespace])
     for (const p of view.policies) {
       const ns = p.metadata.namespace ?? ''
       const list = this.byNamespace.get(ns) ?? []
@@ -204,7 +239,8 @@ export class Authorizer {
   hop(src: Party | null, dst: Party, port: number, req: Omit<AuthzRequest, 'source' | 'destination'>): Hop {
     const from = src?.label ?? 'outside the mesh'
     if (!dst.sidecar) {
-      return {from, to: dst.label, mtls: 'none (no sidecar at the destination)', decision: {verdict: 'allow', by: 'NONE', reason: `${dst.workload.namespace} is not a mesh member: no sidecar enforces policies there`}}
+      const why = dst.noSidecar ?? `${dst.workload.namespace} is not a mesh member`
+      return {from, to: dst.label, mtls: 'none (no sidecar at the destination)', decision: {verdict: 'allow', by: 'NONE', reason: `${why}: no sidecar enforces policies there`}}
     }
     dst.modes ??= new Map()
     let m = dst.modes.get(port)
@@ -226,7 +262,8 @@ export class Authorizer {
     dst.ap ??= this.applicable(dst.workload)
     const decision = decide(dst.ap, {host: req.host, path: req.path, method: req.method, headers: req.headers, source, destination: {namespace: dst.workload.namespace, labels: dst.workload.labels, port}})
     m.texts ??= {mutual: `mTLS ${modeText}`, plain: `plaintext ${modeText}: no peer identity`}
-    const mtls = dst.ingress ? 'TLS from the router: no peer identity' : mutual ? m.texts.mutual : m.texts.plain
+    // An ingress gateway is reached from the router (external), or on Service Mesh 3 by a caller's plain HTTP (local gateway).
+    const mtls = dst.ingress ? (src ? 'plain HTTP into the gateway: no peer identity' : 'TLS from the router: no peer identity') : mutual ? m.texts.mutual : m.texts.plain
     return {from, to: dst.label, mtls, decision}
   }
 }
@@ -245,12 +282,23 @@ export function clusterLocalHost(service: string, namespace: string): string {
 /** Predicts one request, along every path it may take. */
 export function predict(az: Authorizer, r: ProbeRequest): Prediction {
   const mesh = az.view.meshNamespace
+  const m3 = az.view.mesh3
   const caller = az.party('caller', 'caller', r.from, CALLER_LABELS, 'default')
   const activator = az.party('system', 'activator', KNATIVE_SERVING, ACTIVATOR_LABELS, 'controller')
-  const target = r.targetLabels
-    ? {label: `${r.to}/${r.service}`, workload: {namespace: r.to, labels: r.targetLabels}, sa: 'default', sidecar: az.inMesh(r.to)}
-    : az.party('target', r.service, r.to, revisionLabels(r.service), 'default')
-  const gateway = az.party('system', 'istio-ingressgateway', mesh, GATEWAY_LABELS, 'istio-ingressgateway-service-account', true)
+  const target =
+    r.targetLabels || r.targetInjection
+      ? {
+          label: `${r.to}/${r.service}`,
+          workload: {namespace: r.to, labels: r.targetLabels ?? revisionLabels(r.service)},
+          sa: 'default',
+          sidecar: r.targetInjection?.injected ?? az.inMesh(r.to),
+          noSidecar: r.targetInjection?.reason,
+        }
+      : az.party('target', r.service, r.to, revisionLabels(r.service), 'default')
+  // Service Mesh 3: the user-owned gateway Deployment knative-istio-ingressgateway in knative-serving-ingress (N6).
+  const gateway = m3
+    ? az.party('system', 'knative-istio-ingressgateway', GATEWAY_NAMESPACE_3, GATEWAY_LABELS_3, 'default', true)
+    : az.party('system', 'istio-ingressgateway', mesh, GATEWAY_LABELS, 'istio-ingressgateway-service-account', true)
   const host = r.external ? (r.externalHost ?? `${r.service}-${r.to}.apps`) : clusterLocalHost(r.service, r.to)
   const req = {host, path: r.path ?? '/', method: r.method ?? 'GET', headers: {}}
   const paths: PathResult[] = []
@@ -259,6 +307,14 @@ export function predict(az: Authorizer, r: ProbeRequest): Prediction {
     const atGateway = az.sharedHop(null, gateway, 8443, req)
     paths.push(pathOf('via ingress gateway and activator', [atGateway, az.sharedHop(gateway, activator, ACTIVATOR_PORT, req), az.sharedHop(activator, target, REVISION_PORT, req)]))
     paths.push(pathOf('via ingress gateway, direct to the pod', [atGateway, az.sharedHop(gateway, target, REVISION_PORT, req)]))
+  } else if (m3 && !caller.sidecar) {
+    // Service Mesh 3: SERVICE.NS is an ExternalName for the local gateway; without a sidecar nothing routes the call
+    // past it, and the local gateway is plain HTTP (no ISTIO_MUTUAL, N6): the caller reaches it, it forwards with its
+    // own identity (knative-serving-ingress).
+    const local = az.party('system', 'knative-local-gateway', GATEWAY_NAMESPACE_3, GATEWAY_LABELS_3, 'default', true)
+    const atLocal = az.hop(caller, local, m3.localGatewayPort, req)
+    paths.push(pathOf(`via ${LOCAL_GATEWAY_HOST_3} and activator`, [atLocal, az.sharedHop(local, activator, ACTIVATOR_PORT, req), az.sharedHop(activator, target, REVISION_PORT, req)]))
+    paths.push(pathOf(`via ${LOCAL_GATEWAY_HOST_3}, direct to the pod`, [atLocal, az.sharedHop(local, target, REVISION_PORT, req)]))
   } else {
     paths.push(pathOf('via activator', [az.hop(caller, activator, ACTIVATOR_PORT, req), az.sharedHop(activator, target, REVISION_PORT, req)]))
     paths.push(pathOf('direct to the pod', [az.hop(caller, target, REVISION_PORT, req)]))
@@ -332,4 +388,36 @@ export function tenantMatrix(view: MeshView, opts: {tenants?: string[]; service?
     }
   }
   return {tenants: tenants.map((t) => t.name), namespaces, cells, violations: cells.filter((c) => c.verdict !== c.expected), outsideMesh: namespaces.filter((ns) => !az.inMesh(ns)), ms: performance.now() - t0}
+}
+
+/**
+ * Service Mesh 3: whether the pods of a Knative Service get a sidecar (N5, N11): yes in a namespace labeled for
+ * injection; else only with the template *label* sidecar.istio.io/inject: "true" (default revision, namespace without
+ * istio-injection/istio.io/rev). The annotation alone injects nothing on Service Mesh 3, and the reason says so.
+ */
+export function ksvcInjection3(ksvc: KObject | null, ns: KObject | undefined, istio: KObject | null): {injected: boolean; reason?: string} {
+  const name = `${ns?.metadata.name ?? ksvc?.metadata.namespace}/${ksvc?.metadata.name ?? '?'}`
+  const nsName = ns?.metadata.name ?? ksvc?.metadata.namespace ?? '?'
+  const nsLabels = (ns?.metadata.labels ?? {}) as Record<string, string>
+  const meta = ksvc?.spec?.template?.metadata ?? {}
+  if (meta.labels?.['sidecar.istio.io/inject'] === 'false') return {injected: false, reason: `${name} has the template label sidecar.istio.io/inject: "false"`}
+  if (injectedNamespace(ns, istio)) return {injected: true}
+  const [key, value] = istio ? injectionLabel3(istio) : [INJECTION_LABEL, 'enabled']
+  const nsLabeled = nsLabels[INJECTION_LABEL] !== undefined || nsLabels['istio.io/rev'] !== undefined
+  if (meta.labels?.['sidecar.istio.io/inject'] === 'true' && !nsLabeled && key === INJECTION_LABEL) return {injected: true}
+  const fix = `label the namespace ${key}=${value} (knmesh add-namespace ${nsName}) or the template (knmesh annotate-services -n ${nsName})`
+  if (meta.labels?.['sidecar.istio.io/inject'] === 'true') return {injected: false, reason: `${name} is not injected on Service Mesh 3: its template label sidecar.istio.io/inject injects only in a namespace without injection labels, for the default revision; ${fix}`}
+  if (meta.annotations?.['sidecar.istio.io/inject'] === 'true') {
+    return {injected: false, reason: `${name} is not injected on Service Mesh 3: it has only the annotation sidecar.istio.io/inject, which Service Mesh 3 ignores, and namespace ${nsName} is not labeled ${key}=${value}; ${fix}`}
+  }
+  return {injected: false, reason: `${name} is not injected: namespace ${nsName} is not labeled ${key}=${value} and the template has no label sidecar.istio.io/inject; ${fix}`}
+}
+
+/** injectionLabel that never throws (a RevisionBased Istio without status: the namespace label istio-injection). */
+function injectionLabel3(istio: KObject): [string, string] {
+  try {
+    return injectionLabel(istio)
+  } catch {
+    return [INJECTION_LABEL, 'enabled']
+  }
 }

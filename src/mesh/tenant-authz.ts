@@ -5,6 +5,7 @@ import {info, warning, type Note, type Plan, type PlanItem} from '../change/plan
 import {KnmeshError, UsageError} from '../errors.js'
 import type {KObject, Json} from '../kube/types.js'
 import {KNATIVE_EVENTING, KNATIVE_SERVING, MANAGED_BY, meshFlag} from './constants.js'
+import type {MeshGeneration} from './generation.js'
 import {members, planMembers} from './members.js'
 
 /**
@@ -51,7 +52,17 @@ export interface TenantValues {
   clusterDomain: string
   serving: boolean
   eventing: boolean
+  /**
+   * 3: the Service Mesh 3 render (service-mesh-3.md N16): security.istio.io/v1, knative-serving-ingress instead of
+   * the mesh namespace in allow-from-knative-and-istio, and allow-NAME-to-job-sink. Absent or 2: the chart 1.32 render.
+   */
+  generation?: MeshGeneration
 }
+
+/** Service Mesh 3: the namespace of the Knative ingress gateways (their pods are the source of gateway traffic). */
+export const KNATIVE_SERVING_INGRESS = 'knative-serving-ingress'
+/** Service Mesh 3's extra eventing receiver (chart e187271, SO mesh_v3_resources tenant renders). */
+export const JOB_SINK_RECEIVER: [string, string] = ['job-sink', 'job-sink']
 
 export const principal = (sa: string, ns = KNATIVE_EVENTING) => `cluster.local/ns/${ns}/sa/${sa}`
 
@@ -69,8 +80,8 @@ export function tenantLabels(tenant: string): Record<string, string> {
   return {...MANAGED_BY, [TENANT_LABEL]: tenant}
 }
 
-function policy(name: string, namespace: string, spec: Record<string, unknown>, labels?: Record<string, string>): KObject {
-  const obj = newObject(Kinds.AuthorizationPolicy, name, namespace, {spec})
+function apPolicy(name: string, namespace: string, spec: Record<string, unknown>, labels?: Record<string, string>, generation?: MeshGeneration): KObject {
+  const obj = newObject(generation === 3 ? Kinds.AuthorizationPolicyV1 : Kinds.AuthorizationPolicy, name, namespace, {spec})
   if (labels) obj.metadata.labels = {...labels}
   return obj
 }
@@ -81,10 +92,14 @@ export function renderTenant(v: TenantValues): KObject[] {
   const labels = tenantLabels(v.name)
   const hosts = hostsOf(N, v.clusterDomain)
   const out: KObject[] = []
+  const g = v.generation
+  const policy = (name: string, namespace: string, spec: Record<string, unknown>, l?: Record<string, string>) => apPolicy(name, namespace, spec, l, g)
+  // Where gateway traffic comes from: the mesh namespace's gateways (2), knative-serving-ingress's (3).
+  const gatewayNs = g === 3 ? KNATIVE_SERVING_INGRESS : v.meshNamespace
   // allow-from-knative-and-istio: each namespace of the tenant.
   for (const ns of N) {
     const rules: unknown[] = []
-    if (v.serving) rules.push({from: [{source: {namespaces: [...N, KNATIVE_SERVING, v.meshNamespace]}}]})
+    if (v.serving) rules.push({from: [{source: {namespaces: [...N, KNATIVE_SERVING, gatewayNs]}}]})
     if (v.eventing) rules.push({from: [{source: {namespaces: [KNATIVE_EVENTING]}}], when: knNamespace(N)})
     out.push(policy(PER_NAMESPACE_POLICY, ns, {action: 'ALLOW', rules}, labels))
   }
@@ -94,7 +109,7 @@ export function renderTenant(v: TenantValues): KObject[] {
   if (v.eventing) activatorRules.push({from: [senders()], to: [{operation: {hosts}}], when: knNamespace(N)})
   out.push(policy(`allow-${v.name}-to-activator`, KNATIVE_SERVING, {action: 'ALLOW', selector: component('activator'), rules: activatorRules}, labels))
   if (v.eventing) {
-    for (const [short, comp] of EVENTING_RECEIVERS) {
+    for (const [short, comp] of g === 3 ? [...EVENTING_RECEIVERS, JOB_SINK_RECEIVER] : EVENTING_RECEIVERS) {
       const rules = [
         {from: [{source: {namespaces: [...N]}}], to: [{operation: {paths: pathsOf(N)}}, {operation: {hosts}}]},
         {from: [senders()], to: [{operation: {hosts}}], when: knNamespace(N)},
@@ -137,6 +152,7 @@ export function renderTenant(v: TenantValues): KObject[] {
 
 /** Guide 2.3 step 2, verbatim (the mesh namespace replaces istio-system when it differs). */
 export function defaultPolicies(meshNamespace: string): KObject[] {
+  const policy = apPolicy
   const ke = KNATIVE_EVENTING
   const post = (name: string, comp: string, sa: string, method = 'POST') =>
     policy(name, ke, {action: 'ALLOW', selector: component(comp), rules: [{from: [{source: {namespaces: [ke], principals: [principal(sa)]}}], to: [{operation: {methods: [method]}}]}]})
@@ -285,6 +301,8 @@ export interface TenantAuthzInput {
   defaults?: boolean
   /** Add tenant namespaces that are not SMMR members to the member roll. */
   addToMesh?: boolean
+  /** The render of this generation (TenantValues.generation); set by the Service Mesh 3 planner (tenant-authz3.ts). */
+  generation?: MeshGeneration
 }
 
 /** Edits a clone of live: merges labels, owns action/selector/rules; other spec fields survive. */
@@ -304,24 +322,68 @@ export function desiredPolicy(live: KObject | null, want: KObject): KObject {
 export function planTenantAuthz(state: TenantAuthzState, input: TenantAuthzInput): Plan {
   const notes: Note[] = []
   const items: PlanItem[] = []
-  const byKey = new Map(state.policies.filter(isAuthorizationPolicy).map((p) => [apKey(p), p]))
-  if (input.defaults) {
-    for (const want of defaultPolicies(input.meshNamespace)) {
-      const live = byKey.get(apKey(want)) ?? null
-      // deny-all-by-default is all spec: nothing of it survives an edit.
-      const desired = Object.keys(want.spec).length === 0 ? {...structuredClone(live ?? want), spec: {}} : desiredPolicy(live, want)
-      items.push({live, desired})
+  const byKey = policiesByKey(state.policies)
+  if (input.defaults) items.push(...defaultItems(defaultPolicies(input.meshNamespace), byKey))
+  const tenant = input.tenant
+  if (!tenant) return {items, notes}
+  const core = planTenantCore(state.policies, byKey, state.namespaces, {...input, tenant})
+  items.push(...core.items)
+  notes.push(...core.notes)
+  if (!core.namespaces) return {items, notes}
+  const namespaces = core.namespaces
+
+  // Mesh membership: the sidecars enforce the policies only in member namespaces.
+  const inRoll = new Set(members(state.smmr))
+  const outside = namespaces.filter((ns) => !inRoll.has(ns))
+  if (outside.length) {
+    if (input.addToMesh) {
+      const m = planMembers({smmr: state.smmr, namespaces: state.namespaces}, {meshNamespace: input.meshNamespace, add: outside})
+      items.push(...m.items)
+      notes.push(...m.notes)
+    } else {
+      const flag = meshFlag(input.meshNamespace)
+      notes.push(warning(`${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not in the ServiceMeshMemberRoll: the policies are enforced only by mesh sidecars; run "knmesh add-namespace ${outside.join(' ')}${flag}" or pass --add-to-mesh`))
     }
   }
+  return {items, notes}
+}
+
+/** Every AuthorizationPolicy by namespace/name. */
+export function policiesByKey(policies: KObject[]): Map<string, KObject> {
+  return new Map(policies.filter(isAuthorizationPolicy).map((p) => [apKey(p), p]))
+}
+
+/** Plan items for cluster-wide policies: the live object with action/selector/rules owned, or created. */
+export function defaultItems(wanted: KObject[], byKey: Map<string, KObject>): PlanItem[] {
+  return wanted.map((want) => {
+    const live = byKey.get(apKey(want)) ?? null
+    // deny-all-by-default is all spec: nothing of it survives an edit.
+    const desired = Object.keys(want.spec).length === 0 ? {...structuredClone(live ?? want), spec: {}} : desiredPolicy(live, want)
+    return {live, desired}
+  })
+}
+
+/**
+ * One tenant's policy items, the same on both generations (the render differs by input.generation): creates,
+ * updates, adoptions, deletes of what the tenant no longer needs, or (input.delete) every object of the tenant.
+ * `namespaces`: the tenant's namespaces after the change (null when deleting). Throws as planTenantAuthz.
+ */
+export function planTenantCore(
+  policies: KObject[],
+  byKey: Map<string, KObject>,
+  existing: Set<string> | null,
+  input: TenantAuthzInput & {tenant: string},
+): {items: PlanItem[]; notes: Note[]; namespaces: string[] | null} {
+  const notes: Note[] = []
+  const items: PlanItem[] = []
   const t = input.tenant
-  if (!t) return {items, notes}
-  const tenants = tenantsOf(state.policies)
+  const tenants = tenantsOf(policies)
   const current = tenants.find((x) => x.name === t)
 
   if (input.delete) {
     if (!current) notes.push(info(`tenant ${t} has no policies: nothing to delete`))
     for (const p of current?.policies ?? []) items.push({live: p, desired: null})
-    return {items, notes}
+    return {items, notes, namespaces: null}
   }
 
   const add = input.add ?? []
@@ -347,11 +409,12 @@ export function planTenantAuthz(state: TenantAuthzState, input: TenantAuthzInput
     clusterDomain: input.clusterDomain,
     serving: input.serving ?? current?.serving ?? true,
     eventing: input.eventing ?? current?.eventing ?? true,
+    ...(input.generation === 3 ? {generation: 3 as const} : {}),
   }
   if (!values.serving && !values.eventing) throw new UsageError('--no-serving and --no-eventing together leave no rule: the per-namespace policies would deny everything')
 
-  if (state.namespaces) {
-    const missing = add.filter((ns) => !state.namespaces!.has(ns))
+  if (existing) {
+    const missing = add.filter((ns) => !existing.has(ns))
     if (missing.length) throw new KnmeshError(`namespace${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist: create ${missing.length > 1 ? 'them' : 'it'} first (oc new-project NAME)`)
   }
   const wanted = renderTenant(values)
@@ -367,25 +430,11 @@ export function planTenantAuthz(state: TenantAuthzState, input: TenantAuthzInput
   }
   // The tenant's objects it no longer needs: removed namespaces, disabled serving/eventing.
   for (const p of current?.policies ?? []) if (!wantedKeys.has(apKey(p))) items.push({live: p, desired: null})
-
-  // Mesh membership: the sidecars enforce the policies only in member namespaces.
-  const inRoll = new Set(members(state.smmr))
-  const outside = namespaces.filter((ns) => !inRoll.has(ns))
-  if (outside.length) {
-    if (input.addToMesh) {
-      const m = planMembers({smmr: state.smmr, namespaces: state.namespaces}, {meshNamespace: input.meshNamespace, add: outside})
-      items.push(...m.items)
-      notes.push(...m.notes)
-    } else {
-      const flag = meshFlag(input.meshNamespace)
-      notes.push(warning(`${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not in the ServiceMeshMemberRoll: the policies are enforced only by mesh sidecars; run "knmesh add-namespace ${outside.join(' ')}${flag}" or pass --add-to-mesh`))
-    }
-  }
-  return {items, notes}
+  return {items, notes, namespaces}
 }
 
 /** A tenant's namespaces after a change: existing ones in order, then the added, without the removed. */
-function nextNamespaces(before: string[], add: string[], remove: string[]): string[] {
+export function nextNamespaces(before: string[], add: string[], remove: string[]): string[] {
   return [...before, ...add.filter((ns) => !before.includes(ns))].filter((ns) => !remove.includes(ns))
 }
 
@@ -397,9 +446,10 @@ export function namespacesOutsideMesh(state: TenantAuthzState, input: TenantAuth
   return nextNamespaces(current?.namespaces ?? [], input.add ?? [], input.remove ?? []).filter((ns) => !inRoll.has(ns))
 }
 
-/** The tenant-authz --list table rows. */
-export function tenantRows(tenants: TenantInfo[], smmr: KObject | null): string[][] {
-  const inRoll = new Set(members(smmr))
+/** The tenant-authz --list table rows; `inMesh` (Service Mesh 3: the injection label) replaces the member roll. */
+export function tenantRows(tenants: TenantInfo[], smmr: KObject | null, inMesh?: (ns: string) => boolean): string[][] {
+  const roll = new Set(members(smmr))
+  const inRoll = {has: inMesh ?? ((ns: string) => roll.has(ns))}
   return tenants.map((t) => [
     t.name,
     t.namespaces.join(','),

@@ -6,6 +6,11 @@ import {SMMR_NAME} from '../mesh/constants.js'
 import {memberNamespacesOf, pendingMembers} from '../mesh/members.js'
 import {INSTANCE_LABEL} from '../mesh/pipelines.js'
 import {readCostLabels} from './workloads.js'
+import {unlessForbidden} from './tolerate.js'
+import type {GenerationDecision} from '../mesh/generation.js'
+import type {AnnotateStateFor} from '../mesh/annotate3.js'
+import {injectedNamespace} from '../mesh/members3.js'
+import {REQUIRED_MEMBERS} from '../mesh/constants.js'
 
 /**
  * annotate-services: the Knative Services in scope (one by name, or every one of the namespaces) and the mesh members,
@@ -22,4 +27,37 @@ export async function readAnnotate(client: KubeClient, meshNamespace: string, na
   }
   const [state, smmr, pipelines] = await Promise.all([readCostLabels(client, namespaces, {pods: false}), smmrP, pipelinesP])
   return {services: state.services, members: memberNamespacesOf(smmr), pending: pendingMembers(smmr), pipelines, missing: state.missing}
+}
+
+/**
+ * annotate-services' state for the generation decided: readAnnotate (2) or, on Service Mesh 3, the Knative Services
+ * in scope, the Istio (re-read by name) and the Namespaces (one list, for the injection labels; empty when the user
+ * may not list them).
+ */
+export async function readAnnotateFor(
+  client: KubeClient,
+  meshNamespace: string,
+  decision: Pick<GenerationDecision, 'generation' | 'istio'>,
+  namespaces: string[],
+  name?: string,
+  memberRoll?: KObject,
+): Promise<AnnotateStateFor> {
+  if (decision.generation !== 3) return {generation: 2, ...(await readAnnotate(client, meshNamespace, namespaces, name, memberRoll))}
+  const pipelinesP = client.listIfServed(Kinds.Pipeline, namespaces.length === 1 ? namespaces[0] : undefined, {labelSelector: INSTANCE_LABEL}).then((p) => p ?? [], () => [])
+  const servicesP = name
+    ? client.get(Kinds.KnativeService, name, namespaces[0]).then((svc) => ({services: svc ? [svc] : [], missing: [] as string[]}))
+    : readCostLabels(client, namespaces, {pods: false}).then((s) => ({services: s.services, missing: s.missing}))
+  const [svcs, pipelines, istio, all] = await Promise.all([
+    servicesP,
+    pipelinesP,
+    decision.istio ? client.get(Kinds.Istio, decision.istio.metadata.name) : null,
+    unlessForbidden(client.listAll(Kinds.Namespace)),
+  ])
+  return {generation: 3, ...svcs, pipelines, istio, namespaces: new Map((all ?? []).map((n) => [n.metadata.name, n]))}
+}
+
+/** Service Mesh 3's --all-members: the namespaces labeled for sidecar injection by `istio` (one list), Knative's own left out. */
+export async function injectedNamespaces(client: KubeClient, istio: KObject | null): Promise<string[]> {
+  const all = await client.listAll(Kinds.Namespace)
+  return all.filter((n) => injectedNamespace(n, istio) && !REQUIRED_MEMBERS.includes(n.metadata.name)).map((n) => n.metadata.name).sort()
 }
