@@ -10,9 +10,9 @@ Lists them oldest first: id, time, verb and arguments, context, what was applied
 
   async run() {
     await this.parseFlags(History)
-    const {readEntries, journalDir} = await import('../journal/store.js')
+    const {readSummaries, journalDir} = await import('../journal/store.js')
     const {commandLine, countActions} = await import('../journal/entry.js')
-    const entries = readEntries()
+    const entries = readSummaries()
     const undoneBy = new Map<string, string>()
     for (const e of entries) if (e.undoes && (e.status === 'applied' || e.status === 'partial')) undoneBy.set(e.undoes, e.id)
     const sets = entries.map((e) => ({
@@ -25,7 +25,7 @@ Lists them oldest first: id, time, verb and arguments, context, what was applied
       status: e.status,
       ...(e.undoes ? {undoes: e.undoes} : {}),
       ...(undoneBy.has(e.id) ? {undoneBy: undoneBy.get(e.id)} : {}),
-      changes: e.changes.map((c) => ({action: c.action, kind: c.kind, ...(c.namespace ? {namespace: c.namespace} : {}), name: c.name, result: c.result})),
+      changes: e.changes,
     }))
     return {
       data: {journal: journalDir(), changeSets: sets},

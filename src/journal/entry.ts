@@ -40,6 +40,9 @@ export interface JournalEntry {
   changes: JournalChange[]
 }
 
+/** A change set without its object images: what history lists and undo looks up by id. */
+export type JournalSummary = Omit<JournalEntry, 'changes'> & {changes: Pick<JournalChange, 'action' | 'kind' | 'namespace' | 'name' | 'result'>[]}
+
 /** Flags whose value is a credential: never written to the journal. */
 const SECRET_FLAGS = new Set(['--token', '--client-key'])
 
@@ -101,7 +104,7 @@ export function describeChange(c: {kind: string; namespace?: string; name: strin
 }
 
 /** "1 create, 2 update" for the history table. */
-export function countActions(changes: JournalChange[]): string {
+export function countActions(changes: Pick<JournalChange, 'action' | 'result'>[]): string {
   const n = {create: 0, update: 0, delete: 0}
   for (const c of changes) if (c.result === 'applied') n[c.action]++
   const parts = (['create', 'update', 'delete'] as const).filter((a) => n[a]).map((a) => `${n[a]} ${a}`)
