@@ -145,6 +145,16 @@ function selectMetricsSmcp(state: MetricsState, input: MetricsInput): KObject {
   return selectSmcp({smcps: state.smcps}, {meshNamespace: ns, name: input.smcpName}).live!
 }
 
+/**
+ * enable-metrics: guide 1.5's three steps. State: MetricsState (the KnativeServing or null, the NetworkPolicies of
+ * knative-serving, the SMCPs of the mesh namespace). Returns up to three items: the KnativeServing with
+ * spec.config.observability metrics.backend-destination prometheus; the NetworkPolicy allow-from-openshift-monitoring-ns
+ * exactly as the guide shows it, unless an equivalent policy exists or the Serverless Operator owns the policies (a
+ * note says which); the SMCP with inbound port 8444 excluded from the sidecar. Every other field is kept. Throws
+ * KnmeshError (exit 4) when there is no KnativeServing, or when no single SMCP can be chosen (none, or several
+ * without --name). Upstream: the guide's 1.5 (Integrations, "Enabling Knative Serving metrics when using Service
+ * Mesh with mTLS").
+ */
 export function planEnableMetrics(state: MetricsState, input: MetricsInput): Plan {
   if (!state.serving) throw new KnmeshError(`there is no KnativeServing ${KNATIVE_SERVING} in namespace ${KNATIVE_SERVING}: install Knative Serving first`)
   const notes: Note[] = []
