@@ -73,7 +73,8 @@ export function isSecret(obj: {apiVersion?: string; kind?: string}): boolean {
  */
 export function journalImage(obj: KObject | null): KObject | null {
   if (!obj) return null
-  const o = stripServerFields(obj)
+  // A Secret's image is built from its metadata alone: its data is never copied, not even in memory.
+  const o = isSecret(obj) ? stripServerFields({apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata}) : stripServerFields(obj)
   if (!isSecret(o)) return o
   const m = o.metadata
   return {

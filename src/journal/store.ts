@@ -235,8 +235,9 @@ export function journalRecorder(meta: Omit<JournalEntry, 'version' | 'id' | 'tim
  * The recorder of a bulk run (runBulk: thousands of changes, page by page), whose memory does not grow with the
  * run: the change set is one file, <id>.json (mode 0600), appended as it goes and never rewritten. Its first line
  * is the header (`{"version":1,…,"changes":[`), created on the first record(); then one line per change written,
- * appended once the server answered (result applied or failed, the resourceVersion written), so only the page in
- * flight is held; the page's lines are flushed to disk (fsync) before the next page's writes and at the end, whose
+ * appended once the server answered (result applied or failed, the resourceVersion written; written out per 64 kB,
+ * per page and when the process exits), so only the page in flight is held; the page's lines reach the disk (fsync)
+ * before the next page's writes and at the end, whose
  * last line (`],"status":"applied"}`, or partial when some changes failed or were not started) makes the file one
  * JSON document, the same shape as a whole-file entry. A run killed midway leaves the header and the changes it
  * wrote: readEntries reads them (status pending), undo undoes them. A run that applied nothing leaves no file.
@@ -252,6 +253,14 @@ export function bulkJournalRecorder(meta: Omit<JournalEntry, 'version' | 'id' | 
   let planned = 0
   let lines = 0
   let applied = 0
+  /** Lines not yet written: one write per 64 kB or per page; also written if the process exits meanwhile. */
+  let pending = ''
+  const flush = () => {
+    if (!pending) return
+    const text = pending
+    pending = ''
+    io(() => fd !== undefined && writeSync(fd, text))
+  }
   const close = () => {
     if (fd !== undefined) closeSync(fd)
     fd = undefined
@@ -284,8 +293,11 @@ export function bulkJournalRecorder(meta: Omit<JournalEntry, 'version' | 'id' | 
           fchmodSync(fd, 0o600)
           writeSync(fd, JSON.stringify(head).slice(0, -2) + '\n')
         })
+        // Ctrl-C twice (process.exit): what was written is in the file.
+        process.on('exit', flush)
       }
       // The previous page's lines reach the disk before this page's writes.
+      flush()
       io(() => fd !== undefined && fsyncSync(fd))
       base = planned
       page = changes
@@ -300,12 +312,14 @@ export function bulkJournalRecorder(meta: Omit<JournalEntry, 'version' | 'id' | 
       if (error !== undefined) j.error = error
       if (result?.metadata?.resourceVersion && j.action !== 'delete') j.written = result.metadata.resourceVersion
       if (j.result === 'applied') applied++
-      const line = `${lines ? ',' : ''}${JSON.stringify(j)}\n`
+      pending += `${lines ? ',' : ''}${JSON.stringify(j)}\n`
       lines++
-      io(() => fd !== undefined && writeSync(fd, line))
+      if (pending.length >= 1 << 16) flush()
     },
     end() {
       if (file === undefined) return
+      process.off('exit', flush)
+      flush()
       page = []
       if (applied === 0) {
         // Nothing applied (refused, failed at its first write): not a change set.
