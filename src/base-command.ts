@@ -433,14 +433,15 @@ export abstract class KnmeshCommand extends Command {
   /**
    * The change journal's recorder for this run (src/journal/store.ts): every change set a verb applies is
    * recorded (before-images, then the resourceVersions written) so that "knmesh undo" can restore it.
-   * None for a dry run. The caller calls end() once the engine is done.
+   * None for a dry run. The caller calls end() once the engine is done. `bulk` (runBulk): the change set is
+   * appended to its file as it goes, one line per change written, so memory does not grow with the run.
    */
-  protected async journal(): Promise<import('./journal/store.js').ChangeRecorder | undefined> {
+  protected async journal(opts: {bulk?: boolean} = {}): Promise<import('./journal/store.js').ChangeRecorder | undefined> {
     if (this.baseFlagValues['dry-run'] !== 'none') return undefined
     const client = await this.client()
-    const {journalRecorder} = await import('./journal/store.js')
+    const {journalRecorder, bulkJournalRecorder} = await import('./journal/store.js')
     const {scrubArgs} = await import('./journal/entry.js')
-    return journalRecorder(
+    return (opts.bulk ? bulkJournalRecorder : journalRecorder)(
       {verb: this.id ?? '', args: scrubArgs(this.argv), context: client.contextName, server: client.server.href, ...(this.journalUndoes ? {undoes: this.journalUndoes} : {})},
       (text) => this.printer.warn(text),
     )

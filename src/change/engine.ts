@@ -509,9 +509,12 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
     next.then((s) => (listed ||= Boolean(s.done)), () => {}) // errors surface when awaited
     const plan = step.value
     notes(plan)
-    const changes = changesOf(plan)
+    // Each item compared once: the changes, and the unchanged counted.
+    const changes: Change[] = []
     for (const item of plan.items) {
-      if (actionOf(item) === 'unchanged') count((item.desired ?? item.live)!.metadata.namespace, 'unchanged')
+      const action = actionOf(item)
+      if (action === 'unchanged') count((item.desired ?? item.live)!.metadata.namespace, 'unchanged')
+      else changes.push({...item, action})
     }
     if (changes.length === 0) continue
     // Permissions of this page's writes (asked once per run each; all known already after a summary pass).

@@ -1,5 +1,5 @@
 import {isDeepStrictEqual} from 'node:util'
-import {stripServerFields, type Action} from '../kube/objects.js'
+import {comparableJson, type Action} from '../kube/objects.js'
 import type {KObject} from '../kube/types.js'
 
 export type {Action}
@@ -53,10 +53,8 @@ export function actionOf(item: PlanItem): Action {
  * compared as JSON).
  */
 export function sameObject(a: KObject, b: KObject): boolean {
-  return isDeepStrictEqual(asJson(stripServerFields(a, true)), asJson(stripServerFields(b, true)))
+  return isDeepStrictEqual(comparableJson(a, true), comparableJson(b, true))
 }
-
-const asJson = (o: KObject): unknown => JSON.parse(JSON.stringify(o))
 
 export function changesOf(plan: Plan): (PlanItem & {action: Exclude<Action, 'unchanged'>})[] {
   const out: (PlanItem & {action: Exclude<Action, 'unchanged'>})[] = []

@@ -159,7 +159,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
       process.stderr.write('interrupted: finishing the patches in flight (Ctrl-C again to quit now)\n')
       abort.abort()
     })
-    const recorder = await this.journal()
+    const recorder = await this.journal({bulk: true})
     try {
       const result = await runBulk(client, spec, {
         recorder,

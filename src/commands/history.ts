@@ -2,7 +2,7 @@ import {KnmeshCommand} from '../base-command.js'
 
 export default class History extends KnmeshCommand {
   static summary = 'List the change sets in the change journal (what "knmesh undo" can restore)'
-  static description = `Every verb that changes the cluster records its change set, before writing, in the change journal: $XDG_STATE_HOME/knmesh/ (default ~/.local/state/knmesh/; folder mode 0700, one file per change set, mode 0600). A change set holds the verb and its arguments (credentials masked), the context and API server, the time, each object's before-image and the resourceVersion the write gave it. A Secret's data is never journaled: only its labels and annotations.
+  static description = `Every verb that changes the cluster records its change set, before writing, in the change journal: $XDG_STATE_HOME/knmesh/ (default ~/.local/state/knmesh/; folder mode 0700, one file per change set, mode 0600). A change set holds the verb and its arguments (credentials masked), the context and API server, the time, each object's before-image and the resourceVersion the write gave it. A Secret's data is never journaled: only its labels and annotations. A bulk run (filter-secrets) appends its change set to its file as it goes, one line per change written (the finished file is one JSON document like the others), so a run over tens of thousands of secrets neither holds nor rewrites its journal.
 
 Lists them oldest first: id, time, verb and arguments, context, what was applied and the state (applied, partial, failed, pending; "undone by ID" once an undo of it applied). -o json|yaml prints the same as data (without the object images).`
 
@@ -10,9 +10,9 @@ Lists them oldest first: id, time, verb and arguments, context, what was applied
 
   async run() {
     await this.parseFlags(History)
-    const {readEntries, journalDir} = await import('../journal/store.js')
+    const {readSummaries, journalDir} = await import('../journal/store.js')
     const {commandLine, countActions} = await import('../journal/entry.js')
-    const entries = readEntries()
+    const entries = readSummaries()
     const undoneBy = new Map<string, string>()
     for (const e of entries) if (e.undoes && (e.status === 'applied' || e.status === 'partial')) undoneBy.set(e.undoes, e.id)
     const sets = entries.map((e) => ({
@@ -25,7 +25,7 @@ Lists them oldest first: id, time, verb and arguments, context, what was applied
       status: e.status,
       ...(e.undoes ? {undoes: e.undoes} : {}),
       ...(undoneBy.has(e.id) ? {undoneBy: undoneBy.get(e.id)} : {}),
-      changes: e.changes.map((c) => ({action: c.action, kind: c.kind, ...(c.namespace ? {namespace: c.namespace} : {}), name: c.name, result: c.result})),
+      changes: e.changes,
     }))
     return {
       data: {journal: journalDir(), changeSets: sets},

@@ -28,9 +28,10 @@ For a Secret only its labels and annotations are journaled, so undo restores onl
   async run() {
     const {flags, args} = await this.parseFlags(Undo)
     if (args.id !== undefined && !/^[0-9a-f-]{4,}$/.test(args.id)) throw new UsageError(`invalid change set id "${args.id}": knmesh history lists the ids`)
-    const {findEntry, readEntries} = await import('../journal/store.js')
+    const {findEntry, readEntry, readSummaries} = await import('../journal/store.js')
     const client = await this.client()
-    const entry = findEntry(readEntries(), args.id, client.server.href)
+    // The change sets are listed without their images; only the one undone is read whole.
+    const entry = readEntry(findEntry(readSummaries(), args.id, client.server.href).id)
     if (entry.server !== client.server.href) {
       throw new UsageError(`change set ${entry.id} was made against ${entry.server} (context "${entry.context}"), not ${client.server.href}: pass --context ${entry.context || 'NAME'}`)
     }

@@ -40,6 +40,9 @@ export interface JournalEntry {
   changes: JournalChange[]
 }
 
+/** A change set without its object images: what history lists and undo looks up by id. */
+export type JournalSummary = Omit<JournalEntry, 'changes'> & {changes: Pick<JournalChange, 'action' | 'kind' | 'namespace' | 'name' | 'result'>[]}
+
 /** Flags whose value is a credential: never written to the journal. */
 const SECRET_FLAGS = new Set(['--token', '--client-key'])
 
@@ -70,7 +73,8 @@ export function isSecret(obj: {apiVersion?: string; kind?: string}): boolean {
  */
 export function journalImage(obj: KObject | null): KObject | null {
   if (!obj) return null
-  const o = stripServerFields(obj)
+  // A Secret's image is built from its metadata alone: its data is never copied, not even in memory.
+  const o = isSecret(obj) ? stripServerFields({apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata}) : stripServerFields(obj)
   if (!isSecret(o)) return o
   const m = o.metadata
   return {
@@ -101,7 +105,7 @@ export function describeChange(c: {kind: string; namespace?: string; name: strin
 }
 
 /** "1 create, 2 update" for the history table. */
-export function countActions(changes: JournalChange[]): string {
+export function countActions(changes: Pick<JournalChange, 'action' | 'result'>[]): string {
   const n = {create: 0, update: 0, delete: 0}
   for (const c of changes) if (c.result === 'applied') n[c.action]++
   const parts = (['create', 'update', 'delete'] as const).filter((a) => n[a]).map((a) => `${n[a]} ${a}`)

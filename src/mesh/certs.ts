@@ -192,6 +192,13 @@ export function refuseOtherSecretType(live: KObject | null, namespace: string, n
   }
 }
 
+/**
+ * certs: the TLS Secret `namespace`/`name` (guide 1.3 step 3, `oc create secret tls wildcard-certs`) holding `pair`.
+ * State: the live Secret (null when absent). Returns one item: create it, or update its tls.crt/tls.key (its other
+ * data keys, labels and annotations kept; equal data: unchanged). Throws KnmeshError (exit 4) when a Secret of that
+ * name exists with another type (the type of a Secret cannot change). Upstream: the guide's 1.3 (Integrations,
+ * "Creating a certificate to encrypt incoming external traffic").
+ */
 export function planCertSecret(live: KObject | null, namespace: string, name: string, pair: KeyPairPem): Plan {
   refuseOtherSecretType(live, namespace, name)
   const notes = live ? [] : [info(`Secret ${namespace}/${name} does not exist: it will be created`)]

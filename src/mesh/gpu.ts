@@ -151,6 +151,15 @@ export function capacityProblem(nodes: KObject[], count: number): string | null 
   return `no schedulable node has ${count} allocatable ${GPU_RESOURCE} (${largest}${skipped}): the new revision's pods would stay Pending`
 }
 
+/**
+ * gpu-limit: the GPU limit (nvidia.com/gpu) of one container of a Knative Service (guide chapter 5, what
+ * `kn service update --limit nvidia.com/gpu=N` edits). State: the Service (null when absent) and the nodes (null when
+ * they cannot be listed). Returns one item (the Service with the limit set, or removed for count 0; everything else
+ * kept) and notes: a warning when no schedulable node has that many allocatable GPUs (or nodes were not read), and,
+ * for a change, that a new revision rolls out. Throws KnmeshError (exit 4) when the Service does not exist, has no
+ * containers, or has no container named `input.container`. Upstream: the guide's 5.1 (Integrations, "Specifying GPU
+ * requirements for a service").
+ */
 export function planGpuLimit(state: GpuState, input: GpuInput): Plan {
   if (!state.service) throw new KnmeshError(`Knative Service ${input.name} not found in namespace ${input.namespace}`)
   const live = state.service

@@ -25,6 +25,12 @@ export type IngressMode = 'istio' | 'kourier' | 'kourier-default'
 export const KOURIER_INGRESS_CLASS = 'kourier.ingress.networking.knative.dev'
 export const ISTIO_INGRESS_CLASS = 'istio.ingress.networking.knative.dev'
 
+/**
+ * Which ingress a KnativeServing chose (see IngressMode above): an explicit network ingress-class first, then
+ * spec.ingress kourier/istio enabled; no spec.ingress at all is 'kourier-default'. State: the KnativeServing (null or
+ * undefined when absent: null is returned). Throws nothing. Upstream: the guide's 1.4 (Istio) and 1.6 (Kourier), and
+ * the Serverless Operator's KnativeServing defaults (release-1.32).
+ */
 export function ingressMode(serving: KObject | null | undefined): IngressMode | null {
   if (!serving) return null
   const network = serving.spec?.config?.network ?? {}

@@ -27,6 +27,7 @@ export interface MembersInput {
   kourier?: boolean
 }
 
+/** The namespaces in a member roll's spec.members (strings only; [] for none or no member roll). */
 export function members(smmr: KObject | null): string[] {
   const m = smmr?.spec?.members
   return Array.isArray(m) ? m.filter((x: unknown): x is string => typeof x === 'string') : []
@@ -98,6 +99,17 @@ export function kourierPolicy(live: KObject | null, namespace: string): KObject 
   return np
 }
 
+/**
+ * add-namespace / remove-namespace: the ServiceMeshMemberRoll "default" of the mesh namespace with `input.add` added
+ * and `input.remove` taken out (guide 1.4.2 steps 2-3, 2.3 step 1); with `kourier` (guide 1.6) also the
+ * NetworkPolicy allow-from-serving-system-namespace in each added namespace (deleted on remove) and the part-of label
+ * on knative-serving(-ingress). State: MembersState (member roll or null, existing namespace names or null when not
+ * listable, the live policies and system namespaces for --kourier). Returns the items (member roll created when
+ * absent; other members and fields kept) and notes: namespaces that do not exist yet, members still pending at the
+ * operator, Knative system namespaces that must stay outside the mesh with Kourier. Throws KnmeshError (exit 4) with
+ * `strict` when an added namespace does not exist. Upstream: the guide's 1.4.2 and 1.6 (Integrations, "Installing and
+ * configuring Service Mesh", "Integrating Service Mesh with OpenShift Serverless when Kourier is enabled").
+ */
 export function planMembers(state: MembersState, input: MembersInput): Plan {
   const add = input.add ?? []
   const remove = input.remove ?? []

@@ -183,12 +183,16 @@ function selectMetricsSmcp(state: MetricsState, input: MetricsInput): KObject {
 }
 
 /**
- * enable-metrics (guide 1.5): KnativeServing's metrics backend "prometheus", the NetworkPolicy that lets
- * openshift-monitoring in, and inbound port 8444 excluded from the sidecar. Service Mesh 2: the guide's three steps on
- * the SMCP (excludedPorts). Service Mesh 3 (state.istio set; reference N12): the Istio's excludeInboundPorts string
- * (configure-mesh's merge, user ports kept), and the NetworkPolicy only when other NetworkPolicies in knative-serving
- * isolate its pods (mesh 3 creates none). Every other field kept. Throws KnmeshError (exit 4) when there is no
- * KnativeServing, no control plane, or --name names none.
+ * enable-metrics: guide 1.5's three steps. State: MetricsState (the KnativeServing or null, the NetworkPolicies of
+ * knative-serving, the SMCPs of the mesh namespace, or on Service Mesh 3 the Istio). Returns up to three items: the
+ * KnativeServing with spec.config.observability metrics.backend-destination prometheus; the NetworkPolicy
+ * allow-from-openshift-monitoring-ns exactly as the guide shows it, unless an equivalent policy exists or the Serverless
+ * Operator owns the policies (a note says which) — on Service Mesh 3 (reference N12) only when other NetworkPolicies
+ * in knative-serving isolate its pods, since mesh 3 creates none; and inbound port 8444 excluded from the sidecar (the
+ * SMCP's excludedPorts, or the Istio's excludeInboundPorts string, user ports kept). Every other field is kept. Throws
+ * KnmeshError (exit 4) when there is no KnativeServing, or when no single control plane can be chosen (none, or
+ * several SMCPs without --name). Upstream: the guide's 1.5 (Integrations, "Enabling Knative Serving metrics when
+ * using Service Mesh with mTLS").
  */
 export function planEnableMetrics(state: MetricsState, input: MetricsInput): Plan {
   if (!state.serving) throw new KnmeshError(`there is no KnativeServing ${KNATIVE_SERVING} in namespace ${KNATIVE_SERVING}: install Knative Serving first`)

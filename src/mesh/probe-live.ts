@@ -33,6 +33,13 @@ export interface ProbePodOptions {
   image?: string
 }
 
+/**
+ * probe --live: the Pod that runs one request from inside the mesh (sidecar injected, curl held until the proxy is
+ * ready, then pilot-agent told to quit, non-root, RuntimeDefault seccomp, small limits, deadline timeoutSeconds + 30). Input: ProbePodOptions
+ * (namespace, URL, timeout, image). Returns the Pod (generateName knmesh-probe-, labelled managed-by knmesh). Throws
+ * nothing. Upstream: the guide's 1.4.4 verification (a request to the Service from inside the mesh) and Istio's
+ * sidecar.istio.io/inject and proxy.istio.io/config annotations (holdApplicationUntilProxyStarts).
+ */
 export function probePod(o: ProbePodOptions): KObject {
   return {
     apiVersion: 'v1',

@@ -115,6 +115,15 @@ export function selectSmcp(state: MeshState, input: MeshInput): {live: KObject |
   throw new KnmeshError(`there are ${smcps.length} ServiceMeshControlPlanes in ${ns} (${smcps.map((s) => s.metadata.name).join(', ')}); choose one with --name`)
 }
 
+/**
+ * configure-mesh on Service Mesh 2: the ServiceMeshControlPlane with the guide's settings (mTLS on, a
+ * terminationDrainDuration of at least 35s, the knative-local-gateway label, inbound ports 8444 and 8022 excluded;
+ * every other field, port and label kept; a longer drain kept). State: MeshState (the SMCPs of the mesh namespace).
+ * Returns one item (created from the default profile with --create when there is none) and notes. Throws KnmeshError
+ * (exit 4) when --name names no SMCP (without --create), when there is none (without --create), or when there are
+ * several and no --name. Upstream: the guide's 1.4.2 step 1 and 1.5 step 3 (Integrations, "Installing and configuring
+ * Service Mesh", "Enabling Knative Serving metrics when using Service Mesh with mTLS").
+ */
 export function planConfigureMesh(state: MeshState, input: MeshInput): Plan {
   const {live, name} = selectSmcp(state, input)
   const notes = live ? [] : [info(`ServiceMeshControlPlane ${input.meshNamespace}/${name} does not exist: it will be created with the default profile`)]

@@ -61,6 +61,14 @@ function fromPlanner(area: string, check: string, fix: string, okDetail: string,
   return {area, check, state: 'failure', detail: detailOf ? detailOf(changes) : `would ${changes.join('; ')}`, fix}
 }
 
+/**
+ * status: one row per step of the guide's chapters 1 and 2 (prerequisites, control plane settings, member roll,
+ * gateways, certificates, Istio integration settings, ...), each checked by running the verb's own planner on the
+ * state and reporting what it would change. State: StatusState (everything the status reader gathered; null fields
+ * were not served or not readable: their rows are left out or say so). Returns the rows in the guide's order
+ * ({area, check, state ok|warning|failure, detail, fix}). Throws nothing of its own (a planner's refusal
+ * becomes a failure row). Upstream: the guide's chapters 1-2 (Integrations, sections 1.1-1.7, 2.3) as cited per row.
+ */
 export function statusRows(s: StatusState): StatusRow[] {
   const mesh = s.meshNamespace
   const flag = meshFlag(mesh)
@@ -191,6 +199,7 @@ export function statusRows(s: StatusState): StatusRow[] {
   return rows
 }
 
+/** The failure rows of statusRows (status exits 1 when there is any). Pure; throws nothing. */
 export function statusFailed(rows: StatusRow[]): StatusRow[] {
   return rows.filter((r) => r.state === 'failure')
 }

@@ -4,13 +4,13 @@
  * never a confident answer about an object that is not there. A read the user may not make
  * (403) is not a "missing": the verb goes on and says what it could not check.
  */
-import {ForbiddenError, MissingError} from '../errors.js'
+import {MissingError} from '../errors.js'
 import type {KubeClient} from '../kube/client.js'
 import {Kinds} from '../kube/kinds.js'
 import {meshFlag} from '../mesh/constants.js'
 import {closest} from '../mesh/names.js'
 import {namespaceNames} from './members.js'
-import {unlessForbidden} from './tolerate.js'
+import {tolerate, unlessForbidden} from './tolerate.js'
 
 /**
  * Throws MissingError (exit 6) naming every namespace of `names` that does not exist, with a
@@ -21,13 +21,8 @@ export async function requireNamespaces(client: KubeClient, names: string[], wha
   const unique = [...new Set(names)]
   const found = await Promise.all(
     unique.map((n) =>
-      client.get(Kinds.Namespace, n).then(
-        (o) => o !== null,
-        (error) => {
-          if (error instanceof ForbiddenError) return true // cannot tell: not called missing
-          throw error
-        },
-      ),
+      // Forbidden (null): cannot tell, so not called missing.
+      tolerate(client.get(Kinds.Namespace, n).then((o) => o !== null), 'forbidden').then((exists) => exists ?? true),
     ),
   )
   const missing = unique.filter((_, i) => !found[i])
@@ -47,14 +42,9 @@ export async function requireNamespaces(client: KubeClient, names: string[], wha
  * (no Service Mesh Operator), nothing is thrown: the verb's own reads say which operator is missing.
  */
 export async function requireMeshNamespace(client: KubeClient, mesh: string, bin: string): Promise<void> {
-  let ns: unknown
-  try {
-    ns = await client.get(Kinds.Namespace, mesh)
-  } catch (error) {
-    if (error instanceof ForbiddenError) return // cannot tell: the verb's reads will say what is forbidden
-    throw error
-  }
-  if (ns) return
+  const exists = await tolerate(client.get(Kinds.Namespace, mesh).then((ns) => ns !== null), 'forbidden')
+  // Forbidden (null): cannot tell; the verb's reads will say what is forbidden.
+  if (exists !== false) return
   const smcps = await unlessForbidden(client.listIfServed(Kinds.ServiceMeshControlPlane))
   if (smcps === null) return // not served (or not listable): the verb reports the missing operator
   const holders = [...new Set(smcps.map((s) => s.metadata.namespace!))].sort()

@@ -72,9 +72,9 @@ export async function readStatusExtras(client: KubeClient, state: StatusState): 
     client.isServed(Kinds.KnativeService).then((served) => (served ? unlessForbidden(client.listAll(Kinds.KnativeService)) : undefined)),
     serving && filteringEnabled(serving) ? readSecretRefs(client, {meshNamespace: mesh, namespaces: null}) : null,
     // The Tekton Pipelines the console links to an application (one list, only those with the link label).
-    // Auxiliary: a list that fails (forbidden, or the API server still initializing a fresh CRD's storage) only
-    // loses the pipeline names in the services rows.
-    client.listIfServed(Kinds.Pipeline, undefined, {labelSelector: INSTANCE_LABEL}).catch(() => null),
+    // Auxiliary: a list refused (forbidden, or 429 while the API server initializes a fresh CRD's storage) only
+    // loses the pipeline names in the services rows; any other failure is thrown like every read's.
+    tolerate(client.listIfServed(Kinds.Pipeline, undefined, {labelSelector: INSTANCE_LABEL}), 'forbidden', 'busy'),
   ])
   return {metrics, services, refs, pipelines}
 }

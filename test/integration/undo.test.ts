@@ -193,6 +193,37 @@ describe('history and undo against a real API server', () => {
     expect(readFileSync(join(journal, `${set.id}.json`), 'utf8')).not.toContain(tls['tls.key'])
   })
 
+  it('a bulk run over several pages appends its change set line by line (never rewritten); undo takes every label off', async () => {
+    const ns = 'undo-secrets-pages'
+    await createNamespace(cluster.client, ns)
+    const tls = {'tls.crt': Buffer.from('not a real certificate').toString('base64'), 'tls.key': Buffer.from('not a real key').toString('base64')}
+    // 600 secrets: two pages of the metadata list (500 each).
+    const names = Array.from({length: 600}, (_, i) => `cert-${String(i).padStart(3, '0')}`)
+    for (let i = 0; i < names.length; i += 50) {
+      await Promise.all(names.slice(i, i + 50).map((name) => cluster.client.create({apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace: ns}, type: 'kubernetes.io/tls', data: tls})))
+    }
+    const before = await snapshot()
+    const r = await run(['filter-secrets', '--all-tls', '-n', ns, '--uid', 'team-certs', '--yes'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    const set = (await history()).changeSets.at(-1)!
+    expect(set.verb).toBe('filter-secrets')
+    expect(set.status).toBe('applied')
+    expect(set.changes).toHaveLength(600)
+    // The file: a header line, one line per change written, a closing line; together one JSON document.
+    const text = readFileSync(join(journal, `${set.id}.json`), 'utf8')
+    const lines = text.trimEnd().split('\n')
+    expect(lines).toHaveLength(1 + 600 + 1)
+    expect(lines[0]).toMatch(/^\{"version":1,.*"changes":\[$/)
+    expect(lines.at(-1)).toBe('],"status":"applied"}')
+    expect(JSON.parse(text).changes).toHaveLength(600)
+    expect(text).not.toContain(tls['tls.key'])
+    expect(statSync(join(journal, `${set.id}.json`)).mode & 0o777).toBe(0o600)
+    const undo = await run(['undo', set.id, '--yes'])
+    expect(undo.exitCode, undo.stderr).toBe(0)
+    expect(await snapshot()).toEqual(before)
+    expect((await cluster.client.get(Kinds.Secret, 'cert-599', ns))?.data).toEqual(tls)
+  })
+
   it('journal files are 0600 in a 0700 folder and never hold Secret data or stringData', async () => {
     expect(statSync(journal).mode & 0o777).toBe(0o700)
     const files = readdirSync(journal)
