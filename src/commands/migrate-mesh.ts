@@ -67,9 +67,7 @@ Steps: 1 preconditions (Service Mesh 3 operator installed, SMCP at 2.6); 2 prepa
       done.push({step: n, title, result: noop ? 'nothing to do' : dry ? `dry run (${f['dry-run']})` : 'applied'})
       if (dry) continue
       const pending = m.stepPending(n, await readMigration(client, mesh))
-      if (pending && n < m.STEP_COUNT) {
-        throw new KnmeshError(`step ${n} (${title}) is applied but not done: ${pending}. Wait until it is, then run \`${resume(n + 1)}\``)
-      }
+      if (pending) throw new KnmeshError(`step ${n} (${title}) is applied but not done: ${pending}; then run \`${resume(n)}\``)
     }
     this.printer.info(`\nmigration steps ${from}-${m.STEP_COUNT} done${dry ? ' (dry run: nothing applied)' : ''}: check with knmesh status`)
     return {data: {steps: done}, machine: 'done'}
@@ -106,7 +104,7 @@ Steps: 1 preconditions (Service Mesh 3 operator installed, SMCP at 2.6); 2 prepa
 function stepError(error: Error, n: number, title: string, resume: string, wait: boolean): Error {
   const head = `step ${n} (${title})`
   const msg = error.message.split('\n')[0]
-  if (wait) return new KnmeshError(`${head} waits: ${msg}. Wait until it is, then run \`${resume}\``)
+  if (wait) return new KnmeshError(`${head} waits: ${msg}; wait, then run \`${resume}\``)
   if (error instanceof DeclinedError) return new DeclinedError(`${head} not applied (${msg}): run \`${resume}\` to go on`)
   if (error instanceof NotAppliedError) return new NotAppliedError(`${head} not applied: ${msg}; run \`${resume}\` to go on`)
   if (error instanceof KnmeshError && error.exitCode === ExitCode.USAGE) return error

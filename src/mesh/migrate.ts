@@ -312,6 +312,15 @@ function planPreconditions(state: MigrationState): Plan {
   return {items: [], notes}
 }
 
+/** The SMCP fields DSAIL's migration-checker.sh wants before the migration, as [path, value]. */
+const PREPARED_SMCP_FIELDS: [string[], unknown][] = [
+  [['spec', 'security', 'manageNetworkPolicy'], false],
+  [['spec', 'addons', 'prometheus', 'enabled'], false],
+  [['spec', 'addons', 'kiali', 'enabled'], false],
+  [['spec', 'addons', 'grafana', 'enabled'], false],
+  [['spec', 'tracing', 'type'], 'None'],
+]
+
 /** Step 2: the DSAIL migration-checker fields (gateways wait for step 8) and the KnativeServing/Eventing annotation. */
 function planPrepareSmcp(state: MigrationState): Plan {
   const items: PlanItem[] = []
@@ -319,9 +328,7 @@ function planPrepareSmcp(state: MigrationState): Plan {
   const smcp = state.maistraServed ? smcpOf(state) : null
   if (smcp) {
     const d = structuredClone(smcp)
-    ensureObject(d, ['spec', 'security']).manageNetworkPolicy = false
-    for (const addon of ['prometheus', 'kiali', 'grafana']) ensureObject(d, ['spec', 'addons', addon]).enabled = false
-    ensureObject(d, ['spec', 'tracing']).type = 'None'
+    for (const [path, value] of PREPARED_SMCP_FIELDS) ensureObject(d, path.slice(0, -1))[path[path.length - 1]] = value
     items.push({live: smcp, desired: d})
     if (!smcpGatewaysOff(smcp)) notes.push(info(`the ServiceMeshControlPlane's gateways stay on until step 8: they serve Knative until the new gateway does`))
   }
@@ -333,6 +340,18 @@ function planPrepareSmcp(state: MigrationState): Plan {
     items.push({live, desired: d})
   }
   return {items, notes}
+}
+
+/**
+ * Step 2 is done when the SMCP kept the fields: a ServiceMeshControlPlane CRD older than 2.6 drops the ones it does not
+ * know (spec.security.manageNetworkPolicy), so they never stick.
+ */
+function pendingPrepareSmcp(state: MigrationState): string | null {
+  const smcp = state.maistraServed ? smcpOf(state) : null
+  if (!smcp) return null
+  const dropped = PREPARED_SMCP_FIELDS.filter(([path, value]) => getPath(smcp, path) !== value).map(([path, value]) => `${path.join('.')}=${scalar(value)}`)
+  if (!dropped.length) return null
+  return `ServiceMeshControlPlane ${smcp.metadata.name} did not keep ${dropped.join(', ')} (the API server dropped ${dropped.length > 1 ? 'them' : 'it'}: the Service Mesh 2 operator's CRD is older than 2.6): upgrade the Service Mesh 2 operator and the control plane to 2.6`
 }
 
 /** The ports with unique names: a repeated name becomes NAME-NUMBER (then NAME-NUMBER-2, …), the first keeps it. */
@@ -391,7 +410,7 @@ export function istioForSmcp(smcp: KObject | null, meshNamespace: string, versio
   return desiredIstio(istio)
 }
 
-/** Step 4: namespace istio-cni, IstioCNI default, the Istio (created from the SMCP, or the guide's settings merged), mTLS. */
+/** Step 4: namespaces istio-cni and knative-serving-ingress, IstioCNI default, the Istio (created from the SMCP, or the guide's settings merged), mTLS. */
 function planInstall(state: MigrationState, input: MigrationInput): Plan {
   const items: PlanItem[] = []
   const notes: Note[] = []
@@ -405,7 +424,10 @@ function planInstall(state: MigrationState, input: MigrationInput): Plan {
     const taken = getObject(state, Kinds.Istio, 'default')
     if (taken) throw new StepBlockedError(`Istio default serves ${taken.spec?.namespace ?? 'istio-system'}, not ${ns} (spec.namespace is immutable): create the Istio for ${ns} yourself or migrate that mesh`)
   }
-  if (!getObject(state, Kinds.Namespace, ISTIO_CNI_NAMESPACE)) items.push({live: null, desired: newObject(Kinds.Namespace, ISTIO_CNI_NAMESPACE, undefined, {metadata: {name: ISTIO_CNI_NAMESPACE, labels: {...MANAGED_BY}}})})
+  // The namespaces of the CNI and of the new gateway (step 5 writes into it: the engine's preflight needs it there).
+  for (const n of [ISTIO_CNI_NAMESPACE, INGRESS_NAMESPACE_3]) {
+    if (!getObject(state, Kinds.Namespace, n)) items.push({live: null, desired: newObject(Kinds.Namespace, n, undefined, {metadata: {name: n, labels: {...MANAGED_BY}}})})
+  }
   if (!getObject(state, Kinds.IstioCNI, 'default')) {
     const cni = newObject(Kinds.IstioCNI, 'default', undefined, {spec: {namespace: ISTIO_CNI_NAMESPACE, version}})
     cni.metadata.labels = {...MANAGED_BY}
@@ -438,17 +460,17 @@ function pendingInstall(state: MigrationState): string | null {
     requireIstioReady(state, [])
     return null
   } catch (error) {
-    if (error instanceof StepBlockedError) return error.reason
+    if (error instanceof StepBlockedError) return `${error.reason}: wait until the operator reports Ready`
     throw error
   }
 }
 
-/** Step 5: namespace knative-serving-ingress, the TLS Secret copied there (type and data), the gateway objects (injected). */
+/** Step 5: the TLS Secret copied to knative-serving-ingress (type and data), the gateway objects (injected). */
 function planGateway(state: MigrationState, input: MigrationInput): Plan {
   const notes: Note[] = []
   requireIstioReady(state, notes)
   const items: PlanItem[] = []
-  if (!getObject(state, Kinds.Namespace, INGRESS_NAMESPACE_3)) items.push({live: null, desired: newObject(Kinds.Namespace, INGRESS_NAMESPACE_3, undefined, {metadata: {name: INGRESS_NAMESPACE_3, labels: {...MANAGED_BY}}})})
+  if (!getObject(state, Kinds.Namespace, INGRESS_NAMESPACE_3)) throw new StepBlockedError(`namespace ${INGRESS_NAMESPACE_3} does not exist: step 4 creates it`)
   const name = credentialName(state)
   const source = getObject(state, Kinds.Secret, name, state.meshNamespace)
   const target = getObject(state, Kinds.Secret, name, INGRESS_NAMESPACE_3)
@@ -554,7 +576,7 @@ function pendingRoutes(state: MigrationState): string | null {
   const {waiting} = meshRoutes(state)
   if (!waiting.length) return null
   const svcs = [...new Set(waiting.map((r) => `${state.meshNamespace}/${r.spec?.to?.name}`))].join(', ')
-  return `${waiting.length} Route${waiting.length > 1 ? 's' : ''} in ${state.meshNamespace} still target Service ${svcs}, which Service Mesh 2 removes now that the ServiceMeshControlPlane's gateways are off; their hosts stay claimed (HostAlreadyClaimed) until then`
+  return `${waiting.length} Route${waiting.length > 1 ? 's' : ''} in ${state.meshNamespace} still target Service ${svcs}, which Service Mesh 2 removes now that the ServiceMeshControlPlane's gateways are off (their hosts stay claimed, HostAlreadyClaimed, until the Routes go): wait until it is gone`
 }
 
 /** Step 9: the policies (injected planner). */
@@ -605,7 +627,7 @@ function planCleanup(state: MigrationState): Plan {
 
 const STEPS: StepDef[] = [
   {n: 1, title: 'Check the preconditions', plan: planPreconditions},
-  {n: 2, title: 'Prepare the ServiceMeshControlPlane', plan: planPrepareSmcp},
+  {n: 2, title: 'Prepare the ServiceMeshControlPlane', plan: planPrepareSmcp, pending: pendingPrepareSmcp},
   {n: 3, title: 'Fix ServiceEntries', plan: planServiceEntries},
   {n: 4, title: 'Install the Istio and IstioCNI', plan: planInstall, pending: pendingInstall},
   {n: 5, title: `Gateway in ${INGRESS_NAMESPACE_3}`, plan: planGateway},
@@ -634,7 +656,7 @@ export function planStep(n: number, state: MigrationState, input: MigrationInput
   return s.plan(state, input)
 }
 
-/** After step n was applied, on a fresh read: what must still happen before the next step (null: nothing). */
+/** After step n was applied, on a fresh read: what must still happen before the next step, and what to do (null: nothing). */
 export function stepPending(n: number, state: MigrationState): string | null {
   return STEPS.find((x) => x.n === n)?.pending?.(state) ?? null
 }

@@ -105,7 +105,7 @@ describe('migrate-mesh planner', () => {
       'update KnativeServing knative-serving/knative-serving (annotations serverless.openshift.io/disable-istio-net-policies-generation=true)',
     ])
     // 4: what the SMCP maps to
-    expect(steps[3].changes).toEqual(['create Namespace istio-cni', 'create IstioCNI default', 'create Istio default', 'create PeerAuthentication istio-system/mesh-mtls'])
+    expect(steps[3].changes).toEqual(['create Namespace istio-cni', 'create Namespace knative-serving-ingress', 'create IstioCNI default', 'create Istio default', 'create PeerAuthentication istio-system/mesh-mtls'])
     const istio = desiredOf(steps[3].plan, 'Istio', 'default')!.desired!
     expect(istio.spec).toEqual({
       namespace: 'istio-system',
@@ -117,7 +117,7 @@ describe('migrate-mesh planner', () => {
       },
     })
     // 5: the Secret the Gateway names is copied (type and data), never printed
-    expect(steps[4].changes).toEqual(['create Namespace knative-serving-ingress', 'create Secret knative-serving-ingress/my-certs'])
+    expect(steps[4].changes).toEqual(['create Secret knative-serving-ingress/my-certs'])
     const secret = desiredOf(steps[4].plan, 'Secret', 'my-certs')!.desired!
     expect(secret).toMatchObject({type: 'kubernetes.io/tls', data: {'tls.crt': 'Q0VSVA==', 'tls.key': 'S0VZ'}})
     expect(steps[4].plan.notes.map((n) => n.text)).toContain('runs once Istio default and IstioCNI default are Ready (created in step 4)')
@@ -178,7 +178,7 @@ describe('migrate-mesh planner', () => {
   it('--apply: steps after 4 wait for the Istio and IstioCNI to be Ready (exit-4 StepBlockedError, wait)', () => {
     const notReady = mesh2([obj('sailoperator.io/v1', 'Istio', 'default', undefined, {spec: {namespace: 'istio-system', version: 'v1.27-latest'}}), obj('sailoperator.io/v1', 'IstioCNI', 'default', undefined, {spec: {}})])
     const s = state(notReady)
-    expect(stepPending(4, s)).toBe('Istio default and IstioCNI default are not Ready yet (the Service Mesh 3 operator installs them: oc get istio,istiocni)')
+    expect(stepPending(4, s)).toBe('Istio default and IstioCNI default are not Ready yet (the Service Mesh 3 operator installs them: oc get istio,istiocni): wait until the operator reports Ready')
     let err: unknown
     try {
       planStep(5, s, input)
@@ -189,6 +189,19 @@ describe('migrate-mesh planner', () => {
     expect((err as StepBlockedError).wait).toBe(true)
     expect((err as StepBlockedError).exitCode).toBe(4)
     expect(stepPending(4, state(installed()))).toBeNull()
+  })
+
+  it('step 2 is not done while the SMCP lacks a field (a CRD older than 2.6 drops manageNetworkPolicy)', () => {
+    const objects = mesh2()
+    const smcp = objects[0]
+    smcp.spec.security.manageNetworkPolicy = false
+    smcp.spec.addons = {prometheus: {enabled: false}, kiali: {enabled: false}, grafana: {enabled: false}}
+    smcp.spec.tracing = {type: 'None'}
+    expect(stepPending(2, state(objects))).toBeNull()
+    delete smcp.spec.security.manageNetworkPolicy
+    expect(stepPending(2, state(objects))).toBe(
+      'ServiceMeshControlPlane basic did not keep spec.security.manageNetworkPolicy=false (the API server dropped it: the Service Mesh 2 operator\'s CRD is older than 2.6): upgrade the Service Mesh 2 operator and the control plane to 2.6',
+    )
   })
 
   it('an existing Istio is merged into (version, user fields kept), not created again', () => {
