@@ -79,8 +79,14 @@ Steps: 1 preconditions (Service Mesh 3 operator installed, SMCP at 2.6); 2 prepa
     const {actionOf} = await import('../change/plan.js')
     this.printer.info(`Service Mesh 2 → 3 migration plan for ${mesh} (read-only: --apply runs it step by step)`)
     const rows = steps.map((s) => [s.n, s.title, s.blocked ? `${s.blocked.wait ? 'waits' : 'blocked'}: ${s.blocked.reason}` : s.changes.join('\n') || 'nothing to do'])
-    const notes = steps.flatMap((s) => s.plan.notes.filter((n) => n.level === 'info').map((n) => `step ${s.n}: ${n.text}`))
-    const warnings = steps.flatMap((s) => s.plan.notes.filter((n) => n.level === 'warning').map((n) => `step ${s.n}: ${n.text}`))
+    // A note several steps share is said once: "steps 5, 6, 7: …".
+    const said = (level: 'info' | 'warning') => {
+      const by = new Map<string, number[]>()
+      for (const s of steps) for (const n of s.plan.notes) if (n.level === level) by.set(n.text, [...(by.get(n.text) ?? []), s.n])
+      return [...by].map(([text, ns]) => `step${ns.length > 1 ? 's' : ''} ${ns.join(', ')}: ${text}`)
+    }
+    const notes = said('info')
+    const warnings = said('warning')
     const data = {
       meshNamespace: mesh,
       steps: steps.map((s) => ({

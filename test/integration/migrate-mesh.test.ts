@@ -78,6 +78,8 @@ describe('migrate-mesh --to 3', () => {
     for (const line of ['create Istio default', 'create IstioCNI default', 'create Secret knative-serving-ingress/wildcard-certs', 'update Namespace team-a (labels', 'blocked: Service knative-serving-ingress/knative-istio-ingressgateway does not exist']) {
       expect(r.stdout, line).toContain(line)
     }
+    // A note several steps share is said once.
+    expect(r.stdout).toContain('\nsteps 5, 6, 7, 9, 10: runs once Istio default and IstioCNI default are Ready (created in step 4)\n')
     expect(r.stderr).toContain('warning: step 1: ServiceMeshControlPlane basic is v2.5: Service Mesh 2 must be on the latest 2.6')
     expect(r.stderr).toContain('not wired yet')
     expect(r.stdout + r.stderr).not.toContain(KEY)
