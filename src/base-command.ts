@@ -162,6 +162,8 @@ export abstract class KnmeshCommand extends Command {
   static sharedReads = false
   /** Read-only verbs (precheck, status, analyze, probe) report on generation 2 when both are present instead of refusing. */
   static readsOnly = false
+  /** Verbs that act on both generations at once (migrate-mesh): the base command decides none for them. */
+  static spansGenerations = false
 
   /** The generation decided for this run (verbs with --mesh-namespace), set by client(). */
   private meshDecision?: GenerationDecision & {facts: GenerationFacts}
@@ -302,9 +304,9 @@ export abstract class KnmeshCommand extends Command {
    */
   private async decideMeshGeneration(client: KubeClient): Promise<void> {
     const mesh = this.parsedFlags?.['mesh-namespace']
-    if (typeof mesh !== 'string') return
-    const flag = this.parsedFlags?.['mesh-version'] as '2' | '3' | undefined
     const ctor = this.constructor as typeof KnmeshCommand
+    if (typeof mesh !== 'string' || ctor.spansGenerations) return
+    const flag = this.parsedFlags?.['mesh-version'] as '2' | '3' | undefined
     const {readGeneration} = await import('./read/generation.js')
     const d = await readGeneration(client, mesh, flag ? (Number(flag) as MeshGeneration) : undefined, {write: !ctor.readsOnly})
     this.meshDecision = d

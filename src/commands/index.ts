@@ -18,6 +18,7 @@ import Whoami from './whoami.js'
 import Analyze from './analyze.js'
 import History from './history.js'
 import Undo from './undo.js'
+import MigrateMesh from './migrate-mesh.js'
 
 /** Explicit command discovery: oclif loads this one file instead of scanning a folder. */
 export const COMMANDS = {
@@ -41,4 +42,5 @@ export const COMMANDS = {
   analyze: Analyze,
   history: History,
   undo: Undo,
+  'migrate-mesh': MigrateMesh,
 }

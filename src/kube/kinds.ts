@@ -30,6 +30,7 @@ export const Kinds = {
   DaemonSet: k('DaemonSet', 'apps', 'v1', 'daemonsets', true),
   ServiceMeshControlPlane: k('ServiceMeshControlPlane', 'maistra.io', 'v2', 'servicemeshcontrolplanes', true, MESH),
   ServiceMeshMemberRoll: k('ServiceMeshMemberRoll', 'maistra.io', 'v1', 'servicemeshmemberrolls', true, MESH),
+  ServiceMeshMember: k('ServiceMeshMember', 'maistra.io', 'v1', 'servicemeshmembers', true, MESH),
   /** Service Mesh 3 (Sail operator): cluster-scoped control plane and CNI. */
   Istio: k('Istio', 'sailoperator.io', 'v1', 'istios', false, MESH3),
   IstioCNI: k('IstioCNI', 'sailoperator.io', 'v1', 'istiocnis', false, MESH3),

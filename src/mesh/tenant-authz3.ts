@@ -37,7 +37,7 @@ import {
 /** The e2e's PeerAuthentication that keeps the autoscaler reachable by the activator under STRICT mTLS (07b). */
 export const AUTOSCALER_PERMISSIVE = 'autoscaler-permissive'
 export const INGRESS_GATEWAY_POLICY = 'allow-traffic-to-ingress-gateway'
-const DENY_ALL = 'deny-all-by-default'
+export const DENY_ALL = 'deny-all-by-default'
 
 export interface TenantAuthz3State {
   meshNamespace: string

@@ -39,7 +39,7 @@ export function sharedCluster(): TestCluster {
  * fixed-name objects (KnativeServing, the SMCP, knative-serving policies), so
  * files running in parallel never see each other's changes.
  */
-export function isolatedCluster(opts: {seed?: boolean; crds?: boolean; mesh?: MeshCrdSet} = {}): TestCluster {
+export function isolatedCluster(opts: {seed?: boolean; crds?: boolean; mesh?: MeshCrdSet; seedMesh?: 2 | 3} = {}): TestCluster {
   const cluster = {} as TestCluster
   let cp: ControlPlane | undefined
   beforeAll(async () => {
@@ -47,11 +47,12 @@ export function isolatedCluster(opts: {seed?: boolean; crds?: boolean; mesh?: Me
     cp = await startControlPlane({binDir})
     // crds: false gives a bare Kubernetes cluster: neither Service Mesh nor Serverless installed.
     // mesh: 2 (default) the 2.x CRDs and seed; 3 the Sail + Istio 1.27 CRDs and the seedMesh3 state
-    // (no SMCP); 'both' both control planes in istio-system (a migration in progress).
+    // (no SMCP); 'both' both control planes in istio-system (a migration in progress). seedMesh: 2 with mesh
+    // 'both': the 2.x seed only (SMCP, SMMR, no Istio), a 2.x cluster whose Service Mesh 3 operator is installed.
     const mesh = opts.mesh ?? 2
     if (opts.crds !== false) await installCrds(cp, crdDir, {mesh})
     if (opts.seed !== false && opts.crds !== false) {
-      if (mesh === 2) await seedFreshServerless(cp.adminKubeconfig)
+      if (mesh === 2 || opts.seedMesh === 2) await seedFreshServerless(cp.adminKubeconfig)
       else await seedMesh3(cp.adminKubeconfig, {smcp: mesh === 'both'})
     }
     cluster.kubeconfig = cp.adminKubeconfig
