@@ -1,4 +1,5 @@
 import {actionOf, type Plan, type PlanItem} from '../change/plan.js'
+import {KnmeshError} from '../errors.js'
 import {Kinds} from '../kube/kinds.js'
 import type {KObject} from '../kube/types.js'
 import {planAnnotateServices3} from './annotate3.js'
@@ -7,9 +8,9 @@ import {INGRESS_GATEWAY, LOCAL_GATEWAY} from './gateways.js'
 import {GATEWAY_DEPLOYMENT, GATEWAY_NAMESPACE, GATEWAY_SERVICE, SDS_ROLE, planGateways3} from './gateways3.js'
 import {KAFKA_SERVICE_ENTRY, KNATIVE_KAFKA} from './istio.js'
 import {planEnableIstio3} from './istio3.js'
-import {credentialName, getObject, istioOf, listObjects, type Mesh3Planners, type MigrationState} from './migrate.js'
+import {credentialName, getObject, istioOf, listObjects, StepBlockedError, type Mesh3Planners, type MigrationState} from './migrate.js'
 import {DEFAULT_CLUSTER_DOMAIN, tenantsOf} from './tenant-authz.js'
-import {DENY_ALL, planTenantAuthz3} from './tenant-authz3.js'
+import {DENY_ALL, planTenantAuthz3, servingReadiness} from './tenant-authz3.js'
 
 /**
  * migrate-mesh's steps 5, 7 and 9 (../shared/reference/service-mesh-3.md §3 steps 5, 6-7, 9) are the Service Mesh 3
@@ -18,7 +19,19 @@ import {DENY_ALL, planTenantAuthz3} from './tenant-authz3.js'
  * networking.istio.io v1 is written when the Sail operator is installed (its Istio 1.27 CRDs serve it).
  */
 export function mesh3Planners(): Mesh3Planners {
-  return {gateways: gatewaysOf, istio: istioOfState, services: servicesOf, policies: policiesOf}
+  return {gateways: blocking(gatewaysOf), istio: blocking(istioOfState), services: blocking(servicesOf), policies: blocking(policiesOf)}
+}
+
+/** A verb's refusal (KnmeshError) is the step's: StepBlockedError, so the read-only plan shows it on that step's row. */
+function blocking(plan: (state: MigrationState) => Plan): (state: MigrationState) => Plan {
+  return (state) => {
+    try {
+      return plan(state)
+    } catch (error) {
+      if (error instanceof KnmeshError && !(error instanceof StepBlockedError)) throw new StepBlockedError(error.message)
+      throw error
+    }
+  }
 }
 
 const byName = (objs: KObject[]) => new Map(objs.map((o) => [o.metadata.name, o]))
@@ -94,6 +107,9 @@ function policiesOf(state: MigrationState): Plan {
     serving: getObject(state, Kinds.KnativeServing, KNATIVE_SERVING, KNATIVE_SERVING),
     peerAuthentications: listObjects(state, Kinds.PeerAuthenticationV1, KNATIVE_SERVING),
   }
+  // N15: the policies go in once KnativeServing is Ready (tenant-authz on Service Mesh 3 refuses before): a wait.
+  const ready = servingReadiness(st.serving)
+  if (ready !== 'True') throw new StepBlockedError(`KnativeServing ${KNATIVE_SERVING}/${KNATIVE_SERVING} is not Ready (${ready}): the policies go in once it is, so that deny-all-by-default cannot cut the activator off the autoscaler`, true)
   const input = {meshNamespace: state.meshNamespace, clusterDomain: DEFAULT_CLUSTER_DOMAIN}
   const plans = [...tenants.map((t) => planTenantAuthz3(st, {...input, tenant: t.name})), ...(defaults ? [planTenantAuthz3(st, {...input, defaults: true})] : [])]
   const seen = new Set<string>()

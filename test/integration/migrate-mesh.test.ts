@@ -67,7 +67,27 @@ describe('migrate-mesh --to 3', () => {
     // A Route the route controller made for the 2.x gateway (its istio-ingressgateway is not there), and one of the user's.
     await c.create(route('route-hello', 'istio-ingressgateway', {[ROUTE_LABEL]: 'hello'}))
     await c.create(route('user-route', 'istio-ingressgateway', {app: 'mine'}))
+    // Chapter 2 on 2.x: the cluster-wide policies and one tenant, as knmesh tenant-authz writes them there.
+    for (const args of [['--defaults'], ['team-a', '--namespaces', 'team-a']]) {
+      const r = await cluster.run(['tenant-authz', ...args, '--yes'])
+      expect(r.exitCode, r.stderr + r.stdout).toBe(0)
+    }
+    // A Knative Service annotated for 2.x's injector (guide 1.4.4).
+    await c.create({
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Service',
+      metadata: {name: 'hello', namespace: 'team-a', annotations: {'serving.knative.openshift.io/enablePassthrough': 'true'}},
+      spec: {template: {metadata: {annotations: {'sidecar.istio.io/inject': 'true', 'sidecar.istio.io/rewriteAppHTTPProbers': 'true'}}, spec: {containers: [{image: 'quay.io/example/hello'}]}}},
+    })
   })
+
+  /** Test double of the Serverless operator: KnativeServing reports Ready (tenant-authz on Service Mesh 3 waits for it). */
+  async function markServingReady(): Promise<void> {
+    await cluster.client.request('PATCH', '/apis/operator.knative.dev/v1beta1/namespaces/knative-serving/knativeservings/knative-serving/status', {
+      body: {status: {conditions: [{type: 'Ready', status: 'True'}]}},
+      contentType: 'application/merge-patch+json',
+    })
+  }
 
   it('prints the plan read-only (table, -o json with Secret values redacted) and changes nothing; --dry-run=client shows the diffs up to the first step that needs an earlier one', async () => {
     const smcpBefore = await cluster.client.get(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system')
@@ -75,13 +95,13 @@ describe('migrate-mesh --to 3', () => {
     expect(r.exitCode, r.stderr).toBe(0)
     expect(r.stdout).toContain('Service Mesh 2 → 3 migration plan for istio-system (read-only: --apply runs it step by step)')
     expect(r.stdout).toMatch(/STEP\s+TITLE\s+CHANGES/)
-    for (const line of ['create Istio default', 'create IstioCNI default', 'create Secret knative-serving-ingress/wildcard-certs', 'update Namespace team-a (labels', 'blocked: Service knative-serving-ingress/knative-istio-ingressgateway does not exist']) {
+    for (const line of ['create Istio default', 'create IstioCNI default', 'create Secret knative-serving-ingress/wildcard-certs', 'update Namespace team-a (labels', 'create Deployment knative-serving-ingress/knative-istio-ingressgateway', 'update KnativeServing knative-serving/knative-serving', 'update Service team-a/hello', 'waits: KnativeServing knative-serving/knative-serving is not Ready', 'delete Route istio-system/route-hello', 'delete ServiceMeshControlPlane istio-system/basic']) {
       expect(r.stdout, line).toContain(line)
     }
     // A note several steps share is said once.
-    expect(r.stdout).toContain('\nsteps 5, 6, 7, 9, 10: runs once Istio default and IstioCNI default are Ready (created in step 4)\n')
+    expect(r.stdout).toContain('\nsteps 5, 6, 7, 8, 10, 11: runs once Istio default and IstioCNI default are Ready (created in step 4)\n')
     expect(r.stderr).toContain('warning: step 1: ServiceMeshControlPlane basic is v2.5: Service Mesh 2 must be on the latest 2.6')
-    expect(r.stderr).toContain('not wired yet')
+    expect(r.stderr).not.toContain('not wired yet')
     expect(r.stdout + r.stderr).not.toContain(KEY)
 
     const json = await cluster.run(['migrate-mesh', '--to', '3', '-o', 'json'])
@@ -162,18 +182,23 @@ describe('migrate-mesh --to 3', () => {
     expect(early.stderr).toContain('error: step 5 (Gateway in knative-serving-ingress) waits: Istio default and IstioCNI default are not Ready yet')
   })
 
-  it('--from-step 5 once Ready: the Secret copied, namespaces labelled; stops at step 8 until the new gateway serves and config.istio points at it', async () => {
+  it('--from-step 5 once Ready: the Secret copied, the gateway made, namespaces labelled, Serving and the services on labels, the policies for knative-serving-ingress, the stale Route deleted, the SMCP and member roll removed last', async () => {
     await markSailReady()
+    await markServingReady()
     const r = await cluster.run(['migrate-mesh', '--to', '3', '--apply', '--from-step', '5', '--yes'])
-    expect(r.exitCode, r.stderr + r.stdout).toBe(4)
-    expect(r.stderr).toContain(
-      'error: step 8 (Turn off the 2.x gateways, delete stale Routes) failed: Service knative-serving-ingress/knative-istio-ingressgateway does not exist: the new gateway (step 5, create-gateways on Service Mesh 3) must serve before the old one goes; fix it and run `kubectl knmesh migrate-mesh --to 3 --apply --from-step 8 --yes`',
-    )
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0)
     // Secret values never printed (the diff redacts them), copied whole.
     expect(r.stdout + r.stderr).not.toContain(KEY)
     const copy = await cluster.client.get(Kinds.Secret, 'wildcard-certs', 'knative-serving-ingress')
     expect(copy?.type).toBe('kubernetes.io/tls')
     expect(copy?.data).toEqual({'tls.crt': CERT, 'tls.key': KEY})
+    // Step 5: create-gateways on Service Mesh 3.
+    const svc = await cluster.client.get(Kinds.Service, 'knative-istio-ingressgateway', 'knative-serving-ingress')
+    expect(svc?.spec.ports.map((p: {name: string}) => p.name)).toEqual(['http2', 'https'])
+    expect(await cluster.client.get(Kinds.Deployment, 'knative-istio-ingressgateway', 'knative-serving-ingress')).not.toBeNull()
+    const gw = await cluster.client.get(Kinds.GatewayV1, 'knative-ingress-gateway', 'knative-serving')
+    expect(gw?.spec.servers[0].tls.credentialName).toBe('wildcard-certs')
+    // Step 6: labels instead of the member roll.
     const labels = async (n: string) => (await cluster.client.get(Kinds.Namespace, n))?.metadata.labels ?? {}
     expect(await labels('team-a')).toMatchObject({team: 'a', 'istio-injection': 'enabled', 'maistra.io/ignore-namespace': 'true', 'istio-discovery': 'istio-system'})
     for (const n of ['knative-serving', 'knative-eventing']) {
@@ -182,33 +207,35 @@ describe('migrate-mesh --to 3', () => {
     }
     expect(await labels('knative-serving-ingress')).toMatchObject({'istio-discovery': 'istio-system'})
     expect(await labels('istio-system')).toMatchObject({'istio-discovery': 'istio-system'})
-    // Still on 2.x: the SMCP and its gateways, the Route.
-    expect((await cluster.client.get(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system'))?.spec.gateways.enabled).toBeUndefined()
-    expect(await cluster.client.get(Kinds.Route, 'route-hello', 'istio-system')).not.toBeNull()
-  })
-
-  it('--from-step 8 once steps 5 and 7 have made the gateway and re-pointed Serving: the 2.x gateways off, the stale Route deleted, the SMCP and member roll removed last', async () => {
-    // What create-gateways and enable-istio on Service Mesh 3 do in steps 5 and 7 (wired at merge), done here by hand.
-    await cluster.client.create({apiVersion: 'v1', kind: 'Service', metadata: {name: 'knative-istio-ingressgateway', namespace: 'knative-serving-ingress'}, spec: {selector: {knative: 'ingressgateway'}, ports: [{name: 'http2', port: 80, targetPort: 8080}, {name: 'https', port: 443, targetPort: 8443}]}})
-    await cluster.client.mergePatch(Kinds.KnativeServing, 'knative-serving', 'knative-serving', {spec: {config: {istio: ISTIO_3}}})
-    const r = await cluster.run(['migrate-mesh', '--to', '3', '--apply', '--from-step', '8', '--yes'])
-    expect(r.exitCode, r.stderr + r.stdout).toBe(0)
+    // Step 7: enable-istio and annotate-services on Service Mesh 3.
+    const ks = await cluster.client.get(Kinds.KnativeServing, 'knative-serving', 'knative-serving')
+    expect(ks?.spec.config.istio).toEqual(ISTIO_3)
+    expect(ks?.spec.config.deployment).toEqual({progressDeadline: '600s'})
+    expect(ks?.metadata.annotations?.['serverless.openshift.io/disable-istio-net-policies-generation']).toBe('true')
+    const hello = await cluster.client.get(Kinds.KnativeService, 'hello', 'team-a')
+    expect(hello?.spec.template.metadata.labels).toEqual({'sidecar.istio.io/inject': 'true'})
+    expect(hello?.spec.template.metadata.annotations).toEqual({'sidecar.istio.io/rewriteAppHTTPProbers': 'true'})
+    // Step 9: the policies admit knative-serving-ingress (v1), the ingress gateway policy, deny-all written after the ALLOWs.
+    const tenant = await cluster.client.get(Kinds.AuthorizationPolicyV1, 'allow-from-knative-and-istio', 'team-a')
+    const sources = JSON.stringify(tenant?.spec.rules)
+    expect(sources).toContain('knative-serving-ingress')
+    expect(sources).not.toContain('"istio-system"')
+    expect(await cluster.client.get(Kinds.AuthorizationPolicyV1, 'allow-traffic-to-ingress-gateway', 'knative-serving-ingress')).not.toBeNull()
+    expect(await cluster.client.get(Kinds.AuthorizationPolicyV1, 'allow-team-a-to-job-sink', 'knative-eventing')).not.toBeNull()
+    // Step 8 and 11: the stale Route deleted, the 2.x gateways off, then the SMCP/SMMR gone last.
     expect(r.stdout).toMatch(/delete\s+Route\s+istio-system\s+route-hello\s+applied/)
-    expect(r.stdout).toMatch(/delete\s+ServiceMeshControlPlane\s+istio-system\s+basic\s+applied/)
-    expect(r.stdout).toContain('migration steps 8-11 done: check with kubectl knmesh status')
-    expect(r.stdout).toContain('restart the workloads yourself so Service Mesh 3 injects them')
-    // The SMCP/SMMR gone (after the gateways were turned off: both in this run, the delete last).
     expect(r.stdout.indexOf('update   ServiceMeshControlPlane')).toBeLessThan(r.stdout.indexOf('delete   ServiceMeshControlPlane'))
+    expect(r.stdout).toContain('migration steps 5-11 done: check with kubectl knmesh status')
+    expect(r.stdout).toContain('restart the workloads yourself so Service Mesh 3 injects them')
     expect(await cluster.client.get(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system')).toBeNull()
     expect(await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system')).toBeNull()
     expect(await cluster.client.get(Kinds.Service, 'knative-local-gateway', 'istio-system')).toBeNull()
     expect(await cluster.client.get(Kinds.Route, 'route-hello', 'istio-system')).toBeNull()
-    // Kept: the user's Route, the old Secret (key material), the Istio, the user's KnativeServing fields.
+    // Kept: the user's Route, the old Secret (key material), the Istio.
     expect(await cluster.client.get(Kinds.Route, 'user-route', 'istio-system')).not.toBeNull()
     expect(await cluster.client.get(Kinds.Secret, 'wildcard-certs', 'istio-system')).not.toBeNull()
     expect(r.stdout).toContain('Secret istio-system/wildcard-certs is kept (key material)')
     expect(await cluster.client.get(Kinds.Istio, 'default')).not.toBeNull()
-    expect((await cluster.client.get(Kinds.KnativeServing, 'knative-serving', 'knative-serving'))?.spec.config.deployment).toEqual({progressDeadline: '600s'})
   })
 
   it('a second run has nothing to do at any step, and the cluster is now Service Mesh 3 for the other verbs', async () => {
