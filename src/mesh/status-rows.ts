@@ -31,11 +31,18 @@ export interface StatusExtrasState {
  * that deploy them. `roll`: the member namespaces; `flag`: "" or
  * " --mesh-namespace NS" for the fix (meshFlag).
  */
-export function serviceRows(services: KObject[], roll: string[], flag: string, pipelines: KObject[] = []): StatusRow[] {
-  const lacking = services.filter((s) => roll.includes(s.metadata.namespace!) && meshAnnotationFindings(s).length > 0)
+export function serviceRows(
+  services: KObject[],
+  roll: string[],
+  flag: string,
+  pipelines: KObject[] = [],
+  check: {findings: (svc: KObject) => string[]; what: string} = {findings: meshAnnotationFindings, what: "the guide's annotations"},
+): StatusRow[] {
+  const findings = check.findings
+  const lacking = services.filter((s) => roll.includes(s.metadata.namespace!) && findings(s).length > 0)
   if (lacking.length === 0) {
     const n = services.filter((s) => roll.includes(s.metadata.namespace!)).length
-    const detail = n === 0 ? 'no Knative Service in the mesh namespaces yet' : n === 1 ? "the Knative Service in the mesh namespaces carries the guide's annotations" : `all ${n} Knative Services in the mesh namespaces carry the guide's annotations`
+    const detail = n === 0 ? 'no Knative Service in the mesh namespaces yet' : n === 1 ? `the Knative Service in the mesh namespaces carries ${check.what}` : `all ${n} Knative Services in the mesh namespaces carry ${check.what}`
     return [{area: 'services', check: 'mesh annotations', state: 'ok', detail}]
   }
   const rows: StatusRow[] = []
@@ -51,7 +58,7 @@ export function serviceRows(services: KObject[], roll: string[], flag: string, p
       check: `mesh annotations in ${ns}`,
       state: 'failure',
       detail:
-        `${svcs.map((s) => s.metadata.name).join(', ')} ${svcs.length === 1 ? 'lacks' : 'lack'} the mesh annotations (1.4.4)` +
+        `${svcs.map((s) => s.metadata.name).join(', ')} ${svcs.length === 1 ? 'lacks' : 'lack'} ${check.what} (1.4.4)` +
         (piped.length ? `; ${piped.join(', ')} deployed by OpenShift Pipelines: add the annotations to the pipeline's deploy step too, or its next run drops them` : ''),
       fix: `knmesh annotate-services -n ${ns}${flag}`,
     })
@@ -64,7 +71,8 @@ export function serviceRows(services: KObject[], roll: string[], flag: string, p
  * status, from the state readStatusExtras read. Pure; never throws (a
  * metrics check that throws becomes the row's detail).
  */
-export function extraRows(state: StatusState, extras: StatusExtrasState): StatusRow[] {
+/** `members3`: Service Mesh 3 (no member roll): the namespaces labeled for injection, and annotate-services' findings there. */
+export function extraRows(state: Pick<StatusState, 'meshNamespace' | 'istio'> & Partial<Pick<StatusState, 'members'>>, extras: StatusExtrasState, members3?: {namespaces: string[]; findings: (svc: KObject) => string[]; what: string}): StatusRow[] {
   const mesh = state.meshNamespace
   const flag = meshFlag(mesh)
   const serving = state.istio?.serving ?? null
@@ -107,6 +115,7 @@ export function extraRows(state: StatusState, extras: StatusExtrasState): Status
   if (services === undefined) {
     // Knative Serving is not installed: precheck's rows say so.
   } else if (services === null) rows.push({area: 'services', check: 'mesh annotations', state: 'warning', detail: 'cannot list Knative Services'})
-  else rows.push(...serviceRows(services, members(state.members.smmr), flag, pipelines ?? []))
+  else if (members3) rows.push(...serviceRows(services, members3.namespaces, flag, pipelines ?? [], members3))
+  else rows.push(...serviceRows(services, members(state.members?.smmr ?? null), flag, pipelines ?? []))
   return rows
 }

@@ -10,7 +10,7 @@ import {members, pendingMembers, pendingText, planMembers, type MembersState} fr
 import {precheckChecks, type CheckStatus, type PrecheckState} from './precheck.js'
 import {tenantMatrix, type MeshView} from './probe.js'
 import {planConfigureMesh, smcpFindings} from './smcp.js'
-import {chartDifferences, DEFAULT_CLUSTER_DOMAIN, planTenantAuthz, tenantsOf} from './tenant-authz.js'
+import {chartDifferences, DEFAULT_CLUSTER_DOMAIN, planTenantAuthz, tenantsOf, type TenantAuthzInput, type TenantInfo} from './tenant-authz.js'
 
 /**
  * status: every step of the guide's chapters 1 and 2, checked against one
@@ -50,7 +50,7 @@ export function wouldChange(plan: Plan): string[] {
 }
 
 /** Runs a planner; a throw (a refusal the verb would print) becomes the finding. */
-function fromPlanner(area: string, check: string, fix: string, okDetail: string, run: () => Plan, detailOf?: (changes: string[]) => string): StatusRow {
+export function fromPlanner(area: string, check: string, fix: string, okDetail: string, run: () => Plan, detailOf?: (changes: string[]) => string): StatusRow {
   let changes: string[]
   try {
     changes = wouldChange(run())
@@ -117,16 +117,7 @@ export function statusRows(s: StatusState): StatusRow[] {
   }
 
   // 1.3: the certificate.
-  if (s.certSecret === undefined) {
-    rows.push({area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'warning', detail: `cannot read Secret ${mesh}/${DEFAULT_CERT_SECRET} (forbidden)`})
-  } else if (!s.certSecret) {
-    rows.push({area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'failure', detail: `no Secret ${mesh}/${DEFAULT_CERT_SECRET}`, fix: `knmesh certs${flag}`})
-  } else if (!s.domain) {
-    rows.push({area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'warning', detail: 'present; the cluster domain is unknown, so the name was not checked', fix: 'knmesh certs --domain DOMAIN'})
-  } else {
-    const v = inspectSecret(s.certSecret, s.domain)
-    rows.push({area: 'certificates', check: DEFAULT_CERT_SECRET, state: v.usable ? 'ok' : 'failure', detail: v.reason, ...(v.usable ? {} : {fix: `knmesh certs --rotate${flag}`})})
-  }
+  rows.push(certificateRow(s.certSecret, s.domain, mesh, flag))
 
   // 1.4.2 steps 4-5: the gateways (a 443 conflict is precheck's row; here only the objects).
   if (served.gateway) rows.push(
@@ -137,9 +128,40 @@ export function statusRows(s: StatusState): StatusRow[] {
 
   // 1.4.3: KnativeServing, KnativeEventing, KnativeKafka, the Kafka ServiceEntry — one row each.
   const istio = s.istio
-  const istioPlan = istio ? planEnableIstio(istio, {meshNamespace: mesh, eventing: true}) : {items: [], notes: []}
-  const pending = new Set(wouldChange(istioPlan))
-  for (const item of istioPlan.items) {
+  if (istio) rows.push(...serverlessRows(planEnableIstio(istio, {meshNamespace: mesh, eventing: true}), istio, flag))
+
+  rows.push(...(s.extra ?? []))
+
+  // Chapter 2: tenants (optional: a cluster without tenants passes).
+  const tstate = {policies: s.view.policies, smmr: s.members.smmr, namespaces: s.members.namespaces}
+  rows.push(...tenantAreaRows(s.view, flag, {
+    plan: (input) => planTenantAuthz(tstate, input),
+    chart: true,
+    outside: (t) => t.namespaces.filter((ns) => !roll.includes(ns)),
+    outsideText: 'not in the member roll',
+  }))
+  return rows
+}
+
+/** The failure rows of statusRows (status exits 1 when there is any). Pure; throws nothing. */
+/**
+ * The certificate row (guide 1.3): the TLS Secret `certSecret` of namespace `namespace` (where the gateway pods run:
+ * the mesh namespace on Service Mesh 2, knative-serving-ingress on 3) exists and is valid for `domain`.
+ * `certSecret` undefined: not readable (a warning).
+ */
+export function certificateRow(certSecret: KObject | null | undefined, domain: string | null, namespace: string, flag: string): StatusRow {
+  if (certSecret === undefined) return {area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'warning', detail: `cannot read Secret ${namespace}/${DEFAULT_CERT_SECRET} (forbidden)`}
+  if (!certSecret) return {area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'failure', detail: `no Secret ${namespace}/${DEFAULT_CERT_SECRET}`, fix: `knmesh certs${flag}`}
+  if (!domain) return {area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'warning', detail: 'present; the cluster domain is unknown, so the name was not checked', fix: 'knmesh certs --domain DOMAIN'}
+  const v = inspectSecret(certSecret, domain)
+  return {area: 'certificates', check: DEFAULT_CERT_SECRET, state: v.usable ? 'ok' : 'failure', detail: v.reason, ...(v.usable ? {} : {fix: `knmesh certs --rotate${flag}`})}
+}
+
+/** The serverless rows (guide 1.4.3): one per object enable-istio's plan covers, and the optional components absent. */
+export function serverlessRows(plan: Plan, istio: IstioState, flag: string): StatusRow[] {
+  const rows: StatusRow[] = []
+  const pending = new Set(wouldChange(plan))
+  for (const item of plan.items) {
     const obj = (item.desired ?? item.live)!
     const change = [...pending].find((c) => c.endsWith(' ' + key(obj)))
     rows.push({
@@ -150,56 +172,62 @@ export function statusRows(s: StatusState): StatusRow[] {
       ...(change ? {fix: `knmesh enable-istio${flag}`} : {}),
     })
   }
-  if (istio && !istio.eventing) rows.push({area: 'serverless', check: 'KnativeEventing', state: 'ok', detail: 'not installed (optional)'})
-  if (istio && !istio.kafka) rows.push({area: 'serverless', check: 'KnativeKafka', state: 'ok', detail: 'not installed (optional)'})
+  if (!istio.eventing) rows.push({area: 'serverless', check: 'KnativeEventing', state: 'ok', detail: 'not installed (optional)'})
+  if (!istio.kafka) rows.push({area: 'serverless', check: 'KnativeKafka', state: 'ok', detail: 'not installed (optional)'})
+  return rows
+}
 
-  rows.push(...(s.extra ?? []))
-
-  // Chapter 2: tenants (optional: a cluster without tenants passes).
-  const tenants = tenantsOf(s.view.policies)
-  const tstate = {policies: s.view.policies, smmr: s.members.smmr, namespaces: s.members.namespaces}
+/**
+ * The tenants rows (guide chapter 2): the cluster-wide policies, one row per tenant (as tenant-authz renders it for the
+ * generation: `plan`), its namespaces outside the mesh (`outside`, said as `outsideText`), and the cross-tenant matrix
+ * of probe. `chart`: compare field for field with the chart's render (Service Mesh 2's chart 1.32).
+ */
+export function tenantAreaRows(
+  view: MeshView,
+  flag: string,
+  opts: {plan: (input: TenantAuthzInput) => Plan; chart: boolean; outside: (t: TenantInfo) => string[]; outsideText: string},
+): StatusRow[] {
+  const rows: StatusRow[] = []
+  const mesh = view.meshNamespace
+  const tenants = tenantsOf(view.policies)
   const domain = DEFAULT_CLUSTER_DOMAIN
-  if (tenants.length === 0) {
-    rows.push({area: 'tenants', check: 'tenant isolation', state: 'ok', detail: 'no tenants defined (chapter 2 is optional)'})
-  } else {
-    rows.push(
-      fromPlanner('tenants', 'cluster-wide policies (2.3 step 2)', `knmesh tenant-authz --defaults${flag}`, 'deny-all-by-default and the system allow policies are in place', () =>
-        planTenantAuthz(tstate, {defaults: true, meshNamespace: mesh, clusterDomain: domain}),
-        (changes) => `${changes.length} missing or different: ${changes.slice(0, 3).join('; ')}${changes.length > 3 ? '; …' : ''}`,
-      ),
+  if (tenants.length === 0) return [{area: 'tenants', check: 'tenant isolation', state: 'ok', detail: 'no tenants defined (chapter 2 is optional)'}]
+  rows.push(
+    fromPlanner('tenants', 'cluster-wide policies (2.3 step 2)', `knmesh tenant-authz --defaults${flag}`, 'deny-all-by-default and the system allow policies are in place', () =>
+      opts.plan({defaults: true, meshNamespace: mesh, clusterDomain: domain}),
+      (changes) => `${changes.length} missing or different: ${changes.slice(0, 3).join('; ')}${changes.length > 3 ? '; …' : ''}`,
+    ),
+  )
+  for (const t of tenants) {
+    const fix = `knmesh tenant-authz ${t.name} --namespaces ${t.namespaces.join(',')}${flag}`
+    const row = fromPlanner('tenants', `tenant ${t.name}`, fix, `${t.namespaces.join(', ')}: ${t.policies.length} policies as ${opts.chart ? 'the chart renders them' : 'tenant-authz renders them'}`, () =>
+      opts.plan({tenant: t.name, meshNamespace: mesh, clusterDomain: domain}),
     )
-    for (const t of tenants) {
-      const fix = `knmesh tenant-authz ${t.name} --namespaces ${t.namespaces.join(',')}${flag}`
-      const row = fromPlanner('tenants', `tenant ${t.name}`, fix, `${t.namespaces.join(', ')}: ${t.policies.length} policies as the chart renders them`, () =>
-        planTenantAuthz(tstate, {tenant: t.name, meshNamespace: mesh, clusterDomain: domain}),
-      )
-      // "as the chart renders them" only when it holds field for field: the planner keeps spec fields it does not own.
-      const diffs = row.state === 'ok' ? chartDifferences(t, mesh, domain) : []
-      if (diffs.length) {
-        row.state = 'warning'
-        row.detail = `${t.namespaces.join(', ')}: ${t.policies.length} policies with the chart's rules, but ${diffs.slice(0, 3).join('; ')}${diffs.length > 3 ? `; … (${diffs.length - 3} more)` : ''}`
-        row.fix = 'remove the fields the chart does not set: oc edit authorizationpolicy -n NAMESPACE NAME'
-      }
-      rows.push(row)
-      const outside = t.namespaces.filter((ns) => !roll.includes(ns))
-      if (outside.length) {
-        rows.push({area: 'tenants', check: `tenant ${t.name} in the mesh`, state: 'failure', detail: `${outside.join(', ')} not in the member roll: no sidecar enforces the policies`, fix: `knmesh add-namespace ${outside.join(' ')}${flag}`})
-      }
+    // "as the chart renders them" only when it holds field for field: the planner keeps spec fields it does not own.
+    const diffs = row.state === 'ok' && opts.chart ? chartDifferences(t, mesh, domain) : []
+    if (diffs.length) {
+      row.state = 'warning'
+      row.detail = `${t.namespaces.join(', ')}: ${t.policies.length} policies with the chart's rules, but ${diffs.slice(0, 3).join('; ')}${diffs.length > 3 ? `; … (${diffs.length - 3} more)` : ''}`
+      row.fix = 'remove the fields the chart does not set: oc edit authorizationpolicy -n NAMESPACE NAME'
     }
-    const m = tenantMatrix(s.view)
-    if (m.violations.length === 0) {
-      rows.push({area: 'tenants', check: 'cross-tenant matrix', state: 'ok', detail: `${m.namespaces.length} namespaces of ${m.tenants.length} tenants: ${m.cells.length} pairs as expected`})
-    } else {
-      for (const v of m.violations.slice(0, 10)) {
-        rows.push({area: 'tenants', check: `${v.from} -> ${v.to}`, state: 'failure', detail: `predicted ${v.verdict}, expected ${v.expected}: ${v.reason}`, fix: `knmesh probe --from ${v.from} --to ${v.to}`})
-      }
-      if (m.violations.length > 10) rows.push({area: 'tenants', check: 'cross-tenant matrix', state: 'failure', detail: `${m.violations.length - 10} more pairs break isolation`, fix: 'knmesh probe --matrix'})
+    rows.push(row)
+    const outside = opts.outside(t)
+    if (outside.length) {
+      rows.push({area: 'tenants', check: `tenant ${t.name} in the mesh`, state: 'failure', detail: `${outside.join(', ')} ${opts.outsideText}: no sidecar enforces the policies`, fix: `knmesh add-namespace ${outside.join(' ')}${flag}`})
     }
+  }
+  const m = tenantMatrix(view)
+  if (m.violations.length === 0) {
+    rows.push({area: 'tenants', check: 'cross-tenant matrix', state: 'ok', detail: `${m.namespaces.length} namespaces of ${m.tenants.length} tenants: ${m.cells.length} pairs as expected`})
+  } else {
+    for (const v of m.violations.slice(0, 10)) {
+      rows.push({area: 'tenants', check: `${v.from} -> ${v.to}`, state: 'failure', detail: `predicted ${v.verdict}, expected ${v.expected}: ${v.reason}`, fix: `knmesh probe --from ${v.from} --to ${v.to}`})
+    }
+    if (m.violations.length > 10) rows.push({area: 'tenants', check: 'cross-tenant matrix', state: 'failure', detail: `${m.violations.length - 10} more pairs break isolation`, fix: 'knmesh probe --matrix'})
   }
   return rows
 }
 
-/** The failure rows of statusRows (status exits 1 when there is any). Pure; throws nothing. */
 export function statusFailed(rows: StatusRow[]): StatusRow[] {
   return rows.filter((r) => r.state === 'failure')
 }
