@@ -465,7 +465,7 @@ function pendingInstall(state: MigrationState): string | null {
   }
 }
 
-/** Step 5: the TLS Secret copied to knative-serving-ingress (type and data), the gateway objects (injected). */
+/** Step 5: the TLS Secret copied to knative-serving-ingress (type, data and labels), the gateway objects (injected). */
 function planGateway(state: MigrationState, input: MigrationInput): Plan {
   const notes: Note[] = []
   requireIstioReady(state, notes)
@@ -476,7 +476,9 @@ function planGateway(state: MigrationState, input: MigrationInput): Plan {
   const target = getObject(state, Kinds.Secret, name, INGRESS_NAMESPACE_3)
   if (!target && source) {
     const copy = newObject(Kinds.Secret, name, INGRESS_NAMESPACE_3, {type: source.type ?? 'Opaque', data: structuredClone(source.data ?? {})})
-    copy.metadata.labels = {...MANAGED_BY}
+    // The source's labels go along: with secret filtering on (1.7) net-istio sees only Secrets carrying
+    // networking.internal.knative.dev/certificate-uid, so a copy without it would leave HTTPS with no certificate.
+    copy.metadata.labels = {...(source.metadata.labels ?? {}), ...MANAGED_BY}
     items.push({live: null, desired: copy})
   } else if (target && source && JSON.stringify(target.data ?? {}) !== JSON.stringify(source.data ?? {})) {
     notes.push(warning(`Secret ${INGRESS_NAMESPACE_3}/${name} differs from ${state.meshNamespace}/${name}: kept (the gateway serves the one in ${INGRESS_NAMESPACE_3})`))

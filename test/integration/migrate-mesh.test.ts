@@ -1,11 +1,15 @@
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {Kinds} from '../../src/kube/kinds.js'
 import type {KObject} from '../../src/kube/types.js'
 import {createNamespace, isolatedCluster} from '../support/cluster.js'
 import {healthyIstioStatus} from '../support/controlplane.js'
 
-const CERT = Buffer.from('-----BEGIN CERTIFICATE-----\nnot-a-real-cert\n-----END CERTIFICATE-----\n').toString('base64')
-const KEY = Buffer.from('not-a-real-key-value').toString('base64')
+// The wildcard certificate knmesh certs makes on 2.x (beforeAll): its base64 values, to check the copy and that the key is never printed.
+let CERT = ''
+let KEY = ''
 const ROUTE_LABEL = 'serving.knative.openshift.io/ingressName'
 const ISTIO_2 = {
   'gateway.knative-serving.knative-ingress-gateway': 'istio-ingressgateway.istio-system.svc.cluster.local',
@@ -62,7 +66,14 @@ describe('migrate-mesh --to 3', () => {
       metadata: {name: 'knative-ingress-gateway', namespace: 'knative-serving'},
       spec: {selector: {knative: 'ingressgateway'}, servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'wildcard-certs'}}]},
     })
-    await c.create({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'wildcard-certs', namespace: 'istio-system'}, type: 'kubernetes.io/tls', data: {'tls.crt': CERT, 'tls.key': KEY}})
+    const certs = await cluster.run(['certs', '--out-dir', mkdtempSync(join(tmpdir(), 'knmesh-migrate-certs-')), '--yes'])
+    expect(certs.exitCode, certs.stderr + certs.stdout).toBe(0)
+    const filter = await cluster.run(['filter-secrets', '--yes'])
+    expect(filter.exitCode, filter.stderr + filter.stdout).toBe(0)
+    const secret = await c.get(Kinds.Secret, 'wildcard-certs', 'istio-system')
+    CERT = secret?.data['tls.crt']
+    KEY = secret?.data['tls.key']
+    expect(KEY.length).toBeGreaterThan(100)
     await c.create({apiVersion: 'v1', kind: 'Service', metadata: {name: 'knative-local-gateway', namespace: 'istio-system'}, spec: {selector: {istio: 'ingressgateway'}, ports: [{name: 'http2', port: 80, targetPort: 8081}]}})
     // A Route the route controller made for the 2.x gateway (its istio-ingressgateway is not there), and one of the user's.
     await c.create(route('route-hello', 'istio-ingressgateway', {[ROUTE_LABEL]: 'hello'}))
@@ -247,5 +258,12 @@ describe('migrate-mesh --to 3', () => {
     expect(plan.stdout.match(/ nothing to do$/gm)).toHaveLength(11)
     const next = await cluster.run(['configure-mesh', '--dry-run=client'])
     expect(next.stdout).toContain('Service Mesh 3: Istio default (istio-system, revision default)')
+    // The migrated cluster is one status accepts as Service Mesh 3: no failure in any area.
+    const status = await cluster.run(['status', '-o', 'json'])
+    expect(status.stderr).toContain('Service Mesh 3: Istio default (istio-system, revision default)')
+    const rows = (JSON.parse(status.stdout) as {rows: {check: string; state: string; detail: string}[]}).rows
+    expect(rows.filter((x) => x.state === 'failure')).toEqual([])
+    expect(status.exitCode).toBe(0)
+    expect(rows.find((x) => x.check === 'tenant team-a')?.state).toBe('ok')
   })
 })
