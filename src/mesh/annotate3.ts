@@ -1,3 +1,4 @@
+import {INJECT_KEY, REWRITE_PROBERS_KEY} from './constants.js'
 import {ensureObject, setAnnotations} from '../change/edit.js'
 import {info, warning, type Note, type Plan, type PlanItem} from '../change/plan.js'
 import type {KObject} from '../kube/types.js'
@@ -13,8 +14,8 @@ import {pipelineOf} from './pipelines.js'
  * Service keeps serving.knative.openshift.io/enablePassthrough: "true".
  */
 
-export const INJECT_KEY = 'sidecar.istio.io/inject'
-export const REWRITE_PROBERS = 'sidecar.istio.io/rewriteAppHTTPProbers'
+export {INJECT_KEY}
+export const REWRITE_PROBERS = REWRITE_PROBERS_KEY
 export const TEMPLATE_LABELS_3 = {[INJECT_KEY]: 'true'} as const
 export const TEMPLATE_ANNOTATIONS_3 = {[REWRITE_PROBERS]: 'true'} as const
 

@@ -2,6 +2,11 @@
 export const KNATIVE_SERVING = 'knative-serving'
 export const KNATIVE_EVENTING = 'knative-eventing'
 export const DEFAULT_MESH_NAMESPACE = 'istio-system'
+/** Where Kourier runs, and on Service Mesh 3 the Knative gateway (its pods, Services, TLS Secret and Routes). */
+export const KNATIVE_SERVING_INGRESS = 'knative-serving-ingress'
+/** The sidecar injection key: a pod annotation on Service Mesh 2, a pod label on Service Mesh 3 (reference N5, N11). */
+export const INJECT_KEY = 'sidecar.istio.io/inject'
+export const REWRITE_PROBERS_KEY = 'sidecar.istio.io/rewriteAppHTTPProbers'
 export const SMMR_NAME = 'default'
 
 /**

@@ -1,6 +1,6 @@
 import {UsageError} from '../errors.js'
 import type {KObject} from '../kube/types.js'
-import {meshFlag} from './constants.js'
+import {meshFlag, KNATIVE_SERVING_INGRESS} from './constants.js'
 
 /**
  * Which Service Mesh generation serves Serverless, decided in one place (../shared/reference/service-mesh-3.md §2):
@@ -103,7 +103,7 @@ export function noControlPlaneFinding(facts: GenerationFacts, bin = 'knmesh'): s
 }
 
 /** Service Mesh 3: the namespace of the user-owned Knative gateway (its pods, Services and TLS Secret). */
-export const KNATIVE_GATEWAY_NAMESPACE_3 = 'knative-serving-ingress'
+export const KNATIVE_GATEWAY_NAMESPACE_3 = KNATIVE_SERVING_INGRESS
 /** Service Mesh 3: the gateway Service the Serverless route controller targets (ports http2/https; N6, N18). */
 export const KNATIVE_GATEWAY_SERVICE_3 = 'knative-istio-ingressgateway'
 

@@ -4,7 +4,7 @@ import {ensureArray, ensureObject, upsertNamed} from '../change/edit.js'
 import {info, type Note, type Plan} from '../change/plan.js'
 import {KnmeshError} from '../errors.js'
 import type {JsonObject, KObject} from '../kube/types.js'
-import {KNATIVE_SERVING} from './constants.js'
+import {KNATIVE_SERVING, INJECT_KEY} from './constants.js'
 import {GATEWAY_NAMESPACE, GATEWAY_SERVICE, gatewayRevision} from './gateways3.js'
 import {INGRESS_GATEWAY, LOCAL_GATEWAY} from './gateways.js'
 import {EVENTING_WORKLOADS, KAFKA_WORKLOADS, SERVING_DEPLOYMENTS, istioIngress, planEnableIstioWith, planEnableIstio, type IstioInput, type IstioState} from './istio.js'
@@ -39,7 +39,7 @@ import {REVISION_LABEL} from './members3.js'
  * Throws KnmeshError (exit 4) when no Istio serves the mesh namespace, or a RevisionBased one has no active revision.
  */
 
-export const INJECT_KEY = 'sidecar.istio.io/inject'
+export {INJECT_KEY}
 export const INJECT_LABEL = {[INJECT_KEY]: 'true'} as const
 export const REWRITE_PROBERS_ANNOTATION = {'sidecar.istio.io/rewriteAppHTTPProbers': 'true'} as const
 /** The 2.x Eventing workloads plus job-sink (docs; SO enable_istio_eventing). */

@@ -3,7 +3,7 @@ import {newObject, ensureArray, addToList, ensureObject} from '../change/edit.js
 import {info, warning, type Plan, type Note} from '../change/plan.js'
 import type {KObject} from '../kube/types.js'
 import {KnmeshError} from '../errors.js'
-import {KNATIVE_EVENTING, KNATIVE_SERVING, REQUIRED_MEMBERS, SMMR_NAME} from './constants.js'
+import {KNATIVE_EVENTING, KNATIVE_SERVING, REQUIRED_MEMBERS, SMMR_NAME, KNATIVE_SERVING_INGRESS} from './constants.js'
 
 /** Guide 1.4.2 steps 2-3, 1.6 step 1, 2.3 step 1: the ServiceMeshMemberRoll. */
 
@@ -57,7 +57,7 @@ export function pendingText(names: string[]): string {
 }
 
 /** Guide 1.6: with Kourier these Knative system namespaces stay outside the mesh (openshift-knative/serverless-operator#286). */
-export const KNATIVE_SERVING_INGRESS = 'knative-serving-ingress'
+export {KNATIVE_SERVING_INGRESS}
 export const KOURIER_SYSTEM_NAMESPACES = [KNATIVE_SERVING, KNATIVE_SERVING_INGRESS, KNATIVE_EVENTING]
 /** Guide 1.6 note: the label allow-from-serving-system-namespace selects on, on knative-serving and knative-serving-ingress. */
 export const PART_OF_LABEL = 'knative.openshift.io/part-of'

@@ -2,7 +2,7 @@ import {getPath} from '../change/edit.js'
 import {info, warning, type Note, type Plan, type PlanItem} from '../change/plan.js'
 import {KnmeshError} from '../errors.js'
 import type {KObject} from '../kube/types.js'
-import {KNATIVE_EVENTING, KNATIVE_SERVING} from './constants.js'
+import {KNATIVE_EVENTING, KNATIVE_SERVING, KNATIVE_SERVING_INGRESS} from './constants.js'
 import {activeRevision} from './generation.js'
 
 /**
@@ -15,7 +15,7 @@ import {activeRevision} from './generation.js'
 
 export const INJECTION_LABEL = 'istio-injection'
 export const REVISION_LABEL = 'istio.io/rev'
-export const KNATIVE_SERVING_INGRESS_NS = 'knative-serving-ingress'
+export const KNATIVE_SERVING_INGRESS_NS = KNATIVE_SERVING_INGRESS
 /** Namespaces istiod must discover for Serverless (they get discovery labels, never injection labels: N5). */
 export const DISCOVERED_SYSTEM_NAMESPACES = [KNATIVE_SERVING, KNATIVE_SERVING_INGRESS_NS, KNATIVE_EVENTING]
 

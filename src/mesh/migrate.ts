@@ -5,8 +5,9 @@ import {Kinds, type KindInfo} from '../kube/kinds.js'
 import {stripServerFields} from '../kube/objects.js'
 import type {KObject} from '../kube/types.js'
 import {KNATIVE_EVENTING, KNATIVE_SERVING, MANAGED_BY} from './constants.js'
-import {KNATIVE_GATEWAY_NAMESPACE_3, meshIstios} from './generation.js'
-import {INGRESS_GATEWAY, LOCAL_GATEWAY} from './gateways.js'
+import {KNATIVE_GATEWAY_NAMESPACE_3, KNATIVE_GATEWAY_SERVICE_3, meshIstios} from './generation.js'
+import {DEFAULT_CERT_SECRET, INGRESS_GATEWAY, LOCAL_GATEWAY} from './gateways.js'
+import {DISABLE_NET_POLICIES_ANNOTATION} from './metrics.js'
 import {discoveryLabels, discoverySelectors, planMembers3, type Members3State} from './members3.js'
 import {desiredIstio, desiredMeshMtls, ISTIO_DRAIN_PATH, ISTIO_EXCLUDE_INBOUND_PATH, type Mesh3State} from './sail.js'
 import {drainShortfall} from './smcp.js'
@@ -25,19 +26,17 @@ import {drainShortfall} from './smcp.js'
 /** The namespace of the Knative gateway on Service Mesh 3 (its pods, Services, TLS Secret and Routes). */
 export const INGRESS_NAMESPACE_3 = KNATIVE_GATEWAY_NAMESPACE_3
 /** The gateway Service of Service Mesh 3 that the route controller targets (SO hack/migrate-mesh-routes.sh SM3_SERVICE). */
-export const INGRESS_SERVICE_3 = 'knative-istio-ingressgateway'
+export const INGRESS_SERVICE_3 = KNATIVE_GATEWAY_SERVICE_3
 /** The label the Serverless route controller puts on the Routes it makes (SO hack/migrate-mesh-routes.sh). */
 export const ROUTE_INGRESS_LABEL = 'serving.knative.openshift.io/ingressName'
 /** Stops the 2.6 injector in a namespace that 3.x injects (DSAIL multi-tenancy/README.md). */
 export const IGNORE_NAMESPACE_LABEL = 'maistra.io/ignore-namespace'
-/** KnativeServing/KnativeEventing: no NetworkPolicies from the Serverless operator (DOC3 disabling-network-policies). */
-export const DISABLE_NET_POLICIES_ANNOTATION = 'serverless.openshift.io/disable-istio-net-policies-generation'
 /** The discoverySelectors label of a MultiTenant SMCP's replacement (value: the mesh namespace); any label would do (DSAIL). */
 export const DISCOVERY_LABEL = 'istio-discovery'
 /** The label Maistra puts on the objects it owns (e.g. the PeerAuthentication "default" of dataPlane.mtls). */
 export const MAISTRA_OWNER_LABEL = 'maistra.io/owner'
 export const ISTIO_CNI_NAMESPACE = 'istio-cni'
-export const DEFAULT_TLS_SECRET = 'wildcard-certs'
+export const DEFAULT_TLS_SECRET = DEFAULT_CERT_SECRET
 /** The oldest Service Mesh 2 control plane the migration accepts without a warning (MIG: the latest 2.6). */
 export const MIN_SMCP_VERSION = 'v2.6'
 /** The number of steps (§3 has eleven). */

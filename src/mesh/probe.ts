@@ -1,6 +1,6 @@
 import type {KObject} from '../kube/types.js'
 import {applicable, decide, mtlsMode, refText, type Applicable, type AuthzRequest, type Decision, type Verdict, type Workload} from './authz-eval.js'
-import {KNATIVE_SERVING} from './constants.js'
+import {KNATIVE_SERVING, KNATIVE_SERVING_INGRESS} from './constants.js'
 import {members} from './members.js'
 import {injectedNamespace, injectionLabel, INJECTION_LABEL} from './members3.js'
 import {tenantsOf, type TenantInfo} from './tenant-authz.js'
@@ -43,7 +43,7 @@ export interface Mesh3View {
 }
 
 /** Service Mesh 3: where the Knative gateways run, and the local gateway's host (N17). */
-export const GATEWAY_NAMESPACE_3 = 'knative-serving-ingress'
+export const GATEWAY_NAMESPACE_3 = KNATIVE_SERVING_INGRESS
 export const LOCAL_GATEWAY_HOST_3 = `knative-local-gateway.${GATEWAY_NAMESPACE_3}.svc.cluster.local`
 /** The docs' local gateway port (Service 80 → 8081); the e2e uses 8080 (service-mesh-3.md §4.1). */
 export const DEFAULT_LOCAL_GATEWAY_PORT_3 = 8081

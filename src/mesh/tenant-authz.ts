@@ -4,7 +4,7 @@ import {newObject, setLabels} from '../change/edit.js'
 import {info, warning, type Note, type Plan, type PlanItem} from '../change/plan.js'
 import {KnmeshError, UsageError} from '../errors.js'
 import type {KObject, Json} from '../kube/types.js'
-import {KNATIVE_EVENTING, KNATIVE_SERVING, MANAGED_BY, meshFlag} from './constants.js'
+import {KNATIVE_EVENTING, KNATIVE_SERVING, MANAGED_BY, meshFlag, KNATIVE_SERVING_INGRESS} from './constants.js'
 import type {MeshGeneration} from './generation.js'
 import {members, planMembers} from './members.js'
 
@@ -60,7 +60,7 @@ export interface TenantValues {
 }
 
 /** Service Mesh 3: the namespace of the Knative ingress gateways (their pods are the source of gateway traffic). */
-export const KNATIVE_SERVING_INGRESS = 'knative-serving-ingress'
+export {KNATIVE_SERVING_INGRESS}
 /** Service Mesh 3's extra eventing receiver (chart e187271, SO mesh_v3_resources tenant renders). */
 export const JOB_SINK_RECEIVER: [string, string] = ['job-sink', 'job-sink']
 

@@ -1,12 +1,12 @@
 import type {KObject, JsonObject} from '../../kube/types.js'
-import {KNATIVE_EVENTING, KNATIVE_SERVING, SMMR_NAME, meshFlag} from '../constants.js'
+import {INJECT_KEY, KNATIVE_EVENTING, KNATIVE_SERVING, SMMR_NAME, meshFlag} from '../constants.js'
 import {EVENTING_WORKLOADS, KAFKA_WORKLOADS, SERVING_DEPLOYMENTS} from '../istio.js'
 import {members} from '../members.js'
 import {finding, ref, type AnalyzeState, type Finding, type Rule} from './types.js'
 
 /** Sidecars (guide 1.4.2 steps 2-3, 1.4.3, 1.4.4). */
 
-export const INJECT = 'sidecar.istio.io/inject'
+export const INJECT = INJECT_KEY
 
 /**
  * How the injector reads sidecar.istio.io/inject (Istio's inject webhook,
