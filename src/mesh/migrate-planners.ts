@@ -53,7 +53,8 @@ function gatewaysOf(state: MigrationState): Plan {
       localService: getObject(state, Kinds.Service, LOCAL_GATEWAY, ns),
       ingress: getObject(state, Kinds.Gateway, INGRESS_GATEWAY, KNATIVE_SERVING),
       local: getObject(state, Kinds.Gateway, LOCAL_GATEWAY, KNATIVE_SERVING),
-      secretExists: getObject(state, Kinds.Secret, secret, ns) !== null,
+      // The Secret is in knative-serving-ingress already, or this step copies it there from the mesh namespace.
+      secretExists: getObject(state, Kinds.Secret, secret, ns) !== null || getObject(state, Kinds.Secret, secret, state.meshNamespace) !== null,
       allGateways: listObjects(state, Kinds.Gateway),
     },
     // The Knative Gateways are Serverless's own: a foreign 443/"*" Gateway was precheck's concern on 2.x already.

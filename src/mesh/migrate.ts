@@ -20,7 +20,7 @@ import {drainShortfall} from './smcp.js'
  * steps would leave it (their desired objects laid over the state read: see planMigration).
  *
  * Steps 5, 7 and 9 need the Service Mesh 3 planners of create-gateways, enable-istio, annotate-services and
- * tenant-authz: they come in through Mesh3Planners (PLACEHOLDER_PLANNERS until they are wired).
+ * tenant-authz: they come in through Mesh3Planners (src/mesh/migrate-planners.ts).
  */
 
 /** The namespace of the Knative gateway on Service Mesh 3 (its pods, Services, TLS Secret and Routes). */
@@ -114,7 +114,7 @@ function isProjected(state: MigrationState, obj: KObject): boolean {
 
 /**
  * The Service Mesh 3 planners of other verbs a step needs (wired by the command): each gets the state and returns
- * the Plan of its objects. See PLACEHOLDER_PLANNERS.
+ * the Plan of its objects (src/mesh/migrate-planners.ts mesh3Planners).
  */
 export interface Mesh3Planners {
   /** Step 5: the gateway objects in knative-serving-ingress and the two Gateways (create-gateways on Service Mesh 3). */
@@ -125,16 +125,6 @@ export interface Mesh3Planners {
   services(state: MigrationState): Plan
   /** Step 9: the policies admit knative-serving-ingress (tenant-authz on Service Mesh 3). */
   policies(state: MigrationState): Plan
-}
-
-const notWired = (what: string): Plan => ({items: [], notes: [warning(`${what}: not wired yet in this build (nothing planned)`)]})
-
-/** Until the other verbs' Service Mesh 3 planners are wired: empty plans that say so. */
-export const PLACEHOLDER_PLANNERS: Mesh3Planners = {
-  gateways: () => notWired('the gateway objects in knative-serving-ingress (create-gateways on Service Mesh 3)'),
-  istio: () => notWired('KnativeServing/KnativeEventing/KnativeKafka on Service Mesh 3 (enable-istio)'),
-  services: () => notWired('inject labels on the Knative Service templates (annotate-services on Service Mesh 3)'),
-  policies: () => notWired('the policies for knative-serving-ingress (tenant-authz on Service Mesh 3)'),
 }
 
 export interface MigrationInput {

@@ -8,7 +8,6 @@ import {
   indexObjects,
   planMigration,
   planStep,
-  PLACEHOLDER_PLANNERS,
   StepBlockedError,
   stepPending,
   uniquePortNames,
@@ -60,7 +59,10 @@ function state(objects: KObject[], over: Partial<MigrationState> = {}): Migratio
   return {meshNamespace: 'istio-system', maistraServed: true, sailServed: true, istioVersions: VERSIONS, objects: indexObjects(objects), ...over}
 }
 
-const input = {planners: PLACEHOLDER_PLANNERS}
+/** Stand-ins for the other verbs' Service Mesh 3 planners (wired by src/mesh/migrate-planners.ts): empty plans that say so. */
+const stub = (what: string): Plan => ({items: [], notes: [{level: 'warning', text: `${what}: stub planner`}]})
+const STUB_PLANNERS: Mesh3Planners = {gateways: () => stub('gateways'), istio: () => stub('istio'), services: () => stub('services'), policies: () => stub('policies')}
+const input = {planners: STUB_PLANNERS}
 const desiredOf = (plan: Plan, kind: string, name: string) => plan.items.find((i) => (i.desired ?? i.live)!.kind === kind && (i.desired ?? i.live)!.metadata.name === name)
 
 /** The objects after step 4 (Istio/IstioCNI Ready, as the Sail operator reports them). */
@@ -131,8 +133,8 @@ describe('migrate-mesh planner', () => {
       'update Namespace istio-system (labels istio-discovery=istio-system)',
     ])
     expect(desiredOf(steps[5].plan, 'Namespace', 'team-a')!.desired!.metadata.labels).toMatchObject({team: 'a'})
-    // 7, 9: not wired yet, said
-    expect(steps[6].plan.notes.filter((n) => n.text.includes('not wired yet'))).toHaveLength(2)
+    // 7: the two injected planners' plans (here stubs) are the step's
+    expect(steps[6].plan.notes.filter((n) => n.text.includes('stub planner'))).toHaveLength(2)
     // 8 and 11 wait for the new gateway and config.istio
     expect(steps[7].blocked?.reason).toContain('Service knative-serving-ingress/knative-istio-ingressgateway does not exist')
     expect(steps[10].blocked?.reason).toContain('spec.config.istio still sends')
@@ -266,7 +268,7 @@ describe('migrate-mesh planner', () => {
   })
 
   it('idempotent: on the state every step leaves, the plan has nothing left to do', () => {
-    const planners: Mesh3Planners = {...PLACEHOLDER_PLANNERS}
+    const planners: Mesh3Planners = {...STUB_PLANNERS}
     let s = state(installed([obj('v1', 'Service', 'knative-istio-ingressgateway', 'knative-serving-ingress')]))
     const ks = [...s.objects.values()].find((o) => o.kind === 'KnativeServing')!
     ks.spec.config.istio = {
