@@ -25,8 +25,9 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
     state.extra = await statusExtras(client, state)
     // The analyze area: one row summing up knmesh analyze's findings.
     const {analyze, analyzeStatusRow} = await import('../mesh/analyze/index.js')
-    const {readAnalyze} = await import('../read/analyze.js')
-    state.extra.push(analyzeStatusRow(analyze(await readAnalyze(client, mesh)), mesh))
+    const {readAnalyzeFor} = await import('../read/analyze.js')
+    const generation = await this.meshGeneration()
+    state.extra.push(analyzeStatusRow(analyze(await readAnalyzeFor(client, mesh, generation)), mesh, generation.generation))
     const rows = statusRows(state).map((r) => (r.fix ? {...r, fix: this.named(r.fix)} : r))
     const failures = statusFailed(rows)
     const report = {meshNamespace: mesh, ok: failures.length === 0, rows}
