@@ -41,7 +41,7 @@ Findings are grouped by severity (Error, Warning, Info). Exit code 1 when a find
     const counts = summary(findings)
     const threshold = ({info: 'Info', warning: 'Warning', error: 'Error'} as const)[flags['fail-threshold']]
     const failed = exceeds(findings, threshold)
-    const report = {meshNamespace: mesh, meshVersion: state.generation, summary: counts, findings}
+    const report = {meshNamespace: mesh, summary: counts, findings, meshVersion: state.generation}
     const notes = findings.length === 0
       ? [`✔ No issues found in the Serverless–Service Mesh integration (mesh ${mesh}).`]
       : [

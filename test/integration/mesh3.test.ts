@@ -147,10 +147,15 @@ describe('Service Mesh 3 (Sail operator)', () => {
     expect(await cluster.client.get(Kinds.Secret, 'wildcard-certs', 'istio-system')).toBeNull()
   })
 
-  it('a verb not implemented on Service Mesh 3 (analyze) says so', async () => {
-    const r = await cluster.run(['analyze'])
-    expect(r.exitCode).toBe(4)
-    expect(r.stderr).toBe('error: analyze does not support Service Mesh 3 yet (README "Service Mesh 3" lists what does): nothing was changed')
+  it('analyze works on Service Mesh 3 (no refusal): it reads the Istio and the namespace labels, never the member roll', async () => {
+    const r = await cluster.run(['analyze', '-o', 'json'])
+    expect(r.stderr).not.toContain('does not support Service Mesh 3')
+    // An earlier test moved the Istio to revision default-v1-27-latest.
+    expect(r.stderr).toMatch(/^Service Mesh 3: Istio default \(istio-system, revision [a-z0-9-]+\)$/m)
+    expect([0, 1], r.stderr + r.stdout).toContain(r.exitCode)
+    const out = JSON.parse(r.stdout) as {meshVersion: number; findings: {code: string}[]}
+    expect(out.meshVersion).toBe(3)
+    expect(out.findings.map((f) => f.code)).not.toContain('KNM0304')
   })
 })
 
