@@ -22,12 +22,17 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
     const {statusFailed} = await import('../mesh/status.js')
     const client = await this.client()
     const generation = await this.meshGeneration()
+    // The analyze area: one row summing up knmesh analyze's findings for this generation.
+    const {analyze, analyzeStatusRow} = await import('../mesh/analyze/index.js')
+    const {readAnalyzeFor} = await import('../read/analyze.js')
+    const analyzeRow = async () => analyzeStatusRow(analyze(await readAnalyzeFor(client, mesh, generation)), mesh, generation.generation)
     let all
     if (generation.generation === 3) {
       // Service Mesh 3: every area asks the verb's Service Mesh 3 planner (src/mesh/status3.ts).
       const {readStatus3} = await import('../read/status.js')
       const {statusRows3} = await import('../mesh/status3.js')
       const state = await readStatus3(client, mesh, generation)
+      state.extra = [await analyzeRow()]
       all = statusRows3(state)
     } else {
       const {readStatus, statusExtras} = await import('../read/status.js')
@@ -35,10 +40,7 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
       // Each area's reader asks for what it needs; the KnativeServing, the control planes, the gateways … are sent once.
       const state = await readStatus(client, mesh)
       state.extra = await statusExtras(client, state)
-      // The analyze area: one row summing up knmesh analyze's findings.
-      const {analyze, analyzeStatusRow} = await import('../mesh/analyze/index.js')
-      const {readAnalyze} = await import('../read/analyze.js')
-      state.extra.push(analyzeStatusRow(analyze(await readAnalyze(client, mesh)), mesh))
+      state.extra.push(await analyzeRow())
       all = statusRows(state)
     }
     const rows = all.map((r) => (r.fix ? {...r, fix: this.named(r.fix)} : r))

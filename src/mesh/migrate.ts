@@ -265,9 +265,18 @@ export function credentialName(state: MigrationState): string {
 
 /** Routes of the mesh namespace made by the route controller, split by whether their target Service is gone. */
 function meshRoutes(state: MigrationState): {stale: KObject[]; waiting: KObject[]} {
-  const routes = listObjects(state, Kinds.Route, state.meshNamespace).filter((r) => r.metadata.labels?.[ROUTE_INGRESS_LABEL] !== undefined)
-  const has = (name: unknown) => typeof name === 'string' && getObject(state, Kinds.Service, name, state.meshNamespace) !== null
-  return {stale: routes.filter((r) => !has(r.spec?.to?.name)), waiting: routes.filter((r) => has(r.spec?.to?.name))}
+  const routes = listObjects(state, Kinds.Route, state.meshNamespace)
+  const stale = new Set(staleMeshRoutes(routes, listObjects(state, Kinds.Service, state.meshNamespace), state.meshNamespace))
+  return {stale: [...stale], waiting: routes.filter((r) => r.metadata.labels?.[ROUTE_INGRESS_LABEL] !== undefined && !stale.has(r))}
+}
+
+/**
+ * The stale Routes of §3 step 8 (SO hack/migrate-mesh-routes.sh): Routes of `meshNamespace` labelled
+ * ROUTE_INGRESS_LABEL whose target Service (spec.to.name) is not among `services` of that namespace. Pure.
+ */
+export function staleMeshRoutes(routes: KObject[], services: KObject[], meshNamespace: string): KObject[] {
+  const has = (name: unknown) => typeof name === 'string' && services.some((x) => x.metadata.namespace === meshNamespace && x.metadata.name === name)
+  return routes.filter((r) => r.metadata.namespace === meshNamespace && r.metadata.labels?.[ROUTE_INGRESS_LABEL] !== undefined && !has(r.spec?.to?.name))
 }
 
 function smcpGatewaysOff(smcp: KObject): boolean {

@@ -24,6 +24,8 @@ function guideState(): AnalyzeState {
   const tenant = renderTenant({name: 'alpha', namespaces: ['alpha-1'], meshNamespace: M, clusterDomain: 'cluster.local', serving: true, eventing: true})
   return {
     meshNamespace: M,
+    generation: 2,
+    mesh3: null,
     smcps: [desiredSmcp(null, M)],
     smmr: obj('maistra.io/v1', 'ServiceMeshMemberRoll', M, 'default', {spec: {members: ['knative-serving', 'knative-eventing', 'alpha-1']}, status: {configuredMembers: ['knative-serving', 'knative-eventing', 'alpha-1'], pendingMembers: []}}),
     memberRolls: [],

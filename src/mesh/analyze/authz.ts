@@ -2,11 +2,20 @@ import {changesOf} from '../../change/plan.js'
 import type {KObject} from '../../kube/types.js'
 import {appliesTo} from '../authz-eval.js'
 import {KNATIVE_EVENTING, KNATIVE_SERVING, meshFlag} from '../constants.js'
-import {DEFAULT_CLUSTER_DOMAIN, defaultPolicies, isAuthorizationPolicy, planTenantAuthz, TENANT_LABEL, tenantsOf} from '../tenant-authz.js'
+import {DEFAULT_CLUSTER_DOMAIN, defaultItems, defaultPolicies, isAuthorizationPolicy, planTenantAuthz, planTenantCore, policiesByKey, TENANT_LABEL, tenantsOf} from '../tenant-authz.js'
+import {defaultPolicies3} from '../tenant-authz3.js'
+import type {Plan} from '../../change/plan.js'
 import {finding, ref, type AnalyzeState, type Finding, type Rule} from './types.js'
 import {isEmptyMap, templateWorkloads, type TemplateWorkload} from './workloads.js'
 
-/** Authorization (guide chapter 2). */
+/**
+ * Authorization (guide chapter 2). Service Mesh 3 (../shared/reference/service-mesh-3.md rows 15-16, N15, N16): the
+ * defaults and tenant policies are tenant-authz's Service Mesh 3 render (knative-serving-ingress as the gateways'
+ * namespace, allow-traffic-to-ingress-gateway, job-sink).
+ */
+
+/** The cluster-wide policies of guide 2.3 step 2 for this generation (tenant-authz --defaults writes them). */
+const defaultsFor = (s: Pick<AnalyzeState, 'meshNamespace'> & Partial<Pick<AnalyzeState, 'generation'>>) => (s.generation === 3 ? defaultPolicies3() : defaultPolicies(s.meshNamespace))
 
 const action = (p: KObject) => String(p.spec?.action ?? 'ALLOW').toUpperCase()
 const dryRun = (p: KObject) => p.metadata.annotations?.['istio.io/dry-run'] === 'true'
@@ -20,9 +29,9 @@ export function isDenyAll(p: KObject, meshNamespace: string): boolean {
 }
 
 /** Policies whose names and namespaces the guide (2.3 step 2) or the chart (tenant label) fix: expected even before their workloads exist. */
-function known(p: KObject, meshNamespace: string): boolean {
+function known(p: KObject, s: AnalyzeState): boolean {
   if (p.metadata.labels?.[TENANT_LABEL]) return true
-  return defaultPolicies(meshNamespace).some((d) => d.metadata.namespace === p.metadata.namespace && d.metadata.name === p.metadata.name)
+  return defaultsFor(s).some((d) => d.metadata.namespace === p.metadata.namespace && d.metadata.name === p.metadata.name)
 }
 
 export const KNM0501: Rule = {
@@ -39,7 +48,7 @@ export const KNM0501: Rule = {
     }
     const out: Finding[] = []
     for (const p of s.policies) {
-      if (!isAuthorizationPolicy(p) || !hasSelector(p) || targeted(p) || known(p, s.meshNamespace)) continue
+      if (!isAuthorizationPolicy(p) || !hasSelector(p) || targeted(p) || known(p, s)) continue
       const ns = p.metadata.namespace!
       // The root namespace's policies apply mesh-wide; elsewhere only the namespace's own workloads count.
       const candidates = ns === s.meshNamespace ? ws : (byNs.get(ns) ?? [])
@@ -82,7 +91,10 @@ export const KNM0503: Rule = {
       const fix = `knmesh tenant-authz ${t.name} --namespaces ${t.namespaces.join(',')}${meshFlag(s.meshNamespace)}`
       let changes
       try {
-        changes = changesOf(planTenantAuthz(state, {tenant: t.name, meshNamespace: s.meshNamespace, clusterDomain: DEFAULT_CLUSTER_DOMAIN}))
+        const input = {tenant: t.name, meshNamespace: s.meshNamespace, clusterDomain: DEFAULT_CLUSTER_DOMAIN}
+        // Service Mesh 3: the tenant's own items of tenant-authz's planner (planTenantAuthz3 adds the namespace labels, KNM0301's).
+        const plan: Plan = s.generation === 3 ? {items: planTenantCore(s.policies, policiesByKey(s.policies), null, {...input, generation: 3}).items, notes: []} : planTenantAuthz(state, input)
+        changes = changesOf(plan)
       } catch (error) {
         out.push(finding(KNM0503, t.policies.slice(0, 1).map((p) => ref(p)), `tenant ${t.name}: ${(error as Error).message}`, fix))
         continue
@@ -97,8 +109,11 @@ export const KNM0503: Rule = {
 }
 
 /** The per-component allow policies of guide 2.3 step 2 that are missing in a namespace that has deny-all (Kafka's only with KnativeKafka). */
-export function missingAllows(s: Pick<AnalyzeState, 'policies' | 'smmr' | 'meshNamespace' | 'kafka'>): {denyAll: KObject; missing: KObject[]}[] {
-  const plan = planTenantAuthz({policies: s.policies, smmr: s.smmr, namespaces: null}, {defaults: true, meshNamespace: s.meshNamespace, clusterDomain: DEFAULT_CLUSTER_DOMAIN})
+export function missingAllows(s: Pick<AnalyzeState, 'policies' | 'smmr' | 'meshNamespace' | 'kafka'> & Partial<Pick<AnalyzeState, 'generation'>>): {denyAll: KObject; missing: KObject[]}[] {
+  const plan: Plan =
+    s.generation === 3
+      ? {items: defaultItems(defaultsFor(s), policiesByKey(s.policies)), notes: []}
+      : planTenantAuthz({policies: s.policies, smmr: s.smmr, namespaces: null}, {defaults: true, meshNamespace: s.meshNamespace, clusterDomain: DEFAULT_CLUSTER_DOMAIN})
   const out: {denyAll: KObject; missing: KObject[]}[] = []
   for (const ns of [KNATIVE_SERVING, KNATIVE_EVENTING]) {
     const denyAll = s.policies.find((p) => p.metadata.namespace === ns && isDenyAll(p, s.meshNamespace))

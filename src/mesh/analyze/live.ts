@@ -1,10 +1,10 @@
 import type {KObject} from '../../kube/types.js'
-import {meshMtlsOf} from '../smcp.js'
 import {KNATIVE_SERVING, meshFlag} from '../constants.js'
 import {auditGpuServices} from '../gpu.js'
 import {Authorizer, predict} from '../probe.js'
 import {isDenyAll, missingAllows} from './authz.js'
 import {finding, ref, type Finding, type Rule} from './types.js'
+import {meshView} from './view.js'
 
 /** Known failure states, read from the live conditions Knative writes. */
 
@@ -21,8 +21,7 @@ export const KNM0701: Rule = {
   run(s) {
     const stuck = [...s.knativeServices, ...s.kingresses].filter(waitingForLoadBalancer)
     if (stuck.length === 0) return []
-    const view = {policies: s.policies, peerAuthentications: s.peerAuthentications, smmr: s.smmr, meshNamespace: s.meshNamespace, meshMtls: meshMtlsOf(s.smcps)}
-    const az = new Authorizer(view)
+    const az = new Authorizer(meshView(s))
     const servingGaps = missingAllows(s).find((m) => m.denyAll.metadata.namespace === KNATIVE_SERVING)
     const seen = new Set<string>()
     const out: Finding[] = []

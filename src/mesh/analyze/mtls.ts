@@ -2,10 +2,30 @@ import type {KObject} from '../../kube/types.js'
 import {meshMtlsOf} from '../smcp.js'
 import {KNATIVE_SERVING, meshFlag} from '../constants.js'
 import {missingExcludedPorts} from '../smcp.js'
-import {memberNamespaces} from './sidecars.js'
-import {finding, ref, type Finding, type Rule} from './types.js'
+import {meshWidePeerAuthentications, missingIstioExcludedPorts} from '../sail.js'
+import {AUTOSCALER_PERMISSIVE} from '../tenant-authz3.js'
+import {finding, ref, type AnalyzeState, type Finding, type Rule} from './types.js'
+import {meshNamespaces} from './view.js'
 
-/** mTLS (guide 1.4.2 step 1: security.dataPlane.mtls: true). */
+/**
+ * mTLS (guide 1.4.2 step 1: security.dataPlane.mtls: true). Service Mesh 3 (../shared/reference/service-mesh-3.md
+ * row 4, §1.2): the Istio has no mTLS switch; strict mTLS is the mesh-wide PeerAuthentication of the mesh namespace,
+ * and the plain ports are the Istio's spec.values.global.proxy.excludeInboundPorts string.
+ */
+
+/** What enforces strict mTLS mesh-wide: the SMCP with security.dataPlane.mtls (2), the mesh-wide STRICT PeerAuthentication (3); null: nothing. */
+function strictSource(s: AnalyzeState): {obj: KObject; text: string} | null {
+  if (s.generation === 3) {
+    const wide = meshWidePeerAuthentications(s.peerAuthentications.filter((p) => p.metadata.namespace === s.meshNamespace))[0]
+    return wide?.spec?.mtls?.mode === 'STRICT' ? {obj: wide, text: `the mesh-wide PeerAuthentication ${s.meshNamespace}/${wide.metadata.name}'s STRICT mTLS`} : null
+  }
+  if (!meshMtlsOf(s.smcps)) return null
+  const smcp = s.smcps.find((x) => x.spec?.security?.dataPlane?.mtls === true)!
+  return {obj: smcp, text: `ServiceMeshControlPlane ${smcp.metadata.name}'s strict mTLS`}
+}
+
+/** Service Mesh 3: tenant-authz --defaults' own knative-serving/autoscaler-permissive (the e2e's 07b), not a finding. */
+const isAutoscalerPermissive = (pa: KObject) => pa.metadata.namespace === KNATIVE_SERVING && pa.metadata.name === AUTOSCALER_PERMISSIVE && pa.spec?.selector?.matchLabels?.app === 'autoscaler' && Object.keys(pa.spec.selector.matchLabels).length === 1
 
 /**
  * The Knative ports that must stay reachable without mesh mTLS: 8444 (activator/autoscaler metrics, scraped by
@@ -22,17 +42,17 @@ const modeOf = (pa: KObject): string | undefined => {
 export const KNM0401: Rule = {
   code: 'KNM0401',
   severity: 'Warning',
-  summary: 'A PeerAuthentication in the mesh sets mTLS PERMISSIVE or DISABLE while the control plane enforces strict mTLS (security.dataPlane.mtls: true): plaintext is accepted there.',
+  summary: 'A PeerAuthentication in the mesh sets mTLS PERMISSIVE or DISABLE while the control plane enforces strict mTLS (security.dataPlane.mtls: true; Service Mesh 3: the mesh-wide PeerAuthentication STRICT, knative-serving/autoscaler-permissive excepted): plaintext is accepted there.',
   run(s) {
-    if (!meshMtlsOf(s.smcps)) return []
-    const smcp = s.smcps.find((x) => x.spec?.security?.dataPlane?.mtls === true)!
-    const mesh = new Set([...memberNamespaces(s.smmr), s.meshNamespace])
+    const strict = strictSource(s)
+    if (!strict) return []
+    const mesh = meshNamespaces(s)
     const out: Finding[] = []
     for (const pa of s.peerAuthentications) {
       const mode = modeOf(pa)
-      if (!mode || mode === 'STRICT' || !mesh.has(pa.metadata.namespace!)) continue
+      if (!mode || mode === 'STRICT' || !mesh.has(pa.metadata.namespace!) || (s.generation === 3 && isAutoscalerPermissive(pa))) continue
       const scope = pa.metadata.namespace === s.meshNamespace && !pa.spec?.selector ? 'the whole mesh' : pa.spec?.selector ? 'the workloads it selects' : `namespace ${pa.metadata.namespace}`
-      out.push(finding(KNM0401, [ref(pa), ref(smcp)], `mtls.mode ${mode} for ${scope}, against ServiceMeshControlPlane ${smcp.metadata.name}'s strict mTLS`, `set mtls.mode STRICT (or UNSET) in ${pa.metadata.namespace}/${pa.metadata.name}; for Knative's plain ports use portLevelMtls or knmesh configure-mesh${meshFlag(s.meshNamespace)}`))
+      out.push(finding(KNM0401, [ref(pa), ref(strict.obj)], `mtls.mode ${mode} for ${scope}, against ${strict.text}`, `set mtls.mode STRICT (or UNSET) in ${pa.metadata.namespace}/${pa.metadata.name}; for Knative's plain ports use portLevelMtls or knmesh configure-mesh${meshFlag(s.meshNamespace)}`))
     }
     return out
   },
@@ -43,8 +63,9 @@ export const KNM0402: Rule = {
   severity: 'Warning',
   summary: 'A PeerAuthentication of knative-serving, a Knative Service namespace or the mesh root makes port-level mTLS exceptions that leave out a Knative port (8444 metrics, 8022 drain, 9090 autoscaling metrics) the control plane does not exclude either.',
   run(s) {
-    const smcp = s.smcps.length === 1 ? s.smcps[0] : s.smcps.find((x) => x.spec?.security?.dataPlane?.mtls === true)
-    const notExcluded = smcp ? missingExcludedPorts(smcp, KNATIVE_PLAIN_PORTS) : KNATIVE_PLAIN_PORTS
+    // The control plane that excludes ports: the SMCP (2), the Istio's excludeInboundPorts string (3).
+    const smcp = s.generation === 3 ? s.mesh3?.istio : s.smcps.length === 1 ? s.smcps[0] : s.smcps.find((x) => x.spec?.security?.dataPlane?.mtls === true)
+    const notExcluded = smcp ? (s.generation === 3 ? missingIstioExcludedPorts(smcp, KNATIVE_PLAIN_PORTS) : missingExcludedPorts(smcp, KNATIVE_PLAIN_PORTS)) : KNATIVE_PLAIN_PORTS
     const knativeNs = new Set([KNATIVE_SERVING, s.meshNamespace, ...s.knativeServices.map((k) => k.metadata.namespace!)])
     const out: Finding[] = []
     for (const pa of s.peerAuthentications) {

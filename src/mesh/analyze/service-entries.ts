@@ -10,7 +10,7 @@ type Obj = JsonObject
 export const KNM0201: Rule = {
   code: 'KNM0201',
   severity: 'Error',
-  summary: 'A ServiceEntry repeats a port name or a port number: istiod rejects it (the guide\'s own Kafka example repeats tcp-tls and tcp-sasl-tls).',
+  summary: 'A ServiceEntry repeats a port name or a port number: istiod rejects it (the guide\'s own Kafka example repeats tcp-tls and tcp-sasl-tls); on Service Mesh 3 the ServiceEntry CRD refuses it too (N10).',
   run(s) {
     const out: Finding[] = []
     for (const se of s.serviceEntries) {
@@ -19,7 +19,9 @@ export const KNM0201: Rule = {
       const names = dup(ports.map((p) => p?.name))
       const numbers = dup(ports.map((p) => (p?.number === undefined ? undefined : Number(p.number))))
       const parts = [...(names.length ? [`port name${names.length > 1 ? 's' : ''} ${names.join(', ')}`] : []), ...(numbers.length ? [`port number${numbers.length > 1 ? 's' : ''} ${numbers.join(', ')}`] : [])]
-      if (parts.length) out.push(finding(KNM0201, [ref(se)], `repeats ${parts.join(' and ')}: istiod rejects the ServiceEntry, its hosts stay unreachable from the mesh`, 'give each port a unique name and number (e.g. tcp-tls-9093, tcp-tls-9096)'))
+      // Service Mesh 3 (N10): the ServiceEntry CRD keys spec.ports by name, so such an object (stored before) cannot be updated either.
+      const why = s.generation === 3 ? 'the Service Mesh 3 ServiceEntry CRD refuses it (spec.ports is a map keyed by name, numbers unique): it cannot even be updated, and istiod rejects it' : 'istiod rejects the ServiceEntry'
+      if (parts.length) out.push(finding(KNM0201, [ref(se)], `repeats ${parts.join(' and ')}: ${why}, its hosts stay unreachable from the mesh`, 'give each port a unique name and number (e.g. tcp-tls-9093, tcp-tls-9096)'))
     }
     return out
   },

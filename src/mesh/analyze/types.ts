@@ -1,9 +1,11 @@
 import type {KObject} from '../../kube/types.js'
+import type {MeshGeneration} from '../generation.js'
 
 /**
- * analyze: findings about what breaks the Serverless–Service Mesh 2.x
- * integration, from API objects alone (no pods needed: Knative scales to zero).
- * Each rule is a pure function, AnalyzeState in, Finding[] out.
+ * analyze: findings about what breaks the Serverless–Service Mesh integration
+ * (2.x and 3), from API objects alone (no pods needed: Knative scales to zero).
+ * Each rule is a pure function, AnalyzeState in, Finding[] out; a rule runs on
+ * the generations it lists (Rule.generations, both when absent).
  */
 
 /** As istioctl analyze: Error breaks traffic, Warning likely does, Info is worth knowing. */
@@ -32,6 +34,10 @@ export interface Finding {
 /** One read of the cluster (see read.ts): each kind listed once, cluster-wide. Kinds not served read as []. */
 export interface AnalyzeState {
   meshNamespace: string
+  /** The Service Mesh generation analyzed (src/mesh/generation.ts): 2 reads the SMCP/SMMR, 3 the Istio and namespace labels. */
+  generation: MeshGeneration
+  /** Service Mesh 3 only (null on 2). */
+  mesh3: Analyze3 | null
   /** ServiceMeshControlPlanes in the mesh namespace. */
   smcps: KObject[]
   /** The mesh's ServiceMeshMemberRoll (null: none). */
@@ -39,9 +45,9 @@ export interface AnalyzeState {
   /** Every member roll, to tell another mesh's Gateways apart. */
   memberRolls: KObject[]
   gateways: KObject[]
-  /** Core Services of the mesh namespace and of the namespaces config-istio names. */
+  /** Core Services of the mesh namespace, of the namespaces config-istio names and (3) of knative-serving-ingress. */
   services: KObject[]
-  /** Secrets of the namespaces where gateways run (null: not allowed to read them). */
+  /** Secrets of the namespaces where gateways run, and (3) of the mesh namespace (null: not allowed to read them). */
   secrets: KObject[] | null
   /** Deployments, StatefulSets and DaemonSets: their pod templates, whatever their replicas. */
   workloads: KObject[]
@@ -62,9 +68,26 @@ export interface AnalyzeState {
   nodes: KObject[] | null
 }
 
+/**
+ * What analyze reads on Service Mesh 3 besides the common kinds (../shared/reference/service-mesh-3.md §1.1 rows 4-6, N5,
+ * N18): no SMCP or member roll (smcps/smmr/memberRolls are empty there).
+ */
+export interface Analyze3 {
+  /** The Istio whose spec.namespace is the mesh namespace (null: none). */
+  istio: KObject | null
+  /** Every Istio of the cluster (another mesh's Gateways are its own). */
+  istios: KObject[]
+  /** Every Namespace by name, for the injection labels (null: not allowed to list them). */
+  namespaces: Map<string, KObject> | null
+  /** Routes of the mesh namespace labelled serving.knative.openshift.io/ingressName (left by Service Mesh 2). */
+  routes: KObject[]
+}
+
 export interface Rule {
   code: string
   severity: Severity
+  /** The generations the rule has a meaning on (absent: both). */
+  generations?: readonly MeshGeneration[]
   /** One sentence, for --list and the README. */
   summary: string
   run(state: AnalyzeState): Finding[]
