@@ -32,7 +32,14 @@ try {
   const policies: KObject[] = [...defaultPolicies('istio-system')]
   // One tenant per namespace (serving only: 2 policies in its namespace + its activator policy) until POLICIES is reached.
   for (let i = 0; policies.length < POLICIES; i++) {
-    for (const p of renderTenant({name: `t${i}`, namespaces: [namespaces[i % NAMESPACES]], meshNamespace: 'istio-system', clusterDomain: 'cluster.local', serving: true, eventing: false})) {
+    for (const p of renderTenant({
+      name: `t${i}`,
+      namespaces: [namespaces[i % NAMESPACES]],
+      meshNamespace: 'istio-system',
+      clusterDomain: 'cluster.local',
+      serving: true,
+      eventing: false,
+    })) {
       if (policies.length < POLICIES) policies.push(i < NAMESPACES ? p : {...p, metadata: {...p.metadata, name: `${p.metadata.name}-${i}`, labels: {}}})
     }
   }
@@ -42,7 +49,12 @@ try {
       apiVersion: 'serving.knative.dev/v1',
       kind: 'Service',
       metadata: {name: `svc-${i}`, namespace: namespaces[i % NAMESPACES], annotations: {'serving.knative.dev/enablePassthrough': 'true'}},
-      spec: {template: {metadata: {annotations: {'sidecar.istio.io/inject': 'true', 'sidecar.istio.io/rewriteAppHTTPProbers': 'true'}}, spec: {containers: [{image: 'quay.io/example/app'}]}}},
+      spec: {
+        template: {
+          metadata: {annotations: {'sidecar.istio.io/inject': 'true', 'sidecar.istio.io/rewriteAppHTTPProbers': 'true'}},
+          spec: {containers: [{image: 'quay.io/example/app'}]},
+        },
+      },
     })
   }
   for (let i = 0; i < objects.length; i += 32) await Promise.all(objects.slice(i, i + 32).map((o) => client.create(o)))
@@ -69,7 +81,9 @@ try {
   const report = JSON.parse(last)
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   process.stdout.write(`kubectl get ksvc,authorizationpolicies,gateways -A -o json: median ${median(peer).toFixed(0)} ms\n`)
-  process.stdout.write(`knmesh analyze -o json:                                    median ${median(ours).toFixed(0)} ms (${report.findings.length} findings: ${JSON.stringify(report.summary)})\n`)
+  process.stdout.write(
+    `knmesh analyze -o json:                                    median ${median(ours).toFixed(0)} ms (${report.findings.length} findings: ${JSON.stringify(report.summary)})\n`,
+  )
   const ratio = median(ours) / median(peer)
   process.stdout.write(`ratio knmesh/kubectl: ${ratio.toFixed(2)} (budget 2)\n`)
   if (ratio > 2) process.exitCode = 1

@@ -74,21 +74,33 @@ async function main(): Promise<void> {
     const env = {...process.env, KUBECONFIG: cp.adminKubeconfig, NO_COLOR: '1'}
     // knmesh, under /usr/bin/time -v for the peak RSS.
     const tk = performance.now()
-    const k = await execa('/usr/bin/time', ['-v', process.execPath, bin, 'filter-secrets', '--all-tls', '-n', 'bench-knmesh', '--uid', LABEL_VALUE, '--concurrency', String(CONCURRENCY), '--yes'], {env, reject: false, stdin: 'ignore'})
+    const k = await execa(
+      '/usr/bin/time',
+      ['-v', process.execPath, bin, 'filter-secrets', '--all-tls', '-n', 'bench-knmesh', '--uid', LABEL_VALUE, '--concurrency', String(CONCURRENCY), '--yes'],
+      {env, reject: false, stdin: 'ignore'},
+    )
     const knmeshMs = performance.now() - tk
     if (k.exitCode !== 0) throw new Error(`knmesh failed (${k.exitCode}): ${k.stderr.split('\n').slice(-25).join('\n')}`)
     const rssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(k.stderr)?.[1])
     const cpuS = Number(/User time \(seconds\): ([\d.]+)/.exec(k.stderr)?.[1]) + Number(/System time \(seconds\): ([\d.]+)/.exec(k.stderr)?.[1])
 
     const tt = performance.now()
-    const kc = await execa(cp.kubectl, ['label', 'secret', '--all', '-n', 'bench-kubectl', `${CERT_UID_LABEL}=${LABEL_VALUE}`], {env, reject: false, stdin: 'ignore'})
+    const kc = await execa(cp.kubectl, ['label', 'secret', '--all', '-n', 'bench-kubectl', `${CERT_UID_LABEL}=${LABEL_VALUE}`], {
+      env,
+      reject: false,
+      stdin: 'ignore',
+    })
     const kubectlMs = performance.now() - tt
     if (kc.exitCode !== 0) throw new Error(`kubectl failed (${kc.exitCode}): ${kc.stderr.slice(-2000)}`)
 
     const [a, b] = await Promise.all([labelled(client, 'bench-knmesh'), labelled(client, 'bench-kubectl')])
     if (a !== N || b !== N) throw new Error(`not the same work: knmesh labelled ${a}/${N}, kubectl ${b}/${N}`)
     const again = performance.now()
-    const second = await execa(process.execPath, [bin, 'filter-secrets', '--all-tls', '-n', 'bench-knmesh', '--uid', LABEL_VALUE, '--yes'], {env, reject: false, stdin: 'ignore'})
+    const second = await execa(process.execPath, [bin, 'filter-secrets', '--all-tls', '-n', 'bench-knmesh', '--uid', LABEL_VALUE, '--yes'], {
+      env,
+      reject: false,
+      stdin: 'ignore',
+    })
     const secondMs = performance.now() - again
 
     // Bytes received per secret, through the recording proxy (a sample of min(N, 2000) secrets per tool).
@@ -103,21 +115,41 @@ async function main(): Promise<void> {
       return {perSecret: got.reduce((n, e) => n + Buffer.byteLength(e.body), 0) / M, data: got.some((e) => e.body.includes('"tls.key"'))}
     }
     const penv = {...env, KUBECONFIG: proxy.kubeconfig}
-    const kb = await bytesPerSecret('bytes-knmesh', () => execa(process.execPath, [bin, 'filter-secrets', '--all-tls', '-n', 'bytes-knmesh', '--uid', LABEL_VALUE, '--yes'], {env: penv, reject: false, stdin: 'ignore'}))
-    const cb = await bytesPerSecret('bytes-kubectl', () => execa(cp.kubectl, ['label', 'secret', '--all', '-n', 'bytes-kubectl', `${CERT_UID_LABEL}=${LABEL_VALUE}`], {env: penv, reject: false, stdin: 'ignore'}))
+    const kb = await bytesPerSecret('bytes-knmesh', () =>
+      execa(process.execPath, [bin, 'filter-secrets', '--all-tls', '-n', 'bytes-knmesh', '--uid', LABEL_VALUE, '--yes'], {
+        env: penv,
+        reject: false,
+        stdin: 'ignore',
+      }),
+    )
+    const cb = await bytesPerSecret('bytes-kubectl', () =>
+      execa(cp.kubectl, ['label', 'secret', '--all', '-n', 'bytes-kubectl', `${CERT_UID_LABEL}=${LABEL_VALUE}`], {env: penv, reject: false, stdin: 'ignore'}),
+    )
     await proxy.close()
     client.close()
 
-    console.log(k.stdout.split('\n').filter((l) => /^total|NAMESPACE|bench-/.test(l)).join('\n'))
+    console.log(
+      k.stdout
+        .split('\n')
+        .filter((l) => /^total|NAMESPACE|bench-/.test(l))
+        .join('\n'),
+    )
     console.log('')
     console.log(`secrets labelled:         ${N} (each tool, its own namespace; verified: ${a} and ${b} carry the label)`)
     console.log(`knmesh filter-secrets:    ${secs(knmeshMs)}  (--concurrency ${CONCURRENCY})`)
     console.log(`kubectl label --all:      ${secs(kubectlMs)}`)
     console.log(`ratio (kubectl / knmesh): ${(kubectlMs / knmeshMs).toFixed(1)}x`)
     console.log(`knmesh peak RSS:          ${(rssKb / 1024).toFixed(0)} MB (CPU ${cpuS.toFixed(1)} s)`)
-    console.log(`machine:                  ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+    console.log(
+      `machine:                  ${os.cpus().length} cores, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    )
     console.log(`knmesh second run:        ${secs(secondMs)} (${second.stdout.trim().split('\n').pop() || second.stderr.trim().split('\n').pop()})`)
-    console.log(`bytes received per secret: knmesh ${kb.perSecret.toFixed(0)} (secret data received: ${kb.data ? 'YES' : 'no'}), kubectl ${cb.perSecret.toFixed(0)} (secret data received: ${cb.data ? 'yes' : 'no'}) — ${M} secrets each, through a recording proxy`)
+    console.log(
+      `bytes received per secret: knmesh ${kb.perSecret.toFixed(0)} (secret data received: ${kb.data ? 'YES' : 'no'}), kubectl ${cb.perSecret.toFixed(0)} (secret data received: ${cb.data ? 'yes' : 'no'}) — ${M} secrets each, through a recording proxy`,
+    )
   } finally {
     await cp.stop()
   }

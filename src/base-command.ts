@@ -50,15 +50,20 @@ const namespaceName = (what: string) => Flags.custom<string>({parse: async (inpu
 
 /** -n/--namespace, for verbs that work in one namespace (validated when parsed). */
 export const namespaceFlag = {
-  namespace: namespaceName('namespace')({char: 'n', description: 'namespace (default: the context\'s namespace)', helpValue: 'NS'}),
+  namespace: namespaceName('namespace')({char: 'n', description: "namespace (default: the context's namespace)", helpValue: 'NS'}),
 }
 
 /** --mesh-namespace, validated when parsed; client() then checks that it holds a control plane (exit 6). */
 export const meshNamespaceFlag = {
-  'mesh-namespace': namespaceName('mesh namespace')({description: 'namespace of the Service Mesh control plane', default: DEFAULT_MESH_NAMESPACE, helpValue: 'NS'}),
+  'mesh-namespace': namespaceName('mesh namespace')({
+    description: 'namespace of the Service Mesh control plane',
+    default: DEFAULT_MESH_NAMESPACE,
+    helpValue: 'NS',
+  }),
   'mesh-version': Flags.option({
     options: ['2', '3'] as const,
-    description: 'the Service Mesh generation to act on: 2 (ServiceMeshControlPlane) or 3 (Sail operator Istio); default: the one found in the mesh namespace (required when both are there)',
+    description:
+      'the Service Mesh generation to act on: 2 (ServiceMeshControlPlane) or 3 (Sail operator Istio); default: the one found in the mesh namespace (required when both are there)',
   })(),
 }
 
@@ -128,24 +133,43 @@ export abstract class KnmeshCommand extends Command {
     output: Flags.option({
       char: 'o',
       options: ['yaml', 'json', 'table', 'wide'] as const,
-      description: 'output format: yaml|json print the desired objects or the result; table fits the terminal, wide prints every cell in full (one line per row)',
+      description:
+        'output format: yaml|json print the desired objects or the result; table fits the terminal, wide prints every cell in full (one line per row)',
       helpGroup: 'GLOBAL',
     })(),
-    'show-objects': Flags.boolean({description: 'show new objects in full in the plan (by default they are listed by name)', helpGroup: 'GLOBAL', default: false}),
+    'show-objects': Flags.boolean({
+      description: 'show new objects in full in the plan (by default they are listed by name)',
+      helpGroup: 'GLOBAL',
+      default: false,
+    }),
     'no-pager': Flags.boolean({description: 'do not page long plans (pager: $KNMESH_PAGER, $PAGER, else less -R)', helpGroup: 'GLOBAL', default: false}),
     'request-timeout': Flags.integer({description: 'seconds to wait for each API request (0: no limit)', default: 30, helpGroup: 'GLOBAL', min: 0}),
     // kubectl's connection flags (genericclioptions.ConfigFlags), same names and meaning.
-    cluster: Flags.string({description: 'kubeconfig cluster to use (instead of the context\'s)', helpGroup: 'CONNECTION', helpValue: 'NAME'}),
-    user: Flags.string({description: 'kubeconfig user to use (instead of the context\'s)', helpGroup: 'CONNECTION', helpValue: 'NAME'}),
+    cluster: Flags.string({description: "kubeconfig cluster to use (instead of the context's)", helpGroup: 'CONNECTION', helpValue: 'NAME'}),
+    user: Flags.string({description: "kubeconfig user to use (instead of the context's)", helpGroup: 'CONNECTION', helpValue: 'NAME'}),
     server: Flags.string({char: 's', description: 'address and port of the Kubernetes API server', helpGroup: 'CONNECTION', helpValue: 'URL'}),
     token: Flags.string({description: 'bearer token for authentication to the API server', helpGroup: 'CONNECTION', helpValue: 'TOKEN'}),
     'certificate-authority': Flags.string({description: 'path to a cert file for the certificate authority', helpGroup: 'CONNECTION', helpValue: 'FILE'}),
     'client-certificate': Flags.string({description: 'path to a client certificate file for TLS', helpGroup: 'CONNECTION', helpValue: 'FILE'}),
     'client-key': Flags.string({description: 'path to a client key file for TLS', helpGroup: 'CONNECTION', helpValue: 'FILE'}),
-    'insecure-skip-tls-verify': Flags.boolean({description: 'do not check the server certificate (connections are then insecure)', helpGroup: 'CONNECTION', default: false}),
-    'tls-server-name': Flags.string({description: 'server name to use for certificate validation (default: the server\'s host name)', helpGroup: 'CONNECTION', helpValue: 'NAME'}),
+    'insecure-skip-tls-verify': Flags.boolean({
+      description: 'do not check the server certificate (connections are then insecure)',
+      helpGroup: 'CONNECTION',
+      default: false,
+    }),
+    'tls-server-name': Flags.string({
+      description: "server name to use for certificate validation (default: the server's host name)",
+      helpGroup: 'CONNECTION',
+      helpValue: 'NAME',
+    }),
     as: Flags.string({description: 'username to impersonate for the operation (user or service account)', helpGroup: 'CONNECTION', helpValue: 'USER'}),
-    'as-group': Flags.string({description: 'group to impersonate for the operation (repeat for several groups)', helpGroup: 'CONNECTION', helpValue: 'GROUP', multiple: true, multipleNonGreedy: true}),
+    'as-group': Flags.string({
+      description: 'group to impersonate for the operation (repeat for several groups)',
+      helpGroup: 'CONNECTION',
+      helpValue: 'GROUP',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     'as-uid': Flags.string({description: 'UID to impersonate for the operation', helpGroup: 'CONNECTION', helpValue: 'UID'}),
   }
 
@@ -219,7 +243,8 @@ export abstract class KnmeshCommand extends Command {
       this.printer.data(JSON.stringify(result.data, null, 2))
     } else if (out) {
       if (typeof result.machine === 'function') this.printer.data(await result.machine(out))
-      else if (result.machine !== 'done') this.printer.data(out === 'json' ? JSON.stringify(result.data, null, 2) : (await import('yaml')).stringify(result.data))
+      else if (result.machine !== 'done')
+        this.printer.data(out === 'json' ? JSON.stringify(result.data, null, 2) : (await import('yaml')).stringify(result.data))
     } else {
       if (result.table?.rows.length) await this.printer.table(result.table.head, result.table.rows)
       if (result.footer) this.printer.info(result.footer)
@@ -263,7 +288,11 @@ export abstract class KnmeshCommand extends Command {
       // ui/table (cli-table3, string-width) is loaded by the verbs that print a table, not at every start.
       table: async (head, rows, opts) => {
         const {table} = await import('./ui/table.js')
-        const text = table(head, rows.map((r) => r.map((c) => (typeof c === 'string' ? this.named(c) : c))), opts)
+        const text = table(
+          head,
+          rows.map((r) => r.map((c) => (typeof c === 'string' ? this.named(c) : c))),
+          opts,
+        )
         ;(toErr ? process.stderr : process.stdout).write(text + '\n')
       },
     }
@@ -346,7 +375,10 @@ export abstract class KnmeshCommand extends Command {
    * context's namespace (`fallback: 'context'`, checked to exist) or null (`fallback: 'cluster'`).
    * `memberRoll`: the ServiceMeshMemberRoll --all-members read, for a reader that needs it again (read once).
    */
-  protected async namespaceScope(f: ScopeFlags, opts: {mesh?: string; fallback: 'context' | 'cluster'; require?: boolean}): Promise<{namespaces: string[] | null; memberRoll?: KObject}> {
+  protected async namespaceScope(
+    f: ScopeFlags,
+    opts: {mesh?: string; fallback: 'context' | 'cluster'; require?: boolean},
+  ): Promise<{namespaces: string[] | null; memberRoll?: KObject}> {
     if (f['all-members']) {
       const mesh = opts.mesh ?? DEFAULT_MESH_NAMESPACE
       // Service Mesh 3 has no member roll: the namespaces labeled for its injection are the members.
@@ -390,7 +422,10 @@ export abstract class KnmeshCommand extends Command {
    * safe to print (--json): what changed and the desired objects, server
    * fields stripped and Secret values redacted — never the live objects.
    */
-  protected async change<S>(spec: ChangeSpec<S>, extra: {question?: string; concurrency?: number; summarizeOver?: number; onApplied?: (d: number, t: number) => void} = {}): Promise<Result<ChangeReport>> {
+  protected async change<S>(
+    spec: ChangeSpec<S>,
+    extra: {question?: string; concurrency?: number; summarizeOver?: number; onApplied?: (d: number, t: number) => void} = {},
+  ): Promise<Result<ChangeReport>> {
     const {runChanges} = await import('./change/engine.js')
     const {confirm} = await import('./ui/prompt.js')
     const {terminalWidth, terminalHeight, pagerCommand} = await import('./ui/terminal.js')
@@ -415,7 +450,10 @@ export abstract class KnmeshCommand extends Command {
       ...extra,
     }).finally(() => recorder?.end())
     if (result.changes.length > 0 && !this.machineOutput) {
-      await this.printer.table(['action', 'kind', 'namespace', 'name', 'result'], result.changes.map((c) => [c.action, c.kind, c.namespace ?? '', c.name, c.result]))
+      await this.printer.table(
+        ['action', 'kind', 'namespace', 'name', 'result'],
+        result.changes.map((c) => [c.action, c.kind, c.namespace ?? '', c.name, c.result]),
+      )
     }
     const {redact, stripServerFields} = await import('./kube/objects.js')
     const data: ChangeReport = {
@@ -444,7 +482,13 @@ export abstract class KnmeshCommand extends Command {
     const {journalRecorder, bulkJournalRecorder} = await import('./journal/store.js')
     const {scrubArgs} = await import('./journal/entry.js')
     return (opts.bulk ? bulkJournalRecorder : journalRecorder)(
-      {verb: this.id ?? '', args: scrubArgs(this.argv), context: client.contextName, server: client.server.href, ...(this.journalUndoes ? {undoes: this.journalUndoes} : {})},
+      {
+        verb: this.id ?? '',
+        args: scrubArgs(this.argv),
+        context: client.contextName,
+        server: client.server.href,
+        ...(this.journalUndoes ? {undoes: this.journalUndoes} : {}),
+      },
       (text) => this.printer.warn(text),
     )
   }
@@ -487,7 +531,10 @@ export abstract class KnmeshCommand extends Command {
     }
     if (oclifExit !== undefined) {
       // Parse errors: flags and arguments. Keep the first line and point at --help.
-      const lines = err.message.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('See more help'))
+      const lines = err.message
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('See more help'))
       const first = lines[0]?.endsWith(':') && lines[1] ? `${lines[0]} ${lines[1].replace(/\s{2,}/g, ' — ')}` : (lines[0] ?? err.message)
       fail(`${first} (see ${this.config.bin} ${this.id} --help)`, ExitCode.USAGE)
       return
@@ -499,7 +546,9 @@ export abstract class KnmeshCommand extends Command {
   private wantsJson(): boolean {
     if (this.parsedFlags) return this.machineOutput === 'json'
     const argv = this.argv.slice(0, Math.max(0, this.argv.indexOf('--')) || undefined)
-    return argv.some((a, i) => a === '--json' || a === '-ojson' || a === '-o=json' || a === '--output=json' || ((a === '-o' || a === '--output') && argv[i + 1] === 'json'))
+    return argv.some(
+      (a, i) => a === '--json' || a === '-ojson' || a === '-o=json' || a === '--output=json' || ((a === '-o' || a === '--output') && argv[i + 1] === 'json'),
+    )
   }
 
   protected override async finally(err: Error | undefined): Promise<void> {

@@ -28,7 +28,10 @@ export const ExitCode = {
 } as const
 
 export class KnmeshError extends Error {
-  constructor(message: string, readonly exitCode: number = ExitCode.CLUSTER) {
+  constructor(
+    message: string,
+    readonly exitCode: number = ExitCode.CLUSTER,
+  ) {
     super(message)
     this.name = new.target.name
   }

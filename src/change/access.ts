@@ -84,7 +84,10 @@ async function allowed(client: KubeClient, a: Access): Promise<boolean> {
       kind: 'SelfSubjectAccessReview',
       spec: {resourceAttributes: {verb: a.verb, group: a.group, resource: a.resource, ...(a.namespace ? {namespace: a.namespace} : {})}},
     },
-    what: {verb: 'create', info: {kind: 'SelfSubjectAccessReview', group: 'authorization.k8s.io', version: 'v1', plural: 'selfsubjectaccessreviews', namespaced: false}},
+    what: {
+      verb: 'create',
+      info: {kind: 'SelfSubjectAccessReview', group: 'authorization.k8s.io', version: 'v1', plural: 'selfsubjectaccessreviews', namespaced: false},
+    },
     // A review changes nothing: sending it twice is harmless.
     idempotent: true,
   })
@@ -130,7 +133,11 @@ export function describeDenied(denied: Access[]): string {
  * Throws ForbiddenError (exit 4) naming every missing permission when any write of `changes` is not allowed,
  * before anything is written; resolves when all are allowed.
  */
-export async function requireAccess(client: KubeClient, changes: Iterable<PlanItem & {action: Exclude<Action, 'unchanged'>}>, cache?: AccessCache): Promise<void> {
+export async function requireAccess(
+  client: KubeClient,
+  changes: Iterable<PlanItem & {action: Exclude<Action, 'unchanged'>}>,
+  cache?: AccessCache,
+): Promise<void> {
   const needed: Access[] = []
   for (const c of changes) needed.push(accessOf(c))
   const denied = await deniedAccess(client, needed, cache)

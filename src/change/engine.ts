@@ -117,7 +117,9 @@ export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opt
         // Preflight: the server validates and authorizes every write before any is made,
         // so a refusal (403, 422) leaves the cluster as it was. An object in a Namespace this plan creates
         // cannot be sent before the Namespace exists (not even as a dry run): it is checked when written.
-        const creating = new Set(changes.filter((c) => c.action === 'create' && c.desired?.kind === 'Namespace' && c.desired.apiVersion === 'v1').map((c) => c.desired!.metadata.name))
+        const creating = new Set(
+          changes.filter((c) => c.action === 'create' && c.desired?.kind === 'Namespace' && c.desired.apiVersion === 'v1').map((c) => c.desired!.metadata.name),
+        )
         const preflight = changes.filter((c) => !creating.has((c.desired ?? c.live)!.metadata.namespace ?? ''))
         if (preflight.length) await applyAll(client, preflight, {...opts, onApplied: undefined}, true)
       }
@@ -134,7 +136,11 @@ export async function runChanges<S>(client: KubeClient, spec: ChangeSpec<S>, opt
       }
       const failed = done.filter((d) => d.result === 'failed')
       if (failed.length > 0 && !serverDryRun && failed.length < done.length) {
-        throw partial(changes.filter((_, i) => done[i].result !== 'failed'), changes.filter((_, i) => done[i].result === 'failed'), new Error(failed[0].error))
+        throw partial(
+          changes.filter((_, i) => done[i].result !== 'failed'),
+          changes.filter((_, i) => done[i].result === 'failed'),
+          new Error(failed[0].error),
+        )
       }
       if (failed.length > 0 && !(opts.concurrency && opts.concurrency > 1)) throw new KnmeshError(failed[0].error!)
       return {plan, changes: done, applied: !serverDryRun, noop: false}
@@ -212,8 +218,11 @@ export async function presentChanges(summary: ChangeSummary, changes: Change[] |
     return
   }
   const hidden = opts.showObjects ? 0 : changes.filter((c) => c.action === 'create').length
-  const details = changes.map((c) => renderChange(c.action, c.live, c.desired, opts.color, {body: c.action !== 'create' || Boolean(opts.showObjects)}).trimEnd())
-  if (hidden) details.push(`(${hidden} new object${hidden > 1 ? 's' : ''} listed, not shown: --show-objects or -o yaml prints ${hidden > 1 ? 'them' : 'it'} in full)`)
+  const details = changes.map((c) =>
+    renderChange(c.action, c.live, c.desired, opts.color, {body: c.action !== 'create' || Boolean(opts.showObjects)}).trimEnd(),
+  )
+  if (hidden)
+    details.push(`(${hidden} new object${hidden > 1 ? 's' : ''} listed, not shown: --show-objects or -o yaml prints ${hidden > 1 ? 'them' : 'it'} in full)`)
   const text = details.join('\n')
   // Rows on the screen: a line wider than the terminal takes several.
   const rows = text.split('\n').reduce((n, l) => n + (opts.width ? Math.max(1, Math.ceil(l.replace(/\u001B\[[0-9;]*m/g, '').length / opts.width)) : 1), 0)
@@ -279,7 +288,8 @@ export class ChangeSummary {
    */
   oneLine(width = Number.POSITIVE_INFINITY): string {
     const kinds = [...this.kinds.values()]
-    const phrases = (level: number) => kinds.map((k) => summaryPhrase(k.action, k.kind, k.count, level === 0 || (level === 1 && k.namespaces.size > 1) ? [...k.namespaces] : []))
+    const phrases = (level: number) =>
+      kinds.map((k) => summaryPhrase(k.action, k.kind, k.count, level === 0 || (level === 1 && k.namespaces.size > 1) ? [...k.namespaces] : []))
     for (const level of [0, 1, 2]) {
       const line = phrases(level).join(', ')
       if (line.length <= width) return line
@@ -506,7 +516,10 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
     }
     if (step.done) break
     next = pages.next()
-    next.then((s) => (listed ||= Boolean(s.done)), () => {}) // errors surface when awaited
+    next.then(
+      (s) => (listed ||= Boolean(s.done)),
+      () => {},
+    ) // errors surface when awaited
     const plan = step.value
     notes(plan)
     // Each item compared once: the changes, and the unchanged counted.
@@ -527,14 +540,19 @@ export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOp
     }
     found += changes.length
     const journalBase = serverDryRun ? undefined : opts.recorder?.record(changes, false)
-    const applied = await applyAll(client, changes, {
-      ...opts,
-      journalBase,
-      concurrency: opts.concurrency ?? 16,
-      recordFailures: true,
-      onApplied: () => opts.onApplied?.(++done, Math.max(total ?? 0, found), listed),
-      signal: opts.signal,
-    }, serverDryRun)
+    const applied = await applyAll(
+      client,
+      changes,
+      {
+        ...opts,
+        journalBase,
+        concurrency: opts.concurrency ?? 16,
+        recordFailures: true,
+        onApplied: () => opts.onApplied?.(++done, Math.max(total ?? 0, found), listed),
+        signal: opts.signal,
+      },
+      serverDryRun,
+    )
     for (const a of applied) {
       if (!a) continue // not started: interrupted
       if (a.result === 'failed') {

@@ -141,7 +141,14 @@ export function planUndo(entry: JournalEntry, live: Map<string, KObject | null>,
       } else if (sameObject(stripped(now), c.before)) {
         alreadyUndone.push(what)
       } else if (conflict('exists again, with other content')) {
-        items.push({live: now, desired: {...recreated(c.before), metadata: {...now.metadata, ...c.before.metadata, resourceVersion: rv}, ...(now.status ? {status: now.status} : {})}})
+        items.push({
+          live: now,
+          desired: {
+            ...recreated(c.before),
+            metadata: {...now.metadata, ...c.before.metadata, resourceVersion: rv},
+            ...(now.status ? {status: now.status} : {}),
+          },
+        })
       }
     } else {
       const patch = mergeDiff(c.after, c.before) as Json | undefined
@@ -159,7 +166,8 @@ export function planUndo(entry: JournalEntry, live: Map<string, KObject | null>,
       }
     }
   }
-  if (conflicts.length && opts.force) notes.push(warning(`changed since change set ${entry.id}, undone anyway (--force): ${conflicts.map((c) => c.object).join(', ')}`))
+  if (conflicts.length && opts.force)
+    notes.push(warning(`changed since change set ${entry.id}, undone anyway (--force): ${conflicts.map((c) => c.object).join(', ')}`))
   if (items.length === 0 && conflicts.length === 0) {
     notes.push(info(applied.length === 0 ? `change set ${entry.id} applied no change: nothing to undo` : `change set ${entry.id} is already undone`))
   }

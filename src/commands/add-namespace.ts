@@ -37,12 +37,16 @@ Members the Service Mesh Operator has not configured yet (status.pendingMembers,
     if (flags.kourier) {
       const {KOURIER_SYSTEM_NAMESPACES} = await import('../mesh/members.js')
       const system = namespaces.filter((n) => KOURIER_SYSTEM_NAMESPACES.includes(n))
-      if (system.length) throw new UsageError(`with --kourier (guide 1.6) ${system.join(' and ')} stay${system.length > 1 ? '' : 's'} outside the mesh: as a member ${system.length > 1 ? 'they' : 'it'} would cut Kourier's gateway off the activator`)
+      if (system.length)
+        throw new UsageError(
+          `with --kourier (guide 1.6) ${system.join(' and ')} stay${system.length > 1 ? '' : 's'} outside the mesh: as a member ${system.length > 1 ? 'they' : 'it'} would cut Kourier's gateway off the activator`,
+        )
     }
     const {planMembersFor: planMembers} = await import('../mesh/membership.js')
     const {readMembersFor} = await import('../read/members.js')
     const generation = await this.meshGeneration()
-    if (flags.kourier && generation.generation === 3) throw new UsageError('--kourier is not supported on Service Mesh 3 yet (the 3.x docs have no Kourier procedure)')
+    if (flags.kourier && generation.generation === 3)
+      throw new UsageError('--kourier is not supported on Service Mesh 3 yet (the 3.x docs have no Kourier procedure)')
     const result = await this.change({
       read: (c) => readMembersFor(c, mesh, generation, namespaces, flags.kourier ? namespaces : undefined),
       plan: (s) => planMembers(s, {meshNamespace: mesh, add: namespaces, strict: flags.strict, kourier: flags.kourier}),

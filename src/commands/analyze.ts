@@ -22,7 +22,11 @@ Findings are grouped by severity (Error, Warning, Info). Exit code 1 when a find
   static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
-    'fail-threshold': Flags.option({options: ['info', 'warning', 'error'] as const, description: 'exit 1 when a finding is at or above this severity (as istioctl analyze --failure-threshold)', default: 'error' as const})(),
+    'fail-threshold': Flags.option({
+      options: ['info', 'warning', 'error'] as const,
+      description: 'exit 1 when a finding is at or above this severity (as istioctl analyze --failure-threshold)',
+      default: 'error' as const,
+    })(),
     'list-codes': Flags.boolean({description: 'print every code with its severity and summary, read nothing', default: false}),
   }
 
@@ -42,12 +46,13 @@ Findings are grouped by severity (Error, Warning, Info). Exit code 1 when a find
     const threshold = ({info: 'Info', warning: 'Warning', error: 'Error'} as const)[flags['fail-threshold']]
     const failed = exceeds(findings, threshold)
     const report = {meshNamespace: mesh, summary: counts, findings, meshVersion: state.generation}
-    const notes = findings.length === 0
-      ? [`✔ No issues found in the Serverless–Service Mesh integration (mesh ${mesh}).`]
-      : [
-          ...findings.flatMap((f) => [findingLine(f), ...(f.fix ? [`  fix: ${f.fix}`] : [])]),
-          `${findings.length} finding(s): ${counts.Error} error(s), ${counts.Warning} warning(s), ${counts.Info} info`,
-        ]
+    const notes =
+      findings.length === 0
+        ? [`✔ No issues found in the Serverless–Service Mesh integration (mesh ${mesh}).`]
+        : [
+            ...findings.flatMap((f) => [findingLine(f), ...(f.fix ? [`  fix: ${f.fix}`] : [])]),
+            `${findings.length} finding(s): ${counts.Error} error(s), ${counts.Warning} warning(s), ${counts.Info} info`,
+          ]
     return {data: report, notes, error: failed ? new CheckFailedError(`analyze found issues at or above ${flags['fail-threshold']} severity`) : undefined}
   }
 }

@@ -30,7 +30,11 @@ Every other annotation and field is kept. A changed revision template makes Knat
   static flags = {
     ...namespaceFlag,
     namespaces: namespacesFlag({exclusive: ['namespace', 'all-members']}),
-    'all-members': Flags.boolean({description: 'every namespace of the Service Mesh member roll (Service Mesh 3: labeled for injection), except knative-serving and knative-eventing', default: false, exclusive: ['namespace']}),
+    'all-members': Flags.boolean({
+      description: 'every namespace of the Service Mesh member roll (Service Mesh 3: labeled for injection), except knative-serving and knative-eventing',
+      default: false,
+      exclusive: ['namespace'],
+    }),
     ...meshNamespaceFlag,
   }
 

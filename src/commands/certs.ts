@@ -21,13 +21,13 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
   static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
-    domain: Flags.string({description: 'the domain: the certificate is for *.DOMAIN (default: the cluster\'s apps domain)', helpValue: 'DOMAIN'}),
+    domain: Flags.string({description: "the domain: the certificate is for *.DOMAIN (default: the cluster's apps domain)", helpValue: 'DOMAIN'}),
     'out-dir': Flags.string({description: 'folder for root.crt, root.key, wildcard.crt, wildcard.key', default: '.', helpValue: 'DIR'}),
     'ca-cert': Flags.string({description: 'sign with this CA certificate (PEM) instead of a new root CA', dependsOn: ['ca-key'], helpValue: 'FILE'}),
     'ca-key': Flags.string({description: 'the private key (PEM, RSA) of --ca-cert', dependsOn: ['ca-cert'], helpValue: 'FILE'}),
     days: Flags.integer({description: 'validity of the new certificates in days', default: 365, min: 31, max: 3650}),
     'key-size': Flags.option({options: ['2048', '3072', '4096'] as const, description: 'RSA key size', default: '2048' as const})(),
-    organization: Flags.string({description: 'O= of the new certificates\' subjects', default: 'knmesh', helpValue: 'ORG'}),
+    organization: Flags.string({description: "O= of the new certificates' subjects", default: 'knmesh', helpValue: 'ORG'}),
     secret: Flags.string({description: 'name of the TLS Secret in the mesh namespace', default: 'wildcard-certs', helpValue: 'NAME'}),
     rotate: Flags.boolean({description: 'replace a Secret that still holds a valid certificate', default: false}),
     force: Flags.boolean({description: 'overwrite existing files in --out-dir', default: false}),
@@ -48,9 +48,10 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     // Bad input is refused before any request: the CA files, the output folder.
     let ca: {certPem: string; keyPem: string} | undefined
     if (flags['ca-cert'] && flags['ca-key']) {
-      const read = (f: string) => fs.readFile(f, 'utf8').catch((error: NodeJS.ErrnoException) => {
-        throw new UsageError(`cannot read ${f}: ${error.code ?? error.message}`)
-      })
+      const read = (f: string) =>
+        fs.readFile(f, 'utf8').catch((error: NodeJS.ErrnoException) => {
+          throw new UsageError(`cannot read ${f}: ${error.code ?? error.message}`)
+        })
       ca = {certPem: await read(flags['ca-cert']), keyPem: await read(flags['ca-key'])}
       const problem = certs.caProblem(ca)
       if (problem) throw new UsageError(`--ca-cert/--ca-key: ${problem}`)
@@ -84,16 +85,22 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     await this.requireNamespaces([secretNs])
     const {readCerts, readCertSecret} = await import('../read/certs.js')
     const {domain, secret: live} = await readCerts(await this.client(), secretNs, secretName, flags.domain?.toLowerCase())
-    if (!domain) throw new UsageError('cannot tell the cluster\'s apps domain (no ingresses.config.openshift.io/cluster spec.domain): pass --domain')
+    if (!domain) throw new UsageError("cannot tell the cluster's apps domain (no ingresses.config.openshift.io/cluster spec.domain): pass --domain")
     certs.refuseOtherSecretType(live, secretNs, secretName)
     const verdict = certs.inspectSecret(live, domain)
     const where = `Secret ${secretNs}/${secretName}`
     if (verdict.usable && !flags.rotate) {
       this.printer.info(`${where} already holds a certificate ${verdict.reason}; --rotate replaces it`)
       this.printer.info('nothing to do: the cluster already matches')
-      return {data: {applied: false, noop: true, changes: [], objects: [], notes: [], domain, secret: `${secretNs}/${secretName}`, files: []}, machine: 'done' as const}
+      return {
+        data: {applied: false, noop: true, changes: [], objects: [], notes: [], domain, secret: `${secretNs}/${secretName}`, files: []},
+        machine: 'done' as const,
+      }
     }
-    if (live) this.printer.info(verdict.usable ? `${where} holds a certificate ${verdict.reason}: replacing it (--rotate)` : `${where} will be replaced: ${verdict.reason}`)
+    if (live)
+      this.printer.info(
+        verdict.usable ? `${where} holds a certificate ${verdict.reason}: replacing it (--rotate)` : `${where} will be replaced: ${verdict.reason}`,
+      )
 
     // Reuse a complete, valid set of files from an earlier run (e.g. one that was not confirmed).
     const existing = {crt: await readIf(files.wildcardCrt), key: await readIf(files.wildcardKey), root: await readIf(files.rootCrt)}
@@ -143,7 +150,10 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     } else if (write.length) {
       this.printer.info('no files written: the Secret was not changed')
     }
-    if (result.data.applied) this.printer.info(`clients trust the gateway with: curl --cacert ${path.relative(process.cwd(), files.rootCrt) || files.rootCrt} https://<service>.${domain}`)
+    if (result.data.applied)
+      this.printer.info(
+        `clients trust the gateway with: curl --cacert ${path.relative(process.cwd(), files.rootCrt) || files.rootCrt} https://<service>.${domain}`,
+      )
     // The engine's summary (Secret values redacted) and what was written: never a key.
     return {...result, data: {...result.data, domain, secret: `${secretNs}/${secretName}`, files: written}}
   }

@@ -33,7 +33,10 @@ With no control plane in the namespace, --create creates "basic" with the defaul
       const {smcps} = await readMesh(await this.client(), mesh)
       if (smcps.length > 1) {
         const {select} = await import('../ui/prompt.js')
-        name = await select(`Several ServiceMeshControlPlanes in ${mesh}: which one serves Serverless?`, smcps.map((s) => s.metadata.name))
+        name = await select(
+          `Several ServiceMeshControlPlanes in ${mesh}: which one serves Serverless?`,
+          smcps.map((s) => s.metadata.name),
+        )
         if (!name) throw new NotAppliedError('aborted: nothing changed')
       }
     }

@@ -13,8 +13,14 @@ With --set key=value: puts the label on the namespace and on the revision templa
   static examples = [
     {description: 'Audit the current namespace', command: '<%= config.bin %> <%= command.id %>'},
     {description: 'Audit every namespace of the mesh', command: '<%= config.bin %> <%= command.id %> --all-members'},
-    {description: 'Label a namespace and its Knative Services for cost reports', command: '<%= config.bin %> <%= command.id %> -n my-app --set cost-center=my-domain --yes'},
-    {description: 'Label every mesh member; show the changes first', command: '<%= config.bin %> <%= command.id %> --all-members --set cost-center=shared --dry-run=client'},
+    {
+      description: 'Label a namespace and its Knative Services for cost reports',
+      command: '<%= config.bin %> <%= command.id %> -n my-app --set cost-center=my-domain --yes',
+    },
+    {
+      description: 'Label every mesh member; show the changes first',
+      command: '<%= config.bin %> <%= command.id %> --all-members --set cost-center=shared --dry-run=client',
+    },
     {description: 'In CI: fail when a namespace label is missed by cost queries', command: '<%= config.bin %> <%= command.id %> --all-members --check -o json'},
   ]
 
@@ -22,8 +28,17 @@ With --set key=value: puts the label on the namespace and on the revision templa
   static flags = {
     ...namespaceFlag,
     ...meshNamespaceFlag,
-    'all-members': Flags.boolean({description: 'every namespace of the Service Mesh member roll, or on Service Mesh 3 every namespace labeled for injection (except knative-serving and knative-eventing)', default: false, exclusive: ['namespace']}),
-    set: Flags.string({description: 'put the label KEY=VALUE on the namespaces and their Knative Services\' revision templates (repeatable)', multiple: true, helpValue: 'KEY=VALUE'}),
+    'all-members': Flags.boolean({
+      description:
+        'every namespace of the Service Mesh member roll, or on Service Mesh 3 every namespace labeled for injection (except knative-serving and knative-eventing)',
+      default: false,
+      exclusive: ['namespace'],
+    }),
+    set: Flags.string({
+      description: "put the label KEY=VALUE on the namespaces and their Knative Services' revision templates (repeatable)",
+      multiple: true,
+      helpValue: 'KEY=VALUE',
+    }),
     check: Flags.boolean({description: 'exit 1 when the audit finds a missed label (without --set)', default: false, exclusive: ['set']}),
   }
 
@@ -34,14 +49,20 @@ With --set key=value: puts the label on the namespace and on the revision templa
     const labels = flags.set ? parseCostLabels(flags.set) : undefined
     const namespaces = (await this.namespaceScope(flags, {mesh, fallback: 'context'})).namespaces!
     if (namespaces.length === 0) {
-      const members = (await this.meshGeneration()).generation === 3 ? `no namespace is labeled for the injection of the Istio of ${mesh}` : `the member roll of ${mesh} has no namespaces`
+      const members =
+        (await this.meshGeneration()).generation === 3
+          ? `no namespace is labeled for the injection of the Istio of ${mesh}`
+          : `the member roll of ${mesh} has no namespaces`
       this.printer.info(`${members} besides knative-serving and knative-eventing: nothing to do`)
       return {data: {namespaces, ok: true, findings: []}}
     }
     const {readCostLabels} = await import('../read/workloads.js')
     if (labels) {
       const {planCostLabels} = await import('../mesh/cost-labels.js')
-      return this.change({read: (c) => readCostLabels(c, namespaces, {pods: false}), plan: (s) => planCostLabels(s, {labels, skipMissing: flags['all-members']})})
+      return this.change({
+        read: (c) => readCostLabels(c, namespaces, {pods: false}),
+        plan: (s) => planCostLabels(s, {labels, skipMissing: flags['all-members']}),
+      })
     }
     return this.audit(namespaces, flags.check, flags['all-members'])
   }
@@ -61,18 +82,21 @@ With --set key=value: puts the label on the namespace and on the revision templa
       : `no missed cost labels: the Knative revision pods of ${namespaces.length === 1 ? `namespace ${namespaces[0]}` : `${namespaces.length} namespace(s)`} carry every namespace label`
     return {
       data: report,
-      table: {head: ['namespace', 'label', 'set by', 'services', 'costs found under', 'fix'], rows: findings.map((f) => [
-        f.namespace,
-        `${f.key}=${f.value}`,
-        f.setBy,
-        f.services.length ? f.services.map((s) => s.name).join(', ') : '(none yet)',
-        f.services.length ? [...new Set(f.services.flatMap((s) => s.values.map((v) => `${f.key}=${v}`)))].join(', ') : '',
-        f.fix,
-      ])},
+      table: {
+        head: ['namespace', 'label', 'set by', 'services', 'costs found under', 'fix'],
+        rows: findings.map((f) => [
+          f.namespace,
+          `${f.key}=${f.value}`,
+          f.setBy,
+          f.services.length ? f.services.map((s) => s.name).join(', ') : '(none yet)',
+          f.services.length ? [...new Set(f.services.flatMap((s) => s.values.map((v) => `${f.key}=${v}`)))].join(', ') : '',
+          f.fix,
+        ]),
+      },
       footer,
       // An info row has no FIX: its reason (e.g. "query by cost-center=my-domain instead") is said under the table.
       notes: findings.filter((x) => x.severity === 'info').map((f) => `note: ${f.namespace}: ${f.message}`),
-      warnings: state.pods === null ? ['cannot list pods: revision names come from the Knative Services\' status'] : [],
+      warnings: state.pods === null ? ["cannot list pods: revision names come from the Knative Services' status"] : [],
       error: check && missed.length ? new CheckFailedError(`${missed.length} namespace label(s) missed by cost queries of Knative revision pods`) : undefined,
     }
   }

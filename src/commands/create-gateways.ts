@@ -20,7 +20,11 @@ Warns when the credential Secret is missing from the gateway's namespace (the me
   static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
-    secret: Flags.string({description: 'TLS Secret that knative-ingress-gateway serves (in the mesh namespace; knative-serving-ingress on Service Mesh 3)', default: 'wildcard-certs', helpValue: 'NAME'}),
+    secret: Flags.string({
+      description: 'TLS Secret that knative-ingress-gateway serves (in the mesh namespace; knative-serving-ingress on Service Mesh 3)',
+      default: 'wildcard-certs',
+      helpValue: 'NAME',
+    }),
     force: Flags.boolean({description: 'go on although another Gateway binds port 443 with host "*"', default: false}),
   }
 

@@ -26,9 +26,19 @@ Before that it checks the mesh side: when configure-mesh, create-gateways or add
   static flags = {
     ...meshNamespaceFlag,
     eventing: Flags.boolean({description: 'configure KnativeEventing when it exists (--no-eventing skips it)', default: true, allowNo: true}),
-    'kafka-bootstrap': Flags.string({description: 'Kafka bootstrap servers host:port,… for the ServiceEntry kafka-cluster (default: the KnativeKafka\'s)', helpValue: 'HOST:PORT,…'}),
-    'kafka-ports': Flags.string({description: 'Kafka listener ports NUMBER[:NAME],… for the ServiceEntry (default: the guide\'s 9092-9096, names made unique); numbers and names must not repeat', helpValue: 'PORT[:NAME],…'}),
-    prerequisites: Flags.boolean({description: 'also apply configure-mesh, create-gateways and add-namespace (Service Mesh 2) when they have work to do', default: false}),
+    'kafka-bootstrap': Flags.string({
+      description: "Kafka bootstrap servers host:port,… for the ServiceEntry kafka-cluster (default: the KnativeKafka's)",
+      helpValue: 'HOST:PORT,…',
+    }),
+    'kafka-ports': Flags.string({
+      description:
+        "Kafka listener ports NUMBER[:NAME],… for the ServiceEntry (default: the guide's 9092-9096, names made unique); numbers and names must not repeat",
+      helpValue: 'PORT[:NAME],…',
+    }),
+    prerequisites: Flags.boolean({
+      description: 'also apply configure-mesh, create-gateways and add-namespace (Service Mesh 2) when they have work to do',
+      default: false,
+    }),
     secret: Flags.string({description: 'credential Secret for create-gateways, when included', default: 'wildcard-certs', helpValue: 'NAME'}),
   }
 
@@ -38,7 +48,8 @@ Before that it checks the mesh side: when configure-mesh, create-gateways or add
     const secret = validateObjectName(flags.secret, 'secret name')
     const kafkaBootstrap = splitList(flags['kafka-bootstrap'])
     for (const s of kafkaBootstrap) {
-      if (!HOST.test(s) || Number(s.split(':').pop()) > 65535) throw new UsageError(`invalid --kafka-bootstrap entry "${s}": host:port expected, e.g. my-cluster-kafka-bootstrap.kafka:9092`)
+      if (!HOST.test(s) || Number(s.split(':').pop()) > 65535)
+        throw new UsageError(`invalid --kafka-bootstrap entry "${s}": host:port expected, e.g. my-cluster-kafka-bootstrap.kafka:9092`)
     }
     if (flags['kafka-bootstrap'] !== undefined && kafkaBootstrap.length === 0) throw new UsageError('--kafka-bootstrap is empty')
     const kafkaPorts = flags['kafka-ports'] === undefined ? undefined : parsePorts(flags['kafka-ports'])
@@ -98,16 +109,22 @@ function parsePorts(value: string): {number: number; name: string; protocol: str
   const ports = entries.map((e) => {
     const [num, name, extra] = e.split(':')
     const n = Number(num)
-    if (extra !== undefined || !/^\d+$/.test(num) || n < 1 || n > 65535) throw new UsageError(`invalid --kafka-ports entry "${e}": NUMBER or NUMBER:NAME expected, e.g. 9092:tcp-plain`)
+    if (extra !== undefined || !/^\d+$/.test(num) || n < 1 || n > 65535)
+      throw new UsageError(`invalid --kafka-ports entry "${e}": NUMBER or NUMBER:NAME expected, e.g. 9092:tcp-plain`)
     const portName = name ?? `tcp-${n}`
-    if (!PORT_NAME.test(portName) || portName.length > 63) throw new UsageError(`invalid port name "${portName}" in --kafka-ports: lowercase letters, digits and '-', at most 63 characters`)
+    if (!PORT_NAME.test(portName) || portName.length > 63)
+      throw new UsageError(`invalid port name "${portName}" in --kafka-ports: lowercase letters, digits and '-', at most 63 characters`)
     return {number: n, name: portName, protocol: 'TCP'}
   })
   for (const [i, p] of ports.entries()) {
     const sameNumber = ports.findIndex((q) => q.number === p.number)
-    if (sameNumber !== i) throw new UsageError(`--kafka-ports lists port ${p.number} twice: each port once (istiod refuses a ServiceEntry that repeats a port number)`)
+    if (sameNumber !== i)
+      throw new UsageError(`--kafka-ports lists port ${p.number} twice: each port once (istiod refuses a ServiceEntry that repeats a port number)`)
     const sameName = ports.findIndex((q) => q.name === p.name)
-    if (sameName !== i) throw new UsageError(`--kafka-ports gives the name "${p.name}" to ports ${ports[sameName].number} and ${p.number}: port names must be unique (istiod refuses a ServiceEntry that repeats a port name)`)
+    if (sameName !== i)
+      throw new UsageError(
+        `--kafka-ports gives the name "${p.name}" to ports ${ports[sameName].number} and ${p.number}: port names must be unique (istiod refuses a ServiceEntry that repeats a port name)`,
+      )
   }
   return ports
 }

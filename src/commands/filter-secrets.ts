@@ -14,10 +14,22 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
 
   static examples = [
     {description: 'Label the secrets Gateways, DomainMappings and KIngresses reference', command: '<%= config.bin %> <%= command.id %>'},
-    {description: 'Also every TLS secret of two namespaces, with a fixed label value', command: '<%= config.bin %> <%= command.id %> --all-tls --namespaces team-a,team-b --uid team-certs --yes'},
-    {description: 'Every TLS secret of the cluster selected by a label, 16 patches at a time', command: '<%= config.bin %> <%= command.id %> --all-tls -A -l app=web --concurrency 16 --yes'},
-    {description: 'Audit before enabling filtering (exit 1 if a secret would be invisible)', command: '<%= config.bin %> <%= command.id %> --check --all-tls -A'},
-    {description: 'Turn secret filtering off, or back on', command: '<%= config.bin %> <%= command.id %> --disable\n<%= config.bin %> <%= command.id %> --enable'},
+    {
+      description: 'Also every TLS secret of two namespaces, with a fixed label value',
+      command: '<%= config.bin %> <%= command.id %> --all-tls --namespaces team-a,team-b --uid team-certs --yes',
+    },
+    {
+      description: 'Every TLS secret of the cluster selected by a label, 16 patches at a time',
+      command: '<%= config.bin %> <%= command.id %> --all-tls -A -l app=web --concurrency 16 --yes',
+    },
+    {
+      description: 'Audit before enabling filtering (exit 1 if a secret would be invisible)',
+      command: '<%= config.bin %> <%= command.id %> --check --all-tls -A',
+    },
+    {
+      description: 'Turn secret filtering off, or back on',
+      command: '<%= config.bin %> <%= command.id %> --disable\n<%= config.bin %> <%= command.id %> --enable',
+    },
   ]
 
   static meshGenerations = [2, 3] as const
@@ -26,12 +38,30 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     namespaces: namespacesFlag({exclusive: ['namespace', 'all-namespaces']}),
     'all-namespaces': Flags.boolean({char: 'A', description: 'every namespace', default: false, exclusive: ['namespace']}),
     'all-tls': Flags.boolean({description: 'also every kubernetes.io/tls secret in the chosen namespaces', default: false}),
-    selector: Flags.string({char: 'l', description: 'with --all-tls: only the TLS secrets matching this label selector', helpValue: 'SELECTOR', dependsOn: ['all-tls']}),
-    uid: Flags.string({description: 'label value to use (default: each secret\'s own UID)', helpValue: 'VALUE'}),
-    check: Flags.boolean({description: 'read-only: list the secrets net-istio would not see with filtering on; exit 1 if any', default: false, exclusive: ['enable', 'disable', 'uid']}),
-    disable: Flags.boolean({description: `turn secret filtering off (the guide's override in KnativeServing spec.workloads)`, default: false, exclusive: ['enable', 'all-tls', 'uid']}),
+    selector: Flags.string({
+      char: 'l',
+      description: 'with --all-tls: only the TLS secrets matching this label selector',
+      helpValue: 'SELECTOR',
+      dependsOn: ['all-tls'],
+    }),
+    uid: Flags.string({description: "label value to use (default: each secret's own UID)", helpValue: 'VALUE'}),
+    check: Flags.boolean({
+      description: 'read-only: list the secrets net-istio would not see with filtering on; exit 1 if any',
+      default: false,
+      exclusive: ['enable', 'disable', 'uid'],
+    }),
+    disable: Flags.boolean({
+      description: `turn secret filtering off (the guide's override in KnativeServing spec.workloads)`,
+      default: false,
+      exclusive: ['enable', 'all-tls', 'uid'],
+    }),
     enable: Flags.boolean({description: 'turn secret filtering back on (remove the override)', default: false, exclusive: ['disable', 'all-tls', 'uid']}),
-    concurrency: Flags.integer({description: 'label patches sent at once (at most 32: the client keeps 32 keep-alive connections)', default: 32, min: 1, max: 32}),
+    concurrency: Flags.integer({
+      description: 'label patches sent at once (at most 32: the client keeps 32 keep-alive connections)',
+      default: 32,
+      min: 1,
+      max: 32,
+    }),
     ...meshNamespaceFlag,
   }
 
@@ -87,7 +117,13 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     const filtering = filteringEnabled(serving)
     const notRead = refs.refs.filter((r) => !refs.secrets.has(`${r.namespace}/${r.name}`))
     for (const k of refs.skipped) this.printer.warn(`cannot list ${k} objects (not served or forbidden): their secrets were not checked`)
-    if (notRead.length) this.printer.warn(`cannot read ${notRead.length} referenced secret(s) (forbidden): ${notRead.slice(0, 3).map((r) => `${r.namespace}/${r.name}`).join(', ')}`)
+    if (notRead.length)
+      this.printer.warn(
+        `cannot read ${notRead.length} referenced secret(s) (forbidden): ${notRead
+          .slice(0, 3)
+          .map((r) => `${r.namespace}/${r.name}`)
+          .join(', ')}`,
+      )
     const report = {
       filtering: serving ? (filtering ? 'enabled' : 'disabled') : 'unknown (no KnativeServing)',
       referenced: refs.refs.length,
@@ -97,7 +133,13 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     const shown = rows.slice(0, 50)
     const more = rows.length - shown.length + (tlsCount - tls.length)
     const where = scope.namespaces ? scope.namespaces.join(', ') : 'all namespaces'
-    const scopeFlags = scope.namespaces ? (scope.namespaces.length === 1 ? ` -n ${scope.namespaces[0]}` : ` --namespaces ${scope.namespaces.join(',')}`) : allTls ? ' -A' : ''
+    const scopeFlags = scope.namespaces
+      ? scope.namespaces.length === 1
+        ? ` -n ${scope.namespaces[0]}`
+        : ` --namespaces ${scope.namespaces.join(',')}`
+      : allTls
+        ? ' -A'
+        : ''
     const missing = rows.filter((r) => r.problem === 'missing').length
     const fixes = [
       ...(problems > missing ? [`${this.config.bin} filter-secrets${allTls ? ' --all-tls' : ''}${scopeFlags}${selector ? ` -l ${selector}` : ''}`] : []),
@@ -139,7 +181,10 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
         yield {items: first.items, notes}
         if (!o.allTls) return
         for await (const page of tlsSecretPages(c, scope, {labelSelector: o.selector})) {
-          yield planSecretLabels(page.filter((s) => !refs.secrets.has(`${s.metadata.namespace}/${s.metadata.name}`)), {uid: o.uid})
+          yield planSecretLabels(
+            page.filter((s) => !refs.secrets.has(`${s.metadata.namespace}/${s.metadata.name}`)),
+            {uid: o.uid},
+          )
         }
       },
     }
@@ -197,7 +242,10 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
 
   private async progressBar() {
     const {SingleBar, Presets} = await import('cli-progress')
-    return new SingleBar({format: 'labelling secrets [{bar}] {value}/{total}{more} {percentage}% {eta}s left', stream: process.stderr, hideCursor: true, clearOnComplete: true}, Presets.shades_classic)
+    return new SingleBar(
+      {format: 'labelling secrets [{bar}] {value}/{total}{more} {percentage}% {eta}s left', stream: process.stderr, hideCursor: true, clearOnComplete: true},
+      Presets.shades_classic,
+    )
   }
 
   private report(result: import('../change/engine.js').BulkResult, dryRun: string): Result {
@@ -220,7 +268,9 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     return {
       data,
       table: result.noop ? undefined : {head: ['namespace', verb, 'already labelled', 'failed'], rows},
-      notes: result.noop ? [] : failures.map((fl) => `failed ${fl.count}×: ${fl.reason} (${fl.examples.join(', ')}${fl.count > fl.examples.length ? ', …' : ''})`),
+      notes: result.noop
+        ? []
+        : failures.map((fl) => `failed ${fl.count}×: ${fl.reason} (${fl.examples.join(', ')}${fl.count > fl.examples.length ? ', …' : ''})`),
       error: this.bulkError(result, verb),
     }
   }
@@ -235,7 +285,9 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
       const reason = [...result.failures.keys()][0]
       const failed = result.failed ? `, ${result.failed} failed${reason === result.stopped ? '' : ` (${reason})`}` : ''
       const stopped = result.stopped ? `; stopped before the end: ${result.stopped}` : ''
-      return new PartialError(`partially applied: ${result.changed} secret(s) ${verb}${failed}${stopped}. No secret is half-written: run the same command again to label the rest`)
+      return new PartialError(
+        `partially applied: ${result.changed} secret(s) ${verb}${failed}${stopped}. No secret is half-written: run the same command again to label the rest`,
+      )
     }
     if (result.failed) return new KnmeshError(`${result.failed} secret(s) could not be labelled; the rest is done: fix the cause above and run again`)
     return undefined

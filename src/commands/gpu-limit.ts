@@ -17,7 +17,7 @@ Changing the limit rolls out a new revision of the service. --list shows the GPU
     {description: 'Limit a sidecar container instead of the first one', command: '<%= config.bin %> <%= command.id %> hello 1 --container inference'},
     {description: 'Remove the limit (same as COUNT 0)', command: '<%= config.bin %> <%= command.id %> hello --remove'},
     {description: 'Show what would change, as YAML', command: '<%= config.bin %> <%= command.id %> hello 2 --dry-run=client -o yaml'},
-    {description: 'List the GPU limits of the namespace\'s services', command: '<%= config.bin %> <%= command.id %> --list -n my-app'},
+    {description: "List the GPU limits of the namespace's services", command: '<%= config.bin %> <%= command.id %> --list -n my-app'},
   ]
 
   static args = {
@@ -29,7 +29,7 @@ Changing the limit rolls out a new revision of the service. --list shows the GPU
     ...namespaceFlag,
     container: Flags.string({description: 'the container to limit (default: the first one)', helpValue: 'NAME'}),
     remove: Flags.boolean({description: 'remove the GPU limit (same as COUNT 0)', default: false}),
-    list: Flags.boolean({description: 'list the GPU limits of the namespace\'s Knative Services', default: false, exclusive: ['remove', 'container']}),
+    list: Flags.boolean({description: "list the GPU limits of the namespace's Knative Services", default: false, exclusive: ['remove', 'container']}),
   }
 
   async run() {

@@ -29,14 +29,17 @@ Lists them oldest first: id, time, verb and arguments, context, what was applied
     }))
     return {
       data: {journal: journalDir(), changeSets: sets},
-      table: {head: ['id', 'time', 'command', 'context', 'changes', 'state'], rows: entries.map((e) => [
-        e.id,
-        e.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-        commandLine(e),
-        e.context,
-        countActions(e.changes),
-        undoneBy.has(e.id) ? `undone by ${undoneBy.get(e.id)}` : e.status,
-      ])},
+      table: {
+        head: ['id', 'time', 'command', 'context', 'changes', 'state'],
+        rows: entries.map((e) => [
+          e.id,
+          e.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+          commandLine(e),
+          e.context,
+          countActions(e.changes),
+          undoneBy.has(e.id) ? `undone by ${undoneBy.get(e.id)}` : e.status,
+        ]),
+      },
       footer: entries.length ? `${entries.length} change set(s) in ${journalDir()}` : `no change set in ${journalDir()}`,
     }
   }

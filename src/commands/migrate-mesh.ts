@@ -24,8 +24,17 @@ Steps: 1 preconditions (Service Mesh 3 operator installed, SMCP at 2.6); 2 prepa
     'mesh-namespace': meshNamespaceFlag['mesh-namespace'],
     to: Flags.option({options: ['3'] as const, required: true, description: 'the Service Mesh generation to migrate to (3)'})(),
     apply: Flags.boolean({description: 'run the steps (default: print the plan, change nothing)', default: false}),
-    'from-step': Flags.integer({description: 'with --apply: start at this step (the stop line names it)', min: 1, max: 11, helpValue: 'N', dependsOn: ['apply']}),
-    'istio-version': Flags.string({description: 'spec.version of the new Istio (default: the newest vX.Y-latest the Service Mesh 3 operator installs)', helpValue: 'VERSION'}),
+    'from-step': Flags.integer({
+      description: 'with --apply: start at this step (the stop line names it)',
+      min: 1,
+      max: 11,
+      helpValue: 'N',
+      dependsOn: ['apply'],
+    }),
+    'istio-version': Flags.string({
+      description: 'spec.version of the new Istio (default: the newest vX.Y-latest the Service Mesh 3 operator installs)',
+      helpValue: 'VERSION',
+    }),
   }
 
   async run(): Promise<Result> {
@@ -46,7 +55,13 @@ Steps: 1 preconditions (Service Mesh 3 operator installed, SMCP at 2.6); 2 prepa
     const dry = f['dry-run'] !== 'none'
     const from = flags['from-step'] ?? 1
     const resume = (n: number) =>
-      ['knmesh migrate-mesh --to 3 --apply --from-step', String(n), ...(mesh === DEFAULT_MESH_NAMESPACE ? [] : ['--mesh-namespace', mesh]), ...(flags['istio-version'] ? ['--istio-version', flags['istio-version']] : []), ...(f.yes ? ['--yes'] : [])].join(' ')
+      [
+        'knmesh migrate-mesh --to 3 --apply --from-step',
+        String(n),
+        ...(mesh === DEFAULT_MESH_NAMESPACE ? [] : ['--mesh-namespace', mesh]),
+        ...(flags['istio-version'] ? ['--istio-version', flags['istio-version']] : []),
+        ...(f.yes ? ['--yes'] : []),
+      ].join(' ')
     const done: {step: number; title: string; result: string}[] = []
     let changed = false
     for (let n = from; n <= m.STEP_COUNT; n++) {
@@ -79,7 +94,11 @@ Steps: 1 preconditions (Service Mesh 3 operator installed, SMCP at 2.6); 2 prepa
     const {redact, stripServerFields} = await import('../kube/objects.js')
     const {actionOf} = await import('../change/plan.js')
     this.printer.info(`Service Mesh 2 → 3 migration plan for ${mesh} (read-only: --apply runs it step by step)`)
-    const rows = steps.map((s) => [s.n, s.title, s.blocked ? `${s.blocked.wait ? 'waits' : 'blocked'}: ${s.blocked.reason}` : s.changes.join('\n') || 'nothing to do'])
+    const rows = steps.map((s) => [
+      s.n,
+      s.title,
+      s.blocked ? `${s.blocked.wait ? 'waits' : 'blocked'}: ${s.blocked.reason}` : s.changes.join('\n') || 'nothing to do',
+    ])
     // A note several steps share is said once: "steps 5, 6, 7: …".
     const said = (level: 'info' | 'warning') => {
       const by = new Map<string, number[]>()

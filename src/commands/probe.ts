@@ -30,11 +30,14 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     from: Flags.string({description: 'namespace the request comes from', helpValue: 'NS'}),
     to: Flags.string({description: 'namespace of the Knative Service', helpValue: 'NS'}),
     service: Flags.string({description: 'Knative Service name', default: 'test-webapp', helpValue: 'NAME'}),
-    external: Flags.boolean({description: 'use the Service\'s external URL (through the ingress gateway)', default: false}),
+    external: Flags.boolean({description: "use the Service's external URL (through the ingress gateway)", default: false}),
     live: Flags.boolean({description: 'also send the request for real from a short-lived pod in --from', default: false}),
     timeout: Flags.integer({description: 'seconds to wait for the --live pod', default: 120, min: 1}),
     image: Flags.string({description: 'curl image for --live', helpValue: 'IMAGE'}),
-    expect: Flags.option({options: ['allow', 'deny', 'isolated'] as const, description: 'expected result: allow|deny (one probe) or isolated (--matrix: same tenant allowed, others denied)'})(),
+    expect: Flags.option({
+      options: ['allow', 'deny', 'isolated'] as const,
+      description: 'expected result: allow|deny (one probe) or isolated (--matrix: same tenant allowed, others denied)',
+    })(),
     matrix: Flags.boolean({description: 'predict every pair of tenant namespaces', default: false}),
     tenants: Flags.string({description: 'with --matrix: only these tenants, comma-separated', multiple: true, helpValue: 'NAME[,NAME]'}),
   }
@@ -45,7 +48,12 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     if (flags.matrix) {
       if (flags.from || flags.to || flags.live || flags.external) throw new UsageError('--matrix takes no --from, --to, --live or --external')
       if (flags.expect && flags.expect !== 'isolated') throw new UsageError('with --matrix, --expect takes "isolated"')
-      return this.matrix(mesh, splitList(flags.tenants).map((t) => validateLabelName(t, 'tenant')), flags.expect === 'isolated', validateObjectName(flags.service, 'service name'))
+      return this.matrix(
+        mesh,
+        splitList(flags.tenants).map((t) => validateLabelName(t, 'tenant')),
+        flags.expect === 'isolated',
+        validateObjectName(flags.service, 'service name'),
+      )
     }
     if (!flags.from || !flags.to) throw new UsageError('give --from NS and --to NS (or --matrix)')
     if (flags.expect === 'isolated') throw new UsageError('--expect isolated goes with --matrix; give allow or deny')
@@ -76,16 +84,38 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
     }
     const p = predict(new Authorizer(view), {from, to, service, external: flags.external, externalHost, targetInjection})
     const predictedStatus = expectedStatus(p)
-    const result: Record<string, unknown> = {from, to, service, external: flags.external, url: p.url, predicted: p.verdict, predictedStatus, reason: p.reason, paths: p.paths}
+    const result: Record<string, unknown> = {
+      from,
+      to,
+      service,
+      external: flags.external,
+      url: p.url,
+      predicted: p.verdict,
+      predictedStatus,
+      reason: p.reason,
+      paths: p.paths,
+    }
     const failures: string[] = []
     if (flags.expect && p.verdict !== flags.expect) failures.push(`expected ${flags.expect}, predicted ${p.verdict}`)
 
     if (!this.machineOutput) {
       const rows = p.paths.flatMap((path) =>
-        path.hops.map((h, i) => [i === 0 ? path.name : '', `${h.from} → ${h.to}`, h.mtls, h.decision.verdict, h.decision.policy ? `${h.decision.policy.namespace}/${h.decision.policy.name}${h.decision.rule === undefined ? '' : ` rule ${h.decision.rule}`}` : h.decision.verdict === 'deny' ? denyWhy(h) : '-']),
+        path.hops.map((h, i) => [
+          i === 0 ? path.name : '',
+          `${h.from} → ${h.to}`,
+          h.mtls,
+          h.decision.verdict,
+          h.decision.policy
+            ? `${h.decision.policy.namespace}/${h.decision.policy.name}${h.decision.rule === undefined ? '' : ` rule ${h.decision.rule}`}`
+            : h.decision.verdict === 'deny'
+              ? denyWhy(h)
+              : '-',
+        ]),
       )
       await this.printer.table(['path', 'hop', 'connection', 'decision', 'policy'], rows)
-      this.printer.info(`predicted: ${p.verdict.toUpperCase()}${predictedStatus === '?' ? '' : predictedStatus === '000' ? ' (connection reset: no HTTP response)' : ` (HTTP ${predictedStatus})`} for ${p.url}`)
+      this.printer.info(
+        `predicted: ${p.verdict.toUpperCase()}${predictedStatus === '?' ? '' : predictedStatus === '000' ? ' (connection reset: no HTTP response)' : ` (HTTP ${predictedStatus})`} for ${p.url}`,
+      )
       this.printer.info(`  because ${p.reason}`)
     }
 
@@ -94,19 +124,26 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
       const {runLiveProbe} = await import('../read/probe-live.js')
       const target = flags.external ? url! : p.url
       const pod = probePod({namespace: from, url: target, timeoutSeconds: flags.timeout, image: flags.image})
-      const live = await runLiveProbe(client, pod, flags.timeout * 1000, {onCreated: (name) => this.printer.info(`live: pod ${from}/${name} sends GET ${target} ...`)})
+      const live = await runLiveProbe(client, pod, flags.timeout * 1000, {
+        onCreated: (name) => this.printer.info(`live: pod ${from}/${name} sends GET ${target} ...`),
+      })
       result.live = live
       if (!live.deleted) this.printer.warn(`could not delete the probe pod ${from}/${live.pod}: delete it by hand`)
       if (live.observation) {
         const o = live.observation
         const head = o.body.split('\n')[0]?.slice(0, 80) ?? ''
-        if (!this.machineOutput) this.printer.info(`observed:  ${o.verdict.toUpperCase()} (HTTP ${o.status}${o.status === '000' ? `, curl exit ${o.curlExit}` : ''})${head ? ` "${head}"` : ''}`)
+        if (!this.machineOutput)
+          this.printer.info(
+            `observed:  ${o.verdict.toUpperCase()} (HTTP ${o.status}${o.status === '000' ? `, curl exit ${o.curlExit}` : ''})${head ? ` "${head}"` : ''}`,
+          )
         result.observed = o.verdict
         result.observedStatus = o.status
         if (o.verdict !== p.verdict) {
           result.mismatch = true
           failures.push(`MISMATCH: predicted ${p.verdict}, observed ${o.verdict} (HTTP ${o.status})`)
-          this.printer.warn(`!!! MISMATCH: knmesh predicted ${p.verdict.toUpperCase()} but the request was ${o.verdict === 'allow' ? 'ALLOWED' : o.verdict === 'deny' ? 'DENIED' : 'UNDETERMINED'} (HTTP ${o.status}) !!!`)
+          this.printer.warn(
+            `!!! MISMATCH: knmesh predicted ${p.verdict.toUpperCase()} but the request was ${o.verdict === 'allow' ? 'ALLOWED' : o.verdict === 'deny' ? 'DENIED' : 'UNDETERMINED'} (HTTP ${o.status}) !!!`,
+          )
         } else if (!this.machineOutput) {
           this.printer.info('prediction matches the observation')
         }
@@ -117,7 +154,11 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
       }
     }
     // No observation (the pod never finished) is not a mismatch: its own exit code.
-    const error = result.liveProblem ? new KnmeshError(failures.join('; '), ExitCode.LIVE_NO_RESULT) : failures.length ? new CheckFailedError(failures.join('; ')) : undefined
+    const error = result.liveProblem
+      ? new KnmeshError(failures.join('; '), ExitCode.LIVE_NO_RESULT)
+      : failures.length
+        ? new CheckFailedError(failures.join('; '))
+        : undefined
     // The human text was printed as the probe went.
     return {data: result, machine: (format: 'json' | 'yaml') => machineText(result, format), error} satisfies Result
   }
@@ -148,10 +189,13 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
       if (m.namespaces.length <= 12) {
         const byPair = new Map(m.cells.map((c) => [`${c.from}\u0000${c.to}`, c]))
         const cell = (f: string, t: string) => byPair.get(`${f}\u0000${t}`)!
-        const rows = m.namespaces.map((f) => [f, ...m.namespaces.map((t) => {
-          const c = cell(f, t)
-          return c.verdict === c.expected ? short(c.verdict) : `${short(c.verdict)} (!)`
-        })])
+        const rows = m.namespaces.map((f) => [
+          f,
+          ...m.namespaces.map((t) => {
+            const c = cell(f, t)
+            return c.verdict === c.expected ? short(c.verdict) : `${short(c.verdict)} (!)`
+          }),
+        ])
         const grid = table(['from \\ to', ...m.namespaces], rows, {width: null})
         const {terminalWidth} = await import('../ui/terminal.js')
         const width = terminalWidth()
@@ -159,7 +203,8 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
           this.printer.info(grid)
         } else {
           // Too wide for the terminal: numbered columns and one-letter cells.
-          const mark = (c: {verdict: string; expected: string}) => (c.verdict === 'allow' ? 'A' : c.verdict === 'deny' ? '-' : '?') + (c.verdict === c.expected ? '' : '!')
+          const mark = (c: {verdict: string; expected: string}) =>
+            (c.verdict === 'allow' ? 'A' : c.verdict === 'deny' ? '-' : '?') + (c.verdict === c.expected ? '' : '!')
           const compact = m.namespaces.map((f, i) => [`${i + 1} ${f}`, ...m.namespaces.map((t) => mark(cell(f, t)))])
           await this.printer.table(['from \\ to', ...m.namespaces.map((_n, i) => String(i + 1))], compact)
           this.printer.info('A allow, - deny, ? unknown, ! unexpected; column N: row N (-o wide: names)')
@@ -169,14 +214,21 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
         this.printer.info(`${m.tenants.length} tenants, ${m.namespaces.length} namespaces, ${m.cells.length} pairs predicted`)
       }
       if (m.violations.length) {
-        await this.printer.table(['from', 'to', 'expected', 'predicted', 'because'], m.violations.slice(0, 50).map((c) => [c.from, c.to, c.expected, c.verdict, c.reason]))
+        await this.printer.table(
+          ['from', 'to', 'expected', 'predicted', 'because'],
+          m.violations.slice(0, 50).map((c) => [c.from, c.to, c.expected, c.verdict, c.reason]),
+        )
         if (m.violations.length > 50) this.printer.info(`... and ${m.violations.length - 50} more (-o json for all)`)
       }
       for (const ns of m.outsideMesh) {
         const outside = view.mesh3 ? 'is not labeled for sidecar injection (Service Mesh 3)' : `is not in the ServiceMeshMemberRoll (${mesh}/default)`
-        this.printer.info(`note: ${ns} ${outside}: no sidecar checks requests to it and its pods call without mTLS, so its pairs can differ by path ("mixed"); add it with ${this.config.bin} add-namespace ${ns}`)
+        this.printer.info(
+          `note: ${ns} ${outside}: no sidecar checks requests to it and its pods call without mTLS, so its pairs can differ by path ("mixed"); add it with ${this.config.bin} add-namespace ${ns}`,
+        )
       }
-      this.printer.info(`${m.violations.length === 0 ? 'isolated: every tenant reaches its own namespaces only' : `${m.violations.length} pair(s) break tenant isolation (marked (!))`} (${Math.round(m.ms)} ms)`)
+      this.printer.info(
+        `${m.violations.length === 0 ? 'isolated: every tenant reaches its own namespaces only' : `${m.violations.length} pair(s) break tenant isolation (marked (!))`} (${Math.round(m.ms)} ms)`,
+      )
     }
     const error = expectIsolated && m.violations.length ? new CheckFailedError(`${m.violations.length} pair(s) break tenant isolation`) : undefined
     return {data, machine: (format: 'json' | 'yaml') => machineText(data, format), error} satisfies Result

@@ -25,12 +25,16 @@ export default class RemoveNamespace extends KnmeshCommand {
     const {flags, argv} = await this.parseFlags(RemoveNamespace)
     const namespaces = splitList(argv as string[]).map((n) => validateLabelName(n))
     const refused = flags.kourier ? [] : namespaces.filter((n) => REQUIRED_MEMBERS.includes(n))
-    if (refused.length) throw new UsageError(`${refused.join(' and ')} must stay in the mesh: the Serverless integration requires ${refused.length > 1 ? 'them' : 'it'} (with Kourier, guide 1.6, pass --kourier)`)
+    if (refused.length)
+      throw new UsageError(
+        `${refused.join(' and ')} must stay in the mesh: the Serverless integration requires ${refused.length > 1 ? 'them' : 'it'} (with Kourier, guide 1.6, pass --kourier)`,
+      )
     const mesh = flags['mesh-namespace']
     const {planMembersFor: planMembers} = await import('../mesh/membership.js')
     const {readMembersFor} = await import('../read/members.js')
     const generation = await this.meshGeneration()
-    if (flags.kourier && generation.generation === 3) throw new UsageError('--kourier is not supported on Service Mesh 3 yet (the 3.x docs have no Kourier procedure)')
+    if (flags.kourier && generation.generation === 3)
+      throw new UsageError('--kourier is not supported on Service Mesh 3 yet (the 3.x docs have no Kourier procedure)')
     return this.change({
       read: (c) => readMembersFor(c, mesh, generation, namespaces, flags.kourier ? namespaces : undefined),
       plan: (s) => {

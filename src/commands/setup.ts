@@ -44,11 +44,20 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     ...meshNamespaceFlag,
     namespaces: Flags.string({description: 'namespaces to add to the mesh, comma-separated', helpValue: 'NS,…'}),
     'cert-dir': Flags.string({description: 'where certs writes root.crt/root.key/wildcard.crt/wildcard.key', default: '.', helpValue: 'DIR'}),
-    domain: Flags.string({description: 'certificate domain (default: the cluster\'s apps domain)', helpValue: 'DOMAIN'}),
+    domain: Flags.string({description: "certificate domain (default: the cluster's apps domain)", helpValue: 'DOMAIN'}),
     metrics: Flags.boolean({description: 'enable Knative Serving metrics (guide 1.5); --no-metrics skips', allowNo: true}),
-    tenant: Flags.string({description: 'isolate a tenant (guide chapter 2): NAME=NS1,NS2 (repeatable)', multiple: true, helpValue: 'NAME=NS,…', exclusive: ['no-tenants']}),
+    tenant: Flags.string({
+      description: 'isolate a tenant (guide chapter 2): NAME=NS1,NS2 (repeatable)',
+      multiple: true,
+      helpValue: 'NAME=NS,…',
+      exclusive: ['no-tenants'],
+    }),
     'no-tenants': Flags.boolean({description: 'isolate no tenant, and do not ask', default: false}),
-    'from-step': Flags.integer({description: 'skip the steps before this one (setup prints it in its resume line, with every answer as flags)', min: 1, helpValue: 'N'}),
+    'from-step': Flags.integer({
+      description: 'skip the steps before this one (setup prints it in its resume line, with every answer as flags)',
+      min: 1,
+      helpValue: 'N',
+    }),
     eventing: Flags.boolean({description: 'configure KnativeEventing too (--no-eventing skips)', default: true, allowNo: true}),
   }
 
@@ -66,11 +75,15 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     if (ask) {
       // Ctrl-C at any of these is InterruptedError (exit 130), from src/ui/prompt.ts.
       const {input, confirm} = await import('../ui/prompt.js')
-      if (flags.namespaces === undefined) namespaces = splitList(await input('Namespaces to add to the mesh (comma-separated, empty for none):')).map((n) => validateLabelName(n))
+      if (flags.namespaces === undefined)
+        namespaces = splitList(await input('Namespaces to add to the mesh (comma-separated, empty for none):')).map((n) => validateLabelName(n))
       if (metrics === undefined) metrics = await confirm('Enable Knative Serving metrics (guide 1.5)?', true)
       if (!flags.tenant && !flags['no-tenants'] && (await confirm('Isolate tenants with AuthorizationPolicies (guide chapter 2, Technology Preview)?'))) {
         const answer = await input('Tenants as NAME=NS1,NS2; NAME2=NS3 …:')
-        tenants = answer.split(';').filter((s) => s.trim()).map(parseTenant)
+        tenants = answer
+          .split(';')
+          .filter((s) => s.trim())
+          .map(parseTenant)
       }
     }
     const tenantNamespaces = tenants.flatMap(([, ns]) => ns)
@@ -80,7 +93,10 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     const {requireNamespaces} = await import('../read/exists.js')
     await requireNamespaces(await this.client(), members.length ? members : ['knative-serving'])
 
-    const meshArgs = [...(mesh === DEFAULT_MESH_NAMESPACE ? [] : ['--mesh-namespace', mesh]), ...(flags['mesh-version'] ? ['--mesh-version', flags['mesh-version']] : [])]
+    const meshArgs = [
+      ...(mesh === DEFAULT_MESH_NAMESPACE ? [] : ['--mesh-namespace', mesh]),
+      ...(flags['mesh-version'] ? ['--mesh-version', flags['mesh-version']] : []),
+    ]
     const three = generation === 3
     const pass: string[] = []
     if (f.kubeconfig) pass.push('--kubeconfig', f.kubeconfig)
@@ -93,12 +109,24 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
 
     const steps: Step[] = [
       {title: 'Check the prerequisites (1.4.1)', id: 'precheck', argv: meshArgs, check: true},
-      {title: 'Create the wildcard certificate (1.3)', id: 'certs', argv: ['--out-dir', flags['cert-dir'], ...(flags.domain ? ['--domain', flags.domain] : []), ...meshArgs]},
+      {
+        title: 'Create the wildcard certificate (1.3)',
+        id: 'certs',
+        argv: ['--out-dir', flags['cert-dir'], ...(flags.domain ? ['--domain', flags.domain] : []), ...meshArgs],
+      },
       three
         ? {title: 'Configure the Istio and mesh-wide mTLS (1.4.2 step 1, Service Mesh 3)', id: 'configure-mesh', argv: [...meshArgs]}
         : {title: 'Configure the Service Mesh control plane (1.4.2 step 1)', id: 'configure-mesh', argv: ['--create', ...meshArgs]},
       // Service Mesh 3 has no member roll: with no namespace to label there is nothing to add.
-      ...(three && !members.length ? [] : [{title: `Add namespaces to the mesh (1.4.2 steps 2-3${three ? ', injection labels' : ''})`, id: 'add-namespace', argv: [...members.length ? members : ['knative-serving'], ...meshArgs]}]),
+      ...(three && !members.length
+        ? []
+        : [
+            {
+              title: `Add namespaces to the mesh (1.4.2 steps 2-3${three ? ', injection labels' : ''})`,
+              id: 'add-namespace',
+              argv: [...(members.length ? members : ['knative-serving']), ...meshArgs],
+            },
+          ]),
       {title: 'Create the gateways (1.4.2 steps 4-5)', id: 'create-gateways', argv: [...meshArgs]},
       {title: 'Label the secrets net-istio must see with secret filtering on (1.7)', id: 'filter-secrets', argv: [...meshArgs]},
       {title: 'Enable Istio in Knative (1.4.3)', id: 'enable-istio', argv: [...(flags.eventing ? [] : ['--no-eventing']), ...meshArgs]},
@@ -106,7 +134,8 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     if (metrics) steps.push({title: 'Enable Knative Serving metrics (1.5)', id: 'enable-metrics', argv: [...meshArgs]})
     if (tenants.length) {
       steps.push({title: 'Cluster-wide authorization policies (2.3 step 2)', id: 'tenant-authz', argv: ['--defaults', ...meshArgs]})
-      for (const [name, ns] of tenants) steps.push({title: `Tenant ${name} (2.3 step 4)`, id: 'tenant-authz', argv: [name, '--namespaces', ns.join(','), ...meshArgs]})
+      for (const [name, ns] of tenants)
+        steps.push({title: `Tenant ${name} (2.3 step 4)`, id: 'tenant-authz', argv: [name, '--namespaces', ns.join(','), ...meshArgs]})
     }
     if (members.length) steps.push({title: 'Annotate Knative Services for the mesh (1.4.4)', id: 'annotate-services', argv: ['--all-members', ...meshArgs]})
     const from = flags['from-step'] ?? 1
@@ -115,7 +144,8 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     // The resume line carries every answer (flags or prompts) so it makes the same steps, and starts at the failed one.
     const answers = [
       ...meshArgs,
-      '--namespaces', namespaces.join(','),
+      '--namespaces',
+      namespaces.join(','),
       metrics ? '--metrics' : '--no-metrics',
       ...(tenants.length ? tenants.flatMap(([name, ns]) => ['--tenant', `${name}=${ns.join(',')}`]) : ['--no-tenants']),
       ...(flags['cert-dir'] === '.' ? [] : ['--cert-dir', flags['cert-dir']]),
@@ -126,10 +156,13 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     // A bearer token is a credential: the resume line names the flag, never its value.
     const shown = answers.map((a, i) => (answers[i - 1] === '--token' ? '<token>' : a))
     // The prefix is the command as called ("kubectl knmesh"), not one word to quote.
-    const resume = (step: number) => `${this.config.bin} ${['setup', ...shown, '--from-step', String(step), ...(f.yes ? ['--yes'] : [])].map((a) => (a === '<token>' ? a : shellQuote(a))).join(' ')}`
+    const resume = (step: number) =>
+      `${this.config.bin} ${['setup', ...shown, '--from-step', String(step), ...(f.yes ? ['--yes'] : [])].map((a) => (a === '<token>' ? a : shellQuote(a))).join(' ')}`
     if (from <= 2) {
       const {resolve} = await import('node:path')
-      this.printer.info(`certs (step 2) writes root.crt, root.key, wildcard.crt and wildcard.key (keys mode 0600) to ${resolve(flags['cert-dir'])}${flags['cert-dir'] === '.' ? ' (the current folder; --cert-dir DIR for another)' : ''}`)
+      this.printer.info(
+        `certs (step 2) writes root.crt, root.key, wildcard.crt and wildcard.key (keys mode 0600) to ${resolve(flags['cert-dir'])}${flags['cert-dir'] === '.' ? ' (the current folder; --cert-dir DIR for another)' : ''}`,
+      )
     }
     const done: {step: string; result: string}[] = []
     for (const [i, step] of steps.entries()) {
@@ -170,7 +203,10 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     const {precheckChecks} = await import('../mesh/precheck.js')
     const {readPrecheck} = await import('../read/install.js')
     const checks = precheckChecks(await readPrecheck(await this.client(), mesh, three ? await this.meshGeneration() : undefined))
-    await this.printer.table(['check', 'status', 'detail', 'fix'], checks.map((c) => [c.id, c.status, c.detail, c.status === 'ok' ? '' : c.fix]))
+    await this.printer.table(
+      ['check', 'status', 'detail', 'fix'],
+      checks.map((c) => [c.id, c.status, c.detail, c.status === 'ok' ? '' : c.fix]),
+    )
     const fatal = checks.filter((c) => c.status === 'failure' && c.id !== 'smcp')
     if (fatal.length) {
       process.stderr.write(`error: ${fatal.length} prerequisite check(s) failed: ${fatal.map((c) => c.id).join(', ')}\n`)

@@ -10,7 +10,11 @@ On Service Mesh 3 each area asks the verb's Service Mesh 3 form (README "Service
 
 Each row names the knmesh command that fixes it. Every check is the verb's own planner or check: a verb that would change something is a finding. The number of API requests does not grow with the number of namespaces. Exit code 1 when any check fails.`
 
-  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> -o json', '<%= config.bin %> <%= command.id %> --mesh-namespace my-mesh']
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> -o json',
+    '<%= config.bin %> <%= command.id %> --mesh-namespace my-mesh',
+  ]
 
   static readsOnly = true
   static meshGenerations = [2, 3] as const
@@ -51,7 +55,11 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
       data: report,
       table: {head: ['area', 'check', 'state', 'detail', 'fix'], rows: rows.map((r) => [r.area, r.check, r.state, r.detail, r.fix ?? ''])},
       footer: `${rows.length} checks: ${rows.length - failures.length - warnings} ok, ${warnings} warning(s), ${failures.length} failure(s)`,
-      error: failures.length ? new CheckFailedError(`${failures.length} check(s) failed${this.machineOutput ? ': each row\'s "fix" names the command' : '; the FIX column names the command for each'}`) : undefined,
+      error: failures.length
+        ? new CheckFailedError(
+            `${failures.length} check(s) failed${this.machineOutput ? ': each row\'s "fix" names the command' : '; the FIX column names the command for each'}`,
+          )
+        : undefined,
     }
   }
 }

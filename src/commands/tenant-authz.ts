@@ -6,7 +6,7 @@ import {splitList, validateLabelName, validateObjectName} from '../mesh/names.js
 import type {KObject} from '../kube/types.js'
 
 export default class TenantAuthz extends KnmeshCommand {
-  static summary = 'Create, update, list or delete a tenant\'s AuthorizationPolicies (guide 2.3)'
+  static summary = "Create, update, list or delete a tenant's AuthorizationPolicies (guide 2.3)"
   static description = `Creates or updates the AuthorizationPolicies that isolate TENANT, object for object what the knative-istio-authz Helm chart (1.32) renders for the same values: allow-from-knative-and-istio and allow-wait-for-drain in each of its namespaces, allow-TENANT-to-activator in knative-serving, and (with eventing) the receiver and reply policies in knative-eventing. Each object carries the labels knmesh.openshift.io/tenant=TENANT and app.kubernetes.io/managed-by=knmesh, so knmesh finds a tenant's objects again with one list.
 
 Incremental: --namespaces adds namespaces to an existing tenant (every list in every policy is updated and the per-namespace objects are created); --remove-namespace removes one everywhere and deletes its per-namespace objects; --delete removes the tenant's objects and nothing else. A namespace belongs to one tenant only. --defaults installs the cluster-wide policies of guide 2.3 step 2 (deny-all-by-default in knative-serving and knative-eventing, and the allow rules for Knative's own components).
@@ -36,13 +36,16 @@ On Service Mesh 3 the policies are security.istio.io/v1 (one a 2.x install left 
     ...meshNamespaceFlag,
     namespaces: Flags.string({description: 'namespaces of the tenant, comma-separated (added to an existing tenant)', multiple: true, helpValue: 'NS[,NS]'}),
     'remove-namespace': Flags.string({description: 'namespaces to remove from the tenant, comma-separated', multiple: true, helpValue: 'NS[,NS]'}),
-    delete: Flags.boolean({description: 'delete the tenant\'s policies (and nothing else)', default: false}),
+    delete: Flags.boolean({description: "delete the tenant's policies (and nothing else)", default: false}),
     defaults: Flags.boolean({description: 'also install the cluster-wide policies of guide 2.3 step 2', default: false}),
     list: Flags.boolean({description: 'list tenants, their namespaces and policy counts (-o yaml: the whole policy set)', default: false}),
     serving: Flags.boolean({description: 'Knative Serving policies (chart value serving.enabled); --no-serving to leave them out', allowNo: true}),
     eventing: Flags.boolean({description: 'Knative Eventing policies (chart value eventing.enabled); --no-eventing to leave them out', allowNo: true}),
-    'cluster-domain': Flags.string({description: 'the cluster\'s DNS domain, for the host patterns', default: 'cluster.local', helpValue: 'DOMAIN'}),
-    'add-to-mesh': Flags.boolean({description: 'add tenant namespaces that are not in the mesh to it, as add-namespace does (Service Mesh 2: the member roll; 3: the injection label)', default: false}),
+    'cluster-domain': Flags.string({description: "the cluster's DNS domain, for the host patterns", default: 'cluster.local', helpValue: 'DOMAIN'}),
+    'add-to-mesh': Flags.boolean({
+      description: 'add tenant namespaces that are not in the mesh to it, as add-namespace does (Service Mesh 2: the member roll; 3: the injection label)',
+      default: false,
+    }),
   }
 
   async run() {
@@ -88,7 +91,9 @@ On Service Mesh 3 the policies are security.istio.io/v1 (one a 2.x install left 
       if (outside.length) {
         const {confirm} = await import('../ui/prompt.js')
         const where = generation.generation === 3 ? 'labeled for sidecar injection' : `in the ServiceMeshMemberRoll (${mesh}/${SMMR_NAME})`
-        input.addToMesh = await confirm(`${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not ${where}: add ${outside.length > 1 ? 'them' : 'it'} in the same change?`)
+        input.addToMesh = await confirm(
+          `${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not ${where}: add ${outside.length > 1 ? 'them' : 'it'} in the same change?`,
+        )
       }
     }
     // Concurrency 1: the engine writes in plan order (on Service Mesh 3 the ALLOW policies before deny-all-by-default).
@@ -118,7 +123,12 @@ On Service Mesh 3 the policies are security.istio.io/v1 (one a 2.x install left 
     return {
       // --json: the tenants; -o json|yaml: their policies, as kubectl get prints objects.
       data: tenants.map((t) => ({name: t.name, namespaces: t.namespaces, policies: t.policies.length, serving: t.serving, eventing: t.eventing})),
-      machine: (format: 'json' | 'yaml') => (format === 'yaml' ? objs().map((o) => toYaml(o)).join('---\n') : JSON.stringify({apiVersion: 'v1', kind: 'List', items: objs()}, null, 2)),
+      machine: (format: 'json' | 'yaml') =>
+        format === 'yaml'
+          ? objs()
+              .map((o) => toYaml(o))
+              .join('---\n')
+          : JSON.stringify({apiVersion: 'v1', kind: 'List', items: objs()}, null, 2),
       table: {head: ['tenant', 'namespaces', 'policies', 'components', 'not in mesh'], rows: tenants.length ? tenantRows(tenants, smmr, inMesh) : []},
       footer: tenants.length === 0 ? 'no tenants: no AuthorizationPolicy carries the label knmesh.openshift.io/tenant' : undefined,
     } satisfies Result

@@ -56,8 +56,7 @@ export function scrubArgs(argv: string[]): string[] {
     else if (SECRET_FLAGS.has(a) && i + 1 < argv.length) {
       out.push(a, '***')
       i++
-    }
-    else out.push(a)
+    } else out.push(a)
   }
   return out
 }
@@ -80,7 +79,12 @@ export function journalImage(obj: KObject | null): KObject | null {
   return {
     apiVersion: o.apiVersion,
     kind: o.kind,
-    metadata: {name: m.name, ...(m.namespace ? {namespace: m.namespace} : {}), ...(m.labels ? {labels: m.labels} : {}), ...(m.annotations ? {annotations: m.annotations} : {})},
+    metadata: {
+      name: m.name,
+      ...(m.namespace ? {namespace: m.namespace} : {}),
+      ...(m.labels ? {labels: m.labels} : {}),
+      ...(m.annotations ? {annotations: m.annotations} : {}),
+    },
   }
 }
 

@@ -1,5 +1,19 @@
 import {randomBytes} from 'node:crypto'
-import {chmodSync, closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync} from 'node:fs'
+import {
+  chmodSync,
+  closeSync,
+  fchmodSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import {homedir} from 'node:os'
 import {StringDecoder} from 'node:string_decoder'
 import {join} from 'node:path'
@@ -42,7 +56,7 @@ function* fileLines(file: string): Generator<string> {
     const buf = Buffer.alloc(1 << 16)
     const text = new StringDecoder('utf8')
     let rest = ''
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) {
       const parts = (rest + text.write(buf.subarray(0, n))).split('\n')
       rest = parts.pop()!
       yield* parts
@@ -149,7 +163,12 @@ export function readEntry(id: string, dir = journalDir()): JournalEntry {
  * The change set `id` (or the one a unique prefix of at least 4 characters names); without an id, the latest for
  * `server`. Throws MissingError (exit 6) when there is none, UsageError (exit 2) for an ambiguous prefix.
  */
-export function findEntry<E extends {id: string; server: string; changes: {result: JournalChange['result']}[]}>(entries: E[], id: string | undefined, server: string, dir = journalDir()): E {
+export function findEntry<E extends {id: string; server: string; changes: {result: JournalChange['result']}[]}>(
+  entries: E[],
+  id: string | undefined,
+  server: string,
+  dir = journalDir(),
+): E {
   if (id === undefined) {
     // The latest that changed something (a run killed before its first write left only pending changes).
     const mine = entries.filter((e) => e.server === server && e.changes.some((c) => c.result === 'applied'))
@@ -185,7 +204,11 @@ export interface ChangeRecorder {
  * writes nothing). A journal that cannot be written is reported once through `warn`; the run goes on (it then
  * cannot be undone).
  */
-export function journalRecorder(meta: Omit<JournalEntry, 'version' | 'id' | 'time' | 'status' | 'changes'>, warn: (text: string) => void, dir = journalDir()): ChangeRecorder & {entry?: JournalEntry} {
+export function journalRecorder(
+  meta: Omit<JournalEntry, 'version' | 'id' | 'time' | 'status' | 'changes'>,
+  warn: (text: string) => void,
+  dir = journalDir(),
+): ChangeRecorder & {entry?: JournalEntry} {
   let broken = false
   const save = (e: JournalEntry) => {
     if (broken) return
@@ -243,7 +266,11 @@ export function journalRecorder(meta: Omit<JournalEntry, 'version' | 'id' | 'tim
  * wrote: readEntries reads them (status pending), undo undoes them. A run that applied nothing leaves no file.
  * A journal that cannot be written is reported once through `warn`; the run goes on (it then cannot be undone).
  */
-export function bulkJournalRecorder(meta: Omit<JournalEntry, 'version' | 'id' | 'time' | 'status' | 'changes'>, warn: (text: string) => void, dir = journalDir()): ChangeRecorder {
+export function bulkJournalRecorder(
+  meta: Omit<JournalEntry, 'version' | 'id' | 'time' | 'status' | 'changes'>,
+  warn: (text: string) => void,
+  dir = journalDir(),
+): ChangeRecorder {
   let fd: number | undefined
   let file: string | undefined
   let broken = false

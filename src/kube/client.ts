@@ -1,14 +1,7 @@
 import http from 'node:http'
 import https from 'node:https'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {
-  ConflictError,
-  ForbiddenError,
-  KnmeshError,
-  KubeError,
-  NotFoundError,
-  NotServedError,
-} from '../errors.js'
+import {ConflictError, ForbiddenError, KnmeshError, KubeError, NotFoundError, NotServedError} from '../errors.js'
 import {debug} from '../debug.js'
 import {loadKubeConfig, type ConfigSource, type ConnectOptions} from './config.js'
 import {Credentials} from './credentials.js'
@@ -149,7 +142,9 @@ export class KubeClient {
 
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     if (method !== 'GET' || !this.memo) return this.send<T>(method, path, opts)
-    const query = Object.entries(opts.query ?? {}).filter(([, v]) => v !== undefined && v !== '').sort(([a], [b]) => a.localeCompare(b))
+    const query = Object.entries(opts.query ?? {})
+      .filter(([, v]) => v !== undefined && v !== '')
+      .sort(([a], [b]) => a.localeCompare(b))
     const key = `${opts.accept ?? ''} ${path} ${new URLSearchParams(query.map(([k, v]): [string, string] => [k, String(v)])).toString()}`
     let answer = this.memo.get(key)
     if (!answer) {
@@ -196,7 +191,9 @@ export class KubeClient {
           await sleep(1000)
           continue
         }
-        throw new KubeError(`cannot reach the API server at ${this.server.origin} (${describeSource(this.credentials.conn.source)}): ${error.code ?? error.message}`)
+        throw new KubeError(
+          `cannot reach the API server at ${this.server.origin} (${describeSource(this.credentials.conn.source)}): ${error.code ?? error.message}`,
+        )
       }
       const {status, body} = res
       if (status >= 200 && status < 300) return (body ? JSON.parse(body) : undefined) as T
@@ -225,7 +222,11 @@ export class KubeClient {
     switch (status) {
       case 401:
         this.credentials.invalidate()
-        return new KubeError(`unauthorized: the API server at ${this.server.origin} rejected the credentials (${this.credentials.describe()}) of ${describeSource(this.credentials.conn.source)}; log in again`, status, st.reason)
+        return new KubeError(
+          `unauthorized: the API server at ${this.server.origin} rejected the credentials (${this.credentials.describe()}) of ${describeSource(this.credentials.conn.source)}; log in again`,
+          status,
+          st.reason,
+        )
       case 403:
         if (/"system:anonymous"/.test(message)) return this.anonymous(message, status, st.reason)
         return new ForbiddenError(`forbidden: you cannot ${what?.verb ?? 'access'} ${res}${where} (${message})`, status, st.reason)
@@ -245,7 +246,9 @@ export class KubeClient {
   /** A 403 for system:anonymous: the server saw no credentials it recognises; say what was read and sent. */
   private anonymous(message: string, status: number, reason?: string): ForbiddenError {
     const sent = this.credentials.describe()
-    const what = sent.startsWith('none') ? `no credentials were used${sent === 'none' ? '' : sent.slice(4)}` : `the credentials sent (${sent}) were not recognised`
+    const what = sent.startsWith('none')
+      ? `no credentials were used${sent === 'none' ? '' : sent.slice(4)}`
+      : `the credentials sent (${sent}) were not recognised`
     return new ForbiddenError(
       `forbidden: the API server at ${this.server.origin} treated the request as anonymous (system:anonymous): ${what}; read ${describeSource(this.credentials.conn.source)} (${message})`,
       status,
@@ -280,7 +283,10 @@ export class KubeClient {
   /** null when absent; `metadataOnly`: PartialObjectMetadata (no spec/data/status), the kind's apiVersion/kind restored. */
   async get<T extends KObject = KObject>(info: KindInfo, name: string, namespace?: string, opts: {metadataOnly?: boolean} = {}): Promise<T | null> {
     try {
-      const obj = await this.request<T>('GET', objectPath(info, name, namespace), {what: {verb: 'get', info, namespace, name}, accept: opts.metadataOnly ? METADATA_ACCEPT : undefined})
+      const obj = await this.request<T>('GET', objectPath(info, name, namespace), {
+        what: {verb: 'get', info, namespace, name},
+        accept: opts.metadataOnly ? METADATA_ACCEPT : undefined,
+      })
       if (opts.metadataOnly && obj) {
         obj.apiVersion = info.group ? `${info.group}/${info.version}` : info.version
         obj.kind = info.kind
@@ -349,7 +355,13 @@ export class KubeClient {
   }
 
   /** A JSON patch (RFC 6902). Include a resourceVersion op to make it conditional. */
-  async patch<T extends KObject = KObject>(info: KindInfo, name: string, namespace: string | undefined, ops: JsonPatchOp[], opts: WriteOptions = {}): Promise<T> {
+  async patch<T extends KObject = KObject>(
+    info: KindInfo,
+    name: string,
+    namespace: string | undefined,
+    ops: JsonPatchOp[],
+    opts: WriteOptions = {},
+  ): Promise<T> {
     return this.request<T>('PATCH', objectPath(info, name, namespace), {
       body: ops,
       contentType: 'application/json-patch+json',
@@ -361,7 +373,13 @@ export class KubeClient {
     })
   }
 
-  async mergePatch<T extends KObject = KObject>(info: KindInfo, name: string, namespace: string | undefined, patch: unknown, opts: WriteOptions = {}): Promise<T> {
+  async mergePatch<T extends KObject = KObject>(
+    info: KindInfo,
+    name: string,
+    namespace: string | undefined,
+    patch: unknown,
+    opts: WriteOptions = {},
+  ): Promise<T> {
     return this.request<T>('PATCH', objectPath(info, name, namespace), {
       body: patch,
       contentType: 'application/merge-patch+json',

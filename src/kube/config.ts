@@ -156,7 +156,8 @@ export function parseKubeconfig(text: string, file: string, parse: (s: string) =
   } catch (error) {
     throw new KnmeshError(`cannot read kubeconfig ${file}: ${(error as Error).message.split('\n')[0]}`)
   }
-  if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) throw new KnmeshError(`cannot read kubeconfig ${file}: not a kubeconfig (a YAML mapping)`)
+  if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc)))
+    throw new KnmeshError(`cannot read kubeconfig ${file}: not a kubeconfig (a YAML mapping)`)
   const base = resolve(dirname(file))
   const named = <T>(key: 'clusters' | 'users' | 'contexts', inner: 'cluster' | 'user' | 'context'): Map<string, T> => {
     const out = new Map<string, T>()
@@ -268,14 +269,17 @@ export function resolveConnection(config: MergedKubeconfig, opts: ConnectOptions
     const found = config.clusters.get(clusterName)
     if (found) cluster = {...found}
     else if (opts.cluster !== undefined || opts.server === undefined) {
-      throw new KnmeshError(`cluster "${clusterName}" not found in kubeconfig${contextName && opts.cluster === undefined ? ` (named by context "${contextName}")` : ''}`)
+      throw new KnmeshError(
+        `cluster "${clusterName}" not found in kubeconfig${contextName && opts.cluster === undefined ? ` (named by context "${contextName}")` : ''}`,
+      )
     }
   }
   let user: KcUser = {}
   if (userName) {
     const found = config.users.get(userName)
     if (found) user = {...found}
-    else throw new KnmeshError(`user "${userName}" not found in kubeconfig${contextName && opts.user === undefined ? ` (named by context "${contextName}")` : ''}`)
+    else
+      throw new KnmeshError(`user "${userName}" not found in kubeconfig${contextName && opts.user === undefined ? ` (named by context "${contextName}")` : ''}`)
   }
 
   // Cluster flags (client-go DirectClientConfig.getCluster).
@@ -310,7 +314,9 @@ export function resolveConnection(config: MergedKubeconfig, opts: ConnectOptions
   const where = `${what}${contextName ? `, context "${contextName}"` : ''}`
   if (!cluster.server) {
     throw new KnmeshError(
-      contextName ? `context "${contextName}" names no cluster with a server address (${where})` : `no server to connect to: ${what} names no context; pass --context or --server`,
+      contextName
+        ? `context "${contextName}" names no cluster with a server address (${where})`
+        : `no server to connect to: ${what} names no context; pass --context or --server`,
     )
   }
   validateCluster(cluster, clusterName || '(flags)')
@@ -332,7 +338,9 @@ function validateCluster(c: KcCluster, name: string): void {
     throw new KnmeshError(`cluster "${name}": server ${c.server} is not an http(s) URL`)
   }
   if (c['insecure-skip-tls-verify'] && (c['certificate-authority'] || c['certificate-authority-data'])) {
-    throw new KnmeshError(`cluster "${name}": specifying a root certificates file with the insecure flag is not allowed (kubeconfig sets both certificate-authority and insecure-skip-tls-verify)`)
+    throw new KnmeshError(
+      `cluster "${name}": specifying a root certificates file with the insecure flag is not allowed (kubeconfig sets both certificate-authority and insecure-skip-tls-verify)`,
+    )
   }
   if (c['proxy-url']) {
     let p: URL
@@ -352,8 +360,10 @@ function validateUser(u: KcUser, name: string): void {
   const hasCert = Boolean(u['client-certificate'] || u['client-certificate-data'])
   const hasKey = Boolean(u['client-key'] || u['client-key-data'])
   if (hasCert && !hasKey) throw new KnmeshError(`user "${name}": client-key-data or client-key must be specified to use the clientCert authentication method`)
-  if (hasKey && !hasCert) throw new KnmeshError(`user "${name}": client-certificate-data or client-certificate must be specified to use the clientCert authentication method`)
-  if (u['client-certificate'] && u['client-certificate-data']) throw new KnmeshError(`user "${name}": client-certificate-data and client-certificate are both specified; pass one`)
+  if (hasKey && !hasCert)
+    throw new KnmeshError(`user "${name}": client-certificate-data or client-certificate must be specified to use the clientCert authentication method`)
+  if (u['client-certificate'] && u['client-certificate-data'])
+    throw new KnmeshError(`user "${name}": client-certificate-data and client-certificate are both specified; pass one`)
   if (u['client-key'] && u['client-key-data']) throw new KnmeshError(`user "${name}": client-key-data and client-key are both specified; pass one`)
   const e = u.exec
   if (e) {
@@ -381,7 +391,11 @@ function validateUser(u: KcUser, name: string): void {
  * Throws KnmeshError (exit 4) when there is no kubeconfig, a file cannot be read, or the
  * context/cluster/user is unknown; UsageError (exit 2) for contradictory flags.
  */
-export async function loadKubeConfig(opts: ConnectOptions, env: NodeJS.ProcessEnv = process.env, serviceAccountDir = SERVICEACCOUNT_DIR): Promise<LoadedConfig> {
+export async function loadKubeConfig(
+  opts: ConnectOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  serviceAccountDir = SERVICEACCOUNT_DIR,
+): Promise<LoadedConfig> {
   const {parse} = await import('yaml')
   const files = kubeconfigFiles(opts.kubeconfig, env)
   const parts = files.map((file) => {

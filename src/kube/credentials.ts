@@ -108,8 +108,16 @@ export async function runExecPlugin(exec: KcExec, cluster: KcCluster, stdinIsTTY
     const chunks: Buffer[] = []
     child.stdout!.on('data', (c: Buffer) => chunks.push(c))
     child.on('error', (error: NodeJS.ErrnoException) => {
-      const hint = exec.installHint ? `: ${exec.installHint.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').trim().split('\n').join(' ')}` : ''
-      reject(new KnmeshError(error.code === 'ENOENT' ? `exec plugin: executable ${exec.command} not found${hint}` : `exec plugin ${exec.command}: ${error.message}`))
+      const hint = exec.installHint
+        ? `: ${exec.installHint
+            .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+            .trim()
+            .split('\n')
+            .join(' ')}`
+        : ''
+      reject(
+        new KnmeshError(error.code === 'ENOENT' ? `exec plugin: executable ${exec.command} not found${hint}` : `exec plugin ${exec.command}: ${error.message}`),
+      )
     })
     child.on('close', (code, signal) => {
       if (code === 0) resolve(Buffer.concat(chunks).toString('utf8'))
@@ -131,8 +139,11 @@ export function proxyFromEnvironment(server: string, env: NodeJS.ProcessEnv = pr
   if (!raw) return undefined
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase()
   const port = url.port || (url.protocol === 'https:' ? '443' : '80')
-  if (host === 'localhost' || isIP(host) && isLoopback(host)) return undefined
-  for (let entry of (env.NO_PROXY || env.no_proxy || '').split(',').map((e) => e.trim().toLowerCase()).filter(Boolean)) {
+  if (host === 'localhost' || (isIP(host) && isLoopback(host))) return undefined
+  for (let entry of (env.NO_PROXY || env.no_proxy || '')
+    .split(',')
+    .map((e) => e.trim().toLowerCase())
+    .filter(Boolean)) {
     if (entry === '*') return undefined
     if (entry.includes('/')) {
       if (isIP(host) && inCidr(host, entry)) return undefined
@@ -335,7 +346,16 @@ export class Credentials {
       const kc = new KubeConfig()
       const b64 = (v: Buffer | string | undefined) => (v === undefined ? undefined : Buffer.from(v).toString('base64'))
       kc.loadFromOptions({
-        clusters: [{name: 'c', server: c.server, proxyUrl, skipTLSVerify: !secure || Boolean(c['insecure-skip-tls-verify']), caData: b64(tls.ca), tlsServerName: tls.servername}],
+        clusters: [
+          {
+            name: 'c',
+            server: c.server,
+            proxyUrl,
+            skipTLSVerify: !secure || Boolean(c['insecure-skip-tls-verify']),
+            caData: b64(tls.ca),
+            tlsServerName: tls.servername,
+          },
+        ],
         users: [{name: 'u', certData: b64(cert), keyData: b64(key)}],
         contexts: [{name: 'x', cluster: 'c', user: 'u'}],
         currentContext: 'x',

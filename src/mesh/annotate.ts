@@ -53,7 +53,10 @@ export function desiredAnnotated(live: KObject): KObject {
 
 export function planAnnotateServices(state: AnnotateState, input: AnnotateInput): Plan {
   const notes: Note[] = []
-  if (state.missing.length) notes.push(warning(`namespace${state.missing.length > 1 ? 's' : ''} ${state.missing.join(', ')} do${state.missing.length > 1 ? '' : 'es'} not exist: skipped`))
+  if (state.missing.length)
+    notes.push(
+      warning(`namespace${state.missing.length > 1 ? 's' : ''} ${state.missing.join(', ')} do${state.missing.length > 1 ? '' : 'es'} not exist: skipped`),
+    )
   const items = state.services.map((live) => ({live, desired: desiredAnnotated(live)}))
   const changing = items.filter((i) => meshAnnotationFindings(i.live).length > 0).map((i) => i.live)
   if (changing.length) {
@@ -64,7 +67,9 @@ export function planAnnotateServices(state: AnnotateState, input: AnnotateInput)
     return p ? [`${s.metadata.namespace}/${s.metadata.name} (Pipeline ${p.metadata.name})`] : []
   })
   if (piped.length) {
-    notes.push(warning(`deployed by OpenShift Pipelines: ${piped.join(', ')}; add the annotations to the pipeline's deploy step too, or its next run drops them`))
+    notes.push(
+      warning(`deployed by OpenShift Pipelines: ${piped.join(', ')}; add the annotations to the pipeline's deploy step too, or its next run drops them`),
+    )
   }
   const members = state.members
   const outside = state.services.filter((s) => !members?.includes(s.metadata.namespace!))
@@ -80,7 +85,11 @@ export function planAnnotateServices(state: AnnotateState, input: AnnotateInput)
   const pendingNs = [...new Set(state.services.map((s) => s.metadata.namespace!))].filter((ns) => state.pending?.includes(ns))
   if (pendingNs.length) {
     const there = state.services.filter((s) => pendingNs.includes(s.metadata.namespace!))
-    notes.push(warning(`${pendingText(pendingNs)}; ${names(there)} get${there.length > 1 ? '' : 's'} sidecars only once it has, and pods started before need a new revision or restart`))
+    notes.push(
+      warning(
+        `${pendingText(pendingNs)}; ${names(there)} get${there.length > 1 ? '' : 's'} sidecars only once it has, and pods started before need a new revision or restart`,
+      ),
+    )
   }
   if (state.services.length === 0) notes.push(info(`no Knative Services in ${input.namespaces.length ? input.namespaces.join(', ') : 'the mesh members'}`))
   return {items, notes}

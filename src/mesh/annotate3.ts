@@ -32,7 +32,8 @@ export function meshAnnotationFindings3(svc: KObject): string[] {
   if (svc.metadata.annotations?.[PASSTHROUGH_ANNOTATION] !== 'true') out.push(`metadata.annotations["${PASSTHROUGH_ANNOTATION}"] is not "true"`)
   const meta = svc.spec?.template?.metadata ?? {}
   if (meta.labels?.[INJECT_KEY] !== 'true') out.push(`spec.template.metadata.labels["${INJECT_KEY}"] is not "true"`)
-  if (meta.annotations?.[INJECT_KEY] !== undefined) out.push(`spec.template.metadata.annotations["${INJECT_KEY}"] is set (Service Mesh 3 ignores it: the label decides)`)
+  if (meta.annotations?.[INJECT_KEY] !== undefined)
+    out.push(`spec.template.metadata.annotations["${INJECT_KEY}"] is set (Service Mesh 3 ignores it: the label decides)`)
   if (meta.annotations?.[REWRITE_PROBERS] !== 'true') out.push(`spec.template.metadata.annotations["${REWRITE_PROBERS}"] is not "true"`)
   return out
 }
@@ -60,8 +61,12 @@ export function injectionBlocker(ns: KObject | undefined, istio: KObject | null)
   if (labels[INJECTION_LABEL] === 'enabled') return null
   if (labels[INJECTION_LABEL] !== undefined) return `namespace label ${INJECTION_LABEL}=${labels[INJECTION_LABEL]} turns injection off there`
   const rev = labels[REVISION_LABEL]
-  if (rev !== undefined) return injectedNamespace(ns, istio) ? null : `namespace label ${REVISION_LABEL}=${rev} names another revision than ${key === REVISION_LABEL ? value : 'default'}`
-  if (key === REVISION_LABEL) return `the active revision is ${value}, not default: the pod label injects only for the default revision (label the namespace ${REVISION_LABEL}=${value}: knmesh add-namespace)`
+  if (rev !== undefined)
+    return injectedNamespace(ns, istio)
+      ? null
+      : `namespace label ${REVISION_LABEL}=${rev} names another revision than ${key === REVISION_LABEL ? value : 'default'}`
+  if (key === REVISION_LABEL)
+    return `the active revision is ${value}, not default: the pod label injects only for the default revision (label the namespace ${REVISION_LABEL}=${value}: knmesh add-namespace)`
   return null
 }
 
@@ -72,19 +77,30 @@ export function injectionBlocker(ns: KObject | undefined, istio: KObject | null)
  */
 export function planAnnotateServices3(state: Annotate3State, input: AnnotateInput): Plan {
   const notes: Note[] = []
-  if (state.missing.length) notes.push(warning(`namespace${state.missing.length > 1 ? 's' : ''} ${state.missing.join(', ')} do${state.missing.length > 1 ? '' : 'es'} not exist: skipped`))
+  if (state.missing.length)
+    notes.push(
+      warning(`namespace${state.missing.length > 1 ? 's' : ''} ${state.missing.join(', ')} do${state.missing.length > 1 ? '' : 'es'} not exist: skipped`),
+    )
   const items: PlanItem[] = state.services.map((live) => ({live, desired: desiredAnnotated3(live)}))
   const changing = state.services.filter((s) => meshAnnotationFindings3(s).length > 0)
-  if (changing.length) notes.push(info(`${changing.length} Knative Service(s) will roll out a new revision (the revision template changes): ${names(changing)}`))
+  if (changing.length)
+    notes.push(info(`${changing.length} Knative Service(s) will roll out a new revision (the revision template changes): ${names(changing)}`))
   const replaced = state.services.filter((s) => s.spec?.template?.metadata?.annotations?.[INJECT_KEY] !== undefined)
   if (replaced.length) {
-    notes.push(info(`Service Mesh 3 ignores the annotation ${INJECT_KEY} (only the label is read): replaced by the label ${INJECT_KEY}: "true" on ${names(replaced)}`))
+    notes.push(
+      info(`Service Mesh 3 ignores the annotation ${INJECT_KEY} (only the label is read): replaced by the label ${INJECT_KEY}: "true" on ${names(replaced)}`),
+    )
   }
   const piped = changing.flatMap((s) => {
     const p = pipelineOf(s, state.pipelines ?? [])
     return p ? [`${s.metadata.namespace}/${s.metadata.name} (Pipeline ${p.metadata.name})`] : []
   })
-  if (piped.length) notes.push(warning(`deployed by OpenShift Pipelines: ${piped.join(', ')}; add the label and annotations to the pipeline's deploy step too, or its next run drops them`))
+  if (piped.length)
+    notes.push(
+      warning(
+        `deployed by OpenShift Pipelines: ${piped.join(', ')}; add the label and annotations to the pipeline's deploy step too, or its next run drops them`,
+      ),
+    )
   const blocked = new Map<string, string>()
   for (const ns of new Set(state.services.map((s) => s.metadata.namespace!))) {
     const why = injectionBlocker(state.namespaces.get(ns), state.istio)

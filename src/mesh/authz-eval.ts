@@ -100,7 +100,7 @@ export function matchCidr(block: string, ip: string | undefined): boolean {
   const bits = bitsText === undefined ? 32 : Number(bitsText)
   if (bits === 0) return true
   const mask = (0xffffffff << (32 - bits)) >>> 0
-  return ((a & mask) >>> 0) === ((b & mask) >>> 0)
+  return (a & mask) >>> 0 === (b & mask) >>> 0
 }
 
 function matchSource(s: Obj, req: AuthzRequest): boolean {
@@ -299,7 +299,13 @@ export function decide(ap: Applicable, req: AuthzRequest): Decision {
     const i = matchingRule(p, req)
     if (i >= 0) {
       const provider = p.spec?.provider?.name ? ` "${p.spec.provider.name}"` : ''
-      return {verdict: 'unknown', by: 'CUSTOM', policy: ref(p), rule: i, reason: `CUSTOM policy ${refText(ref(p), i)} hands the request to the external authorizer${provider}`}
+      return {
+        verdict: 'unknown',
+        by: 'CUSTOM',
+        policy: ref(p),
+        rule: i,
+        reason: `CUSTOM policy ${refText(ref(p), i)} hands the request to the external authorizer${provider}`,
+      }
     }
   }
   return d

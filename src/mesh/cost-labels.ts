@@ -82,7 +82,9 @@ function templateLabels(ksvc: KObject): Record<string, string> {
 function carriedValues(ksvc: KObject, key: string, pods: KObject[] | null, owner: string | undefined): string[] | null {
   const tmpl = templateLabels(ksvc)[key]
   if (owner === undefined && tmpl === undefined) return null
-  const mine = (pods ?? []).filter((p) => p.metadata.namespace === ksvc.metadata.namespace && p.metadata.labels?.['serving.knative.dev/service'] === ksvc.metadata.name)
+  const mine = (pods ?? []).filter(
+    (p) => p.metadata.namespace === ksvc.metadata.namespace && p.metadata.labels?.['serving.knative.dev/service'] === ksvc.metadata.name,
+  )
   const live = [...new Set(mine.map((p) => p.metadata.labels?.[key]).filter((v): v is string => v !== undefined))].sort()
   if (live.length) return live
   const revision = ksvc.status?.latestReadyRevisionName ?? ksvc.status?.latestCreatedRevisionName ?? `<revision name of ${ksvc.metadata.name}>`
@@ -121,7 +123,12 @@ export function auditCostLabels(state: CostLabelsState): CostLabelFinding[] {
       if (affected.length === 0 && (owner === undefined || services.length > 0)) continue
       // app: Knative writes the revision name only where the revision template sets no app of its own.
       const byTemplate = affected.filter((a) => templateLabels(services.find((x) => x.metadata.name === a.name)!)[key] !== undefined).length
-      const setBy = owner === undefined || (key === APP_LABEL && affected.length > 0 && byTemplate === affected.length) ? 'the revision template' : key === APP_LABEL && byTemplate > 0 ? 'Knative and the revision template' : owner
+      const setBy =
+        owner === undefined || (key === APP_LABEL && affected.length > 0 && byTemplate === affected.length)
+          ? 'the revision template'
+          : key === APP_LABEL && byTemplate > 0
+            ? 'Knative and the revision template'
+            : owner
       const under = affected
         .slice(0, 3)
         .map((a) => `${a.name}: ${a.values.map((v) => `${key}=${v}`).join(', ')}`)
@@ -133,9 +140,19 @@ export function auditCostLabels(state: CostLabelsState): CostLabelFinding[] {
       // A key others own cannot be fixed on the pods: the fix is the same value under a key of the
       // namespace's own. Once such a key is on the namespace and reaches every revision pod (what the
       // fix does), the costs are found under it: the finding is resolved (info, not a failure).
-      const alternative = owner === undefined ? undefined : labels.find(([k, v]) => k !== key && v === value && !podLabelOwner(k) && missedBy(k, v, undefined).length === 0)?.[0]
+      const alternative =
+        owner === undefined ? undefined : labels.find(([k, v]) => k !== key && v === value && !podLabelOwner(k) && missedBy(k, v, undefined).length === 0)?.[0]
       if (alternative) {
-        findings.push({namespace: name, key, value, setBy, services: affected, severity: 'info', message: `${message}; query by ${alternative}=${value} instead: every Knative revision pod here carries it`, fix: ''})
+        findings.push({
+          namespace: name,
+          key,
+          value,
+          setBy,
+          services: affected,
+          severity: 'info',
+          message: `${message}; query by ${alternative}=${value} instead: every Knative revision pod here carries it`,
+          fix: '',
+        })
         continue
       }
       const free = ['cost-center', 'cost-domain', 'billing-domain'].find((k) => !(k in (ns.metadata.labels ?? {}))) ?? 'cost-domain'
@@ -169,7 +186,9 @@ export function parseCostLabels(values: string[]): Record<string, string> {
     const owner = podLabelOwner(key)
     if (owner) {
       const what = key === APP_LABEL ? `${key}=<revision name>` : key
-      throw new UsageError(`${key} is set on Knative revision pods by ${owner} (${what}), so cost queries by it miss them: choose another key, such as cost-center`)
+      throw new UsageError(
+        `${key} is set on Knative revision pods by ${owner} (${what}), so cost queries by it miss them: choose another key, such as cost-center`,
+      )
     }
     if (NAMESPACE_ONLY.includes(key) || key.startsWith('kubernetes.io/') || key.startsWith('k8s.io/')) {
       throw new UsageError(`${key} is reserved for Kubernetes: choose another key, such as cost-center`)
@@ -218,7 +237,9 @@ export function planCostLabels(state: CostLabelsState, input: CostLabelsInput): 
   }
   if (rolled.length) {
     const head = rolled.slice(0, 5).join(', ') + (rolled.length > 5 ? `, and ${rolled.length - 5} more` : '')
-    notes.push(info(`${rolled.length} Knative Service(s) roll out a new revision whose pods carry the label${Object.keys(input.labels).length > 1 ? 's' : ''}: ${head}`))
+    notes.push(
+      info(`${rolled.length} Knative Service(s) roll out a new revision whose pods carry the label${Object.keys(input.labels).length > 1 ? 's' : ''}: ${head}`),
+    )
   }
   return {items, notes}
 }

@@ -105,20 +105,32 @@ export function desiredGatewayNamespace(live: KObject | null, istio: KObject, no
   const ns = live ? structuredClone(live) : newObject(Kinds.Namespace, GATEWAY_NAMESPACE)
   const labels = ns.metadata.labels ?? {}
   const discovery = discoveryLabels(istio, labels)
-  if (discovery === null) notes.push(warning(`no discoverySelector of Istio ${istio.metadata.name} selects ${GATEWAY_NAMESPACE}, and none is plain matchLabels: label it yourself, or istiod will not program the gateway`))
+  if (discovery === null)
+    notes.push(
+      warning(
+        `no discoverySelector of Istio ${istio.metadata.name} selects ${GATEWAY_NAMESPACE}, and none is plain matchLabels: label it yourself, or istiod will not program the gateway`,
+      ),
+    )
   else if (Object.keys(discovery).length) ns.metadata.labels = {...labels, ...discovery}
   return ns
 }
 
 /** Deployment knative-istio-ingressgateway with gateway injection (docs; SO 05_gateway_deploy.yaml). */
 export function desiredGatewayDeployment(live: KObject | null, revision: string | null, notes: Note[] = []): KObject {
-  const d = live ? structuredClone(live) : newObject(Kinds.Deployment, GATEWAY_DEPLOYMENT, GATEWAY_NAMESPACE, {spec: {selector: {matchLabels: {...INGRESS_GATEWAY_LABEL}}}})
+  const d = live
+    ? structuredClone(live)
+    : newObject(Kinds.Deployment, GATEWAY_DEPLOYMENT, GATEWAY_NAMESPACE, {spec: {selector: {matchLabels: {...INGRESS_GATEWAY_LABEL}}}})
   // The selector is immutable: a live one is kept (the template only gains labels, so it still matches).
   const meta = ensureObject(d, ['spec', 'template', 'metadata'])
   meta.annotations = {...meta.annotations, ...GATEWAY_INJECTION_ANNOTATION}
   const labels: Record<string, string> = {...meta.labels, ...GATEWAY_POD_LABELS}
   if (revision) {
-    if (labels[REVISION_LABEL] !== undefined && labels[REVISION_LABEL] !== revision) notes.push(info(`Deployment ${GATEWAY_NAMESPACE}/${GATEWAY_DEPLOYMENT}: pod label ${REVISION_LABEL} ${labels[REVISION_LABEL]} becomes ${revision}, the Istio's active revision`))
+    if (labels[REVISION_LABEL] !== undefined && labels[REVISION_LABEL] !== revision)
+      notes.push(
+        info(
+          `Deployment ${GATEWAY_NAMESPACE}/${GATEWAY_DEPLOYMENT}: pod label ${REVISION_LABEL} ${labels[REVISION_LABEL]} becomes ${revision}, the Istio's active revision`,
+        ),
+      )
     labels[REVISION_LABEL] = revision
   }
   meta.labels = labels
@@ -147,9 +159,13 @@ export function desiredSdsRole(live: KObject | null): KObject {
 export function desiredSdsRoleBinding(live: KObject | null): KObject {
   const ref = live?.roleRef
   if (live && (ref?.kind !== 'Role' || ref?.name !== SDS_ROLE)) {
-    throw new KnmeshError(`RoleBinding ${GATEWAY_NAMESPACE}/${SDS_ROLE} binds ${ref?.kind ?? '?'} ${ref?.name ?? '?'}, not Role ${SDS_ROLE}, and its roleRef cannot change: delete it (kubectl delete rolebinding ${SDS_ROLE} -n ${GATEWAY_NAMESPACE}) and run create-gateways again; nothing was changed`)
+    throw new KnmeshError(
+      `RoleBinding ${GATEWAY_NAMESPACE}/${SDS_ROLE} binds ${ref?.kind ?? '?'} ${ref?.name ?? '?'}, not Role ${SDS_ROLE}, and its roleRef cannot change: delete it (kubectl delete rolebinding ${SDS_ROLE} -n ${GATEWAY_NAMESPACE}) and run create-gateways again; nothing was changed`,
+    )
   }
-  const binding = live ? structuredClone(live) : newObject(Kinds.RoleBinding, SDS_ROLE, GATEWAY_NAMESPACE, {roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: SDS_ROLE}})
+  const binding = live
+    ? structuredClone(live)
+    : newObject(Kinds.RoleBinding, SDS_ROLE, GATEWAY_NAMESPACE, {roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: SDS_ROLE}})
   const subjects = ensureArray(binding, ['subjects'])
   const bound = subjects.some((s) => s?.kind === 'ServiceAccount' && s?.name === 'default' && (!s?.namespace || s.namespace === GATEWAY_NAMESPACE))
   if (!bound) subjects.push({kind: 'ServiceAccount', name: 'default'})
@@ -199,7 +215,11 @@ export function desiredLocalGateway3(live: KObject | null, kind: KindInfo, notes
   const gw = gateway(live, LOCAL_GATEWAY, kind)
   const server = upsertServer(gw, LOCAL_GATEWAY_PORT_3)
   if (server.tls !== undefined) {
-    notes.push(info(`Gateway knative-serving/${LOCAL_GATEWAY}: port ${LOCAL_GATEWAY_PORT_3} is plain HTTP on Service Mesh 3; its tls (${server.tls?.mode ?? 'set'}) is removed`))
+    notes.push(
+      info(
+        `Gateway knative-serving/${LOCAL_GATEWAY}: port ${LOCAL_GATEWAY_PORT_3} is plain HTTP on Service Mesh 3; its tls (${server.tls?.mode ?? 'set'}) is removed`,
+      ),
+    )
     delete server.tls
   }
   server.port = {...server.port, number: LOCAL_GATEWAY_PORT_3, name: 'http', protocol: 'HTTP'}
@@ -210,7 +230,10 @@ export function desiredLocalGateway3(live: KObject | null, kind: KindInfo, notes
 /** create-gateways on Service Mesh 3: see the module comment above for the objects, the §4.1 decision and the errors. */
 export function planGateways3(state: Gateways3State, input: GatewaysInput): Plan {
   const {istio} = state
-  if (!istio) throw new KnmeshError(`there is no Istio (sailoperator.io/v1) with spec.namespace ${state.meshNamespace}: create it first (Service Mesh 3 docs); nothing was changed`)
+  if (!istio)
+    throw new KnmeshError(
+      `there is no Istio (sailoperator.io/v1) with spec.namespace ${state.meshNamespace}: create it first (Service Mesh 3 docs); nothing was changed`,
+    )
   const notes: Note[] = []
   const revision = gatewayRevision(istio)
   const items: PlanItem[] = [

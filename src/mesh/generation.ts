@@ -91,10 +91,7 @@ export function noControlPlaneFinding(facts: GenerationFacts, bin = 'knmesh'): s
   const d = decideGeneration(facts)
   if (d.generation === 2 || (d.generation === 3 && d.istio)) return null
   const ns = facts.meshNamespace
-  const how2 =
-    facts.smcps === null
-      ? 'Service Mesh 2.x: install the Red Hat OpenShift Service Mesh Operator (servicemeshoperator), then'
-      : 'Service Mesh 2.x:'
+  const how2 = facts.smcps === null ? 'Service Mesh 2.x: install the Red Hat OpenShift Service Mesh Operator (servicemeshoperator), then' : 'Service Mesh 2.x:'
   const how3 =
     facts.istios === null
       ? 'Service Mesh 3: install the servicemeshoperator3 operator, then create an IstioCNI "default" and an Istio with'

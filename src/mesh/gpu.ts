@@ -176,7 +176,11 @@ export function planGpuLimit(state: GpuState, input: GpuInput): Plan {
   }
   if (actionOf({live, desired}) !== 'unchanged') {
     const what = input.count > 0 ? `a GPU limit of ${input.count} (${GPU_RESOURCE}) for ${label}` : `no GPU limit for ${label}`
-    notes.push(info(`Knative Service ${input.namespace}/${input.name}: this change rolls out a new revision with ${what}; the current revision serves until the new one is ready`))
+    notes.push(
+      info(
+        `Knative Service ${input.namespace}/${input.name}: this change rolls out a new revision with ${what}; the current revision serves until the new one is ready`,
+      ),
+    )
   }
   return {items: [{live, desired}], notes}
 }
@@ -199,7 +203,13 @@ export function gpuRows(services: KObject[], nodes: KObject[] | null): GpuRow[] 
     containersOf(s).forEach((c, i) => {
       const raw = c?.resources?.limits?.[GPU_RESOURCE]
       const gpus = gpuLimitOf(c)
-      const row: GpuRow = {namespace: s.metadata.namespace ?? '', service: s.metadata.name, container: c?.name ?? (i === 0 ? '(first, unnamed)' : `(#${i}, unnamed)`), limit: raw === undefined ? '' : String(raw), gpus}
+      const row: GpuRow = {
+        namespace: s.metadata.namespace ?? '',
+        service: s.metadata.name,
+        container: c?.name ?? (i === 0 ? '(first, unnamed)' : `(#${i}, unnamed)`),
+        limit: raw === undefined ? '' : String(raw),
+        gpus,
+      }
       if (gpus > 0 && nodes) row.fits = gpuCapacity(nodes, gpus).fits
       rows.push(row)
     })
@@ -224,7 +234,9 @@ export function gpuChecks(services: KObject[], nodes: KObject[] | null): Check[]
   const findings = auditGpuServices(services, nodes)
   if (findings.length === 0) {
     const limited = gpuRows(services, nodes).filter((r) => r.gpus > 0).length
-    return [{id: 'gpu/capacity', status: 'ok', detail: limited ? `${limited} GPU limit(s), each fits a schedulable node` : 'no Knative Service has a GPU limit'}]
+    return [
+      {id: 'gpu/capacity', status: 'ok', detail: limited ? `${limited} GPU limit(s), each fits a schedulable node` : 'no Knative Service has a GPU limit'},
+    ]
   }
   return findings.map((f) => ({
     id: `gpu/${f.namespace}/${f.service}/${f.container}`,

@@ -131,10 +131,15 @@ export function istioIngress(live: KObject | null): KObject {
 export function kourierOverrides(live: KObject | null): Note[] {
   const out: Note[] = []
   if (live?.spec?.ingress?.kourier?.enabled === true) {
-    out.push(warning('KnativeServing enables Kourier, which takes precedence over Istio: spec.ingress.kourier.enabled is set to false (Knative Services then go through the mesh gateways)'))
+    out.push(
+      warning(
+        'KnativeServing enables Kourier, which takes precedence over Istio: spec.ingress.kourier.enabled is set to false (Knative Services then go through the mesh gateways)',
+      ),
+    )
   }
   for (const k of INGRESS_CLASS_KEYS) {
-    if (live?.spec?.config?.network?.[k] === KOURIER_INGRESS_CLASS) out.push(warning(`KnativeServing spec.config.network "${k}" names Kourier: it is set to ${ISTIO_INGRESS_CLASS}`))
+    if (live?.spec?.config?.network?.[k] === KOURIER_INGRESS_CLASS)
+      out.push(warning(`KnativeServing spec.config.network "${k}" names Kourier: it is set to ${ISTIO_INGRESS_CLASS}`))
   }
   return out
 }
@@ -196,7 +201,14 @@ export function bootstrapPorts(servers: string[]): number[] {
  * one) is dropped. Each such repair and each added bootstrap port is a note. A new object is of `kind`
  * (networking.istio.io/v1alpha3 on 2.x; v1 on Service Mesh 3 when served).
  */
-export function desiredServiceEntry(live: KObject | null, hosts: string[], ports: KafkaPort[], requiredPorts: number[] = [], notes: Note[] = [], kind: KindInfo = Kinds.ServiceEntry): KObject {
+export function desiredServiceEntry(
+  live: KObject | null,
+  hosts: string[],
+  ports: KafkaPort[],
+  requiredPorts: number[] = [],
+  notes: Note[] = [],
+  kind: KindInfo = Kinds.ServiceEntry,
+): KObject {
   const se = live ? structuredClone(live) : newObject(kind, KAFKA_SERVICE_ENTRY, KNATIVE_EVENTING)
   const spec = ensureObject(se, ['spec'])
   addToList(ensureArray(se, ['spec', 'hosts']) as unknown as string[], hosts)
@@ -218,7 +230,11 @@ export function desiredServiceEntry(live: KObject | null, hosts: string[], ports
   for (const e of list) {
     const n = Number(e?.number)
     if (numbers.has(n)) {
-      notes.push(warning(`ServiceEntry ${KAFKA_SERVICE_ENTRY} lists port ${n} twice: the repeat (name ${JSON.stringify(e?.name)}) is removed, as istiod refuses a repeated port number`))
+      notes.push(
+        warning(
+          `ServiceEntry ${KAFKA_SERVICE_ENTRY} lists port ${n} twice: the repeat (name ${JSON.stringify(e?.name)}) is removed, as istiod refuses a repeated port number`,
+        ),
+      )
       continue
     }
     numbers.add(n)
@@ -273,12 +289,23 @@ export function planEnableIstioWith(state: IstioState, input: IstioInput, edits:
   if (state.kafka) items.push({live: state.kafka, desired: edits.kafka(state.kafka)})
   const servers = input.kafkaBootstrap?.length ? input.kafkaBootstrap : kafkaBootstrapOf(state.kafka)
   if (state.kafka || input.kafkaBootstrap?.length) {
-    if (!state.kafka) notes.push(warning(`no KnativeKafka in ${KNATIVE_EVENTING}: only the ServiceEntry is written; run enable-istio again once Knative Kafka is installed`))
+    if (!state.kafka)
+      notes.push(warning(`no KnativeKafka in ${KNATIVE_EVENTING}: only the ServiceEntry is written; run enable-istio again once Knative Kafka is installed`))
     const hosts = bootstrapHosts(servers)
     if (hosts.length === 0) {
       notes.push(warning(`KnativeKafka names no bootstrap servers: pass --kafka-bootstrap host:port to write the ServiceEntry ${KAFKA_SERVICE_ENTRY}`))
     } else {
-      items.push({live: state.serviceEntry, desired: desiredServiceEntry(state.serviceEntry, hosts, input.kafkaPorts ?? DEFAULT_KAFKA_PORTS, bootstrapPorts(servers), notes, edits.serviceEntryKind)})
+      items.push({
+        live: state.serviceEntry,
+        desired: desiredServiceEntry(
+          state.serviceEntry,
+          hosts,
+          input.kafkaPorts ?? DEFAULT_KAFKA_PORTS,
+          bootstrapPorts(servers),
+          notes,
+          edits.serviceEntryKind,
+        ),
+      })
     }
   }
   return {items, notes}

@@ -7,7 +7,16 @@ import type {JsonObject, KObject} from '../kube/types.js'
 import {KNATIVE_SERVING, INJECT_KEY} from './constants.js'
 import {GATEWAY_NAMESPACE, GATEWAY_SERVICE, gatewayRevision} from './gateways3.js'
 import {INGRESS_GATEWAY, LOCAL_GATEWAY} from './gateways.js'
-import {EVENTING_WORKLOADS, KAFKA_WORKLOADS, SERVING_DEPLOYMENTS, istioIngress, planEnableIstioWith, planEnableIstio, type IstioInput, type IstioState} from './istio.js'
+import {
+  EVENTING_WORKLOADS,
+  KAFKA_WORKLOADS,
+  SERVING_DEPLOYMENTS,
+  istioIngress,
+  planEnableIstioWith,
+  planEnableIstio,
+  type IstioInput,
+  type IstioState,
+} from './istio.js'
 import {REVISION_LABEL} from './members3.js'
 
 /**
@@ -82,7 +91,11 @@ function migrateInjectAnnotations(obj: KObject, revision: string | null, notes: 
       if (Object.keys(rest).length) entry.annotations = rest
       else delete entry.annotations
       entry.labels = {...injectLabels(String(value), revision), ...entry.labels}
-      notes.push(info(`${obj.kind} spec.${field} ${entry.name}: the annotation ${INJECT_KEY}: "${value}" is ignored by Service Mesh 3; it becomes the label ${INJECT_KEY}: "${entry.labels[INJECT_KEY]}"`))
+      notes.push(
+        info(
+          `${obj.kind} spec.${field} ${entry.name}: the annotation ${INJECT_KEY}: "${value}" is ignored by Service Mesh 3; it becomes the label ${INJECT_KEY}: "${entry.labels[INJECT_KEY]}"`,
+        ),
+      )
     }
   }
 }
@@ -129,7 +142,10 @@ export function desiredKafka3(live: KObject, revision: string | null, notes: Not
 /** enable-istio on Service Mesh 3: see the module comment for the objects, the N7 decision and the errors. */
 export function planEnableIstio3(state: Istio3State, input: IstioInput): Plan {
   const {istio} = state
-  if (!istio) throw new KnmeshError(`there is no Istio (sailoperator.io/v1) with spec.namespace ${input.meshNamespace}: create it first (Service Mesh 3 docs); nothing was changed`)
+  if (!istio)
+    throw new KnmeshError(
+      `there is no Istio (sailoperator.io/v1) with spec.namespace ${input.meshNamespace}: create it first (Service Mesh 3 docs); nothing was changed`,
+    )
   const revision = gatewayRevision(istio)
   const notes: Note[] = []
   return planEnableIstioWith(

@@ -123,7 +123,8 @@ export function planMembers(state: MembersState, input: MembersInput): Plan {
     }
     if (!input.kourier) {
       for (const req of REQUIRED_MEMBERS) {
-        if (!state.namespaces.has(req)) notes.push(warning(`${req} does not exist: is Knative ${req === 'knative-serving' ? 'Serving' : 'Eventing'} installed?`))
+        if (!state.namespaces.has(req))
+          notes.push(warning(`${req} does not exist: is Knative ${req === 'knative-serving' ? 'Serving' : 'Eventing'} installed?`))
       }
     }
   }
@@ -166,7 +167,11 @@ export function partOfLabelItems(state: MembersState, notes: Note[]): Plan['item
     if (!state.systemNamespaces?.has(name)) continue // not read (forbidden)
     const live = state.systemNamespaces.get(name) ?? null
     if (!live) {
-      notes.push(info(`namespace ${name} does not exist${name === KNATIVE_SERVING_INGRESS ? ' (Kourier not deployed yet)' : ''}: the label ${PART_OF_LABEL}=${PART_OF_VALUE} goes on it once it does (run again)`))
+      notes.push(
+        info(
+          `namespace ${name} does not exist${name === KNATIVE_SERVING_INGRESS ? ' (Kourier not deployed yet)' : ''}: the label ${PART_OF_LABEL}=${PART_OF_VALUE} goes on it once it does (run again)`,
+        ),
+      )
       continue
     }
     if (live.metadata.labels?.[PART_OF_LABEL] === PART_OF_VALUE) continue

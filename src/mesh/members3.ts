@@ -109,7 +109,11 @@ export function planMembers3(state: Members3State, input: Members3Input): Plan {
   if (missing.length) {
     const text = `namespace${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist`
     if (input.strict || remove.length) throw new KnmeshError(`${text}: nothing was changed`)
-    notes.push(warning(`${text} yet: run add-namespace again once ${missing.length > 1 ? 'they exist' : 'it exists'} (on Service Mesh 3 the label goes on the Namespace)`))
+    notes.push(
+      warning(
+        `${text} yet: run add-namespace again once ${missing.length > 1 ? 'they exist' : 'it exists'} (on Service Mesh 3 the label goes on the Namespace)`,
+      ),
+    )
   }
   const hasSelectors = discoverySelectors(istio).length > 0
   for (const name of add) {
@@ -125,9 +129,11 @@ export function planMembers3(state: Members3State, input: Members3Input): Plan {
     }
     const labels = (live.metadata.labels ?? {}) as Record<string, string>
     const discovery = discoveryLabels(istio, labels)
-    if (discovery === null) notes.push(warning(`no discoverySelector of Istio ${istio.metadata.name} selects ${name}, and none is plain matchLabels: label it yourself`))
+    if (discovery === null)
+      notes.push(warning(`no discoverySelector of Istio ${istio.metadata.name} selects ${name}, and none is plain matchLabels: label it yourself`))
     const other = key === INJECTION_LABEL ? REVISION_LABEL : INJECTION_LABEL
-    if (labels[other] !== undefined) notes.push(warning(`${name} also carries ${other}=${labels[other]} (kept); the injector gives istio-injection precedence over istio.io/rev`))
+    if (labels[other] !== undefined)
+      notes.push(warning(`${name} also carries ${other}=${labels[other]} (kept); the injector gives istio-injection precedence over istio.io/rev`))
     items.push({live, desired: withLabels(live, {...discovery, [key]: value})})
   }
   if (add.length && hasSelectors) {
@@ -141,7 +147,9 @@ export function planMembers3(state: Members3State, input: Members3Input): Plan {
   for (const name of remove) {
     const live = state.namespaces.get(name)!
     const labels = (live.metadata.labels ?? {}) as Record<string, string>
-    const drop = [INJECTION_LABEL, REVISION_LABEL].filter((k) => (k === INJECTION_LABEL ? labels[k] === 'enabled' : key === REVISION_LABEL && labels[k] === value))
+    const drop = [INJECTION_LABEL, REVISION_LABEL].filter((k) =>
+      k === INJECTION_LABEL ? labels[k] === 'enabled' : key === REVISION_LABEL && labels[k] === value,
+    )
     if (drop.length) items.push({live, desired: withLabels(live, {}, drop)})
   }
   return {items, notes}

@@ -80,7 +80,10 @@ export function monitoringBlocked3(policies: KObject[]): boolean {
 }
 
 function requireIstio(state: MetricsState, input: MetricsInput): KObject {
-  if (!state.istio) throw new KnmeshError(`there is no Istio (sailoperator.io/v1) with spec.namespace ${input.meshNamespace}: create it first (Service Mesh 3 docs), or pass --mesh-namespace`)
+  if (!state.istio)
+    throw new KnmeshError(
+      `there is no Istio (sailoperator.io/v1) with spec.namespace ${input.meshNamespace}: create it first (Service Mesh 3 docs), or pass --mesh-namespace`,
+    )
   return state.istio
 }
 
@@ -144,13 +147,17 @@ export function metricsFindings(state: MetricsState, input: MetricsInput): strin
   if (!state.serving) return [`there is no KnativeServing ${KNATIVE_SERVING}/${KNATIVE_SERVING}`]
   const backend = getPath(state.serving, ['spec', 'config', 'observability', METRICS_BACKEND_KEY])
   if (backend === undefined && operatorBackendDefault(state.serving) !== METRICS_BACKEND) {
-    out.push(`KnativeServing ${METRICS_BACKEND_KEY} is not set: with Istio enabled the Serverless Operator makes it "none" (SRVKS-743), not "${METRICS_BACKEND}"`)
+    out.push(
+      `KnativeServing ${METRICS_BACKEND_KEY} is not set: with Istio enabled the Serverless Operator makes it "none" (SRVKS-743), not "${METRICS_BACKEND}"`,
+    )
   } else if (backend !== undefined && backend !== METRICS_BACKEND) out.push(`KnativeServing ${METRICS_BACKEND_KEY} is "${backend}", not "${METRICS_BACKEND}"`)
   if (isMesh3(state)) {
-    if (!operatorOwnsNetPolicies(state.serving) && monitoringBlocked3(state.policies)) out.push(`NetworkPolicies in ${KNATIVE_SERVING} isolate its pods and none lets openshift-monitoring in`)
+    if (!operatorOwnsNetPolicies(state.serving) && monitoringBlocked3(state.policies))
+      out.push(`NetworkPolicies in ${KNATIVE_SERVING} isolate its pods and none lets openshift-monitoring in`)
     try {
       const istio = requireIstio(state, input)
-      if (missingIstioExcludedPorts(istio, [METRICS_PORT]).length) out.push(`Istio ${istio.metadata.name} does not exclude inbound port ${METRICS_PORT} (spec.values.global.proxy.excludeInboundPorts)`)
+      if (missingIstioExcludedPorts(istio, [METRICS_PORT]).length)
+        out.push(`Istio ${istio.metadata.name} does not exclude inbound port ${METRICS_PORT} (spec.values.global.proxy.excludeInboundPorts)`)
     } catch (error) {
       out.push((error as Error).message)
     }
@@ -165,7 +172,8 @@ export function metricsFindings(state: MetricsState, input: MetricsInput): strin
   }
   try {
     const smcp = selectMetricsSmcp(state, input)
-    if (missingExcludedPorts(smcp, [METRICS_PORT]).length) out.push(`ServiceMeshControlPlane ${smcp.metadata.name} does not exclude inbound port ${METRICS_PORT}`)
+    if (missingExcludedPorts(smcp, [METRICS_PORT]).length)
+      out.push(`ServiceMeshControlPlane ${smcp.metadata.name} does not exclude inbound port ${METRICS_PORT}`)
   } catch (error) {
     out.push((error as Error).message)
   }
@@ -175,7 +183,8 @@ export function metricsFindings(state: MetricsState, input: MetricsInput): strin
 /** configure-mesh's choice of control plane (--name, or the only one); no --create here: the mesh must exist. */
 function selectMetricsSmcp(state: MetricsState, input: MetricsInput): KObject {
   const ns = input.meshNamespace
-  if (state.smcps.length === 0) throw new KnmeshError(`there is no ServiceMeshControlPlane in ${ns}: create it first (knmesh configure-mesh --create), or pass --mesh-namespace`)
+  if (state.smcps.length === 0)
+    throw new KnmeshError(`there is no ServiceMeshControlPlane in ${ns}: create it first (knmesh configure-mesh --create), or pass --mesh-namespace`)
   if (input.smcpName && !state.smcps.some((s) => s.metadata.name === input.smcpName)) {
     throw new KnmeshError(`there is no ServiceMeshControlPlane ${input.smcpName} in ${ns} (there is ${state.smcps.map((s) => s.metadata.name).join(', ')})`)
   }
@@ -208,7 +217,11 @@ export function planEnableMetrics(state: MetricsState, input: MetricsInput): Pla
     const istio = requireIstio(state, input)
     const named = state.policies.find((p) => p.metadata.name === MONITORING_POLICY) ?? null
     if (operatorOwnsNetPolicies(state.serving)) {
-      notes.push(info(`NetworkPolicy ${KNATIVE_SERVING}/${MONITORING_POLICY} is the Serverless Operator's (generated with Istio enabled): left to it; knmesh enable-istio on Service Mesh 3 turns that generation off (${DISABLE_NET_POLICIES_ANNOTATION})`))
+      notes.push(
+        info(
+          `NetworkPolicy ${KNATIVE_SERVING}/${MONITORING_POLICY} is the Serverless Operator's (generated with Istio enabled): left to it; knmesh enable-istio on Service Mesh 3 turns that generation off (${DISABLE_NET_POLICIES_ANNOTATION})`,
+        ),
+      )
     } else if (monitoringBlocked3(state.policies)) {
       items.push({live: named, desired: monitoringPolicy(named)})
     } else {

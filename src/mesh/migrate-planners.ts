@@ -110,9 +110,16 @@ function policiesOf(state: MigrationState): Plan {
   }
   // N15: the policies go in once KnativeServing is Ready (tenant-authz on Service Mesh 3 refuses before): a wait.
   const ready = servingReadiness(st.serving)
-  if (ready !== 'True') throw new StepBlockedError(`KnativeServing ${KNATIVE_SERVING}/${KNATIVE_SERVING} is not Ready (${ready}): the policies go in once it is, so that deny-all-by-default cannot cut the activator off the autoscaler`, true)
+  if (ready !== 'True')
+    throw new StepBlockedError(
+      `KnativeServing ${KNATIVE_SERVING}/${KNATIVE_SERVING} is not Ready (${ready}): the policies go in once it is, so that deny-all-by-default cannot cut the activator off the autoscaler`,
+      true,
+    )
   const input = {meshNamespace: state.meshNamespace, clusterDomain: DEFAULT_CLUSTER_DOMAIN}
-  const plans = [...tenants.map((t) => planTenantAuthz3(st, {...input, tenant: t.name})), ...(defaults ? [planTenantAuthz3(st, {...input, defaults: true})] : [])]
+  const plans = [
+    ...tenants.map((t) => planTenantAuthz3(st, {...input, tenant: t.name})),
+    ...(defaults ? [planTenantAuthz3(st, {...input, defaults: true})] : []),
+  ]
   const seen = new Set<string>()
   const items: PlanItem[] = []
   for (const item of plans.flatMap((p) => p.items)) {

@@ -172,7 +172,10 @@ interface StepDef {
 /** The SMCP of the mesh namespace (several: the step that needs one is blocked). */
 function smcpOf(state: MigrationState): KObject | null {
   const smcps = listObjects(state, Kinds.ServiceMeshControlPlane, state.meshNamespace)
-  if (smcps.length > 1) throw new StepBlockedError(`there are ${smcps.length} ServiceMeshControlPlanes in ${state.meshNamespace} (${smcps.map((s) => s.metadata.name).join(', ')}): migrate-mesh migrates one; delete the unused ones first`)
+  if (smcps.length > 1)
+    throw new StepBlockedError(
+      `there are ${smcps.length} ServiceMeshControlPlanes in ${state.meshNamespace} (${smcps.map((s) => s.metadata.name).join(', ')}): migrate-mesh migrates one; delete the unused ones first`,
+    )
   return smcps[0] ?? null
 }
 
@@ -199,9 +202,15 @@ function requireIstioReady(state: MigrationState, notes: Note[]): KObject {
     return istio
   }
   const cni = getObject(state, Kinds.IstioCNI, 'default')
-  const notReady = [!conditionTrue(istio, 'Ready') && `Istio ${istio.metadata.name}`, !(cni && (isProjected(state, cni) || conditionTrue(cni, 'Ready'))) && 'IstioCNI default'].filter(Boolean)
+  const notReady = [
+    !conditionTrue(istio, 'Ready') && `Istio ${istio.metadata.name}`,
+    !(cni && (isProjected(state, cni) || conditionTrue(cni, 'Ready'))) && 'IstioCNI default',
+  ].filter(Boolean)
   if (notReady.length) {
-    throw new StepBlockedError(`${notReady.join(' and ')} ${notReady.length > 1 ? 'are' : 'is'} not Ready yet (the Service Mesh 3 operator installs ${notReady.length > 1 ? 'them' : 'it'}: oc get istio,istiocni)`, true)
+    throw new StepBlockedError(
+      `${notReady.join(' and ')} ${notReady.length > 1 ? 'are' : 'is'} not Ready yet (the Service Mesh 3 operator installs ${notReady.length > 1 ? 'them' : 'it'}: oc get istio,istiocni)`,
+      true,
+    )
   }
   return istio
 }
@@ -219,15 +228,17 @@ function majorMinor(v: unknown): [number, number] | null {
  */
 export function chooseIstioVersion(versions: string[] | null, flag?: string): string | null {
   if (flag !== undefined) {
-    if (versions && !versions.includes(flag)) throw new UsageError(`--istio-version ${flag} is not one this Service Mesh 3 operator installs (its Istio CRD allows ${versions.join(', ')})`)
+    if (versions && !versions.includes(flag))
+      throw new UsageError(`--istio-version ${flag} is not one this Service Mesh 3 operator installs (its Istio CRD allows ${versions.join(', ')})`)
     return flag
   }
   if (!versions?.length) return null
   const rank = (v: string) => majorMinor(v) ?? [0, 0]
-  const newest = (list: string[]) => [...list].sort((a, b) => {
-    const [x, y] = [rank(a), rank(b)]
-    return y[0] - x[0] || y[1] - x[1] || b.localeCompare(a, undefined, {numeric: true})
-  })[0]
+  const newest = (list: string[]) =>
+    [...list].sort((a, b) => {
+      const [x, y] = [rank(a), rank(b)]
+      return y[0] - x[0] || y[1] - x[1] || b.localeCompare(a, undefined, {numeric: true})
+    })[0]
   const latest = versions.filter((v) => /^v\d+\.\d+-latest$/.test(v))
   return newest(latest.length ? latest : versions)
 }
@@ -238,7 +249,10 @@ function servingStillOnMesh2(state: MigrationState): string | null {
   if (!ks) return null
   const cfg = (getPath(ks, ['spec', 'config', 'istio']) ?? {}) as Record<string, unknown>
   const keys = [`gateway.${KNATIVE_SERVING}.${INGRESS_GATEWAY}`, `local-gateway.${KNATIVE_SERVING}.${LOCAL_GATEWAY}`]
-  const old = keys.filter((k) => typeof cfg[k] !== 'string' || (cfg[k] as string).includes(`.${state.meshNamespace}.svc`) || !(cfg[k] as string).includes(`.${INGRESS_NAMESPACE_3}.svc`))
+  const old = keys.filter(
+    (k) =>
+      typeof cfg[k] !== 'string' || (cfg[k] as string).includes(`.${state.meshNamespace}.svc`) || !(cfg[k] as string).includes(`.${INGRESS_NAMESPACE_3}.svc`),
+  )
   if (!old.length) return null
   return `KnativeServing ${KNATIVE_SERVING} spec.config.istio still sends ${old.join(' and ')} to ${state.meshNamespace} (or the operator's default there): step 7 (enable-istio on Service Mesh 3) re-points it to ${INGRESS_NAMESPACE_3}`
 }
@@ -291,22 +305,37 @@ function planPreconditions(state: MigrationState): Plan {
   const notes: Note[] = []
   const ns = state.meshNamespace
   if (!state.sailServed) {
-    throw new StepBlockedError(`the Service Mesh 3 operator is not installed (istios.sailoperator.io/v1 is not served): upgrade the Service Mesh 2 operator to the latest 2.6 first, then install servicemeshoperator3 (channel stable) in openshift-operators`)
+    throw new StepBlockedError(
+      `the Service Mesh 3 operator is not installed (istios.sailoperator.io/v1 is not served): upgrade the Service Mesh 2 operator to the latest 2.6 first, then install servicemeshoperator3 (channel stable) in openshift-operators`,
+    )
   }
   const smcp = state.maistraServed ? smcpOf(state) : null
   const istio = istioOf(state)
   if (!smcp && !istio) throw new StepBlockedError(`there is no ServiceMeshControlPlane in ${ns}: nothing to migrate (or pass --mesh-namespace)`)
-  if (!smcp) notes.push(info(`no ServiceMeshControlPlane in ${ns}: Istio ${istio!.metadata.name} serves it (the migration's last step is done, or the mesh was 3 from the start)`))
+  if (!smcp)
+    notes.push(
+      info(
+        `no ServiceMeshControlPlane in ${ns}: Istio ${istio!.metadata.name} serves it (the migration's last step is done, or the mesh was 3 from the start)`,
+      ),
+    )
   if (smcp) {
     const v = majorMinor(smcp.spec?.version)
     const min = majorMinor(MIN_SMCP_VERSION)!
     if (!v || v[0] < min[0] || (v[0] === min[0] && v[1] < min[1])) {
-      notes.push(warning(`ServiceMeshControlPlane ${smcp.metadata.name} is ${smcp.spec?.version ?? 'of no spec.version'}: Service Mesh 2 must be on the latest 2.6 (operator and control plane) before migrating, and the 2.x operator upgraded before the 3 one is installed`))
+      notes.push(
+        warning(
+          `ServiceMeshControlPlane ${smcp.metadata.name} is ${smcp.spec?.version ?? 'of no spec.version'}: Service Mesh 2 must be on the latest 2.6 (operator and control plane) before migrating, and the 2.x operator upgraded before the 3 one is installed`,
+        ),
+      )
     }
     notes.push(info(`set the servicemeshoperator Subscription's installPlanApproval to Manual, and add no namespace nor mesh setting until the migration ends`))
     if (!istio && state.istioVersions === null) notes.push(warning(`the spec.version enum of istios.sailoperator.io is not readable: pass --istio-version`))
   }
-  notes.push(info(`Service Mesh 3 needs OpenShift Serverless 1.37 or later (Technology Preview there); knmesh cannot read the Serverless version: check it (oc get csv -n openshift-serverless)`))
+  notes.push(
+    info(
+      `Service Mesh 3 needs OpenShift Serverless 1.37 or later (Technology Preview there); knmesh cannot read the Serverless version: check it (oc get csv -n openshift-serverless)`,
+    ),
+  )
   return {items: [], notes}
 }
 
@@ -330,7 +359,10 @@ function planPrepareSmcp(state: MigrationState): Plan {
     items.push({live: smcp, desired: d})
     if (!smcpGatewaysOff(smcp)) notes.push(info(`the ServiceMeshControlPlane's gateways stay on until step 8: they serve Knative until the new gateway does`))
   }
-  for (const [kind, name] of [[Kinds.KnativeServing, KNATIVE_SERVING], [Kinds.KnativeEventing, KNATIVE_EVENTING]] as const) {
+  for (const [kind, name] of [
+    [Kinds.KnativeServing, KNATIVE_SERVING],
+    [Kinds.KnativeEventing, KNATIVE_EVENTING],
+  ] as const) {
     const live = getObject(state, kind, name, name)
     if (!live) continue
     const d = structuredClone(live)
@@ -399,7 +431,8 @@ export function istioForSmcp(smcp: KObject | null, meshNamespace: string, versio
   const drain = getPath(smcp, ['spec', 'techPreview', 'meshConfig', 'defaultConfig', 'terminationDrainDuration'])
   if (smcp && typeof drain === 'string' && !drainShortfall(smcp)) ensureObject(istio, ISTIO_DRAIN_PATH.slice(0, -1)).terminationDrainDuration = drain
   const excluded = getPath(smcp, ['spec', 'proxy', 'networking', 'trafficControl', 'inbound', 'excludedPorts'])
-  if (Array.isArray(excluded) && excluded.length) ensureObject(istio, ISTIO_EXCLUDE_INBOUND_PATH.slice(0, -1)).excludeInboundPorts = excluded.map(String).join(',')
+  if (Array.isArray(excluded) && excluded.length)
+    ensureObject(istio, ISTIO_EXCLUDE_INBOUND_PATH.slice(0, -1)).excludeInboundPorts = excluded.map(String).join(',')
   const accessLog = getPath(smcp, ['spec', 'proxy', 'accessLogging', 'file', 'name'])
   if (typeof accessLog === 'string' && accessLog) ensureObject(istio, ['spec', 'values', 'meshConfig']).accessLogFile = accessLog
   if (smcp && (smcp.spec?.mode ?? 'MultiTenant') === 'MultiTenant') {
@@ -420,11 +453,15 @@ function planInstall(state: MigrationState, input: MigrationInput): Plan {
   if (!version) throw new StepBlockedError(`the spec.version enum of istios.sailoperator.io is not readable: pass --istio-version`)
   if (!live) {
     const taken = getObject(state, Kinds.Istio, 'default')
-    if (taken) throw new StepBlockedError(`Istio default serves ${taken.spec?.namespace ?? 'istio-system'}, not ${ns} (spec.namespace is immutable): create the Istio for ${ns} yourself or migrate that mesh`)
+    if (taken)
+      throw new StepBlockedError(
+        `Istio default serves ${taken.spec?.namespace ?? 'istio-system'}, not ${ns} (spec.namespace is immutable): create the Istio for ${ns} yourself or migrate that mesh`,
+      )
   }
   // The namespaces of the CNI and of the new gateway (step 5 writes into it: the engine's preflight needs it there).
   for (const n of [ISTIO_CNI_NAMESPACE, INGRESS_NAMESPACE_3]) {
-    if (!getObject(state, Kinds.Namespace, n)) items.push({live: null, desired: newObject(Kinds.Namespace, n, undefined, {metadata: {name: n, labels: {...MANAGED_BY}}})})
+    if (!getObject(state, Kinds.Namespace, n))
+      items.push({live: null, desired: newObject(Kinds.Namespace, n, undefined, {metadata: {name: n, labels: {...MANAGED_BY}}})})
   }
   if (!getObject(state, Kinds.IstioCNI, 'default')) {
     const cni = newObject(Kinds.IstioCNI, 'default', undefined, {spec: {namespace: ISTIO_CNI_NAMESPACE, version}})
@@ -434,12 +471,20 @@ function planInstall(state: MigrationState, input: MigrationInput): Plan {
   if (live) {
     const d = desiredIstio(live, notes)
     if (smcp && (smcp.spec?.mode ?? 'MultiTenant') === 'MultiTenant' && discoverySelectors(live).length === 0) {
-      notes.push(warning(`Istio ${live.metadata.name} has no discoverySelectors while ServiceMeshControlPlane ${smcp.metadata.name} is MultiTenant: it discovers every namespace (kept)`))
+      notes.push(
+        warning(
+          `Istio ${live.metadata.name} has no discoverySelectors while ServiceMeshControlPlane ${smcp.metadata.name} is MultiTenant: it discovers every namespace (kept)`,
+        ),
+      )
     }
     items.push({live, desired: d})
   } else {
     items.push({live: null, desired: istioForSmcp(smcp, ns, version)})
-    notes.push(info(`Istio default: spec.version ${version}${input.istioVersion ? ' (--istio-version)' : ' (the newest this operator installs; --istio-version picks another)'}, updateStrategy InPlace`))
+    notes.push(
+      info(
+        `Istio default: spec.version ${version}${input.istioVersion ? ' (--istio-version)' : ' (the newest this operator installs; --istio-version picks another)'}, updateStrategy InPlace`,
+      ),
+    )
   }
   if (!smcp || getPath(smcp, ['spec', 'security', 'dataPlane', 'mtls']) === true) {
     // Maistra's own PeerAuthentication goes with the SMCP (step 11): the mesh-wide policy must be one of the user's.
@@ -447,7 +492,11 @@ function planInstall(state: MigrationState, input: MigrationInput): Plan {
     const mesh3: Mesh3State = {meshNamespace: ns, istio: live, peerAuthentications: pas}
     items.push(desiredMeshMtls(mesh3))
   } else {
-    notes.push(info(`ServiceMeshControlPlane ${smcp.metadata.name} does not set security.dataPlane.mtls: no mesh-wide PeerAuthentication is made (configure-mesh --mesh-version 3 makes it STRICT, as the guide wants)`))
+    notes.push(
+      info(
+        `ServiceMeshControlPlane ${smcp.metadata.name} does not set security.dataPlane.mtls: no mesh-wide PeerAuthentication is made (configure-mesh --mesh-version 3 makes it STRICT, as the guide wants)`,
+      ),
+    )
   }
   return {items, notes}
 }
@@ -479,9 +528,15 @@ function planGateway(state: MigrationState, input: MigrationInput): Plan {
     copy.metadata.labels = {...(source.metadata.labels ?? {}), ...MANAGED_BY}
     items.push({live: null, desired: copy})
   } else if (target && source && JSON.stringify(target.data ?? {}) !== JSON.stringify(source.data ?? {})) {
-    notes.push(warning(`Secret ${INGRESS_NAMESPACE_3}/${name} differs from ${state.meshNamespace}/${name}: kept (the gateway serves the one in ${INGRESS_NAMESPACE_3})`))
+    notes.push(
+      warning(`Secret ${INGRESS_NAMESPACE_3}/${name} differs from ${state.meshNamespace}/${name}: kept (the gateway serves the one in ${INGRESS_NAMESPACE_3})`),
+    )
   } else if (!target && !source) {
-    notes.push(warning(`Secret ${name} is in neither ${state.meshNamespace} nor ${INGRESS_NAMESPACE_3}: the HTTPS listener will have no certificate (knmesh certs --mesh-version 3 makes one)`))
+    notes.push(
+      warning(
+        `Secret ${name} is in neither ${state.meshNamespace} nor ${INGRESS_NAMESPACE_3}: the HTTPS listener will have no certificate (knmesh certs --mesh-version 3 makes one)`,
+      ),
+    )
   }
   const gw = input.planners.gateways(state)
   return {items: [...items, ...gw.items], notes: [...notes, ...gw.notes]}
@@ -551,7 +606,9 @@ function planRoutes(state: MigrationState): Plan {
   const notes: Note[] = []
   requireIstioReady(state, notes)
   if (!getObject(state, Kinds.Service, INGRESS_SERVICE_3, INGRESS_NAMESPACE_3)) {
-    throw new StepBlockedError(`Service ${INGRESS_NAMESPACE_3}/${INGRESS_SERVICE_3} does not exist: the new gateway (step 5, create-gateways on Service Mesh 3) must serve before the old one goes`)
+    throw new StepBlockedError(
+      `Service ${INGRESS_NAMESPACE_3}/${INGRESS_SERVICE_3} does not exist: the new gateway (step 5, create-gateways on Service Mesh 3) must serve before the old one goes`,
+    )
   }
   const still = servingStillOnMesh2(state)
   if (still) throw new StepBlockedError(still)
@@ -566,7 +623,11 @@ function planRoutes(state: MigrationState): Plan {
   const {stale, waiting} = meshRoutes(state)
   for (const r of stale) items.push({live: r, desired: null})
   if (waiting.length) {
-    notes.push(info(`${waiting.length} Route${waiting.length > 1 ? 's' : ''} in ${state.meshNamespace} still target${waiting.length > 1 ? '' : 's'} a Service there (${[...new Set(waiting.map((r) => r.spec?.to?.name))].join(', ')}): deleted once Service Mesh 2 removes it`))
+    notes.push(
+      info(
+        `${waiting.length} Route${waiting.length > 1 ? 's' : ''} in ${state.meshNamespace} still target${waiting.length > 1 ? '' : 's'} a Service there (${[...new Set(waiting.map((r) => r.spec?.to?.name))].join(', ')}): deleted once Service Mesh 2 removes it`,
+      ),
+    )
   }
   return {items, notes}
 }
@@ -592,7 +653,11 @@ function planRestart(state: MigrationState): Plan {
   const notes: Note[] = []
   requireIstioReady(state, notes)
   const tenants = formerMembers(state).filter((m) => m !== KNATIVE_SERVING && m !== KNATIVE_EVENTING)
-  notes.push(info(`restart the workloads yourself so Service Mesh 3 injects them: oc rollout restart deployment -n ${[KNATIVE_SERVING, KNATIVE_EVENTING, ...tenants].join(' / -n ')}; Knative revisions: a new revision, or restart their Deployments (no documented safe way: reference §4 q8); check with istioctl ps`))
+  notes.push(
+    info(
+      `restart the workloads yourself so Service Mesh 3 injects them: oc rollout restart deployment -n ${[KNATIVE_SERVING, KNATIVE_EVENTING, ...tenants].join(' / -n ')}; Knative revisions: a new revision, or restart their Deployments (no documented safe way: reference §4 q8); check with istioctl ps`,
+    ),
+  )
   return {items: [], notes}
 }
 
@@ -620,8 +685,16 @@ function planCleanup(state: MigrationState): Plan {
   const local = getObject(state, Kinds.Service, LOCAL_GATEWAY, ns)
   if (local && !(local.metadata.ownerReferences as unknown[] | undefined)?.length) items.push({live: local, desired: null})
   const secret = credentialName(state)
-  if (smcp && getObject(state, Kinds.Secret, secret, ns)) notes.push(info(`Secret ${ns}/${secret} is kept (key material): delete it yourself once the gateway in ${INGRESS_NAMESPACE_3} serves (kubectl delete secret -n ${ns} ${secret})`))
-  if (smcp) notes.push(info(`then remove the Service Mesh 2 operator (its Subscription and CSV) and the *.maistra.io CRDs; the ${IGNORE_NAMESPACE_LABEL} labels may go then`))
+  if (smcp && getObject(state, Kinds.Secret, secret, ns))
+    notes.push(
+      info(
+        `Secret ${ns}/${secret} is kept (key material): delete it yourself once the gateway in ${INGRESS_NAMESPACE_3} serves (kubectl delete secret -n ${ns} ${secret})`,
+      ),
+    )
+  if (smcp)
+    notes.push(
+      info(`then remove the Service Mesh 2 operator (its Subscription and CSV) and the *.maistra.io CRDs; the ${IGNORE_NAMESPACE_LABEL} labels may go then`),
+    )
   return {items, notes}
 }
 

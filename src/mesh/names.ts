@@ -6,9 +6,7 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 /** Namespace names: RFC 1123 labels, as the API server requires. Checked before any request. */
 export function validateLabelName(name: string, what = 'namespace'): string {
   if (!name || name.length > 63 || !DNS1123_LABEL.test(name)) {
-    throw new UsageError(
-      `invalid ${what} name "${name}": must be at most 63 lowercase letters, digits or '-', starting and ending with a letter or digit`,
-    )
+    throw new UsageError(`invalid ${what} name "${name}": must be at most 63 lowercase letters, digits or '-', starting and ending with a letter or digit`)
   }
   return name
 }

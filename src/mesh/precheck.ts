@@ -70,7 +70,12 @@ export interface GatewayConflict {
  * knative-serving's own. Those in a namespace that another mesh's member roll
  * (or control plane) owns are marked otherMesh.
  */
-export function gatewayConflicts(gateways: KObject[], memberRolls: KObject[], meshNamespace: string, otherMeshes: Map<string, string> = new Map()): GatewayConflict[] {
+export function gatewayConflicts(
+  gateways: KObject[],
+  memberRolls: KObject[],
+  meshNamespace: string,
+  otherMeshes: Map<string, string> = new Map(),
+): GatewayConflict[] {
   const meshOf = new Map<string, string>(otherMeshes)
   for (const roll of memberRolls) {
     const ns = roll.metadata.namespace!
@@ -125,7 +130,12 @@ export function precheckChecks(state: PrecheckState): Check[] {
     const served = state.served[k.key] === true
     if (served) checks.push({id: `crd/${k.resource}`, status: 'ok', detail: 'served'})
     else if (k.required) {
-      const by = k.key === 'knativeServing' ? 'the OpenShift Serverless Operator' : k.generation === 3 ? 'the Red Hat OpenShift Service Mesh 3 Operator (servicemeshoperator3)' : 'the Red Hat OpenShift Service Mesh Operator'
+      const by =
+        k.key === 'knativeServing'
+          ? 'the OpenShift Serverless Operator'
+          : k.generation === 3
+            ? 'the Red Hat OpenShift Service Mesh 3 Operator (servicemeshoperator3)'
+            : 'the Red Hat OpenShift Service Mesh Operator'
       checks.push({id: `crd/${k.resource}`, status: 'failure', detail: 'not served', fix: `install ${by}`})
     } else {
       checks.push({
@@ -141,7 +151,12 @@ export function precheckChecks(state: PrecheckState): Check[] {
   // An SMCP in the mesh namespace, at least 2.2.
   if (!three && state.smcps !== null) {
     if (state.smcps.length === 0) {
-      checks.push({id: 'smcp', status: 'failure', detail: `no ServiceMeshControlPlane in ${mesh}`, fix: `knmesh configure-mesh --create --mesh-namespace ${mesh}`})
+      checks.push({
+        id: 'smcp',
+        status: 'failure',
+        detail: `no ServiceMeshControlPlane in ${mesh}`,
+        fix: `knmesh configure-mesh --create --mesh-namespace ${mesh}`,
+      })
     } else {
       const names = state.smcps.map((s) => s.metadata.name)
       checks.push({
@@ -154,9 +169,19 @@ export function precheckChecks(state: PrecheckState): Check[] {
         const {version, text} = meshVersionOf(smcp)
         const id = `mesh-version/${smcp.metadata.name}`
         if (!version) {
-          checks.push({id, status: 'warning', detail: `${smcp.metadata.name}: version unknown (no spec.version, no status yet)`, fix: `set spec.version to v${MIN_MESH_VERSION.join('.')} or later`})
+          checks.push({
+            id,
+            status: 'warning',
+            detail: `${smcp.metadata.name}: version unknown (no spec.version, no status yet)`,
+            fix: `set spec.version to v${MIN_MESH_VERSION.join('.')} or later`,
+          })
         } else if (!atLeast(version, MIN_MESH_VERSION)) {
-          checks.push({id, status: 'failure', detail: `${smcp.metadata.name}: Service Mesh ${text} is older than ${MIN_MESH_VERSION.join('.')}`, fix: `upgrade the control plane to v${MIN_MESH_VERSION.join('.')} or later (spec.version)`})
+          checks.push({
+            id,
+            status: 'failure',
+            detail: `${smcp.metadata.name}: Service Mesh ${text} is older than ${MIN_MESH_VERSION.join('.')}`,
+            fix: `upgrade the control plane to v${MIN_MESH_VERSION.join('.')} or later (spec.version)`,
+          })
         } else {
           checks.push({id, status: 'ok', detail: `${smcp.metadata.name}: Service Mesh ${text} (at least ${MIN_MESH_VERSION.join('.')})`})
         }
@@ -189,7 +214,12 @@ export function precheckChecks(state: PrecheckState): Check[] {
   if (three) return checks
   const svc = state.ingressService
   if (!svc) {
-    checks.push({id: 'ingressgateway-service', status: 'warning', detail: `Service ${mesh}/istio-ingressgateway not found (the control plane has not deployed it yet)`, fix: 'wait for the ServiceMeshControlPlane to become ready'})
+    checks.push({
+      id: 'ingressgateway-service',
+      status: 'warning',
+      detail: `Service ${mesh}/istio-ingressgateway not found (the control plane has not deployed it yet)`,
+      fix: 'wait for the ServiceMeshControlPlane to become ready',
+    })
   } else {
     const type = svc.spec?.type ?? 'ClusterIP'
     if (type === 'NodePort' || type === 'LoadBalancer') {
@@ -221,7 +251,10 @@ export function kourierChecks(state: PrecheckState): Check[] {
   if (!kourierRuns(mode)) return []
   const mesh = state.meshNamespace
   const flag = meshFlag(mesh)
-  const why = mode === 'kourier' ? 'Kourier is the ingress (KnativeServing spec.ingress)' : 'Kourier is the ingress (KnativeServing has no spec.ingress: the operator\'s default)'
+  const why =
+    mode === 'kourier'
+      ? 'Kourier is the ingress (KnativeServing spec.ingress)'
+      : "Kourier is the ingress (KnativeServing has no spec.ingress: the operator's default)"
   const checks: Check[] = []
   const smmr = state.memberRolls?.find((r) => r.metadata.namespace === mesh && r.metadata.name === SMMR_NAME) ?? null
   const inMesh = kourierSystemMembers(smmr)
@@ -233,10 +266,16 @@ export function kourierChecks(state: PrecheckState): Check[] {
       id: 'kourier/system-members',
       status: chosen ? 'failure' : 'warning',
       detail: `${why}, and ${inMesh.join(', ')} ${inMesh.length > 1 ? 'are members' : 'is a member'} of ${mesh}/${SMMR_NAME}: the mesh's NetworkPolicies cut Kourier's gateway off the activator (guide 1.6 keeps them outside the mesh)${chosen ? '' : '; enabling Istio (1.4.3) settles it'}`,
-      fix: chosen ? `knmesh remove-namespace ${inMesh.join(' ')} --kourier${flag} (Kourier, 1.6)` : `knmesh enable-istio${flag} (Istio, 1.4.3); or, to stay on Kourier, knmesh remove-namespace ${inMesh.join(' ')} --kourier${flag} (1.6)`,
+      fix: chosen
+        ? `knmesh remove-namespace ${inMesh.join(' ')} --kourier${flag} (Kourier, 1.6)`
+        : `knmesh enable-istio${flag} (Istio, 1.4.3); or, to stay on Kourier, knmesh remove-namespace ${inMesh.join(' ')} --kourier${flag} (1.6)`,
     })
   } else if (state.memberRolls) {
-    checks.push({id: 'kourier/system-members', status: 'ok', detail: `${why}: knative-serving, knative-serving-ingress and knative-eventing are outside the mesh`})
+    checks.push({
+      id: 'kourier/system-members',
+      status: 'ok',
+      detail: `${why}: knative-serving, knative-serving-ingress and knative-eventing are outside the mesh`,
+    })
   }
   if (state.servingNamespaces) {
     const unlabelled = PART_OF_NAMESPACES.filter((n) => {
@@ -253,7 +292,11 @@ export function kourierChecks(state: PrecheckState): Check[] {
       })
     } else if ([...state.servingNamespaces.values()].some(Boolean)) {
       const labelled = PART_OF_NAMESPACES.filter((n) => state.servingNamespaces!.get(n))
-      checks.push({id: 'kourier/part-of-label', status: 'ok', detail: `${labelled.join(', ')} ${labelled.length > 1 ? 'carry' : 'carries'} ${PART_OF_LABEL}=${PART_OF_VALUE}`})
+      checks.push({
+        id: 'kourier/part-of-label',
+        status: 'ok',
+        detail: `${labelled.join(', ')} ${labelled.length > 1 ? 'carry' : 'carries'} ${PART_OF_LABEL}=${PART_OF_VALUE}`,
+      })
     }
   }
   return checks

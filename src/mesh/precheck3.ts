@@ -1,6 +1,12 @@
 import type {KObject} from '../kube/types.js'
 import {meshFlag} from './constants.js'
-import {KNATIVE_GATEWAY_NAMESPACE_3, KNATIVE_GATEWAY_SERVICE_3 as GATEWAY_SERVICE, OPENSHIFT_GATEWAY_ISTIO, noControlPlaneFinding, type GenerationFacts} from './generation.js'
+import {
+  KNATIVE_GATEWAY_NAMESPACE_3,
+  KNATIVE_GATEWAY_SERVICE_3 as GATEWAY_SERVICE,
+  OPENSHIFT_GATEWAY_ISTIO,
+  noControlPlaneFinding,
+  type GenerationFacts,
+} from './generation.js'
 import type {Check} from './check.js'
 
 /**
@@ -59,38 +65,89 @@ export function precheckChecks3(s: Precheck3State, meshNamespace: string): Check
   const checks: Check[] = []
   const istio = s.istio
   if (!istio) {
-    checks.push({id: 'istio', status: 'failure', detail: noControlPlaneFinding(s.facts) ?? `no Istio with spec.namespace ${meshNamespace}`, fix: `create an Istio with spec.namespace ${meshNamespace} (Service Mesh 3 docs), or pass --mesh-namespace`})
+    checks.push({
+      id: 'istio',
+      status: 'failure',
+      detail: noControlPlaneFinding(s.facts) ?? `no Istio with spec.namespace ${meshNamespace}`,
+      fix: `create an Istio with spec.namespace ${meshNamespace} (Service Mesh 3 docs), or pass --mesh-namespace`,
+    })
   } else {
     const ready = readyCondition(istio)
     const rev = typeof istio.status?.activeRevisionName === 'string' ? `, revision ${istio.status.activeRevisionName}` : ''
-    if (ready?.status === 'True') checks.push({id: 'istio', status: 'ok', detail: `Istio ${istio.metadata.name} (spec.namespace ${meshNamespace}${rev}) is Ready`})
-    else checks.push({id: 'istio', status: 'failure', detail: `Istio ${istio.metadata.name} is ${notReady(ready)}`, fix: `wait for the Sail operator; then oc describe istio ${istio.metadata.name}`})
+    if (ready?.status === 'True')
+      checks.push({id: 'istio', status: 'ok', detail: `Istio ${istio.metadata.name} (spec.namespace ${meshNamespace}${rev}) is Ready`})
+    else
+      checks.push({
+        id: 'istio',
+        status: 'failure',
+        detail: `Istio ${istio.metadata.name} is ${notReady(ready)}`,
+        fix: `wait for the Sail operator; then oc describe istio ${istio.metadata.name}`,
+      })
 
     const version = typeof istio.spec?.version === 'string' ? istio.spec.version : undefined
     const id = `istio-version/${istio.metadata.name}`
     if (!version) checks.push({id, status: 'warning', detail: `${istio.metadata.name}: no spec.version (the operator's default applies)`})
-    else if (s.istioVersions === null) checks.push({id, status: 'ok', detail: `${istio.metadata.name}: ${version} (the served CRD's version list is not readable)`})
-    else if (s.istioVersions.includes(version)) checks.push({id, status: 'ok', detail: `${istio.metadata.name}: ${version} (the operator installs ${describeVersions(s.istioVersions)})`})
-    else checks.push({id, status: 'failure', detail: `${istio.metadata.name}: ${version} is not a version this operator installs (${describeVersions(s.istioVersions)})`, fix: `set spec.version of Istio ${istio.metadata.name} to one of ${latestOf(s.istioVersions).join(', ')}`})
+    else if (s.istioVersions === null)
+      checks.push({id, status: 'ok', detail: `${istio.metadata.name}: ${version} (the served CRD's version list is not readable)`})
+    else if (s.istioVersions.includes(version))
+      checks.push({id, status: 'ok', detail: `${istio.metadata.name}: ${version} (the operator installs ${describeVersions(s.istioVersions)})`})
+    else
+      checks.push({
+        id,
+        status: 'failure',
+        detail: `${istio.metadata.name}: ${version} is not a version this operator installs (${describeVersions(s.istioVersions)})`,
+        fix: `set spec.version of Istio ${istio.metadata.name} to one of ${latestOf(s.istioVersions).join(', ')}`,
+      })
   }
 
   const cni = s.istioCni
-  if (!cni) checks.push({id: 'istiocni', status: 'failure', detail: `no IstioCNI ${ISTIO_CNI_NAME}: the Istio's pods get no network setup (DependenciesHealthy: IstioCNINotFound)`, fix: `create IstioCNI ${ISTIO_CNI_NAME} with spec.namespace istio-cni (Service Mesh 3 docs)`})
+  if (!cni)
+    checks.push({
+      id: 'istiocni',
+      status: 'failure',
+      detail: `no IstioCNI ${ISTIO_CNI_NAME}: the Istio's pods get no network setup (DependenciesHealthy: IstioCNINotFound)`,
+      fix: `create IstioCNI ${ISTIO_CNI_NAME} with spec.namespace istio-cni (Service Mesh 3 docs)`,
+    })
   else {
     const ready = readyCondition(cni)
-    if (ready?.status === 'True') checks.push({id: 'istiocni', status: 'ok', detail: `IstioCNI ${ISTIO_CNI_NAME} (spec.namespace ${cni.spec?.namespace ?? 'istio-cni'}) is Ready`})
-    else checks.push({id: 'istiocni', status: 'failure', detail: `IstioCNI ${ISTIO_CNI_NAME} is ${notReady(ready)}`, fix: `wait for the Sail operator; then oc describe istiocni ${ISTIO_CNI_NAME}`})
+    if (ready?.status === 'True')
+      checks.push({id: 'istiocni', status: 'ok', detail: `IstioCNI ${ISTIO_CNI_NAME} (spec.namespace ${cni.spec?.namespace ?? 'istio-cni'}) is Ready`})
+    else
+      checks.push({
+        id: 'istiocni',
+        status: 'failure',
+        detail: `IstioCNI ${ISTIO_CNI_NAME} is ${notReady(ready)}`,
+        fix: `wait for the Sail operator; then oc describe istiocni ${ISTIO_CNI_NAME}`,
+      })
   }
 
-  if (!s.ingressNamespace) checks.push({id: 'ingress-namespace', status: 'warning', detail: `namespace ${KNATIVE_GATEWAY_NAMESPACE_3} does not exist yet (the Knative gateway runs there on Service Mesh 3)`, fix: `knmesh create-gateways${flag} (creates it)`})
+  if (!s.ingressNamespace)
+    checks.push({
+      id: 'ingress-namespace',
+      status: 'warning',
+      detail: `namespace ${KNATIVE_GATEWAY_NAMESPACE_3} does not exist yet (the Knative gateway runs there on Service Mesh 3)`,
+      fix: `knmesh create-gateways${flag} (creates it)`,
+    })
   else checks.push({id: 'ingress-namespace', status: 'ok', detail: `namespace ${KNATIVE_GATEWAY_NAMESPACE_3} exists`})
 
   const svc = s.gatewayService
   const where = `${KNATIVE_GATEWAY_NAMESPACE_3}/${GATEWAY_SERVICE}`
-  if (!svc) checks.push({id: 'ingressgateway-service', status: 'warning', detail: `Service ${where} not found (Service Mesh 3 deploys no gateway: you do)`, fix: `knmesh create-gateways${flag}`})
+  if (!svc)
+    checks.push({
+      id: 'ingressgateway-service',
+      status: 'warning',
+      detail: `Service ${where} not found (Service Mesh 3 deploys no gateway: you do)`,
+      fix: `knmesh create-gateways${flag}`,
+    })
   else {
     const type = svc.spec?.type ?? 'ClusterIP'
-    if (type === 'NodePort' || type === 'LoadBalancer') checks.push({id: 'ingressgateway-service', status: 'failure', detail: `Service ${where} is exposed as ${type}: unsupported, Knative Services are reached through OpenShift Routes`, fix: `oc patch service -n ${KNATIVE_GATEWAY_NAMESPACE_3} ${GATEWAY_SERVICE} -p '{"spec":{"type":"ClusterIP"}}'`})
+    if (type === 'NodePort' || type === 'LoadBalancer')
+      checks.push({
+        id: 'ingressgateway-service',
+        status: 'failure',
+        detail: `Service ${where} is exposed as ${type}: unsupported, Knative Services are reached through OpenShift Routes`,
+        fix: `oc patch service -n ${KNATIVE_GATEWAY_NAMESPACE_3} ${GATEWAY_SERVICE} -p '{"spec":{"type":"ClusterIP"}}'`,
+      })
     else checks.push({id: 'ingressgateway-service', status: 'ok', detail: `Service ${where} is ${type}`})
   }
   return checks

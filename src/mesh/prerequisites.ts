@@ -21,8 +21,7 @@ export type PrerequisiteVerb = 'configure-mesh' | 'create-gateways' | 'add-names
  * nothing to do for Knative there (no member roll; Knative's namespaces get no injection labels, N5).
  */
 export type PrerequisitesState =
-  | {generation?: 2; mesh: MeshState; gateways: GatewaysState; members: MembersState}
-  | {generation: 3; mesh3: Mesh3State; gateways3: Gateways3State}
+  {generation?: 2; mesh: MeshState; gateways: GatewaysState; members: MembersState} | {generation: 3; mesh3: Mesh3State; gateways3: Gateways3State}
 
 export interface PrerequisitesInput {
   meshNamespace: string

@@ -151,7 +151,11 @@ export class Authorizer {
     // so knative-serving and knative-serving-ingress count as in the mesh.
     const m3 = view.mesh3
     this.members = m3
-      ? new Set([...[...m3.namespaces.values()].filter((n) => injectedNamespace(n, m3.istio)).map((n) => n.metadata.name), KNATIVE_SERVING, GATEWAY_NAMESPACE_3])
+      ? new Set([
+          ...[...m3.namespaces.values()].filter((n) => injectedNamespace(n, m3.istio)).map((n) => n.metadata.name),
+          KNATIVE_SERVING,
+          GATEWAY_NAMESPACE_3,
+        ])
       : new Set([...members(view.smmr), view.meshNamespace])
     for (const p of view.policies) {
       const ns = p.metadata.namespace ?? ''
@@ -170,7 +174,10 @@ export class Authorizer {
   private workloadKey(w: Workload): string {
     let lk = this.labelKeys.get(w.labels)
     if (lk === undefined) {
-      lk = Object.entries(w.labels).sort().map(([k, v]) => `${k}=${v}`).join(',')
+      lk = Object.entries(w.labels)
+        .sort()
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')
       this.labelKeys.set(w.labels, lk)
     }
     return `${w.namespace}\u0000${lk}`
@@ -240,7 +247,12 @@ export class Authorizer {
     const from = src?.label ?? 'outside the mesh'
     if (!dst.sidecar) {
       const why = dst.noSidecar ?? `${dst.workload.namespace} is not a mesh member`
-      return {from, to: dst.label, mtls: 'none (no sidecar at the destination)', decision: {verdict: 'allow', by: 'NONE', reason: `${why}: no sidecar enforces policies there`}}
+      return {
+        from,
+        to: dst.label,
+        mtls: 'none (no sidecar at the destination)',
+        decision: {verdict: 'allow', by: 'NONE', reason: `${why}: no sidecar enforces policies there`},
+      }
     }
     dst.modes ??= new Map()
     let m = dst.modes.get(port)
@@ -255,15 +267,34 @@ export class Authorizer {
         from,
         to: dst.label,
         mtls: `plaintext refused: ${modeText}`,
-        decision: {verdict: 'deny', by: 'NONE', policy: m.from, reason: `${dst.label} requires mTLS (${modeText}) and ${src ? `${src.workload.namespace} has no sidecar` : 'the caller is outside the mesh'}: connection reset`},
+        decision: {
+          verdict: 'deny',
+          by: 'NONE',
+          policy: m.from,
+          reason: `${dst.label} requires mTLS (${modeText}) and ${src ? `${src.workload.namespace} has no sidecar` : 'the caller is outside the mesh'}: connection reset`,
+        },
       }
     }
-    const source = mutual && src ? {namespace: src.workload.namespace, principal: (src.principal ??= `cluster.local/ns/${src.workload.namespace}/sa/${src.sa}`)} : {}
+    const source =
+      mutual && src ? {namespace: src.workload.namespace, principal: (src.principal ??= `cluster.local/ns/${src.workload.namespace}/sa/${src.sa}`)} : {}
     dst.ap ??= this.applicable(dst.workload)
-    const decision = decide(dst.ap, {host: req.host, path: req.path, method: req.method, headers: req.headers, source, destination: {namespace: dst.workload.namespace, labels: dst.workload.labels, port}})
+    const decision = decide(dst.ap, {
+      host: req.host,
+      path: req.path,
+      method: req.method,
+      headers: req.headers,
+      source,
+      destination: {namespace: dst.workload.namespace, labels: dst.workload.labels, port},
+    })
     m.texts ??= {mutual: `mTLS ${modeText}`, plain: `plaintext ${modeText}: no peer identity`}
     // An ingress gateway is reached from the router (external), or on Service Mesh 3 by a caller's plain HTTP (local gateway).
-    const mtls = dst.ingress ? (src ? 'plain HTTP into the gateway: no peer identity' : 'TLS from the router: no peer identity') : mutual ? m.texts.mutual : m.texts.plain
+    const mtls = dst.ingress
+      ? src
+        ? 'plain HTTP into the gateway: no peer identity'
+        : 'TLS from the router: no peer identity'
+      : mutual
+        ? m.texts.mutual
+        : m.texts.plain
     return {from, to: dst.label, mtls, decision}
   }
 }
@@ -305,7 +336,13 @@ export function predict(az: Authorizer, r: ProbeRequest): Prediction {
   if (r.external) {
     // The router is outside the mesh; the gateway has no inbound policies of the tenants.
     const atGateway = az.sharedHop(null, gateway, 8443, req)
-    paths.push(pathOf('via ingress gateway and activator', [atGateway, az.sharedHop(gateway, activator, ACTIVATOR_PORT, req), az.sharedHop(activator, target, REVISION_PORT, req)]))
+    paths.push(
+      pathOf('via ingress gateway and activator', [
+        atGateway,
+        az.sharedHop(gateway, activator, ACTIVATOR_PORT, req),
+        az.sharedHop(activator, target, REVISION_PORT, req),
+      ]),
+    )
     paths.push(pathOf('via ingress gateway, direct to the pod', [atGateway, az.sharedHop(gateway, target, REVISION_PORT, req)]))
   } else if (m3 && !caller.sidecar) {
     // Service Mesh 3: SERVICE.NS is an ExternalName for the local gateway; without a sidecar nothing routes the call
@@ -313,7 +350,13 @@ export function predict(az: Authorizer, r: ProbeRequest): Prediction {
     // own identity (knative-serving-ingress).
     const local = az.party('system', 'knative-local-gateway', GATEWAY_NAMESPACE_3, GATEWAY_LABELS_3, 'default', true)
     const atLocal = az.hop(caller, local, m3.localGatewayPort, req)
-    paths.push(pathOf(`via ${LOCAL_GATEWAY_HOST_3} and activator`, [atLocal, az.sharedHop(local, activator, ACTIVATOR_PORT, req), az.sharedHop(activator, target, REVISION_PORT, req)]))
+    paths.push(
+      pathOf(`via ${LOCAL_GATEWAY_HOST_3} and activator`, [
+        atLocal,
+        az.sharedHop(local, activator, ACTIVATOR_PORT, req),
+        az.sharedHop(activator, target, REVISION_PORT, req),
+      ]),
+    )
     paths.push(pathOf(`via ${LOCAL_GATEWAY_HOST_3}, direct to the pod`, [atLocal, az.sharedHop(local, target, REVISION_PORT, req)]))
   } else {
     paths.push(pathOf('via activator', [az.hop(caller, activator, ACTIVATOR_PORT, req), az.sharedHop(activator, target, REVISION_PORT, req)]))
@@ -387,7 +430,14 @@ export function tenantMatrix(view: MeshView, opts: {tenants?: string[]; service?
       cells.push(cell)
     }
   }
-  return {tenants: tenants.map((t) => t.name), namespaces, cells, violations: cells.filter((c) => c.verdict !== c.expected), outsideMesh: namespaces.filter((ns) => !az.inMesh(ns)), ms: performance.now() - t0}
+  return {
+    tenants: tenants.map((t) => t.name),
+    namespaces,
+    cells,
+    violations: cells.filter((c) => c.verdict !== c.expected),
+    outsideMesh: namespaces.filter((ns) => !az.inMesh(ns)),
+    ms: performance.now() - t0,
+  }
 }
 
 /**
@@ -406,11 +456,21 @@ export function ksvcInjection3(ksvc: KObject | null, ns: KObject | undefined, is
   const nsLabeled = nsLabels[INJECTION_LABEL] !== undefined || nsLabels['istio.io/rev'] !== undefined
   if (meta.labels?.['sidecar.istio.io/inject'] === 'true' && !nsLabeled && key === INJECTION_LABEL) return {injected: true}
   const fix = `label the namespace ${key}=${value} (knmesh add-namespace ${nsName}) or the template (knmesh annotate-services -n ${nsName})`
-  if (meta.labels?.['sidecar.istio.io/inject'] === 'true') return {injected: false, reason: `${name} is not injected on Service Mesh 3: its template label sidecar.istio.io/inject injects only in a namespace without injection labels, for the default revision; ${fix}`}
+  if (meta.labels?.['sidecar.istio.io/inject'] === 'true')
+    return {
+      injected: false,
+      reason: `${name} is not injected on Service Mesh 3: its template label sidecar.istio.io/inject injects only in a namespace without injection labels, for the default revision; ${fix}`,
+    }
   if (meta.annotations?.['sidecar.istio.io/inject'] === 'true') {
-    return {injected: false, reason: `${name} is not injected on Service Mesh 3: it has only the annotation sidecar.istio.io/inject, which Service Mesh 3 ignores, and namespace ${nsName} is not labeled ${key}=${value}; ${fix}`}
+    return {
+      injected: false,
+      reason: `${name} is not injected on Service Mesh 3: it has only the annotation sidecar.istio.io/inject, which Service Mesh 3 ignores, and namespace ${nsName} is not labeled ${key}=${value}; ${fix}`,
+    }
   }
-  return {injected: false, reason: `${name} is not injected: namespace ${nsName} is not labeled ${key}=${value} and the template has no label sidecar.istio.io/inject; ${fix}`}
+  return {
+    injected: false,
+    reason: `${name} is not injected: namespace ${nsName} is not labeled ${key}=${value} and the template has no label sidecar.istio.io/inject; ${fix}`,
+  }
 }
 
 /** injectionLabel that never throws (a RevisionBased Istio without status: the namespace label istio-injection). */

@@ -29,7 +29,10 @@ export interface Mesh3State {
 /** The ports of an excludeInboundPorts string ("8022, 8444" → ["8022", "8444"]); empty entries dropped. */
 export function parsePortList(value: unknown): string[] {
   if (typeof value !== 'string') return []
-  return value.split(',').map((p) => p.trim()).filter(Boolean)
+  return value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
 }
 
 /** The ports of `wanted` an Istio does not exclude yet. */
@@ -47,7 +50,10 @@ export function meshWidePeerAuthentications(pas: KObject[]): KObject[] {
     const labels = p.spec?.selector?.matchLabels
     return !labels || Object.keys(labels).length === 0
   })
-  return wide.sort((a, b) => String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? '')) || a.metadata.name.localeCompare(b.metadata.name))
+  return wide.sort(
+    (a, b) =>
+      String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? '')) || a.metadata.name.localeCompare(b.metadata.name),
+  )
 }
 
 /** What a Service Mesh 3 control plane lacks of the guide's settings (empty: nothing). */
@@ -60,7 +66,8 @@ export function istioFindings(state: Mesh3State): string[] {
   if (missing.length) out.push(`spec.values.global.proxy.excludeInboundPorts lacks ${missing.join(', ')}`)
   const wide = meshWidePeerAuthentications(state.peerAuthentications)[0]
   if (!wide) out.push(`no mesh-wide PeerAuthentication in ${state.meshNamespace} (mTLS is not STRICT)`)
-  else if (wide.spec?.mtls?.mode !== 'STRICT') out.push(`PeerAuthentication ${state.meshNamespace}/${wide.metadata.name} has mtls.mode ${wide.spec?.mtls?.mode ?? 'unset'}, not STRICT`)
+  else if (wide.spec?.mtls?.mode !== 'STRICT')
+    out.push(`PeerAuthentication ${state.meshNamespace}/${wide.metadata.name} has mtls.mode ${wide.spec?.mtls?.mode ?? 'unset'}, not STRICT`)
   return out
 }
 
@@ -72,7 +79,8 @@ export function istioFindings(state: Mesh3State): string[] {
 export function desiredIstio(live: KObject, notes?: Note[]): KObject {
   const istio = structuredClone(live)
   if (drainShortfall(istio, ISTIO_DRAIN_PATH)) ensureObject(istio, ISTIO_DRAIN_PATH.slice(0, -1)).terminationDrainDuration = TERMINATION_DRAIN_DURATION
-  else if (getPath(live, ISTIO_DRAIN_PATH) !== TERMINATION_DRAIN_DURATION) notes?.push(info(`terminationDrainDuration ${getPath(live, ISTIO_DRAIN_PATH)} is kept: the guide needs at least ${TERMINATION_DRAIN_DURATION}`))
+  else if (getPath(live, ISTIO_DRAIN_PATH) !== TERMINATION_DRAIN_DURATION)
+    notes?.push(info(`terminationDrainDuration ${getPath(live, ISTIO_DRAIN_PATH)} is kept: the guide needs at least ${TERMINATION_DRAIN_DURATION}`))
   return desiredIstioPorts(istio)
 }
 

@@ -86,7 +86,11 @@ export function planSecretLabels(secrets: KObject[], input: {uid?: string}): Pla
   const notes: Plan['notes'] = []
   for (const s of secrets) {
     if (s.metadata.namespace === KNATIVE_SERVING && s.metadata.name === OPERATOR_CERT_SECRET) {
-      notes.push(info(`Secret ${KNATIVE_SERVING}/${OPERATOR_CERT_SECRET} is left to the Serverless Operator: it labels its own certificate secret ${CERT_UID_LABEL}=data-plane`))
+      notes.push(
+        info(
+          `Secret ${KNATIVE_SERVING}/${OPERATOR_CERT_SECRET} is left to the Serverless Operator: it labels its own certificate secret ${CERT_UID_LABEL}=data-plane`,
+        ),
+      )
       continue
     }
     const live = slim(s)
@@ -135,7 +139,8 @@ export function auditSecrets(refs: SecretRef[], referenced: Map<string, KObject 
 
 /** The override's value in KnativeServing spec.workloads (undefined: not set, filtering on by default). */
 export function filteringOverride(ks: KObject | null): string | undefined {
-  const wl = (getPath(ks, ['spec', 'workloads']) as {name?: string; env?: {container?: string; envVars?: {name?: string; value?: string}[]}[]}[] | undefined) ?? []
+  const wl =
+    (getPath(ks, ['spec', 'workloads']) as {name?: string; env?: {container?: string; envVars?: {name?: string; value?: string}[]}[]}[] | undefined) ?? []
   for (const w of Array.isArray(wl) ? wl : []) {
     if (w?.name !== NET_ISTIO_WORKLOAD) continue
     for (const e of w.env ?? []) {
@@ -191,11 +196,17 @@ export function planFilterToggle(serving: KObject | null, enable: boolean, opts:
       if (w.env.length === 0) delete w.env
     }
     ks.spec.workloads = workloads.filter((w) => !(w && Object.keys(w).length === 1 && 'name' in w && w.name === NET_ISTIO_WORKLOAD))
-    if (opts.unlabelled) notes.push(warning(`${opts.unlabelled} referenced secret(s) are missing or lack the ${CERT_UID_LABEL} label: net-istio will not see them (knmesh filter-secrets --check)`))
+    if (opts.unlabelled)
+      notes.push(
+        warning(
+          `${opts.unlabelled} referenced secret(s) are missing or lack the ${CERT_UID_LABEL} label: net-istio will not see them (knmesh filter-secrets --check)`,
+        ),
+      )
   }
   const liveWorkloads = serving.spec?.workloads
   // A list emptied by --enable goes away; one that was already empty stays as it was.
-  if (Array.isArray(ks.spec.workloads) && ks.spec.workloads.length === 0 && !(Array.isArray(liveWorkloads) && liveWorkloads.length === 0)) delete ks.spec.workloads
+  if (Array.isArray(ks.spec.workloads) && ks.spec.workloads.length === 0 && !(Array.isArray(liveWorkloads) && liveWorkloads.length === 0))
+    delete ks.spec.workloads
   return {items: [{live: serving, desired: ks}], notes}
 }
 

@@ -58,7 +58,8 @@ export function desiredSmcp(live: KObject | null, meshNamespace: string, name = 
   ensureObject(smcp, ['spec', 'security', 'dataPlane']).mtls = true
   const short = drainShortfall(smcp)
   if (short) ensureObject(smcp, DRAIN_PATH.slice(0, -1)).terminationDrainDuration = TERMINATION_DRAIN_DURATION
-  else if (live && getPath(live, DRAIN_PATH) !== TERMINATION_DRAIN_DURATION) notes?.push(info(`terminationDrainDuration ${getPath(live, DRAIN_PATH)} is kept: the guide needs at least ${TERMINATION_DRAIN_DURATION}`))
+  else if (live && getPath(live, DRAIN_PATH) !== TERMINATION_DRAIN_DURATION)
+    notes?.push(info(`terminationDrainDuration ${getPath(live, DRAIN_PATH)} is kept: the guide needs at least ${TERMINATION_DRAIN_DURATION}`))
   Object.assign(ensureObject(smcp, ['spec', 'gateways', 'ingress', 'service', 'metadata', 'labels']), INGRESS_GATEWAY_LABEL)
   ensureExcludedPorts(smcp, EXCLUDED_INBOUND_PORTS)
   return smcp

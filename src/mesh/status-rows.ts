@@ -42,7 +42,12 @@ export function serviceRows(
   const lacking = services.filter((s) => roll.includes(s.metadata.namespace!) && findings(s).length > 0)
   if (lacking.length === 0) {
     const n = services.filter((s) => roll.includes(s.metadata.namespace!)).length
-    const detail = n === 0 ? 'no Knative Service in the mesh namespaces yet' : n === 1 ? `the Knative Service in the mesh namespaces carries ${check.what}` : `all ${n} Knative Services in the mesh namespaces carry ${check.what}`
+    const detail =
+      n === 0
+        ? 'no Knative Service in the mesh namespaces yet'
+        : n === 1
+          ? `the Knative Service in the mesh namespaces carries ${check.what}`
+          : `all ${n} Knative Services in the mesh namespaces carry ${check.what}`
     return [{area: 'services', check: 'mesh annotations', state: 'ok', detail}]
   }
   const rows: StatusRow[] = []
@@ -59,7 +64,9 @@ export function serviceRows(
       state: 'failure',
       detail:
         `${svcs.map((s) => s.metadata.name).join(', ')} ${svcs.length === 1 ? 'lacks' : 'lack'} ${check.what} (1.4.4)` +
-        (piped.length ? `; ${piped.join(', ')} deployed by OpenShift Pipelines: add the annotations to the pipeline's deploy step too, or its next run drops them` : ''),
+        (piped.length
+          ? `; ${piped.join(', ')} deployed by OpenShift Pipelines: add the annotations to the pipeline's deploy step too, or its next run drops them`
+          : ''),
       fix: `knmesh annotate-services -n ${ns}${flag}`,
     })
   }
@@ -72,7 +79,11 @@ export function serviceRows(
  * metrics check that throws becomes the row's detail).
  */
 /** `members3`: Service Mesh 3 (no member roll): the namespaces labeled for injection, and annotate-services' findings there. */
-export function extraRows(state: Pick<StatusState, 'meshNamespace' | 'istio'> & Partial<Pick<StatusState, 'members'>>, extras: StatusExtrasState, members3?: {namespaces: string[]; findings: (svc: KObject) => string[]; what: string}): StatusRow[] {
+export function extraRows(
+  state: Pick<StatusState, 'meshNamespace' | 'istio'> & Partial<Pick<StatusState, 'members'>>,
+  extras: StatusExtrasState,
+  members3?: {namespaces: string[]; findings: (svc: KObject) => string[]; what: string},
+): StatusRow[] {
   const mesh = state.meshNamespace
   const flag = meshFlag(mesh)
   const serving = state.istio?.serving ?? null
@@ -86,24 +97,47 @@ export function extraRows(state: Pick<StatusState, 'meshNamespace' | 'istio'> & 
   } catch (error) {
     findings = [(error as Error).message]
   }
-  if (metrics) rows.push(
-    findings.length
-      ? {area: 'metrics', check: 'Knative Serving metrics', state: 'warning', detail: findings.join('; '), fix: `knmesh enable-metrics${flag}`}
-      : {area: 'metrics', check: 'Knative Serving metrics', state: 'ok', detail: 'prometheus backend, monitoring NetworkPolicy, port 8444 excluded'},
-  )
+  if (metrics)
+    rows.push(
+      findings.length
+        ? {area: 'metrics', check: 'Knative Serving metrics', state: 'warning', detail: findings.join('; '), fix: `knmesh enable-metrics${flag}`}
+        : {area: 'metrics', check: 'Knative Serving metrics', state: 'ok', detail: 'prometheus backend, monitoring NetworkPolicy, port 8444 excluded'},
+    )
 
   // 1.7: with secret filtering on, net-istio sees only labelled secrets.
   if (!refs) {
-    rows.push({area: 'secret filtering', check: 'certificate-uid labels', state: 'ok', detail: serving ? 'secret filtering is off: net-istio sees every secret' : 'no KnativeServing'})
+    rows.push({
+      area: 'secret filtering',
+      check: 'certificate-uid labels',
+      state: 'ok',
+      detail: serving ? 'secret filtering is off: net-istio sees every secret' : 'no KnativeServing',
+    })
   } else {
     const audit = auditSecrets(refs.refs, refs.secrets, [])
     const unlabelled = audit.filter((a) => a.problem === 'unlabelled')
     const missing = audit.filter((a) => a.problem === 'missing')
     if (unlabelled.length) {
-      rows.push({area: 'secret filtering', check: 'certificate-uid labels', state: 'failure', detail: `${unlabelled.length} referenced secret(s) invisible to net-istio: ${unlabelled.slice(0, 5).map((a) => `${a.namespace}/${a.name}`).join(', ')}`, fix: `knmesh filter-secrets${flag}`})
+      rows.push({
+        area: 'secret filtering',
+        check: 'certificate-uid labels',
+        state: 'failure',
+        detail: `${unlabelled.length} referenced secret(s) invisible to net-istio: ${unlabelled
+          .slice(0, 5)
+          .map((a) => `${a.namespace}/${a.name}`)
+          .join(', ')}`,
+        fix: `knmesh filter-secrets${flag}`,
+      })
     }
     if (missing.length) {
-      rows.push({area: 'secret filtering', check: 'referenced secrets', state: 'warning', detail: `${missing.length} referenced secret(s) do not exist: ${missing.slice(0, 5).map((a) => `${a.namespace}/${a.name}`).join(', ')}`})
+      rows.push({
+        area: 'secret filtering',
+        check: 'referenced secrets',
+        state: 'warning',
+        detail: `${missing.length} referenced secret(s) do not exist: ${missing
+          .slice(0, 5)
+          .map((a) => `${a.namespace}/${a.name}`)
+          .join(', ')}`,
+      })
     }
     if (!unlabelled.length && !missing.length) {
       rows.push({area: 'secret filtering', check: 'certificate-uid labels', state: 'ok', detail: `${refs.refs.length} referenced secret(s), all labelled`})

@@ -80,37 +80,63 @@ export function statusRows(s: StatusState): StatusRow[] {
   // 1.4.2 step 1, 1.5 step 3: the control plane's settings.
   const smcps = s.precheck.smcps ?? []
   const served = s.precheck.served
-  if (served.smcp) rows.push(
-    fromPlanner('mesh', 'control plane settings', `knmesh configure-mesh${flag}`, `${smcps.map((x) => x.metadata.name).join(', ')}: mTLS, drain at least 35s, gateway label, excluded ports 8444/8022`, () =>
-      planConfigureMesh({smcps}, {meshNamespace: mesh}),
-      () => smcps.length === 1 ? `${smcps[0].metadata.name}: ${smcpFindings(smcps[0]).join('; ')}` : 'no single control plane to check',
-    ),
-  )
+  if (served.smcp)
+    rows.push(
+      fromPlanner(
+        'mesh',
+        'control plane settings',
+        `knmesh configure-mesh${flag}`,
+        `${smcps.map((x) => x.metadata.name).join(', ')}: mTLS, drain at least 35s, gateway label, excluded ports 8444/8022`,
+        () => planConfigureMesh({smcps}, {meshNamespace: mesh}),
+        () => (smcps.length === 1 ? `${smcps[0].metadata.name}: ${smcpFindings(smcps[0]).join('; ')}` : 'no single control plane to check'),
+      ),
+    )
 
   // 1.4.2 steps 2-3, 2.3 step 1: the member roll.
   const roll = members(s.members.smmr)
   const missingMembers = REQUIRED_MEMBERS.filter((m) => !roll.includes(m))
   // Chosen Kourier (1.6): the Knative system namespaces stay outside the mesh (precheck's kourier rows flag them).
   const kourier = ingressMode(s.istio?.serving ?? s.precheck.serving) === 'kourier'
-  if (served.smmr && kourier) rows.push(
-    fromPlanner('mesh', 'member roll', `knmesh add-namespace NAMESPACE --kourier${flag}`, `${roll.length} members; Kourier is the ingress, so the Knative system namespaces stay outside the mesh (1.6)`, () =>
-      planMembers(s.members, {meshNamespace: mesh, kourier: true}),
-      () => `no ServiceMeshMemberRoll in ${mesh}`,
-    ),
-  )
-  else if (served.smmr) rows.push(
-    fromPlanner('mesh', 'member roll', `knmesh add-namespace ${(missingMembers.length ? missingMembers : REQUIRED_MEMBERS).join(' ')}${flag}`, `${roll.length} members, including ${REQUIRED_MEMBERS.join(' and ')}`, () =>
-      planMembers(s.members, {meshNamespace: mesh}),
-      () => s.members.smmr ? `${missingMembers.join(' and ')} not members` : `no ServiceMeshMemberRoll in ${mesh}`,
-    ),
-  )
+  if (served.smmr && kourier)
+    rows.push(
+      fromPlanner(
+        'mesh',
+        'member roll',
+        `knmesh add-namespace NAMESPACE --kourier${flag}`,
+        `${roll.length} members; Kourier is the ingress, so the Knative system namespaces stay outside the mesh (1.6)`,
+        () => planMembers(s.members, {meshNamespace: mesh, kourier: true}),
+        () => `no ServiceMeshMemberRoll in ${mesh}`,
+      ),
+    )
+  else if (served.smmr)
+    rows.push(
+      fromPlanner(
+        'mesh',
+        'member roll',
+        `knmesh add-namespace ${(missingMembers.length ? missingMembers : REQUIRED_MEMBERS).join(' ')}${flag}`,
+        `${roll.length} members, including ${REQUIRED_MEMBERS.join(' and ')}`,
+        () => planMembers(s.members, {meshNamespace: mesh}),
+        () => (s.members.smmr ? `${missingMembers.join(' and ')} not members` : `no ServiceMeshMemberRoll in ${mesh}`),
+      ),
+    )
   // Members the Service Mesh Operator has not configured yet get no sidecars.
   if (served.smmr && s.members.smmr) {
     const pending = pendingMembers(s.members.smmr)
     if (!s.members.smmr.status) {
-      rows.push({area: 'mesh', check: 'members configured', state: 'warning', detail: `the Service Mesh Operator has not reported the status of ${mesh}/default yet: which members have sidecars is unknown`})
+      rows.push({
+        area: 'mesh',
+        check: 'members configured',
+        state: 'warning',
+        detail: `the Service Mesh Operator has not reported the status of ${mesh}/default yet: which members have sidecars is unknown`,
+      })
     } else if (pending.length) {
-      rows.push({area: 'mesh', check: 'members configured', state: 'warning', detail: pendingText(pending), fix: 'wait for the Service Mesh Operator (ServiceMeshMemberRoll status.conditions say why a member is pending), then restart their pods'})
+      rows.push({
+        area: 'mesh',
+        check: 'members configured',
+        state: 'warning',
+        detail: pendingText(pending),
+        fix: 'wait for the Service Mesh Operator (ServiceMeshMemberRoll status.conditions say why a member is pending), then restart their pods',
+      })
     } else {
       rows.push({area: 'mesh', check: 'members configured', state: 'ok', detail: `all ${roll.length} members configured by the Service Mesh Operator`})
     }
@@ -120,11 +146,21 @@ export function statusRows(s: StatusState): StatusRow[] {
   rows.push(certificateRow(s.certSecret, s.domain, mesh, flag))
 
   // 1.4.2 steps 4-5: the gateways (a 443 conflict is precheck's row; here only the objects).
-  if (served.gateway) rows.push(
-    fromPlanner('gateways', 'knative gateways and local gateway service', `knmesh create-gateways${flag}`, 'knative-ingress-gateway, knative-local-gateway and their Service match the guide', () =>
-      planGateways(s.gateways, {meshNamespace: mesh, secret: s.gateways.ingress?.spec?.servers?.[0]?.tls?.credentialName ?? DEFAULT_CERT_SECRET, force: true}),
-    ),
-  )
+  if (served.gateway)
+    rows.push(
+      fromPlanner(
+        'gateways',
+        'knative gateways and local gateway service',
+        `knmesh create-gateways${flag}`,
+        'knative-ingress-gateway, knative-local-gateway and their Service match the guide',
+        () =>
+          planGateways(s.gateways, {
+            meshNamespace: mesh,
+            secret: s.gateways.ingress?.spec?.servers?.[0]?.tls?.credentialName ?? DEFAULT_CERT_SECRET,
+            force: true,
+          }),
+      ),
+    )
 
   // 1.4.3: KnativeServing, KnativeEventing, KnativeKafka, the Kafka ServiceEntry — one row each.
   const istio = s.istio
@@ -134,12 +170,14 @@ export function statusRows(s: StatusState): StatusRow[] {
 
   // Chapter 2: tenants (optional: a cluster without tenants passes).
   const tstate = {policies: s.view.policies, smmr: s.members.smmr, namespaces: s.members.namespaces}
-  rows.push(...tenantAreaRows(s.view, flag, {
-    plan: (input) => planTenantAuthz(tstate, input),
-    chart: true,
-    outside: (t) => t.namespaces.filter((ns) => !roll.includes(ns)),
-    outsideText: 'not in the member roll',
-  }))
+  rows.push(
+    ...tenantAreaRows(s.view, flag, {
+      plan: (input) => planTenantAuthz(tstate, input),
+      chart: true,
+      outside: (t) => t.namespaces.filter((ns) => !roll.includes(ns)),
+      outsideText: 'not in the member roll',
+    }),
+  )
   return rows
 }
 
@@ -150,11 +188,32 @@ export function statusRows(s: StatusState): StatusRow[] {
  * `certSecret` undefined: not readable (a warning).
  */
 export function certificateRow(certSecret: KObject | null | undefined, domain: string | null, namespace: string, flag: string): StatusRow {
-  if (certSecret === undefined) return {area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'warning', detail: `cannot read Secret ${namespace}/${DEFAULT_CERT_SECRET} (forbidden)`}
-  if (!certSecret) return {area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'failure', detail: `no Secret ${namespace}/${DEFAULT_CERT_SECRET}`, fix: `knmesh certs${flag}`}
-  if (!domain) return {area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'warning', detail: 'present; the cluster domain is unknown, so the name was not checked', fix: 'knmesh certs --domain DOMAIN'}
+  if (certSecret === undefined)
+    return {area: 'certificates', check: DEFAULT_CERT_SECRET, state: 'warning', detail: `cannot read Secret ${namespace}/${DEFAULT_CERT_SECRET} (forbidden)`}
+  if (!certSecret)
+    return {
+      area: 'certificates',
+      check: DEFAULT_CERT_SECRET,
+      state: 'failure',
+      detail: `no Secret ${namespace}/${DEFAULT_CERT_SECRET}`,
+      fix: `knmesh certs${flag}`,
+    }
+  if (!domain)
+    return {
+      area: 'certificates',
+      check: DEFAULT_CERT_SECRET,
+      state: 'warning',
+      detail: 'present; the cluster domain is unknown, so the name was not checked',
+      fix: 'knmesh certs --domain DOMAIN',
+    }
   const v = inspectSecret(certSecret, domain)
-  return {area: 'certificates', check: DEFAULT_CERT_SECRET, state: v.usable ? 'ok' : 'failure', detail: v.reason, ...(v.usable ? {} : {fix: `knmesh certs --rotate${flag}`})}
+  return {
+    area: 'certificates',
+    check: DEFAULT_CERT_SECRET,
+    state: v.usable ? 'ok' : 'failure',
+    detail: v.reason,
+    ...(v.usable ? {} : {fix: `knmesh certs --rotate${flag}`}),
+  }
 }
 
 /** The serverless rows (guide 1.4.3): one per object enable-istio's plan covers, and the optional components absent. */
@@ -193,15 +252,23 @@ export function tenantAreaRows(
   const domain = DEFAULT_CLUSTER_DOMAIN
   if (tenants.length === 0) return [{area: 'tenants', check: 'tenant isolation', state: 'ok', detail: 'no tenants defined (chapter 2 is optional)'}]
   rows.push(
-    fromPlanner('tenants', 'cluster-wide policies (2.3 step 2)', `knmesh tenant-authz --defaults${flag}`, 'deny-all-by-default and the system allow policies are in place', () =>
-      opts.plan({defaults: true, meshNamespace: mesh, clusterDomain: domain}),
+    fromPlanner(
+      'tenants',
+      'cluster-wide policies (2.3 step 2)',
+      `knmesh tenant-authz --defaults${flag}`,
+      'deny-all-by-default and the system allow policies are in place',
+      () => opts.plan({defaults: true, meshNamespace: mesh, clusterDomain: domain}),
       (changes) => `${changes.length} missing or different: ${changes.slice(0, 3).join('; ')}${changes.length > 3 ? '; …' : ''}`,
     ),
   )
   for (const t of tenants) {
     const fix = `knmesh tenant-authz ${t.name} --namespaces ${t.namespaces.join(',')}${flag}`
-    const row = fromPlanner('tenants', `tenant ${t.name}`, fix, `${t.namespaces.join(', ')}: ${t.policies.length} policies as ${opts.chart ? 'the chart renders them' : 'tenant-authz renders them'}`, () =>
-      opts.plan({tenant: t.name, meshNamespace: mesh, clusterDomain: domain}),
+    const row = fromPlanner(
+      'tenants',
+      `tenant ${t.name}`,
+      fix,
+      `${t.namespaces.join(', ')}: ${t.policies.length} policies as ${opts.chart ? 'the chart renders them' : 'tenant-authz renders them'}`,
+      () => opts.plan({tenant: t.name, meshNamespace: mesh, clusterDomain: domain}),
     )
     // "as the chart renders them" only when it holds field for field: the planner keeps spec fields it does not own.
     const diffs = row.state === 'ok' && opts.chart ? chartDifferences(t, mesh, domain) : []
@@ -213,17 +280,41 @@ export function tenantAreaRows(
     rows.push(row)
     const outside = opts.outside(t)
     if (outside.length) {
-      rows.push({area: 'tenants', check: `tenant ${t.name} in the mesh`, state: 'failure', detail: `${outside.join(', ')} ${opts.outsideText}: no sidecar enforces the policies`, fix: `knmesh add-namespace ${outside.join(' ')}${flag}`})
+      rows.push({
+        area: 'tenants',
+        check: `tenant ${t.name} in the mesh`,
+        state: 'failure',
+        detail: `${outside.join(', ')} ${opts.outsideText}: no sidecar enforces the policies`,
+        fix: `knmesh add-namespace ${outside.join(' ')}${flag}`,
+      })
     }
   }
   const m = tenantMatrix(view)
   if (m.violations.length === 0) {
-    rows.push({area: 'tenants', check: 'cross-tenant matrix', state: 'ok', detail: `${m.namespaces.length} namespaces of ${m.tenants.length} tenants: ${m.cells.length} pairs as expected`})
+    rows.push({
+      area: 'tenants',
+      check: 'cross-tenant matrix',
+      state: 'ok',
+      detail: `${m.namespaces.length} namespaces of ${m.tenants.length} tenants: ${m.cells.length} pairs as expected`,
+    })
   } else {
     for (const v of m.violations.slice(0, 10)) {
-      rows.push({area: 'tenants', check: `${v.from} -> ${v.to}`, state: 'failure', detail: `predicted ${v.verdict}, expected ${v.expected}: ${v.reason}`, fix: `knmesh probe --from ${v.from} --to ${v.to}`})
+      rows.push({
+        area: 'tenants',
+        check: `${v.from} -> ${v.to}`,
+        state: 'failure',
+        detail: `predicted ${v.verdict}, expected ${v.expected}: ${v.reason}`,
+        fix: `knmesh probe --from ${v.from} --to ${v.to}`,
+      })
     }
-    if (m.violations.length > 10) rows.push({area: 'tenants', check: 'cross-tenant matrix', state: 'failure', detail: `${m.violations.length - 10} more pairs break isolation`, fix: 'knmesh probe --matrix'})
+    if (m.violations.length > 10)
+      rows.push({
+        area: 'tenants',
+        check: 'cross-tenant matrix',
+        state: 'failure',
+        detail: `${m.violations.length - 10} more pairs break isolation`,
+        fix: 'knmesh probe --matrix',
+      })
   }
   return rows
 }

@@ -43,7 +43,10 @@ export interface Status3State {
 /** The namespaces labeled for the Istio's injection (the Service Mesh 3 "members"), sorted. */
 export function injectedNamespaces(s: Pick<Status3State, 'authz'>): string[] {
   const istio = s.authz.istio
-  return [...(s.authz.namespaces?.values() ?? [])].filter((n) => injectedNamespace(n, istio)).map((n) => n.metadata.name).sort()
+  return [...(s.authz.namespaces?.values() ?? [])]
+    .filter((n) => injectedNamespace(n, istio))
+    .map((n) => n.metadata.name)
+    .sort()
 }
 
 /** Every status row on Service Mesh 3, in the guide's order. Pure; never throws (a planner's refusal is its row). */
@@ -55,32 +58,56 @@ export function statusRows3(s: Status3State): StatusRow[] {
 
   const istioName = s.mesh3.istio?.metadata.name ?? 'Istio'
   rows.push(
-    fromPlanner('mesh', 'control plane settings', `knmesh configure-mesh${flag}`, `Istio ${istioName}: drain at least 35s, excluded ports 8444/8022, mesh-wide mTLS STRICT`, () => planConfigureMesh3(s.mesh3), () =>
-      `Istio ${istioName}: ${istioFindings(s.mesh3).join('; ')}`,
+    fromPlanner(
+      'mesh',
+      'control plane settings',
+      `knmesh configure-mesh${flag}`,
+      `Istio ${istioName}: drain at least 35s, excluded ports 8444/8022, mesh-wide mTLS STRICT`,
+      () => planConfigureMesh3(s.mesh3),
+      () => `Istio ${istioName}: ${istioFindings(s.mesh3).join('; ')}`,
     ),
   )
   const members = injectedNamespaces(s)
-  rows.push({area: 'mesh', check: 'namespaces in the mesh', state: 'ok', detail: members.length ? `${members.length} labeled for injection: ${members.slice(0, 8).join(', ')}${members.length > 8 ? ', …' : ''}` : 'none labeled for injection yet (Knative\'s own pods are injected by pod labels)'})
+  rows.push({
+    area: 'mesh',
+    check: 'namespaces in the mesh',
+    state: 'ok',
+    detail: members.length
+      ? `${members.length} labeled for injection: ${members.slice(0, 8).join(', ')}${members.length > 8 ? ', …' : ''}`
+      : "none labeled for injection yet (Knative's own pods are injected by pod labels)",
+  })
 
   rows.push(certificateRow(s.certSecret, s.domain, GATEWAY_NAMESPACE, flag))
 
   const secret = s.gateways.ingress?.spec?.servers?.[0]?.tls?.credentialName ?? DEFAULT_CERT_SECRET
   rows.push(
-    fromPlanner('gateways', `gateway in ${GATEWAY_NAMESPACE}`, `knmesh create-gateways${flag}`, `the gateway Deployment, its RBAC and Services in ${GATEWAY_NAMESPACE}, knative-ingress-gateway and knative-local-gateway match`, () =>
-      planGateways3(s.gateways, {meshNamespace: mesh, secret, force: true}),
+    fromPlanner(
+      'gateways',
+      `gateway in ${GATEWAY_NAMESPACE}`,
+      `knmesh create-gateways${flag}`,
+      `the gateway Deployment, its RBAC and Services in ${GATEWAY_NAMESPACE}, knative-ingress-gateway and knative-local-gateway match`,
+      () => planGateways3(s.gateways, {meshNamespace: mesh, secret, force: true}),
     ),
   )
 
   if (s.istio) rows.push(...serverlessRows(planEnableIstio3(s.istio, {meshNamespace: mesh, eventing: true}), s.istio, flag))
 
-  rows.push(...extraRows({meshNamespace: mesh, istio: s.istio}, s.extras, {namespaces: members, findings: meshAnnotationFindings3, what: 'the Service Mesh 3 inject label and annotations'}))
+  rows.push(
+    ...extraRows({meshNamespace: mesh, istio: s.istio}, s.extras, {
+      namespaces: members,
+      findings: meshAnnotationFindings3,
+      what: 'the Service Mesh 3 inject label and annotations',
+    }),
+  )
   rows.push(...(s.extra ?? []))
 
-  rows.push(...tenantAreaRows(s.view, flag, {
-    plan: (input) => planTenantAuthz3(s.authz, input),
-    chart: false,
-    outside: (t) => t.namespaces.filter((ns) => !injectedNamespace(s.authz.namespaces?.get(ns), s.authz.istio)),
-    outsideText: 'not labeled for injection',
-  }))
+  rows.push(
+    ...tenantAreaRows(s.view, flag, {
+      plan: (input) => planTenantAuthz3(s.authz, input),
+      chart: false,
+      outside: (t) => t.namespaces.filter((ns) => !injectedNamespace(s.authz.namespaces?.get(ns), s.authz.istio)),
+      outsideText: 'not labeled for injection',
+    }),
+  )
   return rows
 }

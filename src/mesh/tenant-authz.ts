@@ -118,30 +118,47 @@ export function renderTenant(v: TenantValues): KObject[] {
       out.push(policy(`allow-${v.name}-to-${short}`, KNATIVE_EVENTING, {action: 'ALLOW', selector: component(comp), rules}, labels))
     }
     out.push(
-      policy(`allow-${v.name}-kafka-broker-reply`, KNATIVE_EVENTING, {
-        action: 'ALLOW',
-        selector: component('kafka-broker-receiver'),
-        rules: [
-          {
-            from: [{source: {namespaces: [KNATIVE_EVENTING], principals: [principal('knative-kafka-broker-data-plane')]}}],
-            to: [{operation: {paths: pathsOf(N)}}],
-            when: knNamespace(N),
-          },
-        ],
-      }, labels),
+      policy(
+        `allow-${v.name}-kafka-broker-reply`,
+        KNATIVE_EVENTING,
+        {
+          action: 'ALLOW',
+          selector: component('kafka-broker-receiver'),
+          rules: [
+            {
+              from: [{source: {namespaces: [KNATIVE_EVENTING], principals: [principal('knative-kafka-broker-data-plane')]}}],
+              to: [{operation: {paths: pathsOf(N)}}],
+              when: knNamespace(N),
+            },
+          ],
+        },
+        labels,
+      ),
     )
     out.push(
-      policy(`allow-${v.name}-mt-channel-based-broker-reply`, KNATIVE_EVENTING, {
-        action: 'ALLOW',
-        selector: component('broker-ingress'),
-        rules: [
-          {
-            from: [{source: {namespaces: [KNATIVE_EVENTING], principals: ['imc-dispatcher', 'mt-broker-filter', 'knative-kafka-channel-data-plane'].map((sa) => principal(sa))}}],
-            to: [{operation: {paths: pathsOf(N)}}],
-            when: knNamespace(N),
-          },
-        ],
-      }, labels),
+      policy(
+        `allow-${v.name}-mt-channel-based-broker-reply`,
+        KNATIVE_EVENTING,
+        {
+          action: 'ALLOW',
+          selector: component('broker-ingress'),
+          rules: [
+            {
+              from: [
+                {
+                  source: {
+                    namespaces: [KNATIVE_EVENTING],
+                    principals: ['imc-dispatcher', 'mt-broker-filter', 'knative-kafka-channel-data-plane'].map((sa) => principal(sa)),
+                  },
+                },
+              ],
+              to: [{operation: {paths: pathsOf(N)}}],
+              when: knNamespace(N),
+            },
+          ],
+        },
+        labels,
+      ),
     )
   }
   // allow-wait-for-drain: each namespace, serving only.
@@ -155,7 +172,11 @@ export function defaultPolicies(meshNamespace: string): KObject[] {
   const policy = apPolicy
   const ke = KNATIVE_EVENTING
   const post = (name: string, comp: string, sa: string, method = 'POST') =>
-    policy(name, ke, {action: 'ALLOW', selector: component(comp), rules: [{from: [{source: {namespaces: [ke], principals: [principal(sa)]}}], to: [{operation: {methods: [method]}}]}]})
+    policy(name, ke, {
+      action: 'ALLOW',
+      selector: component(comp),
+      rules: [{from: [{source: {namespaces: [ke], principals: [principal(sa)]}}], to: [{operation: {methods: [method]}}]}],
+    })
   return [
     policy('deny-all-by-default', ke, {}),
     policy('deny-all-by-default', KNATIVE_SERVING, {}),
@@ -213,10 +234,19 @@ export function tenantsOf(policies: KObject[]): TenantInfo[] {
       name,
       namespaces: namespacesOf(ps),
       policies: ps.sort((a, b) => apKey(a).localeCompare(apKey(b))),
-      serving: ps.some((p) => p.metadata.name === DRAIN_POLICY || p.spec?.rules?.some?.((r: Json) => r?.from?.[0]?.source?.namespaces?.includes(KNATIVE_SERVING))),
+      serving: ps.some(
+        (p) => p.metadata.name === DRAIN_POLICY || p.spec?.rules?.some?.((r: Json) => r?.from?.[0]?.source?.namespaces?.includes(KNATIVE_SERVING)),
+      ),
       // Also from the per-namespace and activator rules: a run cut short before the knative-eventing policies were
       // written leaves a tenant whose next run must still finish them, not strip eventing.
-      eventing: ps.some((p) => p.metadata.namespace === KNATIVE_EVENTING || p.spec?.rules?.some?.((r: Json) => r?.from?.[0]?.source?.namespaces?.includes(KNATIVE_EVENTING) || r?.when?.some?.((w: Json) => w?.key === 'request.headers[Kn-Namespace]'))),
+      eventing: ps.some(
+        (p) =>
+          p.metadata.namespace === KNATIVE_EVENTING ||
+          p.spec?.rules?.some?.(
+            (r: Json) =>
+              r?.from?.[0]?.source?.namespaces?.includes(KNATIVE_EVENTING) || r?.when?.some?.((w: Json) => w?.key === 'request.headers[Kn-Namespace]'),
+          ),
+      ),
     }))
 }
 
@@ -240,7 +270,9 @@ function namespacesOf(ps: KObject[]): string[] {
   for (const p of ps.filter((x) => system.has(x.metadata.namespace!))) {
     const rule = p.spec?.rules?.[0]
     const fromNs = p.metadata.name.endsWith('-to-activator') ? rule?.from?.[0]?.source?.namespaces : undefined
-    const knNs = (p.spec?.rules ?? []).flatMap((r: Json) => (r?.when ?? []).filter((w: Json) => w?.key === 'request.headers[Kn-Namespace]').flatMap((w: Json) => w.values ?? []))
+    const knNs = (p.spec?.rules ?? []).flatMap((r: Json) =>
+      (r?.when ?? []).filter((w: Json) => w?.key === 'request.headers[Kn-Namespace]').flatMap((w: Json) => w.values ?? []),
+    )
     for (const l of [fromNs, knNs]) if (Array.isArray(l)) for (const ns of l) if (!system.has(ns)) push(ns)
   }
   for (const ns of [...own].sort()) push(ns)
@@ -342,7 +374,11 @@ export function planTenantAuthz(state: TenantAuthzState, input: TenantAuthzInput
       notes.push(...m.notes)
     } else {
       const flag = meshFlag(input.meshNamespace)
-      notes.push(warning(`${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not in the ServiceMeshMemberRoll: the policies are enforced only by mesh sidecars; run "knmesh add-namespace ${outside.join(' ')}${flag}" or pass --add-to-mesh`))
+      notes.push(
+        warning(
+          `${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not in the ServiceMeshMemberRoll: the policies are enforced only by mesh sidecars; run "knmesh add-namespace ${outside.join(' ')}${flag}" or pass --add-to-mesh`,
+        ),
+      )
     }
   }
   return {items, notes}
@@ -391,7 +427,10 @@ export function planTenantCore(
   for (const ns of add) {
     const owner = tenants.find((x) => x.name !== t && x.namespaces.includes(ns))
     if (owner) {
-      throw new KnmeshError(`namespace ${ns} already belongs to tenant ${owner.name}; a namespace may belong to one tenant only (remove it there first: tenant-authz ${owner.name} --remove-namespace ${ns})`, 2)
+      throw new KnmeshError(
+        `namespace ${ns} already belongs to tenant ${owner.name}; a namespace may belong to one tenant only (remove it there first: tenant-authz ${owner.name} --remove-namespace ${ns})`,
+        2,
+      )
     }
   }
   const before = current?.namespaces ?? []
@@ -411,11 +450,15 @@ export function planTenantCore(
     eventing: input.eventing ?? current?.eventing ?? true,
     ...(input.generation === 3 ? {generation: 3 as const} : {}),
   }
-  if (!values.serving && !values.eventing) throw new UsageError('--no-serving and --no-eventing together leave no rule: the per-namespace policies would deny everything')
+  if (!values.serving && !values.eventing)
+    throw new UsageError('--no-serving and --no-eventing together leave no rule: the per-namespace policies would deny everything')
 
   if (existing) {
     const missing = add.filter((ns) => !existing.has(ns))
-    if (missing.length) throw new KnmeshError(`namespace${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist: create ${missing.length > 1 ? 'them' : 'it'} first (oc new-project NAME)`)
+    if (missing.length)
+      throw new KnmeshError(
+        `namespace${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist: create ${missing.length > 1 ? 'them' : 'it'} first (oc new-project NAME)`,
+      )
   }
   const wanted = renderTenant(values)
   const wantedKeys = new Set(wanted.map(apKey))

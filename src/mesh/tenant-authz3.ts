@@ -88,7 +88,9 @@ export function autoscalerPermissiveItem(peerAuthentications: KObject[]): PlanIt
     desired.spec = {...desired.spec, selector: {matchLabels: {app: 'autoscaler'}}, mtls: {...desired.spec?.mtls, mode: 'PERMISSIVE'}}
     return {live, desired}
   }
-  const desired = newObject(Kinds.PeerAuthenticationV1, AUTOSCALER_PERMISSIVE, KNATIVE_SERVING, {spec: {selector: {matchLabels: {app: 'autoscaler'}}, mtls: {mode: 'PERMISSIVE'}}})
+  const desired = newObject(Kinds.PeerAuthenticationV1, AUTOSCALER_PERMISSIVE, KNATIVE_SERVING, {
+    spec: {selector: {matchLabels: {app: 'autoscaler'}}, mtls: {mode: 'PERMISSIVE'}},
+  })
   desired.metadata.labels = {...MANAGED_BY}
   return {live: null, desired}
 }
@@ -120,7 +122,12 @@ export function planTenantAuthz3(state: TenantAuthz3State, input: TenantAuthzInp
     first.push(...d.filter((i) => i.desired?.metadata.name !== DENY_ALL), autoscalerPermissiveItem(state.peerAuthentications))
     last.push(...d.filter((i) => i.desired?.metadata.name === DENY_ALL))
     const dropped = d.filter((i) => i.live && JSON.stringify(i.live.spec?.rules ?? []).includes(`"${state.meshNamespace}"`))
-    if (dropped.length) notes.push(info(`Service Mesh 3: ${dropped.map((i) => `${i.live!.metadata.namespace}/${i.live!.metadata.name}`).join(', ')} no longer name${dropped.length > 1 ? '' : 's'} ${state.meshNamespace}: the Knative gateways run in ${KNATIVE_SERVING_INGRESS}`))
+    if (dropped.length)
+      notes.push(
+        info(
+          `Service Mesh 3: ${dropped.map((i) => `${i.live!.metadata.namespace}/${i.live!.metadata.name}`).join(', ')} no longer name${dropped.length > 1 ? '' : 's'} ${state.meshNamespace}: the Knative gateways run in ${KNATIVE_SERVING_INGRESS}`,
+        ),
+      )
   }
   const items: PlanItem[] = [...first]
   const tenant = input.tenant
@@ -131,12 +138,19 @@ export function planTenantAuthz3(state: TenantAuthz3State, input: TenantAuthzInp
     if (core.namespaces) {
       const outside = core.namespaces.filter((ns) => !injectedNamespace(state.namespaces?.get(ns), state.istio))
       if (outside.length && state.istio && input.addToMesh) {
-        const m = planMembers3({meshNamespace: state.meshNamespace, istio: state.istio, namespaces: new Map(outside.map((n) => [n, state.namespaces?.get(n) ?? null]))}, {add: outside})
+        const m = planMembers3(
+          {meshNamespace: state.meshNamespace, istio: state.istio, namespaces: new Map(outside.map((n) => [n, state.namespaces?.get(n) ?? null]))},
+          {add: outside},
+        )
         items.push(...m.items)
         notes.push(...m.notes)
       } else if (outside.length) {
         const label = state.istio ? injectionLabel(state.istio).join('=') : `${INJECTION_LABEL}=enabled`
-        notes.push(warning(`${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not labeled ${label}: the policies are enforced only by mesh sidecars; run "knmesh add-namespace ${outside.join(' ')}" or pass --add-to-mesh`))
+        notes.push(
+          warning(
+            `${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not labeled ${label}: the policies are enforced only by mesh sidecars; run "knmesh add-namespace ${outside.join(' ')}" or pass --add-to-mesh`,
+          ),
+        )
       }
     }
   }
@@ -164,5 +178,7 @@ export function namespacesOutsideMeshFor(state: TenantAuthzStateFor, input: Tena
   if (state.generation !== 3) return namespacesOutsideMesh(state, input)
   if (!input.tenant || input.delete) return []
   const current = tenantsOf(state.policies).find((x) => x.name === input.tenant)
-  return nextNamespaces(current?.namespaces ?? [], input.add ?? [], input.remove ?? []).filter((ns) => !injectedNamespace(state.namespaces?.get(ns), state.istio))
+  return nextNamespaces(current?.namespaces ?? [], input.add ?? [], input.remove ?? []).filter(
+    (ns) => !injectedNamespace(state.namespaces?.get(ns), state.istio),
+  )
 }

@@ -25,11 +25,34 @@ import type {AnalyzeState} from '../mesh/analyze/types.js'
  * AuthorizationPolicies and PeerAuthentications as security.istio.io/v1 (as tenant-authz and configure-mesh read them there). `istio`/`istios`
  * come from the generation decision (src/read/generation.ts), already read.
  */
-export async function readAnalyze(client: KubeClient, meshNamespace: string, generation: MeshGeneration = 2, mesh3: {istio: KObject | null; istios: KObject[]} = {istio: null, istios: []}): Promise<AnalyzeState> {
+export async function readAnalyze(
+  client: KubeClient,
+  meshNamespace: string,
+  generation: MeshGeneration = 2,
+  mesh3: {istio: KObject | null; istios: KObject[]} = {istio: null, istios: []},
+): Promise<AnalyzeState> {
   const three = generation === 3
-  const list = (info: KindInfo, ns?: string, labelSelector?: string) => unlessForbidden(client.listIfServed(info, ns, labelSelector ? {labelSelector} : {})).then((x) => x ?? [])
+  const list = (info: KindInfo, ns?: string, labelSelector?: string) =>
+    unlessForbidden(client.listIfServed(info, ns, labelSelector ? {labelSelector} : {})).then((x) => x ?? [])
   const none = Promise.resolve([] as KObject[])
-  const [smcps, memberRolls, gateways, workloads, configIstio, istio, serviceEntries, policies, peerAuthentications, networkPolicies, knativeServices, revisions, kingresses, meshServices, namespaces, routes] = await Promise.all([
+  const [
+    smcps,
+    memberRolls,
+    gateways,
+    workloads,
+    configIstio,
+    istio,
+    serviceEntries,
+    policies,
+    peerAuthentications,
+    networkPolicies,
+    knativeServices,
+    revisions,
+    kingresses,
+    meshServices,
+    namespaces,
+    routes,
+  ] = await Promise.all([
     three ? none : list(Kinds.ServiceMeshControlPlane, meshNamespace),
     three ? none : list(Kinds.ServiceMeshMemberRoll),
     list(Kinds.Gateway),
@@ -60,7 +83,9 @@ export async function readAnalyze(client: KubeClient, meshNamespace: string, gen
   const wantsGpus = knativeServices.some((k) => containersOf(k).some((c) => gpuLimitOf(c) > 0))
   const [otherServices, secrets, nodes] = await Promise.all([
     Promise.all(hostNamespaces.map((ns) => list(Kinds.Service, ns))).then((x) => x.flat()),
-    Promise.all(secretNamespaces.map((ns) => unlessForbidden(client.listAll(Kinds.Secret, ns)))).then((x) => (x.some((l) => l === null) ? null : (x as KObject[][]).flat())),
+    Promise.all(secretNamespaces.map((ns) => unlessForbidden(client.listAll(Kinds.Secret, ns)))).then((x) =>
+      x.some((l) => l === null) ? null : (x as KObject[][]).flat(),
+    ),
     wantsGpus ? readNodes(client) : Promise.resolve(null),
   ])
   return {
@@ -93,7 +118,11 @@ export async function readAnalyze(client: KubeClient, meshNamespace: string, gen
  * analyze's reader for the generation decided (src/read/generation.ts): readAnalyze on 2 (also when neither control
  * plane is there), its Service Mesh 3 reads on 3, with the Istio of the decision and every Istio of its facts.
  */
-export function readAnalyzeFor(client: KubeClient, meshNamespace: string, decision: Pick<GenerationDecision, 'generation' | 'istio'> & {facts?: GenerationFacts}): Promise<AnalyzeState> {
+export function readAnalyzeFor(
+  client: KubeClient,
+  meshNamespace: string,
+  decision: Pick<GenerationDecision, 'generation' | 'istio'> & {facts?: GenerationFacts},
+): Promise<AnalyzeState> {
   if (decision.generation !== 3) return readAnalyze(client, meshNamespace, 2)
   return readAnalyze(client, meshNamespace, 3, {istio: decision.istio, istios: decision.facts?.istios ?? (decision.istio ? [decision.istio] : [])})
 }

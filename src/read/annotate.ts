@@ -17,12 +17,22 @@ import {REQUIRED_MEMBERS} from '../mesh/constants.js'
  * annotate-services: the Knative Services in scope (one by name, or every one of the namespaces) and the mesh members,
  * from `memberRoll` when the caller read it already (--all-members), else read here.
  */
-export async function readAnnotate(client: KubeClient, meshNamespace: string, namespaces: string[], name?: string, memberRoll?: KObject): Promise<AnnotateState> {
+export async function readAnnotate(
+  client: KubeClient,
+  meshNamespace: string,
+  namespaces: string[],
+  name?: string,
+  memberRoll?: KObject,
+): Promise<AnnotateState> {
   const smmrP = memberRoll ? Promise.resolve(memberRoll) : client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace)
   // The Pipelines the console links to an application (pipelines.ts): one list in the one namespace, else cluster-wide.
   // Auxiliary (only names pipeline-deployed services): a list refused (forbidden, or 429 while a fresh CRD's storage
   // initializes) loses only that note; any other failure is thrown like every read's.
-  const pipelinesP = tolerate(client.listIfServed(Kinds.Pipeline, namespaces.length === 1 ? namespaces[0] : undefined, {labelSelector: INSTANCE_LABEL}), 'forbidden', 'busy').then((p) => p ?? [])
+  const pipelinesP = tolerate(
+    client.listIfServed(Kinds.Pipeline, namespaces.length === 1 ? namespaces[0] : undefined, {labelSelector: INSTANCE_LABEL}),
+    'forbidden',
+    'busy',
+  ).then((p) => p ?? [])
   if (name) {
     const [svc, smmr, pipelines] = await Promise.all([client.get(Kinds.KnativeService, name, namespaces[0]), smmrP, pipelinesP])
     return {services: svc ? [svc] : [], members: memberNamespacesOf(smmr), pending: pendingMembers(smmr), pipelines, missing: []}
@@ -45,7 +55,10 @@ export async function readAnnotateFor(
   memberRoll?: KObject,
 ): Promise<AnnotateStateFor> {
   if (decision.generation !== 3) return {generation: 2, ...(await readAnnotate(client, meshNamespace, namespaces, name, memberRoll))}
-  const pipelinesP = client.listIfServed(Kinds.Pipeline, namespaces.length === 1 ? namespaces[0] : undefined, {labelSelector: INSTANCE_LABEL}).then((p) => p ?? [], () => [])
+  const pipelinesP = client.listIfServed(Kinds.Pipeline, namespaces.length === 1 ? namespaces[0] : undefined, {labelSelector: INSTANCE_LABEL}).then(
+    (p) => p ?? [],
+    () => [],
+  )
   const servicesP = name
     ? client.get(Kinds.KnativeService, name, namespaces[0]).then((svc) => ({services: svc ? [svc] : [], missing: [] as string[]}))
     : readCostLabels(client, namespaces, {pods: false}).then((s) => ({services: s.services, missing: s.missing}))
@@ -61,5 +74,8 @@ export async function readAnnotateFor(
 /** Service Mesh 3's --all-members: the namespaces labeled for sidecar injection by `istio` (one list), Knative's own left out. */
 export async function injectedNamespaces(client: KubeClient, istio: KObject | null): Promise<string[]> {
   const all = await client.listAll(Kinds.Namespace)
-  return all.filter((n) => injectedNamespace(n, istio) && !REQUIRED_MEMBERS.includes(n.metadata.name)).map((n) => n.metadata.name).sort()
+  return all
+    .filter((n) => injectedNamespace(n, istio) && !REQUIRED_MEMBERS.includes(n.metadata.name))
+    .map((n) => n.metadata.name)
+    .sort()
 }

@@ -69,7 +69,11 @@ export async function readTenantAuthz3(client: KubeClient, meshNamespace: string
 }
 
 /** tenant-authz's reader for the generation decided (src/read/generation.ts). */
-export async function readTenantAuthzFor(client: KubeClient, meshNamespace: string, decision: Pick<GenerationDecision, 'generation' | 'istio'>): Promise<TenantAuthzStateFor> {
+export async function readTenantAuthzFor(
+  client: KubeClient,
+  meshNamespace: string,
+  decision: Pick<GenerationDecision, 'generation' | 'istio'>,
+): Promise<TenantAuthzStateFor> {
   if (decision.generation === 3) return {generation: 3, ...(await readTenantAuthz3(client, meshNamespace, decision.istio?.metadata.name ?? null))}
   return {generation: 2, ...(await readTenantAuthz(client, meshNamespace))}
 }
@@ -89,7 +93,11 @@ export async function readTenantList3(client: KubeClient): Promise<{policies: KO
  * local gateway Service knative-serving-ingress/knative-local-gateway (its http2 targetPort: where the gateway pods
  * take cluster-local traffic; 8081 as the docs have it when absent or named).
  */
-export async function readMeshViewFor(client: KubeClient, meshNamespace: string, decision: Pick<GenerationDecision, 'generation' | 'istio'>): Promise<MeshView> {
+export async function readMeshViewFor(
+  client: KubeClient,
+  meshNamespace: string,
+  decision: Pick<GenerationDecision, 'generation' | 'istio'>,
+): Promise<MeshView> {
   if (decision.generation !== 3) return readMeshView(client, meshNamespace)
   const [policies, peerAuthentications, namespaces, istio, local] = await Promise.all([
     allPolicies3(client),
@@ -98,7 +106,9 @@ export async function readMeshViewFor(client: KubeClient, meshNamespace: string,
     decision.istio ? client.get(Kinds.Istio, decision.istio.metadata.name) : null,
     unlessForbidden(client.get(Kinds.Service, 'knative-local-gateway', GATEWAY_NAMESPACE_3)),
   ])
-  const port = ((local?.spec?.ports ?? []) as {name?: string; port?: number; targetPort?: unknown}[]).find((p) => p.name === 'http2' || p.port === 80)?.targetPort
+  const port = ((local?.spec?.ports ?? []) as {name?: string; port?: number; targetPort?: unknown}[]).find(
+    (p) => p.name === 'http2' || p.port === 80,
+  )?.targetPort
   return {
     policies,
     peerAuthentications,

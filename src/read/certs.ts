@@ -13,7 +13,12 @@ export async function readCertSecret(client: KubeClient, meshNamespace: string, 
  * ingresses.config.openshift.io/cluster; null when neither) and the live Secret (null when absent, or not read when there is no domain).
  * Throws what the client throws (forbidden, unreachable: exit 4).
  */
-export async function readCerts(client: KubeClient, meshNamespace: string, name: string, domain?: string): Promise<{domain: string | null; secret: KObject | null}> {
+export async function readCerts(
+  client: KubeClient,
+  meshNamespace: string,
+  name: string,
+  domain?: string,
+): Promise<{domain: string | null; secret: KObject | null}> {
   // The domain first: without one certs stops (exit 2) before reading anything else.
   const d = domain ?? (await clusterDomain(client))
   return {domain: d, secret: d ? await readCertSecret(client, meshNamespace, name) : null}

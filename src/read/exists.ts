@@ -22,7 +22,10 @@ export async function requireNamespaces(client: KubeClient, names: string[], wha
   const found = await Promise.all(
     unique.map((n) =>
       // Forbidden (null): cannot tell, so not called missing.
-      tolerate(client.get(Kinds.Namespace, n).then((o) => o !== null), 'forbidden').then((exists) => exists ?? true),
+      tolerate(
+        client.get(Kinds.Namespace, n).then((o) => o !== null),
+        'forbidden',
+      ).then((exists) => exists ?? true),
     ),
   )
   const missing = unique.filter((_, i) => !found[i])
@@ -42,7 +45,10 @@ export async function requireNamespaces(client: KubeClient, names: string[], wha
  * (no Service Mesh Operator), nothing is thrown: the verb's own reads say which operator is missing.
  */
 export async function requireMeshNamespace(client: KubeClient, mesh: string, bin: string): Promise<void> {
-  const exists = await tolerate(client.get(Kinds.Namespace, mesh).then((ns) => ns !== null), 'forbidden')
+  const exists = await tolerate(
+    client.get(Kinds.Namespace, mesh).then((ns) => ns !== null),
+    'forbidden',
+  )
   // Forbidden (null): cannot tell; the verb's reads will say what is forbidden.
   if (exists !== false) return
   const smcps = await unlessForbidden(client.listIfServed(Kinds.ServiceMeshControlPlane))

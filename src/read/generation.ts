@@ -12,14 +12,21 @@ import {unlessForbidden} from './tolerate.js'
  */
 export async function readGenerationFacts(client: KubeClient, meshNamespace: string): Promise<GenerationFacts> {
   const [smcps, istios] = await Promise.all([
-    client.isServed(Kinds.ServiceMeshControlPlane).then(async (s) => (s ? ((await unlessForbidden(client.listAll(Kinds.ServiceMeshControlPlane, meshNamespace))) ?? []) : null)),
+    client
+      .isServed(Kinds.ServiceMeshControlPlane)
+      .then(async (s) => (s ? ((await unlessForbidden(client.listAll(Kinds.ServiceMeshControlPlane, meshNamespace))) ?? []) : null)),
     client.isServed(Kinds.Istio).then(async (s) => (s ? ((await unlessForbidden(client.listAll(Kinds.Istio))) ?? []) : null)),
   ])
   return {meshNamespace, smcps, istios}
 }
 
 /** readGenerationFacts + decideGeneration (throws UsageError when both are there, `write` and no flag). */
-export async function readGeneration(client: KubeClient, meshNamespace: string, flag?: MeshGeneration, opts: {write?: boolean} = {}): Promise<GenerationDecision & {facts: GenerationFacts}> {
+export async function readGeneration(
+  client: KubeClient,
+  meshNamespace: string,
+  flag?: MeshGeneration,
+  opts: {write?: boolean} = {},
+): Promise<GenerationDecision & {facts: GenerationFacts}> {
   const facts = await readGenerationFacts(client, meshNamespace)
   return {...decideGeneration(facts, flag, opts), facts}
 }

@@ -43,7 +43,11 @@ async function getIfServed(client: KubeClient, info: KindInfo, name: string, nam
  * precheck's state. `generation`: the decision of src/read/generation.ts (with its facts); on Service Mesh 3 the
  * IstioCNI, the served Istio versions, knative-serving-ingress and its gateway Service are read too.
  */
-export async function readPrecheck(client: KubeClient, meshNamespace: string, generation?: GenerationDecision & {facts?: GenerationFacts}): Promise<PrecheckState> {
+export async function readPrecheck(
+  client: KubeClient,
+  meshNamespace: string,
+  generation?: GenerationDecision & {facts?: GenerationFacts},
+): Promise<PrecheckState> {
   const entries = await Promise.all(Object.entries(PREREQ_KINDS).map(async ([k, info]) => [k, await client.isServed(info)] as const))
   const served = Object.fromEntries(entries) as Record<PrerequisiteKind, boolean>
   const [smcps, memberRolls, gateways, ingressService, serving, servingNamespaces] = await Promise.all([
@@ -98,7 +102,11 @@ export async function readMesh3(client: KubeClient, meshNamespace: string, istio
 }
 
 /** configure-mesh's reader for the generation decided (src/read/generation.ts). */
-export async function readMeshFor(client: KubeClient, meshNamespace: string, decision: Pick<GenerationDecision, 'generation' | 'istio'>): Promise<ConfigureMeshState> {
+export async function readMeshFor(
+  client: KubeClient,
+  meshNamespace: string,
+  decision: Pick<GenerationDecision, 'generation' | 'istio'>,
+): Promise<ConfigureMeshState> {
   if (decision.generation === 3) return {generation: 3, ...(await readMesh3(client, meshNamespace, decision.istio?.metadata.name ?? null))}
   return {generation: 2, ...(await readMesh(client, meshNamespace))}
 }
@@ -146,11 +154,30 @@ export async function readGateways3(client: KubeClient, meshNamespace: string, i
     secretExists(client, secret, ns),
   ])
   const find = (name: string) => allGateways.find((g) => g.metadata.namespace === KNATIVE_SERVING && g.metadata.name === name) ?? null
-  return {meshNamespace, istio, gatewayKind, namespace, deployment, role, roleBinding, ingressService, localService, ingress: find(INGRESS_GATEWAY), local: find(LOCAL_GATEWAY), secretExists: exists, allGateways}
+  return {
+    meshNamespace,
+    istio,
+    gatewayKind,
+    namespace,
+    deployment,
+    role,
+    roleBinding,
+    ingressService,
+    localService,
+    ingress: find(INGRESS_GATEWAY),
+    local: find(LOCAL_GATEWAY),
+    secretExists: exists,
+    allGateways,
+  }
 }
 
 /** create-gateways' reader for the generation decided (src/read/generation.ts). */
-export async function readGatewaysFor(client: KubeClient, meshNamespace: string, decision: Pick<GenerationDecision, 'generation' | 'istio'>, secret: string): Promise<CreateGatewaysState> {
+export async function readGatewaysFor(
+  client: KubeClient,
+  meshNamespace: string,
+  decision: Pick<GenerationDecision, 'generation' | 'istio'>,
+  secret: string,
+): Promise<CreateGatewaysState> {
   if (decision.generation === 3) return {generation: 3, ...(await readGateways3(client, meshNamespace, decision.istio?.metadata.name ?? null, secret))}
   return {generation: 2, ...(await readGateways(client, meshNamespace, secret))}
 }
@@ -170,7 +197,11 @@ export async function readIstio(client: KubeClient, opts: {eventing: boolean}, s
  * enable-istio's reader for the generation decided: on Service Mesh 3 also the Istio (its active revision) and the
  * ServiceEntry read and written as networking.istio.io/v1 when served.
  */
-export async function readIstioFor(client: KubeClient, decision: Pick<GenerationDecision, 'generation' | 'istio'>, opts: {eventing: boolean}): Promise<EnableIstioState> {
+export async function readIstioFor(
+  client: KubeClient,
+  decision: Pick<GenerationDecision, 'generation' | 'istio'>,
+  opts: {eventing: boolean},
+): Promise<EnableIstioState> {
   if (decision.generation !== 3) return {generation: 2, ...(await readIstio(client, opts))}
   const serviceEntryKind = (await client.isServed(Kinds.ServiceEntryV1)) ? Kinds.ServiceEntryV1 : Kinds.ServiceEntry
   const name = decision.istio?.metadata.name

@@ -26,6 +26,8 @@ export async function reportMemberStatus(client: KubeClient, meshNamespace: stri
     if (earlier.length) printer.warn(pendingText(earlier))
   }
   if (fresh.length) {
-    printer.info(`${fresh.join(', ')} ${fresh.length > 1 ? 'join' : 'joins'} the mesh once the Service Mesh Operator lists ${fresh.length > 1 ? 'them' : 'it'} in status.configuredMembers; only pods started after that get sidecars`)
+    printer.info(
+      `${fresh.join(', ')} ${fresh.length > 1 ? 'join' : 'joins'} the mesh once the Service Mesh Operator lists ${fresh.length > 1 ? 'them' : 'it'} in status.configuredMembers; only pods started after that get sidecars`,
+    )
   }
 }

@@ -25,10 +25,7 @@ export async function readPartOfNamespaces(client: KubeClient): Promise<Map<stri
 }
 
 export async function readMembers(client: KubeClient, meshNamespace: string, kourierNamespaces?: string[]): Promise<MembersState> {
-  const [smmr, namespaces] = await Promise.all([
-    client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace),
-    namespaceNames(client),
-  ])
+  const [smmr, namespaces] = await Promise.all([client.get(Kinds.ServiceMeshMemberRoll, SMMR_NAME, meshNamespace), namespaceNames(client)])
   let policies: Map<string, KObject | null> | undefined
   let systemNamespaces: Map<string, KObject | null> | undefined
   if (kourierNamespaces?.length) {
@@ -77,5 +74,8 @@ export async function readMembersFor(
 export async function readMemberNamespaces3(client: KubeClient, istio: KObject): Promise<string[]> {
   const [key, value] = injectionLabel(istio)
   const nss = await client.listAll(Kinds.Namespace, undefined, {labelSelector: `${key}=${value}`})
-  return nss.map((n) => n.metadata.name).filter((n) => !REQUIRED_MEMBERS.includes(n)).sort()
+  return nss
+    .map((n) => n.metadata.name)
+    .filter((n) => !REQUIRED_MEMBERS.includes(n))
+    .sort()
 }

@@ -8,7 +8,11 @@ import type {MetricsState} from '../mesh/metrics.js'
  * enable-metrics: KnativeServing, the NetworkPolicies of knative-serving, and the control plane: the SMCPs of the
  * mesh namespace (Service Mesh 2), or the decided Istio, read again on every attempt (Service Mesh 3). Three requests.
  */
-export async function readMetrics(client: KubeClient, meshNamespace: string, generation?: Pick<GenerationDecision, 'generation' | 'istio'>): Promise<MetricsState> {
+export async function readMetrics(
+  client: KubeClient,
+  meshNamespace: string,
+  generation?: Pick<GenerationDecision, 'generation' | 'istio'>,
+): Promise<MetricsState> {
   const three = generation?.generation === 3
   const istioName = generation?.istio?.metadata.name
   const [serving, policies, smcps, istio] = await Promise.all([

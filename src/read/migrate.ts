@@ -14,7 +14,8 @@ import {tolerate} from './tolerate.js'
  */
 export async function readMigration(client: KubeClient, meshNamespace: string): Promise<MigrationState> {
   const [maistraServed, sailServed] = await Promise.all([client.isServed(Kinds.ServiceMeshControlPlane), client.isServed(Kinds.Istio)])
-  const list = (kind: KindInfo, namespace?: string, labelSelector?: string) => tolerate(client.listAll(kind, namespace, labelSelector ? {labelSelector} : {}), 'not-served')
+  const list = (kind: KindInfo, namespace?: string, labelSelector?: string) =>
+    tolerate(client.listAll(kind, namespace, labelSelector ? {labelSelector} : {}), 'not-served')
   const get = (kind: KindInfo, name: string, namespace?: string) => tolerate(client.get(kind, name, namespace), 'not-served')
   // With the Sail operator installed its Istio 1.27 CRDs serve networking/security.istio.io v1: read (and so write) that.
   const v1 = sailServed

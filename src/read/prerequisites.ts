@@ -9,7 +9,11 @@ import {readMembers} from './members.js'
  * create-gateways, add-namespace); on Service Mesh 3 (`decision`) the Istio + PeerAuthentications and the
  * knative-serving-ingress gateway instead (no member roll there).
  */
-export async function readPrerequisites(client: KubeClient, input: PrerequisitesInput, decision?: Pick<GenerationDecision, 'generation' | 'istio'>): Promise<PrerequisitesState> {
+export async function readPrerequisites(
+  client: KubeClient,
+  input: PrerequisitesInput,
+  decision?: Pick<GenerationDecision, 'generation' | 'istio'>,
+): Promise<PrerequisitesState> {
   if (decision?.generation === 3) {
     const name = decision.istio?.metadata.name ?? null
     const [mesh3, gateways3] = await Promise.all([readMesh3(client, input.meshNamespace, name), readGateways3(client, input.meshNamespace, name, input.secret)])

@@ -23,7 +23,12 @@ function terminated(pod: KObject): {exitCode?: number; message?: string; reason?
  * Creates the probe pod, polls it until its probe container terminated or
  * `timeoutMs` passed, and deletes it whatever happens (Ctrl-C included).
  */
-export async function runLiveProbe(client: KubeClient, pod: KObject, timeoutMs: number, opts: {pollMs?: number; onCreated?: (name: string) => void} = {}): Promise<LiveResult> {
+export async function runLiveProbe(
+  client: KubeClient,
+  pod: KObject,
+  timeoutMs: number,
+  opts: {pollMs?: number; onCreated?: (name: string) => void} = {},
+): Promise<LiveResult> {
   const created = await client.create(pod)
   const name = created.metadata.name
   const ns = created.metadata.namespace!
@@ -62,7 +67,10 @@ async function waitForResult(client: KubeClient, created: KObject, timeoutMs: nu
     if (last.status?.phase === 'Failed') return {pod: name, problem: `the probe pod failed: ${last.status?.reason ?? ''} ${last.status?.message ?? ''}`.trim()}
     if (Date.now() >= deadline) {
       const phase = last.status?.phase ?? 'Pending'
-      return {pod: name, problem: `timed out after ${Math.round(timeoutMs / 1000)}s waiting for the probe pod (phase ${phase}${phase === 'Pending' ? ': is it scheduled, can the image be pulled?' : ''})`}
+      return {
+        pod: name,
+        problem: `timed out after ${Math.round(timeoutMs / 1000)}s waiting for the probe pod (phase ${phase}${phase === 'Pending' ? ': is it scheduled, can the image be pulled?' : ''})`,
+      }
     }
     await new Promise((r) => setTimeout(r, pollMs))
     last = (await client.get(Kinds.Pod, name, ns)) ?? last

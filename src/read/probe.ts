@@ -17,7 +17,9 @@ export async function requireKnativeService(client: KubeClient, name: string, na
   if (!(await client.isServed(Kinds.KnativeService))) return null
   const names = ((await tolerate(client.listAll(Kinds.KnativeService, namespace), 'forbidden')) ?? []).map((k) => k.metadata.name)
   const hint = closest(name, names)
-  throw new MissingError(`Knative Service "${name}" does not exist in namespace ${namespace}${hint ? ` (did you mean "${hint}"?)` : names.length ? ` (it has: ${names.slice(0, 5).join(', ')})` : ''}: give --service`)
+  throw new MissingError(
+    `Knative Service "${name}" does not exist in namespace ${namespace}${hint ? ` (did you mean "${hint}"?)` : names.length ? ` (it has: ${names.slice(0, 5).join(', ')})` : ''}: give --service`,
+  )
 }
 
 /** The apps domain external URLs are under (ingresses.config.openshift.io/cluster); null when unknown or not readable. */

@@ -52,7 +52,10 @@ export async function readSecretRefs(client: KubeClient, scope: SecretScope): Pr
   const secrets = new Map<string, KObject | null>()
   await pool(refs, 16, async (r) => {
     // Forbidden: no entry, the audit says it was not read.
-    const read = await tolerate(client.get(Kinds.Secret, r.name, r.namespace, {metadataOnly: true}).then((secret) => ({secret})), 'forbidden')
+    const read = await tolerate(
+      client.get(Kinds.Secret, r.name, r.namespace, {metadataOnly: true}).then((secret) => ({secret})),
+      'forbidden',
+    )
     if (read) secrets.set(`${r.namespace}/${r.name}`, read.secret)
   })
   return {refs, secrets, skipped}

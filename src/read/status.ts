@@ -30,7 +30,10 @@ export async function readStatus(client: KubeClient, meshNamespace: string): Pro
     namespaceNames(client),
     client.get(Kinds.Service, LOCAL_GATEWAY, meshNamespace),
     // null: absent; undefined: not allowed to read it (the row says so).
-    tolerate(client.get(Kinds.Secret, DEFAULT_CERT_SECRET, meshNamespace).then((secret) => ({secret})), 'forbidden').then((r) => (r === null ? undefined : r.secret)),
+    tolerate(
+      client.get(Kinds.Secret, DEFAULT_CERT_SECRET, meshNamespace).then((secret) => ({secret})),
+      'forbidden',
+    ).then((r) => (r === null ? undefined : r.secret)),
     // Not served (no Serverless Operator): precheck's rows say so; the Istio rows are skipped.
     tolerate(readIstio(client, {eventing: true}), 'not-served'),
     clusterDomain(client),
@@ -80,7 +83,9 @@ export async function readStatusExtras(
     state.istio && (three ? state.precheck.served.istio : state.precheck.served.smcp) ? readMetrics(client, mesh, decision) : null,
     // undefined: Knative Serving not installed (no row); null: not allowed to list.
     client.isServed(Kinds.KnativeService).then((served) => (served ? unlessForbidden(client.listAll(Kinds.KnativeService)) : undefined)),
-    serving && filteringEnabled(serving) ? readSecretRefs(client, {meshNamespace: mesh, gatewayNamespace: gatewayNamespace(three ? 3 : 2, mesh), namespaces: null}) : null,
+    serving && filteringEnabled(serving)
+      ? readSecretRefs(client, {meshNamespace: mesh, gatewayNamespace: gatewayNamespace(three ? 3 : 2, mesh), namespaces: null})
+      : null,
     // The Tekton Pipelines the console links to an application (one list, only those with the link label).
     // Auxiliary: a list refused (forbidden, or 429 while the API server initializes a fresh CRD's storage) only
     // loses the pipeline names in the services rows; any other failure is thrown like every read's.
@@ -103,7 +108,10 @@ export async function readStatus3(client: KubeClient, meshNamespace: string, dec
     tolerate(readIstioFor(client, decision, {eventing: true}), 'not-served'),
     readTenantAuthz3(client, meshNamespace, istioName),
     readMeshViewFor(client, meshNamespace, decision),
-    tolerate(client.get(Kinds.Secret, DEFAULT_CERT_SECRET, GATEWAY_NAMESPACE).then((secret) => ({secret})), 'forbidden').then((r) => (r === null ? undefined : r.secret)),
+    tolerate(
+      client.get(Kinds.Secret, DEFAULT_CERT_SECRET, GATEWAY_NAMESPACE).then((secret) => ({secret})),
+      'forbidden',
+    ).then((r) => (r === null ? undefined : r.secret)),
     clusterDomain(client),
   ])
   const istio3 = istio && istio.generation === 3 ? istio : null

@@ -36,19 +36,11 @@ export async function readCostLabels(client: KubeClient, namespaces: string[], o
   const listPods = (ns?: string) => (opts.pods === false ? Promise.resolve([]) : unlessForbidden(client.listAll(Kinds.Pod, ns, revisionPods)))
   if (namespaces.length === 1) {
     const ns = namespaces[0]
-    const [namespace, services, pods] = await Promise.all([
-      client.get(Kinds.Namespace, ns),
-      client.listAll(Kinds.KnativeService, ns),
-      listPods(ns),
-    ])
+    const [namespace, services, pods] = await Promise.all([client.get(Kinds.Namespace, ns), client.listAll(Kinds.KnativeService, ns), listPods(ns)])
     return {namespaces: namespace ? [namespace] : [], services, pods, missing: namespace ? [] : [ns]}
   }
   const inScope = (o: KObject) => wanted.has(o.metadata.namespace ?? o.metadata.name)
-  const [all, services, pods] = await Promise.all([
-    client.listAll(Kinds.Namespace),
-    client.listAll(Kinds.KnativeService),
-    listPods(),
-  ])
+  const [all, services, pods] = await Promise.all([client.listAll(Kinds.Namespace), client.listAll(Kinds.KnativeService), listPods()])
   const found = all.filter(inScope)
   const names = new Set(found.map((n) => n.metadata.name))
   return {

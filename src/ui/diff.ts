@@ -15,7 +15,13 @@ export function toYaml(obj: KObject): string {
  * ("+ create Kind/ns/name", "~ update …", "- delete …") and, unless `body` is false,
  * the diff indented by four spaces (a create: the whole object).
  */
-export function renderChange(action: Exclude<Action, 'unchanged'>, live: KObject | null, desired: KObject | null, color: boolean, opts: {body?: boolean} = {}): string {
+export function renderChange(
+  action: Exclude<Action, 'unchanged'>,
+  live: KObject | null,
+  desired: KObject | null,
+  color: boolean,
+  opts: {body?: boolean} = {},
+): string {
   const obj = (desired ?? live)!
   const head = {create: c(32, color)('+ create'), update: c(33, color)('~ update'), delete: c(31, color)('- delete')}[action]
   const title = `${head} ${key(obj)}`
@@ -24,7 +30,12 @@ export function renderChange(action: Exclude<Action, 'unchanged'>, live: KObject
   const after = desired ? stringify(redact(stripServerFields(desired), live), {lineWidth: 0}) : ''
   const patch = createTwoFilesPatch('live', 'desired', before, after, '', '', {context: 3})
   const all = patch.split('\n')
-  const lines = all.slice(Math.max(0, all.findIndex((l) => l.startsWith('@@')))) // drop the ===/---/+++ file headers
+  const lines = all.slice(
+    Math.max(
+      0,
+      all.findIndex((l) => l.startsWith('@@')),
+    ),
+  ) // drop the ===/---/+++ file headers
   const body = lines
     .filter((l) => l !== '\\ No newline at end of file' && l !== '')
     .map((l) => (l.startsWith('+') ? c(32, color)(l) : l.startsWith('-') ? c(31, color)(l) : l.startsWith('@@') ? c(36, color)(l) : l))

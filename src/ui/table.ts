@@ -27,14 +27,31 @@ export function table(head: string[], rows: (string | number | undefined)[][], o
   const t = new Table({
     head: heads.map(wrap),
     chars: {
-      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
-      'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: ' '.repeat(GAP),
+      top: '',
+      'top-mid': '',
+      'top-left': '',
+      'top-right': '',
+      bottom: '',
+      'bottom-mid': '',
+      'bottom-left': '',
+      'bottom-right': '',
+      left: '',
+      'left-mid': '',
+      mid: '',
+      'mid-mid': '',
+      right: '',
+      'right-mid': '',
+      middle: ' '.repeat(GAP),
     },
     style: {head: [], border: [], 'padding-left': 0, 'padding-right': 0},
     ...(widths ? {colWidths: widths} : {}),
   })
   for (const r of cells) t.push(r.map(wrap))
-  return t.toString().split('\n').map((l) => l.trimEnd()).join('\n')
+  return t
+    .toString()
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n')
 }
 
 /**

@@ -80,7 +80,10 @@ describe('add-namespace against a real API server', () => {
     const port = (server.address() as {port: number}).port
     const dir = mkdtempSync(join(tmpdir(), 'knmesh-'))
     const kc = join(dir, 'kubeconfig')
-    writeFileSync(kc, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}"}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`)
+    writeFileSync(
+      kc,
+      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}"}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`,
+    )
     for (const bad of ['Team_Bravo', '-lead', 'a'.repeat(64), 'dots.not.allowed']) {
       const r = await knmesh(['add-namespace', '--yes', '--', bad], {kubeconfig: kc})
       expect(r.exitCode).toBe(2)
@@ -123,7 +126,9 @@ describe('add-namespace against a real API server', () => {
     const mesh = await meshNamespace()
     const client = await cluster.run(['add-namespace', 'd1', '--mesh-namespace', mesh, '--dry-run=client', '-o', 'yaml'])
     expect(client.exitCode, client.stderr).toBe(0)
-    expect(client.stdout).toBe(`apiVersion: maistra.io/v1\nkind: ServiceMeshMemberRoll\nmetadata:\n  name: default\n  namespace: ${mesh}\nspec:\n  members:\n    - knative-serving\n    - knative-eventing\n    - d1`)
+    expect(client.stdout).toBe(
+      `apiVersion: maistra.io/v1\nkind: ServiceMeshMemberRoll\nmetadata:\n  name: default\n  namespace: ${mesh}\nspec:\n  members:\n    - knative-serving\n    - knative-eventing\n    - d1`,
+    )
     const json = await cluster.run(['add-namespace', 'd1', '--mesh-namespace', mesh, '--dry-run=client', '--json'])
     const summary = JSON.parse(json.stdout) // one JSON document on stdout, the human text on stderr
     expect(summary.changes).toEqual([{action: 'create', kind: 'ServiceMeshMemberRoll', namespace: mesh, name: 'default', result: 'dry-run'}])
@@ -138,13 +143,16 @@ describe('add-namespace against a real API server', () => {
     const mesh = await meshNamespace()
     const r = await cluster.run(['add-namespace', 'ns1', '--mesh-namespace', mesh, '--yes'], {kubeconfig: cluster.restrictedKubeconfig})
     expect(r.exitCode).toBe(4)
-    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('warning:'))
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('warning:'))
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(/^error: forbidden: you cannot create servicemeshmemberrolls\.maistra\.io in namespace /)
     expect(lines[0]).toContain('User "restricted"')
   })
 
-  it('--kourier creates the guide\'s NetworkPolicy in each namespace; remove-namespace --kourier removes both', async () => {
+  it("--kourier creates the guide's NetworkPolicy in each namespace; remove-namespace --kourier removes both", async () => {
     const mesh = await meshNamespace()
     const app = uniqueName('kourier')
     await createNamespace(cluster.client, app)
@@ -172,7 +180,10 @@ describe('add-namespace against a real API server', () => {
   it('reports an unreachable API server in one line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'knmesh-'))
     const kc = join(dir, 'kubeconfig')
-    writeFileSync(kc, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`)
+    writeFileSync(
+      kc,
+      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`,
+    )
     const down = await knmesh(['add-namespace', 'a', '--yes'], {kubeconfig: kc})
     expect(down.exitCode).toBe(4)
     expect(down.stderr.trim()).toMatch(/^error: cannot reach the API server at https:\/\/127\.0\.0\.1:1 .*ECONNREFUSED$/)

@@ -45,12 +45,21 @@ async function withoutIstioValidation(write: () => Promise<unknown>): Promise<vo
 }
 const meta = (name: string, namespace?: string, extra: Record<string, unknown> = {}) => ({name, ...(namespace ? {namespace} : {}), ...extra})
 const deployment = (namespace: string, name: string, labels: Record<string, string>): KObject => ({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(name, namespace),
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: meta(name, namespace),
   spec: {replicas: 0, selector: {matchLabels: labels}, template: {metadata: {labels}, spec: {containers: [{name: 'c', image: 'x'}]}}},
 })
-const ap = (namespace: string, name: string, spec: Record<string, unknown>): KObject => ({apiVersion: 'security.istio.io/v1beta1', kind: 'AuthorizationPolicy', metadata: meta(name, namespace), spec})
+const ap = (namespace: string, name: string, spec: Record<string, unknown>): KObject => ({
+  apiVersion: 'security.istio.io/v1beta1',
+  kind: 'AuthorizationPolicy',
+  metadata: meta(name, namespace),
+  spec,
+})
 const ksvc = (namespace: string, name: string, annotations: Record<string, string>, container: Record<string, unknown> = {}): KObject => ({
-  apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: meta(name, namespace),
+  apiVersion: 'serving.knative.dev/v1',
+  kind: 'Service',
+  metadata: meta(name, namespace),
   spec: {template: {metadata: {annotations}, spec: {containers: [{image: 'quay.io/example/app', ...container}]}}},
 })
 const INJECT = {'sidecar.istio.io/inject': 'true', 'sidecar.istio.io/rewriteAppHTTPProbers': 'true'}
@@ -72,7 +81,9 @@ describe('analyze on a real API server', () => {
     expect(warned.stdout.split('\n')[0]).toBe('Warning [KNM0304] (ServiceMeshMemberRoll istio-system/default) ghost is pending in the member roll')
     const strict = await cluster.run(['analyze', '--fail-threshold', 'warning', '-o', 'yaml'])
     expect(strict.exitCode).toBe(1)
-    expect(strict.stdout).toMatch(/^meshNamespace: istio-system\nsummary:\n  Error: 0\n  Warning: 1\n  Info: 0\nfindings:\n  - code: KNM0304\n    severity: Warning\n/)
+    expect(strict.stdout).toMatch(
+      /^meshNamespace: istio-system\nsummary:\n  Error: 0\n  Warning: 1\n  Info: 0\nfindings:\n  - code: KNM0304\n    severity: Warning\n/,
+    )
     expect(strict.stderr).toBe('error: analyze found issues at or above warning severity')
     await status(Kinds.ServiceMeshMemberRoll, 'default', M, {status: {pendingMembers: []}})
   }, 180_000)
@@ -83,30 +94,84 @@ describe('analyze on a real API server', () => {
     // Control plane: strict mTLS, gateway pods deployed, member roll with apps pending.
     await c.mergePatch(Kinds.ServiceMeshControlPlane, 'basic', M, {spec: {security: {dataPlane: {mtls: true}}}})
     await c.mergePatch(Kinds.ServiceMeshMemberRoll, 'default', M, {spec: {members: ['knative-serving', 'knative-eventing', 'apps', 'alpha-1']}})
-    await status(Kinds.ServiceMeshMemberRoll, 'default', M, {status: {configuredMembers: ['knative-serving', 'knative-eventing', 'alpha-1'], pendingMembers: ['apps']}})
+    await status(Kinds.ServiceMeshMemberRoll, 'default', M, {
+      status: {configuredMembers: ['knative-serving', 'knative-eventing', 'alpha-1'], pendingMembers: ['apps']},
+    })
     await create(deployment(M, 'istio-ingressgateway', {app: 'istio-ingressgateway', istio: 'ingressgateway', knative: 'ingressgateway'}))
     await create(deployment('knative-serving', 'activator', {app: 'activator', 'app.kubernetes.io/component': 'activator'}))
     // Gateways: the guide's two, one foreign 443 "*", one with a typo'd selector; the credential Secret is Opaque.
     await create(desiredIngressGateway(null, 'wildcard-certs'))
     await create(desiredLocalGateway(null))
-    await create({apiVersion: 'networking.istio.io/v1alpha3', kind: 'Gateway', metadata: meta('wild', 'apps'), spec: {selector: {istio: 'ingressgateway'}, servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'apps-cert'}}]}})
-    await create({apiVersion: 'networking.istio.io/v1alpha3', kind: 'Gateway', metadata: meta('typo', 'apps'), spec: {selector: {istio: 'ingresgateway'}, servers: [{port: {number: 80, name: 'http', protocol: 'HTTP'}, hosts: ['shop.example.com']}]}})
+    await create({
+      apiVersion: 'networking.istio.io/v1alpha3',
+      kind: 'Gateway',
+      metadata: meta('wild', 'apps'),
+      spec: {
+        selector: {istio: 'ingressgateway'},
+        servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'apps-cert'}}],
+      },
+    })
+    await create({
+      apiVersion: 'networking.istio.io/v1alpha3',
+      kind: 'Gateway',
+      metadata: meta('typo', 'apps'),
+      spec: {selector: {istio: 'ingresgateway'}, servers: [{port: {number: 80, name: 'http', protocol: 'HTTP'}, hosts: ['shop.example.com']}]},
+    })
     await create({apiVersion: 'v1', kind: 'Secret', metadata: meta('wildcard-certs', M), type: 'Opaque', data: {password: 'eA=='}})
     await create({apiVersion: 'v1', kind: 'Secret', metadata: meta('apps-cert', M), type: 'kubernetes.io/tls', data: {'tls.crt': 'eA==', 'tls.key': 'eA=='}})
     const local = desiredLocalGatewayService(null, M)
     delete local.metadata.labels!['experimental.istio.io/disable-gateway-port-translation']
     await create(local)
-    await create({apiVersion: 'v1', kind: 'Service', metadata: meta('istio-ingressgateway', M, {labels: {knative: 'ingressgateway'}}), spec: {ports: [{name: 'https', port: 443}]}})
+    await create({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta('istio-ingressgateway', M, {labels: {knative: 'ingressgateway'}}),
+      spec: {ports: [{name: 'https', port: 443}]},
+    })
     // KnativeServing: Istio on, autoscaler without sidecar, a typo'd local-gateway host; config-istio edited by hand.
     const config = istioGatewayConfig(M)
-    await c.mergePatch(Kinds.KnativeServing, 'knative-serving', 'knative-serving', {spec: {ingress: {istio: {enabled: true}}, deployments: [{name: 'activator', annotations: INJECT}], config: {istio: {...config, 'local-gateway.knative-serving.knative-local-gateway': 'knative-local-gateway.istio-sytem.svc.cluster.local'}}}})
-    await create({apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('config-istio', 'knative-serving'), data: {...config, 'gateway.knative-serving.knative-ingress-gateway': 'my-gateway.istio-system.svc.cluster.local'}})
+    await c.mergePatch(Kinds.KnativeServing, 'knative-serving', 'knative-serving', {
+      spec: {
+        ingress: {istio: {enabled: true}},
+        deployments: [{name: 'activator', annotations: INJECT}],
+        config: {istio: {...config, 'local-gateway.knative-serving.knative-local-gateway': 'knative-local-gateway.istio-sytem.svc.cluster.local'}},
+      },
+    })
+    await create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: meta('config-istio', 'knative-serving'),
+      data: {...config, 'gateway.knative-serving.knative-ingress-gateway': 'my-gateway.istio-system.svc.cluster.local'},
+    })
     // Kafka: bootstrap on 9092, the ServiceEntry repeats names and lacks 9092.
-    await create({apiVersion: 'operator.serverless.openshift.io/v1alpha1', kind: 'KnativeKafka', metadata: meta('knative-kafka', 'knative-eventing'), spec: {channel: {enabled: true, bootstrapServers: 'my-kafka.kafka:9092'}, source: {enabled: true}, broker: {enabled: false, defaultConfig: {bootstrapServers: 'my-kafka.kafka:9092'}}, sink: {enabled: false}}})
+    await create({
+      apiVersion: 'operator.serverless.openshift.io/v1alpha1',
+      kind: 'KnativeKafka',
+      metadata: meta('knative-kafka', 'knative-eventing'),
+      spec: {
+        channel: {enabled: true, bootstrapServers: 'my-kafka.kafka:9092'},
+        source: {enabled: true},
+        broker: {enabled: false, defaultConfig: {bootstrapServers: 'my-kafka.kafka:9092'}},
+        sink: {enabled: false},
+      },
+    })
     // Istio's webhook refuses repeated port names on create, so such an object only exists where it was
     // stored while validation was off (istiod not yet ready, or failurePolicy Ignore): made so here.
     await withoutIstioValidation(() =>
-      create({apiVersion: 'networking.istio.io/v1alpha3', kind: 'ServiceEntry', metadata: meta('kafka-cluster', 'knative-eventing'), spec: {hosts: ['my-kafka.kafka'], location: 'MESH_EXTERNAL', resolution: 'NONE', ports: [{number: 9093, name: 'tcp-tls', protocol: 'TCP'}, {number: 9096, name: 'tcp-tls', protocol: 'TCP'}]}}),
+      create({
+        apiVersion: 'networking.istio.io/v1alpha3',
+        kind: 'ServiceEntry',
+        metadata: meta('kafka-cluster', 'knative-eventing'),
+        spec: {
+          hosts: ['my-kafka.kafka'],
+          location: 'MESH_EXTERNAL',
+          resolution: 'NONE',
+          ports: [
+            {number: 9093, name: 'tcp-tls', protocol: 'TCP'},
+            {number: 9096, name: 'tcp-tls', protocol: 'TCP'},
+          ],
+        },
+      }),
     )
     // Knative Services: one without the sidecar, one with a typo, one stuck waiting for the load balancer, one asking 4 GPUs.
     await create(ksvc('alpha-1', 'bare', {}))
@@ -122,7 +187,12 @@ describe('analyze on a real API server', () => {
     await status(Kinds.Node, 'gpu-1', undefined, {status: {allocatable: {'nvidia.com/gpu': '2'}, capacity: {'nvidia.com/gpu': '2'}}})
     // mTLS: a PERMISSIVE namespace, port exceptions without 9090.
     await create({apiVersion: 'security.istio.io/v1beta1', kind: 'PeerAuthentication', metadata: meta('loose', 'alpha-1'), spec: {mtls: {mode: 'PERMISSIVE'}}})
-    await create({apiVersion: 'security.istio.io/v1beta1', kind: 'PeerAuthentication', metadata: meta('ports', 'knative-serving'), spec: {selector: {matchLabels: {app: 'activator'}}, portLevelMtls: {'8444': {mode: 'PERMISSIVE'}}}})
+    await create({
+      apiVersion: 'security.istio.io/v1beta1',
+      kind: 'PeerAuthentication',
+      metadata: meta('ports', 'knative-serving'),
+      spec: {selector: {matchLabels: {app: 'activator'}}, portLevelMtls: {'8444': {mode: 'PERMISSIVE'}}},
+    })
     // Authorization: the defaults without the activator's, a tenant with a changed policy, a dead selector, a rule-less selector, a mesh-wide deny.
     for (const p of defaultPolicies(M).filter((x) => x.metadata.name !== 'allow-traffic-to-activator')) await create(p)
     const tenant = renderTenant({name: 'alpha', namespaces: ['alpha-1'], meshNamespace: M, clusterDomain: 'cluster.local', serving: true, eventing: false})
@@ -131,7 +201,12 @@ describe('analyze on a real API server', () => {
     await create(ap('knative-serving', 'to-activatr', {selector: {matchLabels: {app: 'activatr'}}, rules: [{from: [{source: {namespaces: ['apps']}}]}]}))
     await create(ap('alpha-1', 'no-rules', {action: 'ALLOW', selector: {matchLabels: {'serving.knative.dev/service': 'bare'}}}))
     // Operator ownership: the monitoring NetworkPolicy with another selector.
-    await create({apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: meta('allow-from-openshift-monitoring-ns', 'knative-serving'), spec: {podSelector: {matchLabels: {app: 'activator'}}, ingress: [{from: [{namespaceSelector: {matchLabels: {name: 'openshift-monitoring'}}}]}]}})
+    await create({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: meta('allow-from-openshift-monitoring-ns', 'knative-serving'),
+      spec: {podSelector: {matchLabels: {app: 'activator'}}, ingress: [{from: [{namespaceSelector: {matchLabels: {name: 'openshift-monitoring'}}}]}]},
+    })
 
     const r = await cluster.run(['analyze', '-o', 'json'])
     expect(r.exitCode, r.stderr).toBe(1)
@@ -141,7 +216,10 @@ describe('analyze on a real API server', () => {
     expect(objs('KNM0101')).toEqual([['Gateway apps/wild', 'Gateway knative-serving/knative-ingress-gateway']])
     expect(objs('KNM0102')).toEqual([['Gateway knative-serving/knative-ingress-gateway', 'Secret istio-system/wildcard-certs']])
     expect(objs('KNM0103')).toEqual([['Gateway apps/typo']])
-    expect(objs('KNM0104')).toEqual([['ConfigMap knative-serving/config-istio', 'Service istio-system/my-gateway'], ['KnativeServing knative-serving/knative-serving', 'Service istio-sytem/knative-local-gateway']])
+    expect(objs('KNM0104')).toEqual([
+      ['ConfigMap knative-serving/config-istio', 'Service istio-system/my-gateway'],
+      ['KnativeServing knative-serving/knative-serving', 'Service istio-sytem/knative-local-gateway'],
+    ])
     expect(objs('KNM0105')).toEqual([['Service istio-system/knative-local-gateway', 'Gateway knative-serving/knative-local-gateway']])
     expect(objs('KNM0201')).toEqual([['ServiceEntry knative-eventing/kafka-cluster']])
     expect(objs('KNM0202')).toEqual([['KnativeKafka knative-eventing/knative-kafka', 'ServiceEntry knative-eventing/kafka-cluster']])
@@ -157,8 +235,17 @@ describe('analyze on a real API server', () => {
     expect(by('KNM0503')[0].message).toBe('tenant alpha (alpha-1): 1 policies differ from the chart: different alpha-1/allow-wait-for-drain')
     expect(by('KNM0504').map((f) => f.message)).toEqual(['deny-all-by-default denies everything in knative-serving, and allow-traffic-to-activator is missing'])
     expect(objs('KNM0601')).toEqual([['NetworkPolicy knative-serving/allow-from-openshift-monitoring-ns']])
-    expect(by('KNM0602').map((f) => f.message.split(' is ')[0])).toEqual(['data["gateway.knative-serving.knative-ingress-gateway"]', 'data["local-gateway.knative-serving.knative-local-gateway"]'])
-    expect(objs('KNM0701')).toEqual([['Service.serving.knative.dev alpha-1/hello', 'Ingress.networking.internal.knative.dev alpha-1/hello', 'AuthorizationPolicy knative-serving/deny-all-by-default']])
+    expect(by('KNM0602').map((f) => f.message.split(' is ')[0])).toEqual([
+      'data["gateway.knative-serving.knative-ingress-gateway"]',
+      'data["local-gateway.knative-serving.knative-local-gateway"]',
+    ])
+    expect(objs('KNM0701')).toEqual([
+      [
+        'Service.serving.knative.dev alpha-1/hello',
+        'Ingress.networking.internal.knative.dev alpha-1/hello',
+        'AuthorizationPolicy knative-serving/deny-all-by-default',
+      ],
+    ])
     expect(objs('KNM0702')).toEqual([['Service.serving.knative.dev alpha-1/llm']])
     expect(by('KNM0504')[0].fix).toBe('kubectl knmesh tenant-authz --defaults')
     expect(out.summary.Error).toBe(out.findings.filter((f) => f.severity === 'Error').length)
@@ -168,7 +255,9 @@ describe('analyze on a real API server', () => {
     const human = await cluster.run(['analyze'])
     expect(human.exitCode).toBe(1)
     const lines = human.stdout.split('\n').filter((l) => /^(Error|Warning|Info) \[/.test(l))
-    expect(lines).toContain('Error [KNM0101] (Gateway apps/wild) binds port 443 with host "*" on the same gateway pods as knative-serving/knative-ingress-gateway: Knative Services stop being reachable over HTTPS')
+    expect(lines).toContain(
+      'Error [KNM0101] (Gateway apps/wild) binds port 443 with host "*" on the same gateway pods as knative-serving/knative-ingress-gateway: Knative Services stop being reachable over HTTPS',
+    )
     expect(lines.findIndex((l) => l.startsWith('Warning'))).toBeGreaterThan(lines.findLastIndex((l) => l.startsWith('Error')))
     const st = await cluster.run(['status', '-o', 'json'])
     expect(JSON.parse(st.stdout).rows.find((x: {area: string}) => x.area === 'analyze')).toMatchObject({state: 'failure', fix: 'kubectl knmesh analyze'})

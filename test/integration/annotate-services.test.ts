@@ -41,14 +41,24 @@ describe('annotate-services against a real API server (guide 1.4.4)', () => {
     const outside = uniqueName('ann-out')
     for (const ns of [a, b, outside]) await createNamespace(cluster.client, ns)
     const m = await mesh(cluster.client, ['knative-serving', 'knative-eventing', a, b])
-    for (const [ns, name] of [[a, 'hello'], [a, 'world'], [b, 'hello'], [outside, 'stray']]) await cluster.client.create(ksvc(ns, name))
+    for (const [ns, name] of [
+      [a, 'hello'],
+      [a, 'world'],
+      [b, 'hello'],
+      [outside, 'stray'],
+    ])
+      await cluster.client.create(ksvc(ns, name))
 
     const r = await cluster.run(['annotate-services', '--all-members', '--mesh-namespace', m, '--yes'])
     expect(r.stderr).toBe('')
     expect(r.exitCode).toBe(0)
     expect(r.stdout).toContain(`3 Knative Service(s) will roll out a new revision (the revision template changes): ${a}/hello, ${a}/world, ${b}/hello`)
 
-    for (const [ns, name] of [[a, 'hello'], [a, 'world'], [b, 'hello']]) {
+    for (const [ns, name] of [
+      [a, 'hello'],
+      [a, 'world'],
+      [b, 'hello'],
+    ]) {
       const svc = (await cluster.client.get(Kinds.KnativeService, name, ns))!
       expect(svc.metadata.annotations).toMatchObject({...GUIDE_SERVICE_ANNOTATIONS, 'example.com/team': 'payments'})
       expect(svc.spec.template.metadata.annotations).toEqual({...GUIDE_TEMPLATE_ANNOTATIONS, 'autoscaling.knative.dev/min-scale': '1'})
@@ -65,7 +75,9 @@ describe('annotate-services against a real API server (guide 1.4.4)', () => {
     try {
       const once = await cluster.run(['annotate-services', '--all-members', '--mesh-namespace', m, '--dry-run=client'], {kubeconfig: proxy.kubeconfig})
       expect(once.exitCode, once.stderr).toBe(0)
-      expect(proxy.exchanges.filter((e) => e.method === 'GET' && e.path === `/apis/maistra.io/v1/namespaces/${m}/servicemeshmemberrolls/default`)).toHaveLength(1)
+      expect(proxy.exchanges.filter((e) => e.method === 'GET' && e.path === `/apis/maistra.io/v1/namespaces/${m}/servicemeshmemberrolls/default`)).toHaveLength(
+        1,
+      )
     } finally {
       await proxy.close()
     }
@@ -87,7 +99,9 @@ describe('annotate-services against a real API server (guide 1.4.4)', () => {
     const one = await cluster.run(['annotate-services', 'one', '-n', inMesh, '--mesh-namespace', m, '--yes'])
     expect(one.exitCode).toBe(0)
     expect((await cluster.client.get(Kinds.KnativeService, 'one', inMesh))!.spec.template.metadata.annotations).toMatchObject(GUIDE_TEMPLATE_ANNOTATIONS)
-    expect((await cluster.client.get(Kinds.KnativeService, 'two', inMesh))!.spec.template.metadata.annotations).toEqual({'autoscaling.knative.dev/min-scale': '1'})
+    expect((await cluster.client.get(Kinds.KnativeService, 'two', inMesh))!.spec.template.metadata.annotations).toEqual({
+      'autoscaling.knative.dev/min-scale': '1',
+    })
 
     const both = await cluster.run(['annotate-services', '--namespaces', `${inMesh},${out}`, '--mesh-namespace', m, '--yes'])
     expect(both.exitCode).toBe(0)

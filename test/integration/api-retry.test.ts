@@ -58,7 +58,10 @@ describe('Retry-After on a real API server behind a fault proxy', () => {
     await createNamespace(cluster.client, ns)
     const {proxy, client} = await through((r) => (r.method === 'POST' && r.n === 1 ? INITIALIZING : undefined))
     await client.create(secret(ns, 'once'))
-    expect(proxy.log.map((e) => [e.method, e.status])).toEqual([['POST', 429], ['POST', 201]])
+    expect(proxy.log.map((e) => [e.method, e.status])).toEqual([
+      ['POST', 429],
+      ['POST', 201],
+    ])
     expect((await cluster.client.get(Kinds.Secret, 'once', ns))?.data).toEqual({a: 'MQ=='})
   })
 
@@ -84,19 +87,38 @@ describe('Retry-After on a real API server behind a fault proxy', () => {
       return {status: 500, retryAfter: '1', message: 'etcdserver: leader changed'}
     })
     expect((await client.get(Kinds.Secret, 'idem', ns))?.data).toEqual({a: 'MQ=='})
-    await client.patch(Kinds.Secret, 'idem', ns, [{op: 'replace', path: '/data/a', value: 'Mg=='}, {op: 'replace', path: '/metadata/resourceVersion', value: live.metadata.resourceVersion}])
+    await client.patch(Kinds.Secret, 'idem', ns, [
+      {op: 'replace', path: '/data/a', value: 'Mg=='},
+      {op: 'replace', path: '/metadata/resourceVersion', value: live.metadata.resourceVersion},
+    ])
     await client.mergePatch(Kinds.Secret, 'idem', ns, {metadata: {labels: {x: 'y'}}})
     await client.delete(Kinds.Secret, 'idem', ns)
-    expect(proxy.log.map((e) => [e.method, e.status])).toEqual([['GET', 500], ['GET', 200], ['PATCH', 500], ['PATCH', 200], ['PATCH', 200], ['DELETE', 500], ['DELETE', 200]])
+    expect(proxy.log.map((e) => [e.method, e.status])).toEqual([
+      ['GET', 500],
+      ['GET', 200],
+      ['PATCH', 500],
+      ['PATCH', 200],
+      ['PATCH', 200],
+      ['DELETE', 500],
+      ['DELETE', 200],
+    ])
     expect(await cluster.client.get(Kinds.Secret, 'idem', ns)).toBeNull()
   }, 30_000)
 
   it('is bounded: 10 retries (11 requests), then the last answer as one line (exit 4); no Retry-After, no retry', async () => {
-    const {proxy, client} = await through((r) => (r.path.includes('/secrets/always') ? {status: 429, retryAfter: '0', message: 'too many requests, please try again later'} : r.path.includes('/secrets/bare') ? {status: 503, message: 'unavailable'} : undefined))
+    const {proxy, client} = await through((r) =>
+      r.path.includes('/secrets/always')
+        ? {status: 429, retryAfter: '0', message: 'too many requests, please try again later'}
+        : r.path.includes('/secrets/bare')
+          ? {status: 503, message: 'unavailable'}
+          : undefined,
+    )
     const err = await client.get(Kinds.Secret, 'always', 'default').catch((e) => e)
     expect(err).toBeInstanceOf(KubeError)
     expect(err.exitCode).toBe(4)
-    expect(err.message).toBe('get secrets in namespace default failed: too many requests, please try again later (still 429 after 10 retries honouring Retry-After)')
+    expect(err.message).toBe(
+      'get secrets in namespace default failed: too many requests, please try again later (still 429 after 10 retries honouring Retry-After)',
+    )
     expect(proxy.log.filter((e) => e.path.includes('/always')).length).toBe(11)
     const bare = await client.get(Kinds.Secret, 'bare', 'default').catch((e) => e)
     expect(bare.status).toBe(503)
@@ -109,7 +131,10 @@ describe('Retry-After on a real API server behind a fault proxy', () => {
     let resets = 0
     const {proxy, client} = await through((r) => (resets++ < 1 || r.method === 'POST' ? 'reset' : undefined))
     expect(await client.get(Kinds.Namespace, ns)).not.toBeNull()
-    expect(proxy.log.map((e) => [e.method, e.status])).toEqual([['GET', 0], ['GET', 200]])
+    expect(proxy.log.map((e) => [e.method, e.status])).toEqual([
+      ['GET', 0],
+      ['GET', 200],
+    ])
     const err = await client.create(secret(ns, 'reset')).catch((e) => e)
     expect(err.message).toMatch(/^cannot reach the API server at https:\/\/127\.0\.0\.1:\d+ \(.*context "admin".*\): ECONNRESET$/)
     expect(proxy.log.filter((e) => e.method === 'POST')).toHaveLength(1)

@@ -47,7 +47,11 @@ function clientCert(cn: string, orgs: string[]): {cert: string; key: string} {
   cert.validity.notAfter = new Date(Date.now() + 24 * 3600_000)
   cert.setSubject([{name: 'commonName', value: cn}, ...orgs.map((o) => ({name: 'organizationName', value: o}))])
   cert.setIssuer(clientCa.cert.subject.attributes)
-  cert.setExtensions([{name: 'basicConstraints', cA: false}, {name: 'keyUsage', digitalSignature: true, keyEncipherment: true}, {name: 'extKeyUsage', clientAuth: true}])
+  cert.setExtensions([
+    {name: 'basicConstraints', cA: false},
+    {name: 'keyUsage', digitalSignature: true, keyEncipherment: true},
+    {name: 'extKeyUsage', clientAuth: true},
+  ])
   cert.sign(clientCa.key, forge.md.sha256.create())
   return {cert: pem(cert), key: forge.pki.privateKeyToPem(keys.privateKey)}
 }
@@ -62,13 +66,21 @@ function makeCa(): {cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey} 
   const subject = [{name: 'commonName', value: 'knmesh-test-client-ca'}]
   cert.setSubject(subject)
   cert.setIssuer(subject)
-  cert.setExtensions([{name: 'basicConstraints', cA: true, critical: true}, {name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true}])
+  cert.setExtensions([
+    {name: 'basicConstraints', cA: true, critical: true},
+    {name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true},
+  ])
   cert.sign(keys.privateKey, forge.md.sha256.create())
   return {cert, key: keys.privateKey}
 }
 
 /** Writes `<work>/<name>/config` with one cluster, user and context ("ctx"); returns its path. */
-function kubeconfig(name: string, cluster: Record<string, unknown>, user: Record<string, unknown>, extra: {files?: Record<string, string>; mode?: number} = {}): string {
+function kubeconfig(
+  name: string,
+  cluster: Record<string, unknown>,
+  user: Record<string, unknown>,
+  extra: {files?: Record<string, string>; mode?: number} = {},
+): string {
   const dir = join(work, name)
   mkdirSync(dir, {recursive: true})
   for (const [f, text] of Object.entries(extra.files ?? {})) {
@@ -119,7 +131,9 @@ async function run(tool: 'kubectl' | 'knmesh', r: Run): Promise<Outcome> {
 async function same(row: string, r: Run, expected: UserInfo): Promise<{kubectl: Outcome; knmesh: Outcome}> {
   const [k, n] = await Promise.all([run('kubectl', r), run('knmesh', r)])
   const ok = k.exitCode === 0 && n.exitCode === 0 && JSON.stringify(k.user) === JSON.stringify(n.user)
-  results.push(`${row.padEnd(44)} kubectl: ${k.exitCode === 0 ? k.user!.username : `exit ${k.exitCode}`}  knmesh: ${n.exitCode === 0 ? n.user!.username : `exit ${n.exitCode}`}  ${ok ? 'same' : 'DIFFERENT'}`)
+  results.push(
+    `${row.padEnd(44)} kubectl: ${k.exitCode === 0 ? k.user!.username : `exit ${k.exitCode}`}  knmesh: ${n.exitCode === 0 ? n.user!.username : `exit ${n.exitCode}`}  ${ok ? 'same' : 'DIFFERENT'}`,
+  )
   expect(k.exitCode, `kubectl: ${k.stderr}`).toBe(0)
   expect(n.exitCode, `knmesh: ${n.stderr}`).toBe(0)
   expect(n.user).toEqual(k.user)
@@ -130,7 +144,9 @@ async function same(row: string, r: Run, expected: UserInfo): Promise<{kubectl: 
 /** Both tools must fail; knmesh with exit 4 and a message matching `knmeshSays`. */
 async function bothFail(row: string, r: Run, kubectlSays: RegExp, knmeshSays: RegExp): Promise<{kubectl: Outcome; knmesh: Outcome}> {
   const [k, n] = await Promise.all([run('kubectl', r), run('knmesh', r)])
-  results.push(`${row.padEnd(44)} kubectl: exit ${k.exitCode}  knmesh: exit ${n.exitCode}  ${k.exitCode !== 0 && n.exitCode !== 0 ? 'both refused' : 'DIFFERENT'}`)
+  results.push(
+    `${row.padEnd(44)} kubectl: exit ${k.exitCode}  knmesh: exit ${n.exitCode}  ${k.exitCode !== 0 && n.exitCode !== 0 ? 'both refused' : 'DIFFERENT'}`,
+  )
   expect(k.exitCode).not.toBe(0)
   expect(k.stderr).toMatch(kubectlSays)
   expect(n.exitCode, n.stderr).toBe(4)
@@ -169,14 +185,23 @@ describe('connection matrix: kubectl and knmesh see the same identity', {timeout
 
   it('client certificate and key files (relative paths)', async () => {
     const {cert, key} = clientCert('cert-user', ['cert-group'])
-    const kc = kubeconfig('certfiles', {'certificate-authority': cp.caFile}, {'client-certificate': 'pki/user.crt', 'client-key': 'pki/user.key'}, {files: {'pki/user.crt': cert, 'pki/user.key': key}})
+    const kc = kubeconfig(
+      'certfiles',
+      {'certificate-authority': cp.caFile},
+      {'client-certificate': 'pki/user.crt', 'client-key': 'pki/user.key'},
+      {files: {'pki/user.crt': cert, 'pki/user.key': key}},
+    )
     await same('client-certificate/client-key files', {kubeconfig: kc}, {username: 'cert-user', groups: ['cert-group', 'system:authenticated']})
   })
 
   it('client certificate and key data', async () => {
     const {cert, key} = clientCert('cert-data-user', ['g1', 'g2'])
     const b64 = (s: string) => Buffer.from(s).toString('base64')
-    const kc = kubeconfig('certdata', {'certificate-authority-data': b64(readFileSync(cp.caFile, 'utf8'))}, {'client-certificate-data': b64(cert), 'client-key-data': b64(key)})
+    const kc = kubeconfig(
+      'certdata',
+      {'certificate-authority-data': b64(readFileSync(cp.caFile, 'utf8'))},
+      {'client-certificate-data': b64(cert), 'client-key-data': b64(key)},
+    )
     await same('client-certificate-data/client-key-data', {kubeconfig: kc}, {username: 'cert-data-user', groups: ['g1', 'g2', 'system:authenticated']})
   })
 
@@ -185,7 +210,14 @@ describe('connection matrix: kubectl and knmesh see the same identity', {timeout
     const kc = kubeconfig(
       'execv1',
       {'certificate-authority': cp.caFile},
-      {exec: {apiVersion: 'client.authentication.k8s.io/v1', command: './bin/token-plugin', interactiveMode: 'Never', env: [{name: 'PLUGIN_TOKEN', value: cp.restrictedToken}]}},
+      {
+        exec: {
+          apiVersion: 'client.authentication.k8s.io/v1',
+          command: './bin/token-plugin',
+          interactiveMode: 'Never',
+          env: [{name: 'PLUGIN_TOKEN', value: cp.restrictedToken}],
+        },
+      },
       {files: {'bin/token-plugin': script}, mode: 0o755},
     )
     await same('exec v1 (token)', {kubeconfig: kc}, RESTRICTED)
@@ -193,7 +225,11 @@ describe('connection matrix: kubectl and knmesh see the same identity', {timeout
 
   it('exec plugin, client.authentication.k8s.io/v1beta1 (client certificate, args)', async () => {
     const {cert, key} = clientCert('exec-cert-user', ['exec-group'])
-    const cred = JSON.stringify({apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: {clientCertificateData: cert, clientKeyData: key}})
+    const cred = JSON.stringify({
+      apiVersion: 'client.authentication.k8s.io/v1beta1',
+      kind: 'ExecCredential',
+      status: {clientCertificateData: cert, clientKeyData: key},
+    })
     const kc = kubeconfig(
       'execv1beta1',
       {'certificate-authority': cp.caFile},
@@ -211,7 +247,17 @@ describe('connection matrix: kubectl and knmesh see the same identity', {timeout
       const kc = kubeconfig(
         `execcache-${expires.slice(0, 4)}`,
         {'certificate-authority': cp.caFile},
-        {exec: {apiVersion: 'client.authentication.k8s.io/v1', command: './plugin', interactiveMode: 'IfAvailable', env: [{name: 'PLUGIN_TOKEN', value: cp.adminToken}, {name: 'EXPIRES', value: expires}]}},
+        {
+          exec: {
+            apiVersion: 'client.authentication.k8s.io/v1',
+            command: './plugin',
+            interactiveMode: 'IfAvailable',
+            env: [
+              {name: 'PLUGIN_TOKEN', value: cp.adminToken},
+              {name: 'EXPIRES', value: expires},
+            ],
+          },
+        },
         {files: {plugin: script}, mode: 0o755},
       )
       // precheck on a cluster without the operators' CRDs: several discovery requests.
@@ -226,18 +272,28 @@ describe('connection matrix: kubectl and knmesh see the same identity', {timeout
     const past = await runs('2000-01-01T00:00:00Z')
     // One run when connecting (credentials are checked before the first request), then one per request.
     expect(past.plugin).toBe(past.requests + 1)
-    results.push(`${'exec cache (precheck, many requests)'.padEnd(44)} knmesh: ${future.plugin} plugin run for ${future.requests} requests; expired: ${past.plugin} for ${past.requests}`)
+    results.push(
+      `${'exec cache (precheck, many requests)'.padEnd(44)} knmesh: ${future.plugin} plugin run for ${future.requests} requests; expired: ${past.plugin} for ${past.requests}`,
+    )
   })
 
   it('certificate-authority relative to the kubeconfig file, run from another folder', async () => {
-    const kc = kubeconfig('relca', {'certificate-authority': 'ca/server.crt'}, {token: cp.adminToken}, {files: {'ca/server.crt': readFileSync(cp.caFile, 'utf8')}})
+    const kc = kubeconfig(
+      'relca',
+      {'certificate-authority': 'ca/server.crt'},
+      {token: cp.adminToken},
+      {files: {'ca/server.crt': readFileSync(cp.caFile, 'utf8')}},
+    )
     await same('relative certificate-authority', {kubeconfig: kc, cwd: emptyHome}, ADMIN)
   })
 
   it('KUBECONFIG with several files: first file wins per name, current-context from the first that sets it', async () => {
     const a = join(work, 'merge-a')
     const b = join(work, 'merge-b')
-    writeFileSync(a, stringify({users: [{name: 'shared', user: {token: cp.restrictedToken}}], contexts: [{name: 'm', context: {cluster: 'only-in-b', user: 'shared'}}]}))
+    writeFileSync(
+      a,
+      stringify({users: [{name: 'shared', user: {token: cp.restrictedToken}}], contexts: [{name: 'm', context: {cluster: 'only-in-b', user: 'shared'}}]}),
+    )
     writeFileSync(
       b,
       stringify({
@@ -252,7 +308,11 @@ describe('connection matrix: kubectl and knmesh see the same identity', {timeout
 
   it('--as, --as-group (twice), --as-uid', async () => {
     const kc = kubeconfig('impersonate', {'certificate-authority': cp.caFile}, {token: cp.adminToken})
-    await same('--as/--as-group/--as-uid', {kubeconfig: kc, args: ['--as', 'alice', '--as-group', 'devs', '--as-group', 'ops', '--as-uid', 'alice-uid']}, {username: 'alice', uid: 'alice-uid', groups: ['devs', 'ops', 'system:authenticated']})
+    await same(
+      '--as/--as-group/--as-uid',
+      {kubeconfig: kc, args: ['--as', 'alice', '--as-group', 'devs', '--as-group', 'ops', '--as-uid', 'alice-uid']},
+      {username: 'alice', uid: 'alice-uid', groups: ['devs', 'ops', 'system:authenticated']},
+    )
   })
 
   it('impersonation from the kubeconfig (as, as-groups)', async () => {
@@ -261,7 +321,11 @@ describe('connection matrix: kubectl and knmesh see the same identity', {timeout
   })
 
   it('--server, --token and --certificate-authority with no kubeconfig at all', async () => {
-    await same('--server/--token/--certificate-authority', {args: ['--server', cp.server, '--token', cp.adminToken, '--certificate-authority', cp.caFile]}, ADMIN)
+    await same(
+      '--server/--token/--certificate-authority',
+      {args: ['--server', cp.server, '--token', cp.adminToken, '--certificate-authority', cp.caFile]},
+      ADMIN,
+    )
   })
 
   it('--token and --user/--cluster override the context', async () => {
@@ -295,7 +359,12 @@ describe('connection matrix: kubectl and knmesh see the same identity', {timeout
   it('--tls-server-name and tls-server-name: a name in the server certificate works, another is refused by both', async () => {
     const kc = kubeconfig('sni', {'certificate-authority': cp.caFile}, {token: cp.adminToken})
     await same('--tls-server-name kubernetes.default', {kubeconfig: kc, args: ['--tls-server-name', 'kubernetes.default']}, ADMIN)
-    await bothFail('--tls-server-name wrong.example: refused', {kubeconfig: kc, args: ['--tls-server-name', 'wrong.example']}, /wrong\.example/, /cannot reach the API server.*ERR_TLS_CERT_ALTNAME_INVALID/)
+    await bothFail(
+      '--tls-server-name wrong.example: refused',
+      {kubeconfig: kc, args: ['--tls-server-name', 'wrong.example']},
+      /wrong\.example/,
+      /cannot reach the API server.*ERR_TLS_CERT_ALTNAME_INVALID/,
+    )
     const kcWrong = kubeconfig('sni-kc', {'certificate-authority': cp.caFile, 'tls-server-name': 'wrong.example'}, {token: cp.adminToken})
     await bothFail('kubeconfig tls-server-name wrong: refused', {kubeconfig: kcWrong}, /wrong\.example/, /ERR_TLS_CERT_ALTNAME_INVALID/)
   })
@@ -325,7 +394,9 @@ describe('connection matrix: kubectl and knmesh see the same identity', {timeout
       const viaKubectl = connects.splice(0).filter((c) => c === target).length
       const n = await run('knmesh', {kubeconfig: kc})
       const viaKnmesh = connects.splice(0).filter((c) => c === target).length
-      results.push(`${'proxy-url (HTTP CONNECT)'.padEnd(44)} kubectl: ${k.user?.username ?? `exit ${k.exitCode}`} (${viaKubectl} CONNECT)  knmesh: ${n.user?.username ?? `exit ${n.exitCode}`} (${viaKnmesh} CONNECT)`)
+      results.push(
+        `${'proxy-url (HTTP CONNECT)'.padEnd(44)} kubectl: ${k.user?.username ?? `exit ${k.exitCode}`} (${viaKubectl} CONNECT)  knmesh: ${n.user?.username ?? `exit ${n.exitCode}`} (${viaKnmesh} CONNECT)`,
+      )
       expect(k.exitCode, k.stderr).toBe(0)
       expect(n.exitCode, n.stderr).toBe(0)
       expect(n.user).toEqual(k.user)
@@ -338,9 +409,17 @@ describe('connection matrix: kubectl and knmesh see the same identity', {timeout
 
   it('in-cluster service account (KUBERNETES_SERVICE_HOST/PORT + /var/run/secrets/kubernetes.io/serviceaccount, in a private mount namespace)', async () => {
     const admin = (o: Parameters<typeof apiRequest>[1]) => apiRequest(cp.server, {caFile: cp.caFile, token: cp.adminToken, ...o})
-    const sa = await admin({method: 'POST', path: '/api/v1/namespaces/default/serviceaccounts', body: {apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: 'incluster'}}})
+    const sa = await admin({
+      method: 'POST',
+      path: '/api/v1/namespaces/default/serviceaccounts',
+      body: {apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: 'incluster'}},
+    })
     expect([201, 409]).toContain(sa.status)
-    const tr = await admin({method: 'POST', path: '/api/v1/namespaces/default/serviceaccounts/incluster/token', body: {apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {expirationSeconds: 3600}}})
+    const tr = await admin({
+      method: 'POST',
+      path: '/api/v1/namespaces/default/serviceaccounts/incluster/token',
+      body: {apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {expirationSeconds: 3600}},
+    })
     expect(tr.status, tr.body).toBe(201)
     const src = join(work, 'sa-src')
     mkdirSync(src, {recursive: true})
@@ -348,7 +427,10 @@ describe('connection matrix: kubectl and knmesh see the same identity', {timeout
     copyFileSync(cp.caFile, join(src, 'ca.crt'))
     writeFileSync(join(src, 'namespace'), 'default')
     const wrapper = join(work, 'in-pod.sh')
-    writeFileSync(wrapper, `#!/bin/sh\nset -e\nmount -t tmpfs tmpfs /run\nmkdir -p /var/run/secrets/kubernetes.io/serviceaccount\ncp "${src}"/* /var/run/secrets/kubernetes.io/serviceaccount/\nexec "$@"\n`)
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nset -e\nmount -t tmpfs tmpfs /run\nmkdir -p /var/run/secrets/kubernetes.io/serviceaccount\ncp "${src}"/* /var/run/secrets/kubernetes.io/serviceaccount/\nexec "$@"\n`,
+    )
     chmodSync(wrapper, 0o755)
     const url = new URL(cp.server)
     await same(
@@ -362,7 +444,12 @@ describe('connection matrix: kubectl and knmesh see the same identity', {timeout
     // The API server has no basic-auth authenticator (removed in Kubernetes 1.19): the request is anonymous.
     const kc = kubeconfig('anon-basic', {'certificate-authority': cp.caFile}, {username: 'someone', password: 'secret'})
     // kubectl auth whoami hides the 403's text; kubectl get shows the server took it for system:anonymous.
-    const {knmesh} = await bothFail('anonymous (basic auth, not recognised)', {kubeconfig: kc}, /the selfsubjectreviews API is not enabled in the cluster or you do not have permission to call it/, /system:anonymous/)
+    const {knmesh} = await bothFail(
+      'anonymous (basic auth, not recognised)',
+      {kubeconfig: kc},
+      /the selfsubjectreviews API is not enabled in the cluster or you do not have permission to call it/,
+      /system:anonymous/,
+    )
     const get = await execa(cp.kubectl, ['get', '--raw', '/api/v1/namespaces'], {reject: false, stdin: 'ignore', env: {KUBECONFIG: kc, HOME: emptyHome}})
     expect(get.stderr).toContain('User "system:anonymous" cannot list resource "namespaces"')
     // whoami -o json: the error is one JSON line ({"error": {"message", "exitCode"}}).
@@ -375,7 +462,9 @@ describe('connection matrix: kubectl and knmesh see the same identity', {timeout
   it('a user without credentials: knmesh says no credentials were used (kubectl asks for a basic-auth user name on stdin instead)', async () => {
     const kc = kubeconfig('anon', {'certificate-authority': cp.caFile}, {})
     const [k, n] = await Promise.all([run('kubectl', {kubeconfig: kc}), run('knmesh', {kubeconfig: kc})])
-    results.push(`${'user without credentials'.padEnd(44)} kubectl: exit ${k.exitCode} (${k.stderr.trim()}: it prompts for a user name)  knmesh: exit ${n.exitCode} (anonymous, said so)`)
+    results.push(
+      `${'user without credentials'.padEnd(44)} kubectl: exit ${k.exitCode} (${k.stderr.trim()}: it prompts for a user name)  knmesh: exit ${n.exitCode} (anonymous, said so)`,
+    )
     // kubectl falls back to prompting for basic auth; with no terminal it reads EOF.
     expect(k.exitCode).not.toBe(0)
     expect(k.stderr.trim()).toBe('error: EOF')

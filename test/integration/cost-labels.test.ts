@@ -54,7 +54,7 @@ async function fakeRevisionPod(client: KubeClient, ksvc: KObject, revision: stri
 const rows = (stdout: string) => stdout.split('\n').map((l) => l.trim().split(/\s{2,}/))
 
 describe('cost-labels against a real API server', () => {
-  it('audits the guide\'s case: namespace app=my-domain misses Knative pods, found under app=<revision name>', async () => {
+  it("audits the guide's case: namespace app=my-domain misses Knative pods, found under app=<revision name>", async () => {
     const ns = uniqueName('cost')
     await createNamespace(cluster.client, ns, {app: 'my-domain', 'cost-center': 'cc-7'})
     const showcase = await knativeService(cluster.client, ns, 'showcase')
@@ -65,7 +65,9 @@ describe('cost-labels against a real API server', () => {
     expect(r.exitCode, r.stderr).toBe(0)
     const t = rows(r.stdout)
     expect(t[0]).toEqual(['NAMESPACE', 'LABEL', 'SET BY', 'SERVICES', 'COSTS FOUND UNDER', 'FIX'])
-    expect(t.slice(1)).toEqual([[ns, 'app=my-domain', 'Knative', 'showcase', 'app=showcase-00001, app=showcase-00002', `kubectl knmesh cost-labels -n ${ns} --set cost-domain=my-domain`]]) // issue 18 items 8, 11: runnable, named as called (was "knmesh … <another key>")
+    expect(t.slice(1)).toEqual([
+      [ns, 'app=my-domain', 'Knative', 'showcase', 'app=showcase-00001, app=showcase-00002', `kubectl knmesh cost-labels -n ${ns} --set cost-domain=my-domain`],
+    ]) // issue 18 items 8, 11: runnable, named as called (was "knmesh … <another key>")
 
     const json = await cluster.run(['cost-labels', '-n', ns, '-o', 'json', '--check'])
     expect(json.exitCode).toBe(1)
@@ -74,9 +76,18 @@ describe('cost-labels against a real API server', () => {
     const report = JSON.parse(json.stdout)
     expect(report.ok).toBe(false)
     expect(report.findings).toEqual([
-      expect.objectContaining({namespace: ns, key: 'app', value: 'my-domain', setBy: 'Knative', severity: 'warning', services: [{name: 'showcase', values: ['showcase-00001', 'showcase-00002']}]}),
+      expect.objectContaining({
+        namespace: ns,
+        key: 'app',
+        value: 'my-domain',
+        setBy: 'Knative',
+        severity: 'warning',
+        services: [{name: 'showcase', values: ['showcase-00001', 'showcase-00002']}],
+      }),
     ])
-    expect(report.findings[0].message).toContain('so cost queries by app=my-domain miss them; their costs are found under showcase: app=showcase-00001, app=showcase-00002')
+    expect(report.findings[0].message).toContain(
+      'so cost queries by app=my-domain miss them; their costs are found under showcase: app=showcase-00001, app=showcase-00002',
+    )
   })
 
   it('a namespace whose labels reach every revision pod is clean, and --check passes', async () => {
@@ -88,7 +99,7 @@ describe('cost-labels against a real API server', () => {
     expect(r.stdout.trim()).toBe(`no missed cost labels: the Knative revision pods of namespace ${ns} carry every namespace label`)
   })
 
-  it('--all-members audits the member roll\'s namespaces with the same number of requests for 2 or 6 of them', async () => {
+  it("--all-members audits the member roll's namespaces with the same number of requests for 2 or 6 of them", async () => {
     const mesh = uniqueName('mesh')
     await createNamespace(cluster.client, mesh)
     const members = Array.from({length: 6}, () => uniqueName('member'))
@@ -99,7 +110,12 @@ describe('cost-labels against a real API server', () => {
     }
     const smmr = async (list: string[]) => {
       const live = await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', mesh)
-      const body = {apiVersion: 'maistra.io/v1', kind: 'ServiceMeshMemberRoll', metadata: {name: 'default', namespace: mesh}, spec: {members: ['knative-serving', 'knative-eventing', ...list]}}
+      const body = {
+        apiVersion: 'maistra.io/v1',
+        kind: 'ServiceMeshMemberRoll',
+        metadata: {name: 'default', namespace: mesh},
+        spec: {members: ['knative-serving', 'knative-eventing', ...list]},
+      }
       if (live) await cluster.client.delete(Kinds.ServiceMeshMemberRoll, 'default', mesh)
       await cluster.client.create(body)
     }
@@ -128,7 +144,7 @@ describe('cost-labels against a real API server', () => {
     expect(requests(six.stderr)).toBeLessThanOrEqual(8)
   })
 
-  it('--set labels the namespace and its Knative Services\' revision templates, keeping the rest; a second run does nothing', async () => {
+  it("--set labels the namespace and its Knative Services' revision templates, keeping the rest; a second run does nothing", async () => {
     const ns = uniqueName('cost')
     await createNamespace(cluster.client, ns, {team: 'payments'})
     const a = await knativeService(cluster.client, ns, 'a', {team: 'checkout'})
@@ -151,7 +167,9 @@ describe('cost-labels against a real API server', () => {
     expect(liveA?.metadata.labels).toEqual({owner: 'web'})
     const liveB = await cluster.client.get(Kinds.KnativeService, 'b', ns)
     expect(liveB?.spec.template.metadata.labels).toEqual({team: 'payments', 'cost-center': 'my-domain'})
-    expect((await cluster.client.get(Kinds.KnativeService, 'untouched', other))?.spec.template.metadata).toEqual({annotations: {'sidecar.istio.io/inject': 'true'}})
+    expect((await cluster.client.get(Kinds.KnativeService, 'untouched', other))?.spec.template.metadata).toEqual({
+      annotations: {'sidecar.istio.io/inject': 'true'},
+    })
 
     const after = await cluster.run(['cost-labels', '-n', ns, '--check'])
     expect(after.exitCode, after.stdout).toBe(0)
@@ -192,7 +210,12 @@ describe('cost-labels against a real API server', () => {
     const audit = await cluster.run(['cost-labels', '-n', ns], {kubeconfig: cluster.restrictedKubeconfig})
     const set = await cluster.run(['cost-labels', '-n', ns, '--set', 'cc=1', '--yes'], {kubeconfig: cluster.restrictedKubeconfig})
     expect(set.exitCode).toBe(4)
-    expect(set.stderr.trim().split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1)
+    expect(
+      set.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('error:')),
+    ).toHaveLength(1)
     expect(set.stderr).toContain('error: forbidden: you cannot')
     // view (with the Knative aggregated roles the control plane installs) reads namespaces, pods and Knative Services.
     expect(audit.exitCode, audit.stderr).toBe(0)

@@ -10,8 +10,12 @@ describe('enable-metrics against a real API server (guide 1.5)', () => {
     const c = cluster.client
     // User fields that must survive.
     const ks = (await c.get(Kinds.KnativeServing, 'knative-serving', 'knative-serving'))!
-    await c.mergePatch(Kinds.KnativeServing, 'knative-serving', 'knative-serving', {spec: {config: {observability: {'logging.request-log-template': 'x'}, autoscaler: {'enable-scale-to-zero': 'false'}}}})
-    await c.mergePatch(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system', {spec: {proxy: {networking: {trafficControl: {inbound: {excludedPorts: [15020]}}}}, tracing: {type: 'None'}}})
+    await c.mergePatch(Kinds.KnativeServing, 'knative-serving', 'knative-serving', {
+      spec: {config: {observability: {'logging.request-log-template': 'x'}, autoscaler: {'enable-scale-to-zero': 'false'}}},
+    })
+    await c.mergePatch(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system', {
+      spec: {proxy: {networking: {trafficControl: {inbound: {excludedPorts: [15020]}}}}, tracing: {type: 'None'}},
+    })
     expect(ks.metadata.name).toBe('knative-serving')
 
     const r = await cluster.run(['enable-metrics', '--yes'])
@@ -38,11 +42,13 @@ describe('enable-metrics against a real API server (guide 1.5)', () => {
     // configure-mesh builds on the same port list: it adds only 8022 now.
     const mesh = await cluster.run(['configure-mesh', '--yes'])
     expect(mesh.exitCode).toBe(0)
-    expect((await c.get(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system'))!.spec.proxy.networking.trafficControl.inbound.excludedPorts).toEqual([15020, 8444, 8022])
+    expect((await c.get(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system'))!.spec.proxy.networking.trafficControl.inbound.excludedPorts).toEqual([
+      15020, 8444, 8022,
+    ])
     expect((await cluster.run(['enable-metrics', '--yes'])).stdout.trim()).toBe('nothing to do: the cluster already matches')
   })
 
-  it('leaves an equivalent policy alone instead of adding the guide\'s', async () => {
+  it("leaves an equivalent policy alone instead of adding the guide's", async () => {
     const c = cluster.client
     await c.delete(Kinds.NetworkPolicy, 'allow-from-openshift-monitoring-ns', 'knative-serving')
     await c.create({
@@ -68,7 +74,9 @@ describe('enable-metrics against a real API server (guide 1.5)', () => {
 
     const r = await cluster.run(['enable-metrics', '--mesh-namespace', 'knative-eventing', '--yes'])
     expect(r.exitCode).toBe(4)
-    expect(r.stderr.trim()).toBe('error: there is no ServiceMeshControlPlane in knative-eventing: create it first (kubectl knmesh configure-mesh --create), or pass --mesh-namespace')
+    expect(r.stderr.trim()).toBe(
+      'error: there is no ServiceMeshControlPlane in knative-eventing: create it first (kubectl knmesh configure-mesh --create), or pass --mesh-namespace',
+    )
     expect((await c.get(Kinds.KnativeServing, 'knative-serving', 'knative-serving'))!.spec.config.observability['metrics.backend-destination']).toBeUndefined()
   })
 })

@@ -37,11 +37,17 @@ function saw(code: number, what: string, r: {exitCode: number; stderr: string}):
 
 /** certs (guide 1.3) touches only a core Secret, so it works on a cluster without the operators. */
 function certs(ns: string, extra: string[] = [], opts: Parameters<typeof cluster.run>[1] = {}) {
-  return cluster.run(['certs', '--domain', 'apps.example.com', '--mesh-namespace', ns, '--out-dir', mkdtempSync(join(tmpdir(), 'knmesh-certs-')), ...extra], opts)
+  return cluster.run(
+    ['certs', '--domain', 'apps.example.com', '--mesh-namespace', ns, '--out-dir', mkdtempSync(join(tmpdir(), 'knmesh-certs-')), ...extra],
+    opts,
+  )
 }
 
 function adminConnection(): {server: string; ca: Buffer; token: string} {
-  const kc = parse(readFileSync(cluster.kubeconfig, 'utf8')) as {clusters: {cluster: {server: string; 'certificate-authority': string}}[]; users: {user: {token: string}}[]}
+  const kc = parse(readFileSync(cluster.kubeconfig, 'utf8')) as {
+    clusters: {cluster: {server: string; 'certificate-authority': string}}[]
+    users: {user: {token: string}}[]
+  }
   return {server: kc.clusters[0]!.cluster.server, ca: readFileSync(kc.clusters[0]!.cluster['certificate-authority']), token: kc.users[0]!.user.token}
 }
 
@@ -70,17 +76,31 @@ describe('the README exit-code table, row by row', () => {
   }, 240_000)
 
   it('2: bad input; nothing is sent to the cluster', async () => {
-    for (const args of [['add-namespace', 'Bad_Name', '--yes'], ['whoami', '--nope'], ['whoami', '--as-group', 'g'], ['whoami', '--insecure-skip-tls-verify', '--certificate-authority', '/x']]) {
+    for (const args of [
+      ['add-namespace', 'Bad_Name', '--yes'],
+      ['whoami', '--nope'],
+      ['whoami', '--as-group', 'g'],
+      ['whoami', '--insecure-skip-tls-verify', '--certificate-authority', '/x'],
+    ]) {
       const r = await cluster.run(args, {env: {DEBUG: 'knmesh'}})
       saw(2, args.join(' '), r)
       expect(r.stderr).not.toMatch(/^knmesh (GET|POST|PATCH|PUT|DELETE) /m)
     }
     // The shared flags are checked by their own parsers (Flags.custom): the same one line, nothing sent.
     const flagCases: [string[], string][] = [
-      [['status', '--mesh-namespace', 'Bad_Mesh'], 'error: invalid mesh namespace name "Bad_Mesh": must be at most 63 lowercase letters, digits or \'-\', starting and ending with a letter or digit'],
-      [['cost-labels', '-n', 'Bad_NS'], 'error: invalid namespace name "Bad_NS": must be at most 63 lowercase letters, digits or \'-\', starting and ending with a letter or digit'],
+      [
+        ['status', '--mesh-namespace', 'Bad_Mesh'],
+        'error: invalid mesh namespace name "Bad_Mesh": must be at most 63 lowercase letters, digits or \'-\', starting and ending with a letter or digit',
+      ],
+      [
+        ['cost-labels', '-n', 'Bad_NS'],
+        'error: invalid namespace name "Bad_NS": must be at most 63 lowercase letters, digits or \'-\', starting and ending with a letter or digit',
+      ],
       [['annotate-services', '--namespaces', ','], 'error: --namespaces needs at least one namespace'],
-      [['filter-secrets', '--all-tls', '--namespaces', 'a,B'], 'error: invalid namespace name "B": must be at most 63 lowercase letters, digits or \'-\', starting and ending with a letter or digit'],
+      [
+        ['filter-secrets', '--all-tls', '--namespaces', 'a,B'],
+        'error: invalid namespace name "B": must be at most 63 lowercase letters, digits or \'-\', starting and ending with a letter or digit',
+      ],
     ]
     for (const [args, line] of flagCases) {
       const r = await cluster.run(args)
@@ -156,7 +176,12 @@ describe('the README exit-code table, row by row', () => {
       },
     })
     await admin.request('POST', '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings', {
-      body: {apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: {name: policy}, spec: {policyName: policy, validationActions: ['Deny']}},
+      body: {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicyBinding',
+        metadata: {name: policy},
+        spec: {policyName: policy, validationActions: ['Deny']},
+      },
     })
     // The policy takes effect once the API server has loaded it.
     let invalid = await certs(ns, ['--yes'])
@@ -180,13 +205,27 @@ describe('the README exit-code table, row by row', () => {
         conflicts++
         req.resume()
         res.writeHead(409, {'Content-Type': 'application/json'})
-        res.end(JSON.stringify({kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Conflict', code: 409, message: 'Operation cannot be fulfilled on secrets "wildcard-certs": the object has been modified; please apply your changes to the latest version and try again'}))
+        res.end(
+          JSON.stringify({
+            kind: 'Status',
+            apiVersion: 'v1',
+            status: 'Failure',
+            reason: 'Conflict',
+            code: 409,
+            message:
+              'Operation cannot be fulfilled on secrets "wildcard-certs": the object has been modified; please apply your changes to the latest version and try again',
+          }),
+        )
         return
       }
-      const up = https.request(new URL(req.url!, server), {method: req.method, headers: {...req.headers, host: new URL(server).host, authorization: `Bearer ${token}`}, ca}, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers)
-        r.pipe(res)
-      })
+      const up = https.request(
+        new URL(req.url!, server),
+        {method: req.method, headers: {...req.headers, host: new URL(server).host, authorization: `Bearer ${token}`}, ca},
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers)
+          r.pipe(res)
+        },
+      )
       up.on('error', () => res.destroy())
       req.pipe(up)
     })
@@ -228,7 +267,9 @@ describe('the README exit-code table, row by row', () => {
 
   it('8: partially applied — provoked by test/integration/faults.test.ts (kube-apiserver killed mid-run, endless 429/503)', () => {
     const other = readFileSync(join(REPO_ROOT, 'test/integration/faults.test.ts'), 'utf8')
-    expect(other).toContain("it('tenant-authz over 4 namespaces: exit 8 naming the 2 policies applied and the rest; a rerun completes, the next has nothing to do'")
+    expect(other).toContain(
+      "it('tenant-authz over 4 namespaces: exit 8 naming the 2 policies applied and the rest; a rerun completes, the next has nothing to do'",
+    )
     expect(other).toContain("it('filter-secrets over 8 namespaces × 250 secrets: exit 8 with the counts; a rerun labels the rest, no secret half-written'")
     expect(other.match(/expect\(r\.exitCode, r\.stderr\)\.toBe\(8\)/g)?.length).toBeGreaterThanOrEqual(4)
     provoked.set(8, ['filter-secrets and tenant-authz with the kube-apiserver killed mid-run, endless 429/503 (faults.test.ts)'])
@@ -247,13 +288,17 @@ describe('the README exit-code table, row by row', () => {
 })
 
 describe('output piped into a reader that stops early', () => {
-  it('`| head -1`: the first line, exit 0 (not EPIPE, not Node\'s exit 13), for the dev and the shipped entry', async () => {
+  it("`| head -1`: the first line, exit 0 (not EPIPE, not Node's exit 13), for the dev and the shipped entry", async () => {
     const {execa} = await import('execa')
     const {DEV_BIN, BUNDLE_BIN, ensureBundle} = await import('../support/cli.js')
     ensureBundle()
     for (const bin of [DEV_BIN, BUNDLE_BIN]) {
       for (let i = 0; i < 3; i++) {
-        const r = await execa('bash', ['-c', `node ${JSON.stringify(bin)} --help | head -1; echo "exit=\${PIPESTATUS[0]}"`], {reject: false, env: {NO_COLOR: '1'}, extendEnv: true})
+        const r = await execa('bash', ['-c', `node ${JSON.stringify(bin)} --help | head -1; echo "exit=\${PIPESTATUS[0]}"`], {
+          reject: false,
+          env: {NO_COLOR: '1'},
+          extendEnv: true,
+        })
         expect(r.stdout.split('\n'), `${bin}: ${r.stderr}`).toEqual([expect.stringMatching(/\S/), 'exit=0'])
         expect(r.stderr).toBe('')
       }

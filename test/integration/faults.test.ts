@@ -35,9 +35,11 @@ async function secretsIn(client: KubeClient, namespaces: string[], perNs: number
   for (const ns of namespaces) await createNamespace(client, ns)
   const all = namespaces.flatMap((ns) => Array.from({length: perNs}, (_, i) => tlsSecret(ns, `s-${String(i).padStart(4, '0')}`)))
   let next = 0
-  await Promise.all(Array.from({length: 32}, async () => {
-    while (next < all.length) await client.create(all[next++])
-  }))
+  await Promise.all(
+    Array.from({length: 32}, async () => {
+      while (next < all.length) await client.create(all[next++])
+    }),
+  )
 }
 
 /** Every secret whole: data and labels as created, and the label (when there) is the secret's own UID. */
@@ -51,7 +53,8 @@ async function audit(client: KubeClient, namespaces: string[]): Promise<{labelle
       const v = s.metadata.labels?.[LABEL]
       if (v) labelled++
       const data = s.data as Record<string, string>
-      if (s.metadata.labels?.keep !== 'me' || Buffer.from(data['tls.key'], 'base64').toString() !== `key ${s.metadata.name}` || (v && v !== s.metadata.uid)) bad.push(`${ns}/${s.metadata.name}`)
+      if (s.metadata.labels?.keep !== 'me' || Buffer.from(data['tls.key'], 'base64').toString() !== `key ${s.metadata.name}` || (v && v !== s.metadata.uid))
+        bad.push(`${ns}/${s.metadata.name}`)
     }
   }
   return {labelled, total, bad}
@@ -75,12 +78,17 @@ describe('the kube-apiserver killed mid-run, then restarted', () => {
       return undefined
     })
     try {
-      const r = await cluster.run(['filter-secrets', '--all-tls', '--namespaces', namespaces.join(','), '--concurrency', '8', '--yes'], {kubeconfig: proxy.kubeconfig})
+      const r = await cluster.run(['filter-secrets', '--all-tls', '--namespaces', namespaces.join(','), '--concurrency', '8', '--yes'], {
+        kubeconfig: proxy.kubeconfig,
+      })
       expect(r.exitCode, r.stderr).toBe(8)
       const lines = stderrLines(r.stderr)
       expect(lines).toHaveLength(1)
       // The in-flight patches failed and the next listing could not be read: one cause, said once.
-      const m = /^error: partially applied: (\d+) secret\(s\) labelled, \d+ failed; stopped before the end: cannot reach the API server at https:\/\/127\.0\.0\.1:\d+ \(kubeconfig [^,]+, context "admin" \(user "admin", cluster "knmesh-test"\)\): ECONNRESET\. No secret is half-written: run the same command again to label the rest$/.exec(lines[0])
+      const m =
+        /^error: partially applied: (\d+) secret\(s\) labelled, \d+ failed; stopped before the end: cannot reach the API server at https:\/\/127\.0\.0\.1:\d+ \(kubeconfig [^,]+, context "admin" \(user "admin", cluster "knmesh-test"\)\): ECONNRESET\. No secret is half-written: run the same command again to label the rest$/.exec(
+          lines[0],
+        )
       expect(m, lines[0]).not.toBeNull()
       const labelled = Number(m![1])
       expect(labelled).toBeGreaterThanOrEqual(400)
@@ -116,7 +124,10 @@ describe('the kube-apiserver killed mid-run, then restarted', () => {
       expect(r.exitCode, r.stderr).toBe(8)
       const lines = stderrLines(r.stderr)
       expect(lines, r.stderr).toHaveLength(1)
-      const m = /^error: partially applied: 2 of (\d+) change\(s\) applied \(create AuthorizationPolicy\/([\w-]+\/[\w-]+), create AuthorizationPolicy\/([\w-]+\/[\w-]+)\); not applied: (.+); because: cannot reach the API server at https:\/\/127\.0\.0\.1:\d+ .*: ECONNRESET\. Each write is whole: run the same command again to finish$/.exec(lines[0])
+      const m =
+        /^error: partially applied: 2 of (\d+) change\(s\) applied \(create AuthorizationPolicy\/([\w-]+\/[\w-]+), create AuthorizationPolicy\/([\w-]+\/[\w-]+)\); not applied: (.+); because: cannot reach the API server at https:\/\/127\.0\.0\.1:\d+ .*: ECONNRESET\. Each write is whole: run the same command again to finish$/.exec(
+          lines[0],
+        )
       expect(m, lines[0]).not.toBeNull()
       applied = [m![2], m![3]].sort()
       const notApplied = m![4].split(', ')
@@ -146,7 +157,9 @@ describe('429 and 503 storms (Retry-After)', () => {
     const proxy = await startFaultProxy(cluster.kubeconfig, (r): Fault | undefined => {
       if (r.method === 'PATCH') from ??= Date.now()
       if (from === undefined || Date.now() - from > 3000) return undefined
-      return r.method === 'PATCH' ? {status: 503, retryAfter: '1', message: 'etcdserver: leader changed'} : {status: 429, retryAfter: '1', message: 'too many requests, please try again later'}
+      return r.method === 'PATCH'
+        ? {status: 503, retryAfter: '1', message: 'etcdserver: leader changed'}
+        : {status: 429, retryAfter: '1', message: 'too many requests, please try again later'}
     })
     try {
       const r = await cluster.run(['filter-secrets', '--all-tls', '--namespaces', namespaces.join(','), '--yes'], {kubeconfig: proxy.kubeconfig})
@@ -155,17 +168,25 @@ describe('429 and 503 storms (Retry-After)', () => {
       const faulted = proxy.log.filter((e) => e.faulted)
       expect(faulted.length).toBeGreaterThan(10)
       // Every refused request was sent again and, in the end, answered by the server.
-      for (const e of faulted) expect(proxy.log.some((x) => x.n > e.n && x.path === e.path && !x.faulted && x.status < 300), `${e.method} ${e.path}`).toBe(true)
+      for (const e of faulted)
+        expect(
+          proxy.log.some((x) => x.n > e.n && x.path === e.path && !x.faulted && x.status < 300),
+          `${e.method} ${e.path}`,
+        ).toBe(true)
     } finally {
       await proxy.close()
     }
     expect(await audit(cluster.client, namespaces)).toEqual({labelled: 200, total: 200, bad: []})
   }, 120_000)
 
-  it('filter-secrets: endless 503 on one namespace\'s patches: each tried 11 times, exit 8 in one line; the other namespace is done; a rerun finishes', async () => {
+  it("filter-secrets: endless 503 on one namespace's patches: each tried 11 times, exit 8 in one line; the other namespace is done; a rerun finishes", async () => {
     const [good, bad] = [uniqueName('eg'), uniqueName('eb')]
     await secretsIn(cluster.client, [good, bad], 20)
-    const proxy = await startFaultProxy(cluster.kubeconfig, (r) => (r.method === 'PATCH' && r.path.startsWith(`/api/v1/namespaces/${bad}/`) ? {status: 503, retryAfter: '0', message: 'the server is currently unable to handle the request'} : undefined))
+    const proxy = await startFaultProxy(cluster.kubeconfig, (r) =>
+      r.method === 'PATCH' && r.path.startsWith(`/api/v1/namespaces/${bad}/`)
+        ? {status: 503, retryAfter: '0', message: 'the server is currently unable to handle the request'}
+        : undefined,
+    )
     try {
       const r = await cluster.run(['filter-secrets', '--all-tls', '--namespaces', `${good},${bad}`, '--yes'], {kubeconfig: proxy.kubeconfig})
       expect(r.exitCode, r.stderr).toBe(8)
@@ -174,7 +195,8 @@ describe('429 and 503 storms (Retry-After)', () => {
       ])
       expect(r.stdout).toMatch(new RegExp(`^${bad}\\s+0\\s+0\\s+20$`, 'm'))
       const perSecret = new Map<string, number>()
-      for (const e of proxy.log.filter((x) => x.method === 'PATCH' && x.path.startsWith(`/api/v1/namespaces/${bad}/`))) perSecret.set(e.path, (perSecret.get(e.path) ?? 0) + 1)
+      for (const e of proxy.log.filter((x) => x.method === 'PATCH' && x.path.startsWith(`/api/v1/namespaces/${bad}/`)))
+        perSecret.set(e.path, (perSecret.get(e.path) ?? 0) + 1)
       expect(perSecret.size).toBe(20)
       expect([...new Set(perSecret.values())]).toEqual([11]) // bounded: 1 + 10 retries each
     } finally {
@@ -187,10 +209,12 @@ describe('429 and 503 storms (Retry-After)', () => {
     expect(await audit(cluster.client, [good, bad])).toEqual({labelled: 40, total: 40, bad: []})
   }, 120_000)
 
-  it('tenant-authz: 429 on the first 3 creates is waited out (exit 0); endless 429 on one namespace\'s creates: exit 8 naming what was applied; a rerun finishes', async () => {
+  it("tenant-authz: 429 on the first 3 creates is waited out (exit 0); endless 429 on one namespace's creates: exit 8 naming what was applied; a rerun finishes", async () => {
     for (const ns of ['ts-1', 'ts-2', 'tz-1', 'tz-2']) await createNamespace(cluster.client, ns)
     let creates = 0
-    const bounded = await startFaultProxy(cluster.kubeconfig, (r) => (isWrite(r, 'POST') && ++creates <= 3 ? {status: 429, retryAfter: '1', message: 'storage is (re)initializing'} : undefined))
+    const bounded = await startFaultProxy(cluster.kubeconfig, (r) =>
+      isWrite(r, 'POST') && ++creates <= 3 ? {status: 429, retryAfter: '1', message: 'storage is (re)initializing'} : undefined,
+    )
     try {
       const r = await cluster.run(['tenant-authz', 'team-storm', '--namespaces', 'ts-1,ts-2', '--add-to-mesh', '--yes'], {kubeconfig: bounded.kubeconfig})
       expect(r.exitCode, r.stderr).toBe(0)
@@ -200,13 +224,19 @@ describe('429 and 503 storms (Retry-After)', () => {
     }
     expect((await cluster.run(['tenant-authz', 'team-storm', '--namespaces', 'ts-1,ts-2', '--add-to-mesh'])).stdout).toContain('nothing to do')
 
-    const endless = await startFaultProxy(cluster.kubeconfig, (r) => (isWrite(r, 'POST') && r.path.startsWith('/apis/security.istio.io/v1beta1/namespaces/tz-2/') ? {status: 429, retryAfter: '0', message: 'too many requests, please try again later'} : undefined))
+    const endless = await startFaultProxy(cluster.kubeconfig, (r) =>
+      isWrite(r, 'POST') && r.path.startsWith('/apis/security.istio.io/v1beta1/namespaces/tz-2/')
+        ? {status: 429, retryAfter: '0', message: 'too many requests, please try again later'}
+        : undefined,
+    )
     try {
       const r = await cluster.run(['tenant-authz', 'team-endless', '--namespaces', 'tz-1,tz-2', '--add-to-mesh', '--yes'], {kubeconfig: endless.kubeconfig})
       expect(r.exitCode, r.stderr).toBe(8)
       const lines = stderrLines(r.stderr)
       expect(lines).toHaveLength(1)
-      expect(lines[0]).toMatch(/^error: partially applied: 1 of \d+ change\(s\) applied \(create AuthorizationPolicy\/tz-1\/allow-from-knative-and-istio\); not applied: create AuthorizationPolicy\/tz-2\/allow-from-knative-and-istio, .*; because: create authorizationpolicies\.security\.istio\.io in namespace tz-2 failed: too many requests, please try again later \(still 429 after 10 retries honouring Retry-After\)\. Each write is whole: run the same command again to finish$/)
+      expect(lines[0]).toMatch(
+        /^error: partially applied: 1 of \d+ change\(s\) applied \(create AuthorizationPolicy\/tz-1\/allow-from-knative-and-istio\); not applied: create AuthorizationPolicy\/tz-2\/allow-from-knative-and-istio, .*; because: create authorizationpolicies\.security\.istio\.io in namespace tz-2 failed: too many requests, please try again later \(still 429 after 10 retries honouring Retry-After\)\. Each write is whole: run the same command again to finish$/,
+      )
       expect(endless.log.filter((e) => e.faulted)).toHaveLength(11)
     } finally {
       await endless.close()
@@ -222,9 +252,17 @@ describe('permissions checked up front (SelfSubjectAccessReview, real RBAC)', ()
   /** Grants user "restricted" (view everywhere) `verbs` on `resources` in `namespace`. */
   async function grant(namespace: string, name: string, apiGroup: string, resources: string[], verbs: string[]): Promise<void> {
     const rbac = '/apis/rbac.authorization.k8s.io/v1/namespaces/' + namespace
-    await cluster.client.request('POST', `${rbac}/roles`, {body: {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: {name, namespace}, rules: [{apiGroups: [apiGroup], resources, verbs}]}})
+    await cluster.client.request('POST', `${rbac}/roles`, {
+      body: {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: {name, namespace}, rules: [{apiGroups: [apiGroup], resources, verbs}]},
+    })
     await cluster.client.request('POST', `${rbac}/rolebindings`, {
-      body: {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: {name, namespace}, roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name}, subjects: [{apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'restricted'}]},
+      body: {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: {name, namespace},
+        roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name},
+        subjects: [{apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'restricted'}],
+      },
     })
   }
 
@@ -244,7 +282,9 @@ describe('permissions checked up front (SelfSubjectAccessReview, real RBAC)', ()
       expect(reviews).toHaveLength(6)
       expect(proxy.log.filter((e) => e.path.includes('/authorizationpolicies') && e.method !== 'GET')).toEqual([]) // not even a dry run
       const before = proxy.log.length
-      const dry = await cluster.run(['tenant-authz', 'team-perm', '--namespaces', 'tp-1,tp-2', '--add-to-mesh', '--dry-run=client'], {kubeconfig: proxy.kubeconfig})
+      const dry = await cluster.run(['tenant-authz', 'team-perm', '--namespaces', 'tp-1,tp-2', '--add-to-mesh', '--dry-run=client'], {
+        kubeconfig: proxy.kubeconfig,
+      })
       expect(dry.exitCode, dry.stderr).toBe(0)
       expect(proxy.log.slice(before).filter((e) => e.path.includes('selfsubjectaccessreviews'))).toEqual([])
     } finally {

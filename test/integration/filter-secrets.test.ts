@@ -44,7 +44,8 @@ async function labelCounts(client: KubeClient, namespace: string): Promise<{labe
       const v = s.metadata.labels?.[LABEL]
       if (v) labelled++
       // Never half-written: the other label and the data are always intact; the value, if any, is the own UID.
-      if (s.metadata.labels?.keep !== 'me' || Buffer.from(s.data['tls.key'], 'base64').toString() !== `key ${s.metadata.name}` || (v && v !== s.metadata.uid)) bad.push(s.metadata.name)
+      if (s.metadata.labels?.keep !== 'me' || Buffer.from(s.data['tls.key'], 'base64').toString() !== `key ${s.metadata.name}` || (v && v !== s.metadata.uid))
+        bad.push(s.metadata.name)
     }
   }
   return {labelled, total, bad}
@@ -63,7 +64,10 @@ describe('filter-secrets against a real API server (guide 1.7)', () => {
       apiVersion: 'networking.istio.io/v1alpha3',
       kind: 'Gateway',
       metadata: {name: 'knative-ingress-gateway', namespace: 'knative-serving'},
-      spec: {selector: {knative: 'ingressgateway'}, servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'wildcard-certs'}}]},
+      spec: {
+        selector: {knative: 'ingressgateway'},
+        servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'wildcard-certs'}}],
+      },
     })
     await c.create({
       apiVersion: 'serving.knative.dev/v1beta1',
@@ -75,7 +79,16 @@ describe('filter-secrets against a real API server (guide 1.7)', () => {
       apiVersion: 'networking.internal.knative.dev/v1alpha1',
       kind: 'Ingress',
       metadata: {name: 'shop', namespace: app},
-      spec: {tls: [{hosts: ['shop.example.com'], secretName: 'ki-cert', secretNamespace: app}], rules: [{hosts: ['shop.example.com'], visibility: 'ExternalIP', http: {paths: [{splits: [{serviceName: 'shop', serviceNamespace: app, servicePort: 80, percent: 100}]}]}}]},
+      spec: {
+        tls: [{hosts: ['shop.example.com'], secretName: 'ki-cert', secretNamespace: app}],
+        rules: [
+          {
+            hosts: ['shop.example.com'],
+            visibility: 'ExternalIP',
+            http: {paths: [{splits: [{serviceName: 'shop', serviceNamespace: app, servicePort: 80, percent: 100}]}]},
+          },
+        ],
+      },
     })
 
     const check = await cluster.run(['filter-secrets', '--check'])
@@ -89,7 +102,11 @@ describe('filter-secrets against a real API server (guide 1.7)', () => {
     const r = await cluster.run(['filter-secrets', '--yes'])
     expect(r.exitCode).toBe(0)
     expect(r.stdout).toMatch(/total\s+3\s+0\s+0/)
-    for (const [ns, name] of [['istio-system', 'wildcard-certs'], [app, 'app-cert'], [app, 'ki-cert']]) {
+    for (const [ns, name] of [
+      ['istio-system', 'wildcard-certs'],
+      [app, 'app-cert'],
+      [app, 'ki-cert'],
+    ]) {
       const s = (await c.get(Kinds.Secret, name, ns))!
       expect(s.metadata.labels?.[LABEL]).toBe(s.metadata.uid)
       expect(Buffer.from(s.data['tls.key'], 'base64').toString()).toBe(`key ${name}`)
@@ -123,7 +140,9 @@ describe('filter-secrets against a real API server (guide 1.7)', () => {
     })
     const r = await cluster.run(['filter-secrets', '--check', '-n', app, '-o', 'json'])
     expect(r.exitCode).toBe(1)
-    expect(JSON.parse(r.stdout).secrets).toEqual([{namespace: app, name: 'gone-cert', problem: 'missing', referencedBy: [`DomainMapping ${app}/gone.example.com`]}])
+    expect(JSON.parse(r.stdout).secrets).toEqual([
+      {namespace: app, name: 'gone-cert', problem: 'missing', referencedBy: [`DomainMapping ${app}/gone.example.com`]},
+    ])
     for (const args of [['--all-tls'], ['--uid', '-x-'], ['--enable', '--disable'], ['-n', 'Bad_NS']]) {
       const bad = await cluster.run(['filter-secrets', ...args, '--yes'])
       expect(bad.exitCode, args.join(' ')).toBe(2)
@@ -131,7 +150,7 @@ describe('filter-secrets against a real API server (guide 1.7)', () => {
     }
   })
 
-  it('--disable sets the guide\'s override, --enable removes it; other workloads kept; each second run is a no-op', async () => {
+  it("--disable sets the guide's override, --enable removes it; other workloads kept; each second run is a no-op", async () => {
     const c = cluster.client
     await c.mergePatch(Kinds.KnativeServing, 'knative-serving', 'knative-serving', {spec: {workloads: [{name: 'activator', replicas: 3}]}})
     const off = await cluster.run(['filter-secrets', '--disable', '--yes'])
@@ -243,7 +262,13 @@ describe('filter-secrets never downloads Secret data (issue 15 item 3)', () => {
     await createNamespace(c, ns)
     const N = 1100
     await createMany(c, ns, N)
-    await c.create({apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: {name: 'opaque', namespace: ns}, data: {password: Buffer.from('key hunter2').toString('base64')}})
+    await c.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: {name: 'opaque', namespace: ns},
+      data: {password: Buffer.from('key hunter2').toString('base64')},
+    })
     await c.create(tlsSecret(ns, 'dm-cert'))
     await c.create({
       apiVersion: 'serving.knative.dev/v1beta1',

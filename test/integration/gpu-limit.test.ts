@@ -21,7 +21,9 @@ async function fakeKubeletNode(client: KubeClient, name: string, gpus: number, o
   })
   const resources = {cpu: '16', memory: '64Gi', pods: '110', ...(gpus > 0 ? {'nvidia.com/gpu': String(gpus)} : {})}
   await client.request('PATCH', `/api/v1/nodes/${name}/status`, {
-    body: {status: {capacity: resources, allocatable: resources, conditions: [{type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'test double'}]}},
+    body: {
+      status: {capacity: resources, allocatable: resources, conditions: [{type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'test double'}]},
+    },
     contentType: 'application/merge-patch+json',
   })
 }
@@ -101,12 +103,16 @@ describe('gpu-limit against a real API server', () => {
     expect(set.exitCode, set.stderr).toBe(0)
     const warning = set.stderr.split('\n').filter((l) => l.startsWith('warning:'))
     expect(warning, set.stderr).toHaveLength(1)
-    expect(warning[0]).toMatch(/^warning: no schedulable node has 1 allocatable nvidia\.com\/gpu \(no schedulable node offers any: is the NVIDIA GPU Operator installed\?; not counted: .*\): the new revision's pods would stay Pending$/)
+    expect(warning[0]).toMatch(
+      /^warning: no schedulable node has 1 allocatable nvidia\.com\/gpu \(no schedulable node offers any: is the NVIDIA GPU Operator installed\?; not counted: .*\): the new revision's pods would stay Pending$/,
+    )
     expect(warning[0]).toContain('gpu-s390x with 8 (architecture s390x is not supported for GPUs)')
     expect(warning[0]).toContain('gpu-ppc64le with 8 (architecture ppc64le is not supported for GPUs)')
     expect(warning[0]).toContain('gpu-cordoned with 8 (cordoned)')
     expect(warning[0]).not.toContain('cpu-only')
-    expect(set.stdout).toContain(`Knative Service ${ns}/hello: this change rolls out a new revision with a GPU limit of 1 (nvidia.com/gpu) for container user-container`)
+    expect(set.stdout).toContain(
+      `Knative Service ${ns}/hello: this change rolls out a new revision with a GPU limit of 1 (nvidia.com/gpu) for container user-container`,
+    )
     expect(set.stdout).toContain('+              nvidia.com/gpu: "1"')
     let [user, side] = await containers(ns)
     expect(user.resources).toEqual({limits: {memory: '512Mi', 'nvidia.com/gpu': '1'}, requests: {cpu: '250m'}})
@@ -169,7 +175,7 @@ describe('gpu-limit against a real API server', () => {
     expect((await hello(ns)).metadata.resourceVersion).toBe(rv)
   })
 
-  it('--list shows each service\'s GPU limit and whether a node fits it, as a table and as JSON', async () => {
+  it("--list shows each service's GPU limit and whether a node fits it, as a table and as JSON", async () => {
     const ns = await helloService(cluster.client)
     await noNodes(cluster.client)
     await fakeKubeletNode(cluster.client, 'gpu-list', 4)
@@ -204,7 +210,9 @@ describe('gpu-limit against a real API server', () => {
     const set = await cluster.run(['gpu-limit', 'hello', '1', '-n', ns, '--yes'], {kubeconfig: cluster.restrictedKubeconfig})
     expect(set.exitCode).toBe(4)
     expect(set.stderr).toContain('warning: cannot list nodes: GPU capacity not checked')
-    expect(set.stderr.split('\n').filter((l) => l.startsWith('error:'))).toEqual([expect.stringMatching(/^error: forbidden: you cannot patch services\.serving\.knative\.dev in namespace /)])
+    expect(set.stderr.split('\n').filter((l) => l.startsWith('error:'))).toEqual([
+      expect.stringMatching(/^error: forbidden: you cannot patch services\.serving\.knative\.dev in namespace /),
+    ])
     expect((await containers(ns))[0].resources.limits).toEqual({memory: '512Mi'})
   })
   it('loses no update when runs for both containers race each other and another writer', async () => {
@@ -213,7 +221,9 @@ describe('gpu-limit against a real API server', () => {
       // Another admin edits the same Service meanwhile (as `kn service update --annotation` would).
       for (let i = 0; i < 5; i++) {
         const live = await hello(ns)
-        await cluster.client.mergePatch(Kinds.KnativeService, 'hello', ns, {metadata: {resourceVersion: live.metadata.resourceVersion, annotations: {[`edit-${i}`]: 'x'}}}).catch(() => undefined)
+        await cluster.client
+          .mergePatch(Kinds.KnativeService, 'hello', ns, {metadata: {resourceVersion: live.metadata.resourceVersion, annotations: {[`edit-${i}`]: 'x'}}})
+          .catch(() => undefined)
       }
     })()
     const [a, b] = await Promise.all([

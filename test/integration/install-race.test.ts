@@ -52,12 +52,24 @@ describe('installation verbs racing another writer', () => {
       ...Array.from({length: 4}, () => cluster.run(['configure-mesh', '--yes'])),
     ]).finally(() => (done = true))
     const writers = Promise.all([
-      otherWriter(Kinds.KnativeServing, 'knative-serving', 'knative-serving', () => done, (o, i) => {
-        o.spec.config = {...o.spec.config, network: {...o.spec.config?.network, [`key-${i}`]: String(i)}}
-      }),
-      otherWriter(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system', () => done, (o, i) => {
-        o.metadata.labels = {...o.metadata.labels, [`edit-${i}`]: 'yes'}
-      }),
+      otherWriter(
+        Kinds.KnativeServing,
+        'knative-serving',
+        'knative-serving',
+        () => done,
+        (o, i) => {
+          o.spec.config = {...o.spec.config, network: {...o.spec.config?.network, [`key-${i}`]: String(i)}}
+        },
+      ),
+      otherWriter(
+        Kinds.ServiceMeshControlPlane,
+        'basic',
+        'istio-system',
+        () => done,
+        (o, i) => {
+          o.metadata.labels = {...o.metadata.labels, [`edit-${i}`]: 'yes'}
+        },
+      ),
     ])
     const [results, [ksWriter, smcpWriter]] = await Promise.all([runs, writers])
     // The two sides really interleaved: somebody met a conflict.
@@ -75,6 +87,8 @@ describe('installation verbs racing another writer', () => {
     const smcp = (await cluster.client.get(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system'))!
     expect(smcp.spec).toEqual({...SMCP_SPEC, version: 'v2.5'})
     expect(Object.keys(smcp.metadata.labels ?? {}).filter((k) => k.startsWith('edit-'))).toHaveLength(smcpWriter.edits)
-    process.stderr.write(`race: ${ksWriter.edits}+${smcpWriter.edits} edits by the other writer, ${ksWriter.conflicts + smcpWriter.conflicts} conflicts met by it, ${cliConflicts} knmesh runs re-planned\n`)
+    process.stderr.write(
+      `race: ${ksWriter.edits}+${smcpWriter.edits} edits by the other writer, ${ksWriter.conflicts + smcpWriter.conflicts} conflicts met by it, ${cliConflicts} knmesh runs re-planned\n`,
+    )
   }, 180_000)
 })

@@ -15,7 +15,17 @@ import {describe, expect, it} from 'vitest'
 import {Kinds} from '../../src/kube/kinds.js'
 import {isolatedCluster} from '../support/cluster.js'
 import {knmeshOnTty} from '../support/tty.js'
-import {EVENTING_WORKLOADS, INGRESS_GATEWAY_SPEC, KAFKA_WORKLOADS, LOCAL_GATEWAY_SERVICE, LOCAL_GATEWAY_SPEC, SIDECAR, SMCP_SPEC, serviceEntrySpec, servingSpec} from '../support/guide-chapter1.js'
+import {
+  EVENTING_WORKLOADS,
+  INGRESS_GATEWAY_SPEC,
+  KAFKA_WORKLOADS,
+  LOCAL_GATEWAY_SERVICE,
+  LOCAL_GATEWAY_SPEC,
+  SIDECAR,
+  SMCP_SPEC,
+  serviceEntrySpec,
+  servingSpec,
+} from '../support/guide-chapter1.js'
 
 const cluster = isolatedCluster()
 const ANN = SIDECAR
@@ -29,8 +39,18 @@ async function ingressGatewayService(type: string): Promise<void> {
   const live = await get(Kinds.Service, 'istio-ingressgateway', 'istio-system')
   if (live) await cluster.client.delete(Kinds.Service, 'istio-ingressgateway', 'istio-system')
   await cluster.client.create({
-    apiVersion: 'v1', kind: 'Service', metadata: {name: 'istio-ingressgateway', namespace: 'istio-system', labels: {istio: 'ingressgateway', knative: 'ingressgateway'}},
-    spec: {type, selector: {istio: 'ingressgateway'}, ports: [{name: 'status-port', port: 15021}, {name: 'http2', port: 80}, {name: 'https', port: 443}]},
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {name: 'istio-ingressgateway', namespace: 'istio-system', labels: {istio: 'ingressgateway', knative: 'ingressgateway'}},
+    spec: {
+      type,
+      selector: {istio: 'ingressgateway'},
+      ports: [
+        {name: 'status-port', port: 15021},
+        {name: 'http2', port: 80},
+        {name: 'https', port: 443},
+      ],
+    },
   })
 }
 
@@ -48,8 +68,13 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
 
     await cluster.client.create({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'legacy-web'}})
     await cluster.client.create({
-      apiVersion: 'networking.istio.io/v1alpha3', kind: 'Gateway', metadata: {name: 'wildcard-443', namespace: 'legacy-web'},
-      spec: {selector: {istio: 'ingressgateway'}, servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'x'}}]},
+      apiVersion: 'networking.istio.io/v1alpha3',
+      kind: 'Gateway',
+      metadata: {name: 'wildcard-443', namespace: 'legacy-web'},
+      spec: {
+        selector: {istio: 'ingressgateway'},
+        servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'x'}}],
+      },
     })
     await ingressGatewayService('NodePort')
     const bad = await cluster.run(['precheck', '-o', 'json'])
@@ -91,7 +116,10 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
 
   it('certs: --rotate never overwrites files without --force; with it the Secret gets a new certificate, other keys kept; -o json prints no key', async () => {
     const before = (await get(Kinds.Secret, 'wildcard-certs', 'istio-system'))!
-    await cluster.client.mergePatch(Kinds.Secret, 'wildcard-certs', 'istio-system', {metadata: {labels: {owner: 'platform'}}, data: {'ca.crt': Buffer.from('x').toString('base64')}})
+    await cluster.client.mergePatch(Kinds.Secret, 'wildcard-certs', 'istio-system', {
+      metadata: {labels: {owner: 'platform'}},
+      data: {'ca.crt': Buffer.from('x').toString('base64')},
+    })
     const refused = await cluster.run(['certs', '--out-dir', outDir, '--rotate', '--yes'])
     expect(refused.exitCode).toBe(2)
     expect(refused.stderr).toMatch(/^error: root.crt, root.key, wildcard.crt, wildcard.key already exist in .*: pass --force/)
@@ -104,7 +132,12 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     const summary = await cluster.run(['certs', '--out-dir', outDir, '--rotate', '--force', '--dry-run=client', '--json'])
     expect(summary.exitCode, summary.stderr).toBe(0)
     expect(summary.stdout + summary.stderr).not.toMatch(/PRIVATE KEY|LS0tLS1CRUdJTi/)
-    expect(JSON.parse(summary.stdout)).toMatchObject({applied: false, files: [], domain: 'apps.example.com', objects: [{kind: 'Secret', data: {'tls.key': '<redacted>'}}]})
+    expect(JSON.parse(summary.stdout)).toMatchObject({
+      applied: false,
+      files: [],
+      domain: 'apps.example.com',
+      objects: [{kind: 'Secret', data: {'tls.key': '<redacted>'}}],
+    })
 
     chmodSync(join(outDir, 'wildcard.key'), 0o644) // someone loosened it: --force writes it back as 0600
     const rotated = await cluster.run(['certs', '--out-dir', outDir, '--rotate', '--force', '--yes'])
@@ -120,7 +153,24 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
 
   it('certs: --ca-cert/--ca-key signs with the given CA; its key is not copied; the Secret is then valid', async () => {
     const dir = join(outDir, 'own-ca')
-    const r = await cluster.run(['certs', '--ca-cert', join(outDir, 'root.crt'), '--ca-key', join(outDir, 'root.key'), '--out-dir', dir, '--domain', 'apps.other.example.org', '--secret', 'other-certs', '--days', '90', '--key-size', '3072', '--yes'])
+    const r = await cluster.run([
+      'certs',
+      '--ca-cert',
+      join(outDir, 'root.crt'),
+      '--ca-key',
+      join(outDir, 'root.key'),
+      '--out-dir',
+      dir,
+      '--domain',
+      'apps.other.example.org',
+      '--secret',
+      'other-certs',
+      '--days',
+      '90',
+      '--key-size',
+      '3072',
+      '--yes',
+    ])
     expect(r.exitCode, r.stderr).toBe(0)
     expect(existsSync(join(dir, 'root.key'))).toBe(false)
     expect(readFileSync(join(dir, 'root.crt'), 'utf8')).toBe(readFileSync(join(outDir, 'root.crt'), 'utf8'))
@@ -131,17 +181,35 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect(statSync(join(dir, 'wildcard.key')).mode & 0o777).toBe(0o600)
     const secret = (await get(Kinds.Secret, 'other-certs', 'istio-system'))!
     expect(Buffer.from(secret.data['tls.crt'], 'base64').toString()).toBe(readFileSync(join(dir, 'wildcard.crt'), 'utf8'))
-    const again = await cluster.run(['certs', '--ca-cert', join(outDir, 'root.crt'), '--ca-key', join(outDir, 'root.key'), '--out-dir', dir, '--domain', 'apps.other.example.org', '--secret', 'other-certs'])
+    const again = await cluster.run([
+      'certs',
+      '--ca-cert',
+      join(outDir, 'root.crt'),
+      '--ca-key',
+      join(outDir, 'root.key'),
+      '--out-dir',
+      dir,
+      '--domain',
+      'apps.other.example.org',
+      '--secret',
+      'other-certs',
+    ])
     expect(again.exitCode, again.stderr).toBe(0)
     expect(again.stdout).toContain('nothing to do')
-   }, 120_000)
+  }, 120_000)
 
   it('certs: bad input is refused before any request', async () => {
     const r = await cluster.run(['certs', '--domain', 'not_a*domain', '--out-dir', outDir])
     expect(r.exitCode).toBe(2)
     expect(r.stderr).toBe('error: invalid --domain "not_a*domain": a DNS name such as apps.example.com expected (without "*.")')
     // A Secret of another type is never replaced (its type cannot change): refused before any key is made.
-    await cluster.client.create({apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: {name: 'opaque-certs', namespace: 'istio-system'}, data: {x: 'eA=='}})
+    await cluster.client.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: {name: 'opaque-certs', namespace: 'istio-system'},
+      data: {x: 'eA=='},
+    })
     const opaque = await cluster.run(['certs', '--out-dir', join(outDir, 'opaque'), '--secret', 'opaque-certs', '--yes'])
     expect(opaque.exitCode).toBe(4)
     expect(opaque.stderr).toBe('error: Secret istio-system/opaque-certs exists with type Opaque, not kubernetes.io/tls; delete it or choose another --secret')
@@ -158,12 +226,16 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect(existsSync(join(outDir, 'x'))).toBe(false)
   })
 
-  it('configure-mesh: the SMCP carries the guide\'s settings, user fields kept; a second run does nothing', async () => {
+  it("configure-mesh: the SMCP carries the guide's settings, user fields kept; a second run does nothing", async () => {
     // The (stand-in) CRD types what configure-mesh writes as upstream does: excludedPorts are integers.
     await expect(
-      cluster.client.mergePatch(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system', {spec: {proxy: {networking: {trafficControl: {inbound: {excludedPorts: ['8444']}}}}}}),
+      cluster.client.mergePatch(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system', {
+        spec: {proxy: {networking: {trafficControl: {inbound: {excludedPorts: ['8444']}}}}},
+      }),
     ).rejects.toThrow(/excludedPorts\[0\]: Invalid value: "string"/)
-    await expect(cluster.client.mergePatch(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system', {spec: {security: {dataPlane: {mtls: 'true'}}}})).rejects.toThrow(/mtls: Invalid value: "string"/)
+    await expect(
+      cluster.client.mergePatch(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system', {spec: {security: {dataPlane: {mtls: 'true'}}}}),
+    ).rejects.toThrow(/mtls: Invalid value: "string"/)
     // A user's own settings in the seeded SMCP.
     await cluster.client.mergePatch(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system', {
       metadata: {annotations: {'example.com/owner': 'mesh-team'}},
@@ -195,7 +267,7 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect(await rv(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system')).toBe(smcp.metadata.resourceVersion)
   })
 
-  it('configure-mesh: --create makes the guide\'s SMCP in an empty mesh namespace; several SMCPs need --name', async () => {
+  it("configure-mesh: --create makes the guide's SMCP in an empty mesh namespace; several SMCPs need --name", async () => {
     await cluster.client.create({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'mesh-two'}})
     const none = await cluster.run(['configure-mesh', '--mesh-namespace', 'mesh-two', '--yes'])
     expect(none.exitCode).toBe(4)
@@ -204,7 +276,12 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect(created.exitCode, created.stderr).toBe(0)
     const smcp = (await get(Kinds.ServiceMeshControlPlane, 'basic', 'mesh-two'))!
     expect(smcp.spec).toEqual(SMCP_SPEC)
-    await cluster.client.create({apiVersion: 'maistra.io/v2', kind: 'ServiceMeshControlPlane', metadata: {name: 'second', namespace: 'mesh-two'}, spec: {profiles: ['default']}})
+    await cluster.client.create({
+      apiVersion: 'maistra.io/v2',
+      kind: 'ServiceMeshControlPlane',
+      metadata: {name: 'second', namespace: 'mesh-two'},
+      spec: {profiles: ['default']},
+    })
     const several = await cluster.run(['configure-mesh', '--mesh-namespace', 'mesh-two', '--yes'])
     expect(several.exitCode).toBe(4)
     expect(several.stderr).toBe('error: there are 2 ServiceMeshControlPlanes in mesh-two (basic, second); choose one with --name')
@@ -225,13 +302,17 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
   it('create-gateways: refuses while another Gateway binds 443 "*"; then creates exactly the guide\'s objects, keeping user fields', async () => {
     const refused = await cluster.run(['create-gateways', '--yes'])
     expect(refused.exitCode).toBe(4)
-    expect(refused.stderr).toBe('error: Gateway legacy-web/wildcard-443 already binds port 443 with host "*" (see kubectl knmesh precheck); remove it, or pass --force')
+    expect(refused.stderr).toBe(
+      'error: Gateway legacy-web/wildcard-443 already binds port 443 with host "*" (see kubectl knmesh precheck); remove it, or pass --force',
+    )
     expect(await get(Kinds.Gateway, 'knative-ingress-gateway', 'knative-serving')).toBeNull()
     await cluster.client.delete(Kinds.Gateway, 'wildcard-443', 'legacy-web')
 
     // Serverless's own local gateway as it was before (plain HTTP), with a user's label.
     await cluster.client.create({
-      apiVersion: 'networking.istio.io/v1alpha3', kind: 'Gateway', metadata: {name: 'knative-local-gateway', namespace: 'knative-serving', labels: {'app.kubernetes.io/part-of': 'mine'}},
+      apiVersion: 'networking.istio.io/v1alpha3',
+      kind: 'Gateway',
+      metadata: {name: 'knative-local-gateway', namespace: 'knative-serving', labels: {'app.kubernetes.io/part-of': 'mine'}},
       spec: {selector: {knative: 'ingressgateway'}, servers: [{port: {number: 8081, name: 'http', protocol: 'HTTP'}, hosts: ['*']}]},
     })
     const r = await cluster.run(['create-gateways', '--yes'])
@@ -252,12 +333,14 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     const again = await cluster.run(['create-gateways'])
     expect(again.exitCode, again.stderr).toBe(0)
     expect(again.stdout).toContain('nothing to do')
-   }, 120_000)
+  }, 120_000)
 
   it('create-gateways: warns when the credential Secret is missing', async () => {
     const r = await cluster.run(['create-gateways', '--secret', 'missing-certs', '--dry-run=client'])
     expect(r.exitCode, r.stderr).toBe(0)
-    expect(r.stderr).toContain('warning: Secret istio-system/missing-certs does not exist: the ingress gateway cannot serve TLS until it does (kubectl knmesh certs)') // issue 18 item 11: hints name the verb as called (was "knmesh certs")
+    expect(r.stderr).toContain(
+      'warning: Secret istio-system/missing-certs does not exist: the ingress gateway cannot serve TLS until it does (kubectl knmesh certs)',
+    ) // issue 18 item 11: hints name the verb as called (was "knmesh certs")
     expect(r.stdout).toContain('-        credentialName: wildcard-certs')
   })
 
@@ -280,11 +363,21 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
 
   it('enable-istio: says which prerequisite to run; with --prerequisites folds add-namespace in; Serving, Eventing, Kafka and the ServiceEntry match the guide', async () => {
     await cluster.client.create({
-      apiVersion: 'operator.knative.dev/v1beta1', kind: 'KnativeEventing', metadata: {name: 'knative-eventing', namespace: 'knative-eventing'},
-      spec: {config: {features: {'kreference-group': 'enabled'}}, workloads: [{name: 'mt-broker-filter', replicas: 2}, {name: 'eventing-webhook', annotations: {a: 'b'}}]},
+      apiVersion: 'operator.knative.dev/v1beta1',
+      kind: 'KnativeEventing',
+      metadata: {name: 'knative-eventing', namespace: 'knative-eventing'},
+      spec: {
+        config: {features: {'kreference-group': 'enabled'}},
+        workloads: [
+          {name: 'mt-broker-filter', replicas: 2},
+          {name: 'eventing-webhook', annotations: {a: 'b'}},
+        ],
+      },
     })
     await cluster.client.create({
-      apiVersion: 'operator.serverless.openshift.io/v1alpha1', kind: 'KnativeKafka', metadata: {name: 'knative-kafka', namespace: 'knative-eventing'},
+      apiVersion: 'operator.serverless.openshift.io/v1alpha1',
+      kind: 'KnativeKafka',
+      metadata: {name: 'knative-kafka', namespace: 'knative-eventing'},
       spec: {
         channel: {enabled: true, bootstrapServers: 'my-cluster-kafka-bootstrap.kafka:9092'},
         source: {enabled: true},
@@ -294,7 +387,9 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     })
     const told = await cluster.run(['enable-istio', '--dry-run=client'])
     expect(told.exitCode, told.stderr).toBe(0)
-    expect(told.stderr).toContain('warning: knative-serving and knative-eventing are not both members of the ServiceMeshMemberRoll: run "kubectl knmesh add-namespace knative-serving" (or pass --prerequisites)')
+    expect(told.stderr).toContain(
+      'warning: knative-serving and knative-eventing are not both members of the ServiceMeshMemberRoll: run "kubectl knmesh add-namespace knative-serving" (or pass --prerequisites)',
+    )
 
     const r = await cluster.run(['enable-istio', '--prerequisites', '--yes'])
     expect(r.exitCode, r.stderr).toBe(0)
@@ -324,14 +419,29 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect(b.exitCode).toBe(2)
     // Repeats istiod would refuse: one clear line, exit 2, and nothing sent (an unreachable server would be exit 4).
     const nowhere = join(outDir, 'unreachable.kubeconfig')
-    writeFileSync(nowhere, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n')
+    writeFileSync(
+      nowhere,
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+    )
     const c = await cluster.run(['enable-istio', '--kafka-ports', '9092:tcp-plain,9093:tcp-tls,9096:tcp-tls', '--yes'], {kubeconfig: nowhere})
-    expect([c.exitCode, c.stdout, c.stderr]).toEqual([2, '', 'error: --kafka-ports gives the name "tcp-tls" to ports 9093 and 9096: port names must be unique (istiod refuses a ServiceEntry that repeats a port name)'])
+    expect([c.exitCode, c.stdout, c.stderr]).toEqual([
+      2,
+      '',
+      'error: --kafka-ports gives the name "tcp-tls" to ports 9093 and 9096: port names must be unique (istiod refuses a ServiceEntry that repeats a port name)',
+    ])
     const d = await cluster.run(['enable-istio', '--kafka-ports', '9092,9093,9092:tcp-again', '--yes'], {kubeconfig: nowhere})
-    expect([d.exitCode, d.stdout, d.stderr]).toEqual([2, '', 'error: --kafka-ports lists port 9092 twice: each port once (istiod refuses a ServiceEntry that repeats a port number)'])
+    expect([d.exitCode, d.stdout, d.stderr]).toEqual([
+      2,
+      '',
+      'error: --kafka-ports lists port 9092 twice: each port once (istiod refuses a ServiceEntry that repeats a port number)',
+    ])
     // The very same entry twice is a repeat too.
     const e = await cluster.run(['enable-istio', '--kafka-ports', '9092,9092', '--yes'], {kubeconfig: nowhere})
-    expect([e.exitCode, e.stdout, e.stderr]).toEqual([2, '', 'error: --kafka-ports lists port 9092 twice: each port once (istiod refuses a ServiceEntry that repeats a port number)'])
+    expect([e.exitCode, e.stdout, e.stderr]).toEqual([
+      2,
+      '',
+      'error: --kafka-ports lists port 9092 twice: each port once (istiod refuses a ServiceEntry that repeats a port number)',
+    ])
   })
 
   it('a second pass of every verb changes nothing', async () => {
@@ -360,8 +470,12 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
   })
 
   it('configure-mesh keeps a drain of at least 35s (600s, 1m30s) and raises a shorter one; status agrees', async () => {
-    const drain = async () => (await get(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system'))!.spec.techPreview.meshConfig.defaultConfig.terminationDrainDuration
-    const setDrain = (d: string) => cluster.client.mergePatch(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system', {spec: {techPreview: {meshConfig: {defaultConfig: {terminationDrainDuration: d}}}}})
+    const drain = async () =>
+      (await get(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system'))!.spec.techPreview.meshConfig.defaultConfig.terminationDrainDuration
+    const setDrain = (d: string) =>
+      cluster.client.mergePatch(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system', {
+        spec: {techPreview: {meshConfig: {defaultConfig: {terminationDrainDuration: d}}}},
+      })
     const statusRow = async () => {
       const st = await cluster.run(['status', '-o', 'json'])
       return JSON.parse(st.stdout).rows.find((x: {check: string}) => x.check === 'control plane settings')
@@ -378,15 +492,22 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
       expect(await statusRow()).toMatchObject({state: 'ok'})
     }
     await setDrain('20s')
-    expect(await statusRow()).toMatchObject({state: 'failure', detail: 'basic: terminationDrainDuration 20s is shorter than 35s', fix: 'kubectl knmesh configure-mesh'})
+    expect(await statusRow()).toMatchObject({
+      state: 'failure',
+      detail: 'basic: terminationDrainDuration 20s is shorter than 35s',
+      fix: 'kubectl knmesh configure-mesh',
+    })
     const r = await cluster.run(['configure-mesh', '--yes'])
     expect(r.exitCode, r.stderr).toBe(0)
     expect(await drain()).toBe('35s')
     expect(await statusRow()).toMatchObject({state: 'ok'})
-   }, 240_000)
+  }, 240_000)
 
-  it('enable-istio --kafka-bootstrap with a port outside 9092-9096 (several servers): the ServiceEntry gets it; the user\'s fields stay', async () => {
-    await cluster.client.mergePatch(Kinds.ServiceEntry, 'kafka-cluster', 'knative-eventing', {metadata: {labels: {team: 'data'}}, spec: {subjectAltNames: ['kafka.example.com']}})
+  it("enable-istio --kafka-bootstrap with a port outside 9092-9096 (several servers): the ServiceEntry gets it; the user's fields stay", async () => {
+    await cluster.client.mergePatch(Kinds.ServiceEntry, 'kafka-cluster', 'knative-eventing', {
+      metadata: {labels: {team: 'data'}},
+      spec: {subjectAltNames: ['kafka.example.com']},
+    })
     const r = await cluster.run(['enable-istio', '--kafka-bootstrap', 'my-cluster-kafka-bootstrap.kafka:9443,backup-kafka-bootstrap.kafka:9092', '--yes'])
     expect(r.exitCode, r.stderr).toBe(0)
     expect(r.stdout).toContain('port 9443 of the Kafka bootstrap servers is not among the listener ports: ServiceEntry kafka-cluster gets it as tcp-9443')
@@ -396,6 +517,5 @@ describe('chapter 1 on a real API server: precheck → certs → configure-mesh 
     expect(se.spec).toEqual({...guide, ports: [...guide.ports, {number: 9443, name: 'tcp-9443', protocol: 'TCP'}], subjectAltNames: ['kafka.example.com']})
     const again = await cluster.run(['enable-istio', '--kafka-bootstrap', 'my-cluster-kafka-bootstrap.kafka:9443,backup-kafka-bootstrap.kafka:9092'])
     expect(again.stdout).toContain('nothing to do')
-   }, 120_000)
+  }, 120_000)
 })
-

@@ -52,7 +52,9 @@ describe('Kourier mode (guide 1.6) against a real API server', () => {
     // Naming a system namespace with --kourier is refused, nothing sent.
     const bad = await cluster.run(['add-namespace', 'knative-serving', '--kourier', '--yes'])
     expect(bad.exitCode).toBe(2)
-    expect(bad.stderr.trim()).toBe("error: with --kourier (guide 1.6) knative-serving stays outside the mesh: as a member it would cut Kourier's gateway off the activator")
+    expect(bad.stderr.trim()).toBe(
+      "error: with --kourier (guide 1.6) knative-serving stays outside the mesh: as a member it would cut Kourier's gateway off the activator",
+    )
 
     const ok = await cluster.run(['status', '-o', 'json'])
     const rows = rowsOf(ok.stdout)
@@ -97,7 +99,10 @@ describe('Kourier mode (guide 1.6) against a real API server', () => {
   it('enable-istio on a Kourier KnativeServing turns Kourier off (it takes precedence) and the explicit class over, saying so', async () => {
     const c = cluster.client
     await c.mergePatch(Kinds.KnativeServing, 'knative-serving', 'knative-serving', {
-      spec: {ingress: {kourier: {enabled: true, 'service-type': 'ClusterIP'}, istio: null}, config: {network: {'ingress.class': 'kourier.ingress.networking.knative.dev'}}},
+      spec: {
+        ingress: {kourier: {enabled: true, 'service-type': 'ClusterIP'}, istio: null},
+        config: {network: {'ingress.class': 'kourier.ingress.networking.knative.dev'}},
+      },
     })
     const r = await cluster.run(['enable-istio', '--no-eventing', '--yes'])
     expect(r.exitCode, r.stderr).toBe(0)
@@ -117,11 +122,22 @@ describe('pending members against a real API server', () => {
     const c = cluster.client
     await createNamespace(c, 'ready-app')
     await createNamespace(c, 'waiting-app')
-    await c.mergePatch(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system', {spec: {members: ['knative-serving', 'knative-eventing', 'ready-app', 'waiting-app']}})
+    await c.mergePatch(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system', {
+      spec: {members: ['knative-serving', 'knative-eventing', 'ready-app', 'waiting-app']},
+    })
     // waiting-app: listed in the spec, reported pending; not in configuredMembers.
-    await writeRollStatus({configuredMembers: ['knative-serving', 'knative-eventing', 'ready-app'], pendingMembers: ['waiting-app'], members: ['knative-serving', 'knative-eventing', 'ready-app', 'waiting-app']})
+    await writeRollStatus({
+      configuredMembers: ['knative-serving', 'knative-eventing', 'ready-app'],
+      pendingMembers: ['waiting-app'],
+      members: ['knative-serving', 'knative-eventing', 'ready-app', 'waiting-app'],
+    })
     for (const ns of ['ready-app', 'waiting-app']) {
-      await c.create({apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: {name: 'web', namespace: ns}, spec: {template: {spec: {containers: [{image: 'quay.io/example/web'}]}}}})
+      await c.create({
+        apiVersion: 'serving.knative.dev/v1',
+        kind: 'Service',
+        metadata: {name: 'web', namespace: ns},
+        spec: {template: {spec: {containers: [{image: 'quay.io/example/web'}]}}},
+      })
     }
 
     const ann = await cluster.run(['annotate-services', '--all-members', '--yes'])

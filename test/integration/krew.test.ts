@@ -67,9 +67,13 @@ beforeAll(async () => {
   symlinkSync(join(krewBin, 'krew'), join(pathDir, 'kubectl-krew'))
   toolPath = `${pathDir}:${process.env.PATH}`
 
-  await execa('node', [join(repo, 'tools/release/dist.mjs'), '--platforms', 'linux/amd64', '--out', release, '--plugin-yaml', join(work, 'knmesh.yaml'), '--base-url', baseUrl], {
-    stderr: 'inherit',
-  })
+  await execa(
+    'node',
+    [join(repo, 'tools/release/dist.mjs'), '--platforms', 'linux/amd64', '--out', release, '--plugin-yaml', join(work, 'knmesh.yaml'), '--base-url', baseUrl],
+    {
+      stderr: 'inherit',
+    },
+  )
 }, 600_000)
 
 afterAll(async () => {
@@ -151,12 +155,16 @@ describe('krew distribution', () => {
 
     beforeAll(async () => {
       krewRoot = join(work, 'krew-root')
-      const r = await execa('kubectl', ['krew', 'install', `--manifest=${join(work, 'knmesh.yaml')}`, `--archive=${join(release, 'knmesh-v0.1.0-linux-amd64.tar.gz')}`], {
-        env: {PATH: toolPath, KREW_ROOT: krewRoot, HOME: work},
-        extendEnv: true,
-        all: true,
-        reject: false,
-      })
+      const r = await execa(
+        'kubectl',
+        ['krew', 'install', `--manifest=${join(work, 'knmesh.yaml')}`, `--archive=${join(release, 'knmesh-v0.1.0-linux-amd64.tar.gz')}`],
+        {
+          env: {PATH: toolPath, KREW_ROOT: krewRoot, HOME: work},
+          extendEnv: true,
+          all: true,
+          reject: false,
+        },
+      )
       expect(r.exitCode, r.all).toBe(0)
       expect(r.all).toContain('Installed plugin: knmesh')
       pluginPath = `${join(krewRoot, 'bin')}:${toolPath}`
@@ -219,7 +227,13 @@ describe('krew distribution', () => {
       expect(fs.exitCode, fs.output).toBe(0)
       const mesh = uniqueName('krew-tty')
       await createNamespace(cluster.client, mesh)
-      const add = await knmeshOnTty(['add-namespace', 'team-krew-tty', '--mesh-namespace', mesh], cluster.kubeconfig, [{when: /Apply \d+ change\(s\)\? \(y\/N\)/, keys: 'n\r'}], 2500, {executable: exe})
+      const add = await knmeshOnTty(
+        ['add-namespace', 'team-krew-tty', '--mesh-namespace', mesh],
+        cluster.kubeconfig,
+        [{when: /Apply \d+ change\(s\)\? \(y\/N\)/, keys: 'n\r'}],
+        2500,
+        {executable: exe},
+      )
       noCrash(add.output)
       expect(add.exitCode, add.output).toBe(3)
       expect(add.output).toContain('aborted: nothing changed')
@@ -263,7 +277,11 @@ describe('npm package', () => {
     // A verb that talks to the API server, from the installed copy.
     const mesh = uniqueName('npm-mesh')
     await createNamespace(cluster.client, mesh)
-    const dry = await execa('kubectl-knmesh', ['add-namespace', 'team-npm', '--mesh-namespace', mesh, '--dry-run=client'], {env, extendEnv: true, reject: false})
+    const dry = await execa('kubectl-knmesh', ['add-namespace', 'team-npm', '--mesh-namespace', mesh, '--dry-run=client'], {
+      env,
+      extendEnv: true,
+      reject: false,
+    })
     expect(dry.exitCode, dry.stderr).toBe(0)
     expect(dry.stdout).toContain(`+ create ServiceMeshMemberRoll/${mesh}/default`)
   }, 300_000)

@@ -21,10 +21,18 @@ interface Out {
 const json = (stdout: string): Out => JSON.parse(stdout)
 const create = (o: KObject) => cluster.client.create(o)
 const ksvc = (namespace: string, name: string, meta: {labels?: Record<string, string>; annotations?: Record<string, string>}): KObject => ({
-  apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: {name, namespace},
+  apiVersion: 'serving.knative.dev/v1',
+  kind: 'Service',
+  metadata: {name, namespace},
   spec: {template: {metadata: meta, spec: {containers: [{image: 'quay.io/example/app'}]}}},
 })
-const tls = (namespace: string, name: string): KObject => ({apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace}, type: 'kubernetes.io/tls', data: {'tls.crt': 'eA==', 'tls.key': 'eA=='}})
+const tls = (namespace: string, name: string): KObject => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: {name, namespace},
+  type: 'kubernetes.io/tls',
+  data: {'tls.crt': 'eA==', 'tls.key': 'eA=='},
+})
 const codes = (o: Out) => o.findings.map((f) => f.code)
 
 async function run(...args: string[]) {
@@ -50,7 +58,7 @@ describe('analyze on Service Mesh 3', () => {
     await create(ksvc('m3a-plain', 'labeled', {labels: {'sidecar.istio.io/inject': 'true'}, annotations: {'sidecar.istio.io/rewriteAppHTTPProbers': 'true'}}))
   })
 
-  it('on knmesh\'s own Service Mesh 3 setup: no findings, exit 0, the generation said; the SMMR rule is not run', async () => {
+  it("on knmesh's own Service Mesh 3 setup: no findings, exit 0, the generation said; the SMMR rule is not run", async () => {
     const r = await run()
     expect(r.exitCode, r.stderr + r.stdout).toBe(0)
     expect(r.stderr).toContain('Service Mesh 3: Istio default (istio-system, revision default)')
@@ -70,29 +78,67 @@ describe('analyze on Service Mesh 3', () => {
     await create(ksvc('m3a-plain', 'annotated', {annotations: {'sidecar.istio.io/inject': 'true'}}))
     // N2: a second Gateway whose certificate is only where Service Mesh 2 read it.
     await create(tls(M, 'm3a-certs'))
-    await create({apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: {name: 'm3a-https', namespace: 'knative-serving'}, spec: {selector: {knative: 'ingressgateway'}, servers: [{port: {number: 8443, name: 'https-extra', protocol: 'HTTPS'}, hosts: ['extra.example.com'], tls: {mode: 'SIMPLE', credentialName: 'm3a-certs'}}]}})
+    await create({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'Gateway',
+      metadata: {name: 'm3a-https', namespace: 'knative-serving'},
+      spec: {
+        selector: {knative: 'ingressgateway'},
+        servers: [
+          {port: {number: 8443, name: 'https-extra', protocol: 'HTTPS'}, hosts: ['extra.example.com'], tls: {mode: 'SIMPLE', credentialName: 'm3a-certs'}},
+        ],
+      },
+    })
     // N7: config-istio edited back to the 2.x gateway Service (KNM0602 says the operator reverts it, as on 2).
-    await cluster.client.mergePatch(Kinds.ConfigMap, 'config-istio', 'knative-serving', {data: {'local-gateway.knative-serving.knative-local-gateway': `knative-local-gateway.${M}.svc.cluster.local`}})
+    await cluster.client.mergePatch(Kinds.ConfigMap, 'config-istio', 'knative-serving', {
+      data: {'local-gateway.knative-serving.knative-local-gateway': `knative-local-gateway.${M}.svc.cluster.local`},
+    })
     // §3 step 8: a Route the route controller made for the 2.x gateway, whose Service is gone; one whose Service is still there.
     await create({apiVersion: 'v1', kind: 'Service', metadata: {name: 'istio-ingressgateway-old', namespace: M}, spec: {ports: [{name: 'https', port: 443}]}})
     const route = (name: string, service: string) => ({
-      apiVersion: 'route.openshift.io/v1', kind: 'Route', metadata: {name, namespace: M, labels: {'serving.knative.openshift.io/ingressName': 'meshed', 'serving.knative.openshift.io/ingressNamespace': 'm3a-meshed'}},
-      spec: {host: `${name}.apps.example.com`, to: {kind: 'Service', name: service, weight: 100}, port: {targetPort: 'https'}, tls: {termination: 'passthrough'}},
+      apiVersion: 'route.openshift.io/v1',
+      kind: 'Route',
+      metadata: {
+        name,
+        namespace: M,
+        labels: {'serving.knative.openshift.io/ingressName': 'meshed', 'serving.knative.openshift.io/ingressNamespace': 'm3a-meshed'},
+      },
+      spec: {
+        host: `${name}.apps.example.com`,
+        to: {kind: 'Service', name: service, weight: 100},
+        port: {targetPort: 'https'},
+        tls: {termination: 'passthrough'},
+      },
     })
     await create(route('route-stale', 'istio-ingressgateway'))
     await create(route('route-waiting', 'istio-ingressgateway-old'))
     const r = await run()
     expect(r.exitCode, r.stderr + r.stdout).toBe(1)
     const by = (code: string) => r.out.findings.filter((f) => f.code === code)
-    expect(by('KNM0305')).toEqual([{
-      code: 'KNM0305', severity: 'Error',
-      objects: [{kind: 'Service.serving.knative.dev', namespace: 'm3a-plain', name: 'annotated'}, {kind: 'Namespace', name: 'm3a-plain'}],
-      message: 'spec.template.metadata.annotations["sidecar.istio.io/inject"] is "true" with no such label, and namespace m3a-plain is not labeled for injection: Service Mesh 3 ignores the annotation, the pods run without a sidecar',
-      fix: 'kubectl knmesh annotate-services annotated -n m3a-plain (the annotation becomes the label), or kubectl knmesh add-namespace m3a-plain',
-    }])
-    expect(by('KNM0106').map((f) => f.objects)).toEqual([[{kind: 'Gateway', namespace: 'knative-serving', name: 'm3a-https'}, {kind: 'Secret', namespace: M, name: 'm3a-certs'}, {kind: 'Secret', namespace: GW, name: 'm3a-certs'}]])
+    expect(by('KNM0305')).toEqual([
+      {
+        code: 'KNM0305',
+        severity: 'Error',
+        objects: [
+          {kind: 'Service.serving.knative.dev', namespace: 'm3a-plain', name: 'annotated'},
+          {kind: 'Namespace', name: 'm3a-plain'},
+        ],
+        message:
+          'spec.template.metadata.annotations["sidecar.istio.io/inject"] is "true" with no such label, and namespace m3a-plain is not labeled for injection: Service Mesh 3 ignores the annotation, the pods run without a sidecar',
+        fix: 'kubectl knmesh annotate-services annotated -n m3a-plain (the annotation becomes the label), or kubectl knmesh add-namespace m3a-plain',
+      },
+    ])
+    expect(by('KNM0106').map((f) => f.objects)).toEqual([
+      [
+        {kind: 'Gateway', namespace: 'knative-serving', name: 'm3a-https'},
+        {kind: 'Secret', namespace: M, name: 'm3a-certs'},
+        {kind: 'Secret', namespace: GW, name: 'm3a-certs'},
+      ],
+    ])
     expect(by('KNM0102')).toEqual([])
-    expect(by('KNM0107').map((f) => f.message)).toEqual([`data["local-gateway.knative-serving.knative-local-gateway"] is "knative-local-gateway.${M}.svc.cluster.local": on Service Mesh 3 the Knative gateway's Services are in ${GW}, and there is no such Service`])
+    expect(by('KNM0107').map((f) => f.message)).toEqual([
+      `data["local-gateway.knative-serving.knative-local-gateway"] is "knative-local-gateway.${M}.svc.cluster.local": on Service Mesh 3 the Knative gateway's Services are in ${GW}, and there is no such Service`,
+    ])
     expect(by('KNM0104')).toEqual([])
     expect(by('KNM0108').map((f) => f.objects[0])).toEqual([{kind: 'Route', namespace: M, name: 'route-stale'}])
     expect(by('KNM0108')[0].fix).toBe(`oc delete route route-stale -n ${M} (kubectl knmesh migrate-mesh step 8 deletes them all)`)
@@ -102,7 +148,9 @@ describe('analyze on Service Mesh 3', () => {
     // Fixed with knmesh's verbs and the fixes named: the findings go.
     expect((await cluster.run(['annotate-services', 'annotated', '-n', 'm3a-plain', '--yes'])).exitCode).toBe(0)
     await create(tls(GW, 'm3a-certs'))
-    await cluster.client.mergePatch(Kinds.ConfigMap, 'config-istio', 'knative-serving', {data: {'local-gateway.knative-serving.knative-local-gateway': `knative-local-gateway.${GW}.svc.cluster.local`}})
+    await cluster.client.mergePatch(Kinds.ConfigMap, 'config-istio', 'knative-serving', {
+      data: {'local-gateway.knative-serving.knative-local-gateway': `knative-local-gateway.${GW}.svc.cluster.local`},
+    })
     await cluster.client.delete(Kinds.Route, 'route-stale', M)
     const after = await run()
     expect(after.exitCode, after.stderr + after.stdout).toBe(0)
@@ -110,8 +158,18 @@ describe('analyze on Service Mesh 3', () => {
   })
 
   it('membership by namespace labels and mTLS from the mesh-wide PeerAuthentication: a PERMISSIVE policy in an injected namespace is KNM0401, in an unlabeled one nothing; a tenant namespace without the label is KNM0301', async () => {
-    await create({apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: {name: 'loose', namespace: 'm3a-meshed'}, spec: {mtls: {mode: 'PERMISSIVE'}}})
-    await create({apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: {name: 'loose', namespace: 'm3a-plain'}, spec: {mtls: {mode: 'PERMISSIVE'}}})
+    await create({
+      apiVersion: 'security.istio.io/v1',
+      kind: 'PeerAuthentication',
+      metadata: {name: 'loose', namespace: 'm3a-meshed'},
+      spec: {mtls: {mode: 'PERMISSIVE'}},
+    })
+    await create({
+      apiVersion: 'security.istio.io/v1',
+      kind: 'PeerAuthentication',
+      metadata: {name: 'loose', namespace: 'm3a-plain'},
+      spec: {mtls: {mode: 'PERMISSIVE'}},
+    })
     // tenant-authz writes into knative-serving only once KnativeServing is Ready (N15).
     await cluster.client.request('PATCH', '/apis/operator.knative.dev/v1beta1/namespaces/knative-serving/knativeservings/knative-serving/status', {
       contentType: 'application/merge-patch+json',
@@ -124,7 +182,12 @@ describe('analyze on Service Mesh 3', () => {
     const r = await run('--fail-threshold', 'warning')
     expect(r.exitCode, r.stderr + r.stdout).toBe(1)
     const by = (code: string) => r.out.findings.filter((f) => f.code === code)
-    expect(by('KNM0401').map((f) => f.objects)).toEqual([[{kind: 'PeerAuthentication', namespace: 'm3a-meshed', name: 'loose'}, {kind: 'PeerAuthentication', namespace: M, name: 'mesh-mtls'}]])
+    expect(by('KNM0401').map((f) => f.objects)).toEqual([
+      [
+        {kind: 'PeerAuthentication', namespace: 'm3a-meshed', name: 'loose'},
+        {kind: 'PeerAuthentication', namespace: M, name: 'mesh-mtls'},
+      ],
+    ])
     expect(by('KNM0301').map((f) => [f.objects[0].name, f.fix])).toEqual([['app', 'kubectl knmesh add-namespace m3a-tenant']])
     expect(by('KNM0503')).toEqual([]) // tenant-authz's own Service Mesh 3 render
     expect((await cluster.run(['add-namespace', 'm3a-tenant', '--yes'])).exitCode).toBe(0)

@@ -17,14 +17,30 @@ const TENANT = 'knmesh.openshift.io/tenant'
 
 const v1 = (name: string, ns: string) => cluster.client.get(Kinds.AuthorizationPolicyV1, name, ns)
 const hosts = (ns: string) => [`*.${ns}`, `*.${ns}.svc`, `*.${ns}.svc.cluster.local`]
-const senders = ['pingsource-mt-adapter', 'imc-dispatcher', 'mt-broker-filter', 'knative-kafka-source-data-plane', 'knative-kafka-broker-data-plane', 'knative-kafka-channel-data-plane'].map(
-  (sa) => `cluster.local/ns/knative-eventing/sa/${sa}`,
-)
+const senders = [
+  'pingsource-mt-adapter',
+  'imc-dispatcher',
+  'mt-broker-filter',
+  'knative-kafka-source-data-plane',
+  'knative-kafka-broker-data-plane',
+  'knative-kafka-channel-data-plane',
+].map((sa) => `cluster.local/ns/knative-eventing/sa/${sa}`)
 
 async function servingReady(status: 'True' | 'False'): Promise<void> {
   await cluster.client.request('PATCH', '/apis/operator.knative.dev/v1beta1/namespaces/knative-serving/knativeservings/knative-serving/status', {
     contentType: 'application/merge-patch+json',
-    body: {status: {conditions: [{type: 'Ready', status, ...(status === 'False' ? {reason: 'Installing', message: 'deployments not ready'} : {}), lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z')}]}},
+    body: {
+      status: {
+        conditions: [
+          {
+            type: 'Ready',
+            status,
+            ...(status === 'False' ? {reason: 'Installing', message: 'deployments not ready'} : {}),
+            lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          },
+        ],
+      },
+    },
   })
 }
 
@@ -95,14 +111,24 @@ describe('tenant-authz on Service Mesh 3', () => {
     expect(act.apiVersion).toBe('security.istio.io/v1')
     expect(act.metadata.uid).toBe(old.metadata.uid)
     expect(act.metadata.labels).toEqual({owner: 'platform-team'})
-    expect(act.spec).toEqual({selector: {matchLabels: {app: 'activator'}}, action: 'ALLOW', rules: [{from: [{source: {namespaces: ['knative-serving', 'knative-serving-ingress']}}]}]})
-    expect((await cluster.client.listAll(Kinds.AuthorizationPolicyV1, 'knative-serving')).filter((p) => p.metadata.name === 'allow-traffic-to-activator')).toHaveLength(1)
+    expect(act.spec).toEqual({
+      selector: {matchLabels: {app: 'activator'}},
+      action: 'ALLOW',
+      rules: [{from: [{source: {namespaces: ['knative-serving', 'knative-serving-ingress']}}]}],
+    })
+    expect(
+      (await cluster.client.listAll(Kinds.AuthorizationPolicyV1, 'knative-serving')).filter((p) => p.metadata.name === 'allow-traffic-to-activator'),
+    ).toHaveLength(1)
     expect((await v1('allow-traffic-to-ingress-gateway', 'knative-serving-ingress'))?.spec).toEqual({
       selector: {matchLabels: {knative: 'ingressgateway'}},
       action: 'ALLOW',
       rules: [{from: [{source: {namespaces: ['knative-serving', 'knative-serving-ingress']}}]}, {to: [{operation: {ports: ['8080', '8443']}}]}],
     })
-    expect((await v1('allow-traffic-to-autoscaler', 'knative-serving'))?.spec).toEqual({selector: {matchLabels: {app: 'autoscaler'}}, action: 'ALLOW', rules: [{from: [{source: {namespaces: ['knative-serving']}}]}]})
+    expect((await v1('allow-traffic-to-autoscaler', 'knative-serving'))?.spec).toEqual({
+      selector: {matchLabels: {app: 'autoscaler'}},
+      action: 'ALLOW',
+      rules: [{from: [{source: {namespaces: ['knative-serving']}}]}],
+    })
     for (const ns of ['knative-serving', 'knative-eventing']) expect((await v1('deny-all-by-default', ns))?.spec ?? {}).toEqual({})
     const pa = (await cluster.client.get(Kinds.PeerAuthenticationV1, 'autoscaler-permissive', 'knative-serving'))!
     expect(pa.spec).toEqual({selector: {matchLabels: {app: 'autoscaler'}}, mtls: {mode: 'PERMISSIVE'}})
@@ -174,7 +200,9 @@ describe('annotate-services on Service Mesh 3', () => {
     await ksvc(PLAIN, {annotations: {'sidecar.istio.io/inject': 'true'}})
     const r = await cluster.run(['annotate-services', '-n', T1, '--yes'])
     expect(r.exitCode, r.stderr + r.stdout).toBe(0)
-    expect(r.stdout).toContain('Service Mesh 3 ignores the annotation sidecar.istio.io/inject (only the label is read): replaced by the label sidecar.istio.io/inject: "true" on tenant-1/test-webapp')
+    expect(r.stdout).toContain(
+      'Service Mesh 3 ignores the annotation sidecar.istio.io/inject (only the label is read): replaced by the label sidecar.istio.io/inject: "true" on tenant-1/test-webapp',
+    )
     const svc = (await cluster.client.get(Kinds.KnativeService, 'test-webapp', T1))!
     expect(svc.metadata.annotations?.['serving.knative.openshift.io/enablePassthrough']).toBe('true')
     expect(svc.spec.template.metadata.labels).toEqual({team: 'one', 'sidecar.istio.io/inject': 'true'})
@@ -241,7 +269,11 @@ describe('probe on Service Mesh 3', () => {
     await cluster.client.create({
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: {name: 'knative-local-gateway', namespace: 'knative-serving-ingress', labels: {'experimental.istio.io/disable-gateway-port-translation': 'true'}},
+      metadata: {
+        name: 'knative-local-gateway',
+        namespace: 'knative-serving-ingress',
+        labels: {'experimental.istio.io/disable-gateway-port-translation': 'true'},
+      },
       spec: {type: 'ClusterIP', selector: {knative: 'ingressgateway'}, ports: [{name: 'http2', port: 80, targetPort: 8080}]},
     })
     const e2e = await cluster.run(['probe', '--from', PLAIN, '--to', T1, '--expect', 'deny'])

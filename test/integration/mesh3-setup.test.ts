@@ -42,7 +42,11 @@ describe('status and setup on Service Mesh 3', () => {
     const r = await cluster.run(['status', '-o', 'json'])
     expect(r.exitCode, r.stderr).toBe(1)
     expect(r.stderr).toContain('Service Mesh 3: Istio default (istio-system, revision default)')
-    const failing = Object.fromEntries(rowsOf(r.stdout).filter((x) => x.state === 'failure').map((x) => [x.check, x.fix]))
+    const failing = Object.fromEntries(
+      rowsOf(r.stdout)
+        .filter((x) => x.state === 'failure')
+        .map((x) => [x.check, x.fix]),
+    )
     expect(failing).toEqual({
       'control plane settings': 'kubectl knmesh configure-mesh',
       'wildcard-certs': 'kubectl knmesh certs',
@@ -59,13 +63,27 @@ describe('status and setup on Service Mesh 3', () => {
 
   it('setup --yes takes it to a status with no failures (tenants isolated, the Knative Service labeled); a second setup changes nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'knmesh-m3-setup-'))
-    const args = ['setup', '--namespaces', 'team-alpha-1,team-bravo-1', '--cert-dir', dir, '--tenant', 'team-alpha=team-alpha-1', '--tenant', 'team-bravo=team-bravo-1', '--metrics', '--yes']
+    const args = [
+      'setup',
+      '--namespaces',
+      'team-alpha-1,team-bravo-1',
+      '--cert-dir',
+      dir,
+      '--tenant',
+      'team-alpha=team-alpha-1',
+      '--tenant',
+      'team-bravo=team-bravo-1',
+      '--metrics',
+      '--yes',
+    ]
     const first = await cluster.run(args)
     expect(first.exitCode, first.stderr + first.stdout).toBe(0)
     expect(first.stdout).toContain('Configure the Istio and mesh-wide mTLS (1.4.2 step 1, Service Mesh 3)')
     expect(first.stdout).toContain('setup complete')
     expect((await cluster.client.get(Kinds.Namespace, 'team-alpha-1'))?.metadata.labels?.['istio-injection']).toBe('enabled')
-    expect((await cluster.client.get(Kinds.KnativeService, 'hello', 'team-alpha-1'))?.spec.template.metadata.labels).toEqual({'sidecar.istio.io/inject': 'true'})
+    expect((await cluster.client.get(Kinds.KnativeService, 'hello', 'team-alpha-1'))?.spec.template.metadata.labels).toEqual({
+      'sidecar.istio.io/inject': 'true',
+    })
     expect(await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system').catch(() => null)).toBeNull()
 
     const status = await cluster.run(['status', '-o', 'json'])
@@ -75,7 +93,10 @@ describe('status and setup on Service Mesh 3', () => {
     expect(rows.find((x) => x.check === 'namespaces in the mesh')?.detail).toBe('2 labeled for injection: team-alpha-1, team-bravo-1')
     expect(rows.find((x) => x.check === 'cross-tenant matrix')?.detail).toBe('2 namespaces of 2 tenants: 4 pairs as expected')
     expect(rows.find((x) => x.area === 'metrics')?.state).toBe('ok')
-    expect(rows.find((x) => x.area === 'services')).toMatchObject({state: 'ok', detail: 'the Knative Service in the mesh namespaces carries the Service Mesh 3 inject label and annotations'})
+    expect(rows.find((x) => x.area === 'services')).toMatchObject({
+      state: 'ok',
+      detail: 'the Knative Service in the mesh namespaces carries the Service Mesh 3 inject label and annotations',
+    })
 
     const second = await cluster.run(args)
     expect(second.exitCode, second.stderr).toBe(0)

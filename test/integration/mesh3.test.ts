@@ -25,22 +25,39 @@ describe('Service Mesh 3 (Sail operator)', () => {
     expect(byId.smcp).toBeUndefined()
     expect(byId.istio).toMatchObject({status: 'ok', detail: 'Istio default (spec.namespace istio-system, revision default) is Ready'})
     // The enum of the vendored release-1.27 CRD: v1.27-latest … v1.21.6.
-    expect(byId['istio-version/default'].detail).toMatch(/^default: v1\.27-latest \(the operator installs v1\.27-latest, v1\.26-latest, v1\.25-latest and \d+ pinned versions\)$/)
+    expect(byId['istio-version/default'].detail).toMatch(
+      /^default: v1\.27-latest \(the operator installs v1\.27-latest, v1\.26-latest, v1\.25-latest and \d+ pinned versions\)$/,
+    )
     expect(byId.istiocni.status).toBe('ok')
     expect(byId['ingressgateway-service'].status).toBe('warning')
-    await cluster.client.request('PATCH', '/apis/sailoperator.io/v1/istiocnis/default/status', {body: {status: {conditions: [{type: 'Ready', status: 'False', reason: 'DaemonSetNotReady'}]}}, contentType: 'application/merge-patch+json'})
+    await cluster.client.request('PATCH', '/apis/sailoperator.io/v1/istiocnis/default/status', {
+      body: {status: {conditions: [{type: 'Ready', status: 'False', reason: 'DaemonSetNotReady'}]}},
+      contentType: 'application/merge-patch+json',
+    })
     try {
       const bad = await cluster.run(['precheck'])
       expect(bad.exitCode).toBe(1)
       expect(bad.stdout).toContain('IstioCNI default is not Ready (DaemonSetNotReady)')
     } finally {
-      await cluster.client.request('PATCH', '/apis/sailoperator.io/v1/istiocnis/default/status', {body: {status: {conditions: [{type: 'Ready', status: 'True'}, {type: 'Reconciled', status: 'True'}]}}, contentType: 'application/merge-patch+json'})
+      await cluster.client.request('PATCH', '/apis/sailoperator.io/v1/istiocnis/default/status', {
+        body: {
+          status: {
+            conditions: [
+              {type: 'Ready', status: 'True'},
+              {type: 'Reconciled', status: 'True'},
+            ],
+          },
+        },
+        contentType: 'application/merge-patch+json',
+      })
     }
   })
 
   it('configure-mesh: merges the drain and the excluded ports into the Istio, creates PeerAuthentication mesh-mtls STRICT; second run: nothing to do', async () => {
     // A user setting that must survive, and a user port that must stay first.
-    await cluster.client.mergePatch(Kinds.Istio, 'default', undefined, {spec: {values: {global: {proxy: {excludeInboundPorts: '9090'}}, meshConfig: {accessLogFile: '/dev/stdout'}}}})
+    await cluster.client.mergePatch(Kinds.Istio, 'default', undefined, {
+      spec: {values: {global: {proxy: {excludeInboundPorts: '9090'}}, meshConfig: {accessLogFile: '/dev/stdout'}}},
+    })
     const r = await cluster.run(['configure-mesh', '--yes'])
     expect(r.exitCode, r.stderr + r.stdout).toBe(0)
     expect(r.stdout).toContain('Service Mesh 3: Istio default (istio-system, revision default)')
@@ -63,7 +80,7 @@ describe('Service Mesh 3 (Sail operator)', () => {
     expect((await cluster.client.get(Kinds.Istio, 'default'))?.spec.values.meshConfig.defaultConfig.terminationDrainDuration).toBe('600s')
   })
 
-  it('enable-metrics: the metrics backend on KnativeServing, 8444 in the Istio\'s excludeInboundPorts, no NetworkPolicy (none isolates knative-serving); one is added once a NetworkPolicy there does', async () => {
+  it("enable-metrics: the metrics backend on KnativeServing, 8444 in the Istio's excludeInboundPorts, no NetworkPolicy (none isolates knative-serving); one is added once a NetworkPolicy there does", async () => {
     const r = await cluster.run(['enable-metrics', '--yes'])
     expect(r.exitCode, r.stderr + r.stdout).toBe(0)
     expect(r.stdout).toContain('no NetworkPolicy is needed: Service Mesh 3 creates none')
@@ -73,7 +90,12 @@ describe('Service Mesh 3 (Sail operator)', () => {
     expect(await cluster.client.listAll(Kinds.NetworkPolicy, 'knative-serving')).toEqual([])
     expect((await cluster.run(['enable-metrics', '--yes'])).stdout).toContain('nothing to do')
     // A user's own isolating policy: openshift-monitoring needs the guide's policy now.
-    await cluster.client.create({apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: {name: 'only-same-ns', namespace: 'knative-serving'}, spec: {podSelector: {}, ingress: [{from: [{podSelector: {}}]}]}})
+    await cluster.client.create({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: {name: 'only-same-ns', namespace: 'knative-serving'},
+      spec: {podSelector: {}, ingress: [{from: [{podSelector: {}}]}]},
+    })
     const again = await cluster.run(['enable-metrics', '--yes'])
     expect(again.exitCode, again.stderr).toBe(0)
     const np = await cluster.client.get(Kinds.NetworkPolicy, 'allow-from-openshift-monitoring-ns', 'knative-serving')
@@ -95,8 +117,13 @@ describe('Service Mesh 3 (Sail operator)', () => {
   })
 
   it('add-namespace with a revision and discoverySelectors: istio.io/rev=<revision>, discovery labels on it and on the Knative namespaces', async () => {
-    await cluster.client.mergePatch(Kinds.Istio, 'default', undefined, {spec: {values: {meshConfig: {discoverySelectors: [{matchLabels: {'istio-discovery': 'enabled'}}]}}}})
-    await cluster.client.request('PATCH', '/apis/sailoperator.io/v1/istios/default/status', {body: {status: {activeRevisionName: 'default-v1-27-latest'}}, contentType: 'application/merge-patch+json'})
+    await cluster.client.mergePatch(Kinds.Istio, 'default', undefined, {
+      spec: {values: {meshConfig: {discoverySelectors: [{matchLabels: {'istio-discovery': 'enabled'}}]}}},
+    })
+    await cluster.client.request('PATCH', '/apis/sailoperator.io/v1/istios/default/status', {
+      body: {status: {activeRevisionName: 'default-v1-27-latest'}},
+      contentType: 'application/merge-patch+json',
+    })
     await createNamespace(cluster.client, 'm3-rev')
     const r = await cluster.run(['add-namespace', 'm3-rev', '--yes'])
     expect(r.exitCode, r.stderr + r.stdout).toBe(0)
@@ -111,9 +138,23 @@ describe('Service Mesh 3 (Sail operator)', () => {
     expect((await cluster.run(['add-namespace', 'm3-rev', '--yes'])).stdout).toContain('nothing to do')
   })
 
-  it('filter-secrets: a Gateway\'s credentialName names a Secret of knative-serving-ingress (where the gateway pods run); --check finds it, the verb labels it', async () => {
-    await cluster.client.create({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'm3-tls', namespace: 'knative-serving-ingress'}, type: 'kubernetes.io/tls', data: {'tls.crt': '', 'tls.key': ''}})
-    await cluster.client.create({apiVersion: 'networking.istio.io/v1alpha3', kind: 'Gateway', metadata: {name: 'm3-gw', namespace: 'knative-serving'}, spec: {selector: {knative: 'ingressgateway'}, servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'm3-tls'}}]}})
+  it("filter-secrets: a Gateway's credentialName names a Secret of knative-serving-ingress (where the gateway pods run); --check finds it, the verb labels it", async () => {
+    await cluster.client.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {name: 'm3-tls', namespace: 'knative-serving-ingress'},
+      type: 'kubernetes.io/tls',
+      data: {'tls.crt': '', 'tls.key': ''},
+    })
+    await cluster.client.create({
+      apiVersion: 'networking.istio.io/v1alpha3',
+      kind: 'Gateway',
+      metadata: {name: 'm3-gw', namespace: 'knative-serving'},
+      spec: {
+        selector: {knative: 'ingressgateway'},
+        servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'm3-tls'}}],
+      },
+    })
     try {
       const check = await cluster.run(['filter-secrets', '--check'])
       expect(check.exitCode, check.stderr + check.stdout).toBe(1)
@@ -131,7 +172,7 @@ describe('Service Mesh 3 (Sail operator)', () => {
   it('cost-labels --all-members: the namespaces labeled for injection are the members (no member roll)', async () => {
     // The injection label of the Istio as an earlier test left it (its revision may not be default any more).
     const rev = (await cluster.client.get(Kinds.Istio, 'default'))?.status?.activeRevisionName
-    const injection = rev === 'default' ? {'istio-injection': 'enabled'} : {'istio.io/rev': rev}
+    const injection: Record<string, string> = rev === 'default' ? {'istio-injection': 'enabled'} : {'istio.io/rev': rev}
     await createNamespace(cluster.client, 'm3-cost', {...injection, 'cost-center': 'a'})
     await createNamespace(cluster.client, 'm3-nomesh', {'cost-center': 'b'})
     const r = await cluster.run(['cost-labels', '--all-members', '-o', 'json'])
@@ -168,7 +209,9 @@ describe('both generations in istio-system (a migration in progress)', () => {
   it('a writing verb asks for --mesh-version (exit 2), and acts on the one named', async () => {
     const r = await cluster.run(['configure-mesh', '--yes'])
     expect(r.exitCode).toBe(2)
-    expect(r.stderr).toMatch(/both Service Mesh generations serve istio-system: ServiceMeshControlPlane basic \(2\.x\) and Istio default \(3\).*pass --mesh-version 2 or --mesh-version 3/)
+    expect(r.stderr).toMatch(
+      /both Service Mesh generations serve istio-system: ServiceMeshControlPlane basic \(2\.x\) and Istio default \(3\).*pass --mesh-version 2 or --mesh-version 3/,
+    )
     const three = await cluster.run(['configure-mesh', '--mesh-version', '3', '--yes'])
     expect(three.exitCode, three.stderr).toBe(0)
     expect(three.stdout).toContain('Service Mesh 3: Istio default (istio-system, revision default) (--mesh-version 3; an SMCP is there too)')

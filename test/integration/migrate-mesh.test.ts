@@ -37,9 +37,20 @@ describe('migrate-mesh --to 3', () => {
 
   /** Test double of the Sail operator: the Istio and IstioCNI report Ready. */
   async function markSailReady(): Promise<void> {
-    await cluster.client.request('PATCH', '/apis/sailoperator.io/v1/istios/default/status', {body: healthyIstioStatus(), contentType: 'application/merge-patch+json'})
+    await cluster.client.request('PATCH', '/apis/sailoperator.io/v1/istios/default/status', {
+      body: healthyIstioStatus(),
+      contentType: 'application/merge-patch+json',
+    })
     await cluster.client.request('PATCH', '/apis/sailoperator.io/v1/istiocnis/default/status', {
-      body: {status: {state: 'Healthy', conditions: [{type: 'Ready', status: 'True'}, {type: 'Reconciled', status: 'True'}]}},
+      body: {
+        status: {
+          state: 'Healthy',
+          conditions: [
+            {type: 'Ready', status: 'True'},
+            {type: 'Reconciled', status: 'True'},
+          ],
+        },
+      },
       contentType: 'application/merge-patch+json',
     })
   }
@@ -59,12 +70,20 @@ describe('migrate-mesh --to 3', () => {
     await createNamespace(c, 'team-a', {team: 'a'})
     await c.mergePatch(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system', {spec: {members: ['knative-serving', 'knative-eventing', 'team-a']}})
     await c.mergePatch(Kinds.KnativeServing, 'knative-serving', 'knative-serving', {spec: {config: {istio: ISTIO_2, deployment: {progressDeadline: '600s'}}}})
-    await c.create({apiVersion: 'operator.knative.dev/v1beta1', kind: 'KnativeEventing', metadata: {name: 'knative-eventing', namespace: 'knative-eventing'}, spec: {config: {features: {istio: 'enabled'}}}})
+    await c.create({
+      apiVersion: 'operator.knative.dev/v1beta1',
+      kind: 'KnativeEventing',
+      metadata: {name: 'knative-eventing', namespace: 'knative-eventing'},
+      spec: {config: {features: {istio: 'enabled'}}},
+    })
     await c.create({
       apiVersion: 'networking.istio.io/v1alpha3',
       kind: 'Gateway',
       metadata: {name: 'knative-ingress-gateway', namespace: 'knative-serving'},
-      spec: {selector: {knative: 'ingressgateway'}, servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'wildcard-certs'}}]},
+      spec: {
+        selector: {knative: 'ingressgateway'},
+        servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'wildcard-certs'}}],
+      },
     })
     const certs = await cluster.run(['certs', '--out-dir', mkdtempSync(join(tmpdir(), 'knmesh-migrate-certs-')), '--yes'])
     expect(certs.exitCode, certs.stderr + certs.stdout).toBe(0)
@@ -74,7 +93,12 @@ describe('migrate-mesh --to 3', () => {
     CERT = secret?.data['tls.crt']
     KEY = secret?.data['tls.key']
     expect(KEY.length).toBeGreaterThan(100)
-    await c.create({apiVersion: 'v1', kind: 'Service', metadata: {name: 'knative-local-gateway', namespace: 'istio-system'}, spec: {selector: {istio: 'ingressgateway'}, ports: [{name: 'http2', port: 80, targetPort: 8081}]}})
+    await c.create({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {name: 'knative-local-gateway', namespace: 'istio-system'},
+      spec: {selector: {istio: 'ingressgateway'}, ports: [{name: 'http2', port: 80, targetPort: 8081}]},
+    })
     // A Route the route controller made for the 2.x gateway (its istio-ingressgateway is not there), and one of the user's.
     await c.create(route('route-hello', 'istio-ingressgateway', {[ROUTE_LABEL]: 'hello'}))
     await c.create(route('user-route', 'istio-ingressgateway', {app: 'mine'}))
@@ -88,7 +112,12 @@ describe('migrate-mesh --to 3', () => {
       apiVersion: 'serving.knative.dev/v1',
       kind: 'Service',
       metadata: {name: 'hello', namespace: 'team-a', annotations: {'serving.knative.openshift.io/enablePassthrough': 'true'}},
-      spec: {template: {metadata: {annotations: {'sidecar.istio.io/inject': 'true', 'sidecar.istio.io/rewriteAppHTTPProbers': 'true'}}, spec: {containers: [{image: 'quay.io/example/hello'}]}}},
+      spec: {
+        template: {
+          metadata: {annotations: {'sidecar.istio.io/inject': 'true', 'sidecar.istio.io/rewriteAppHTTPProbers': 'true'}},
+          spec: {containers: [{image: 'quay.io/example/hello'}]},
+        },
+      },
     })
   })
 
@@ -106,7 +135,18 @@ describe('migrate-mesh --to 3', () => {
     expect(r.exitCode, r.stderr).toBe(0)
     expect(r.stdout).toContain('Service Mesh 2 → 3 migration plan for istio-system (read-only: --apply runs it step by step)')
     expect(r.stdout).toMatch(/STEP\s+TITLE\s+CHANGES/)
-    for (const line of ['create Istio default', 'create IstioCNI default', 'create Secret knative-serving-ingress/wildcard-certs', 'update Namespace team-a (labels', 'create Deployment knative-serving-ingress/knative-istio-ingressgateway', 'update KnativeServing knative-serving/knative-serving', 'update Service team-a/hello', 'waits: KnativeServing knative-serving/knative-serving is not Ready', 'delete Route istio-system/route-hello', 'delete ServiceMeshControlPlane istio-system/basic']) {
+    for (const line of [
+      'create Istio default',
+      'create IstioCNI default',
+      'create Secret knative-serving-ingress/wildcard-certs',
+      'update Namespace team-a (labels',
+      'create Deployment knative-serving-ingress/knative-istio-ingressgateway',
+      'update KnativeServing knative-serving/knative-serving',
+      'update Service team-a/hello',
+      'waits: KnativeServing knative-serving/knative-serving is not Ready',
+      'delete Route istio-system/route-hello',
+      'delete ServiceMeshControlPlane istio-system/basic',
+    ]) {
       expect(r.stdout, line).toContain(line)
     }
     // A note several steps share is said once.
@@ -140,7 +180,9 @@ describe('migrate-mesh --to 3', () => {
 
     expect(await cluster.client.get(Kinds.Istio, 'default')).toBeNull()
     expect(await cluster.client.get(Kinds.Namespace, 'knative-serving-ingress')).toBeNull()
-    expect((await cluster.client.get(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system'))?.metadata.resourceVersion).toBe(smcpBefore?.metadata.resourceVersion)
+    expect((await cluster.client.get(Kinds.ServiceMeshControlPlane, 'basic', 'istio-system'))?.metadata.resourceVersion).toBe(
+      smcpBefore?.metadata.resourceVersion,
+    )
   })
 
   it('bad input: an --istio-version the operator does not install is exit 2, nothing changed; no terminal and no --yes is exit 3 at the first step with changes', async () => {
@@ -149,7 +191,9 @@ describe('migrate-mesh --to 3', () => {
     expect(bad.stderr).toMatch(/^error: --istio-version v1\.99-latest is not one this Service Mesh 3 operator installs \(its Istio CRD allows v1\.27-latest, /)
     const noTty = await cluster.run(['migrate-mesh', '--to', '3', '--apply'])
     expect(noTty.exitCode).toBe(3)
-    expect(noTty.stderr).toMatch(/\nerror: step 2 \(Prepare the ServiceMeshControlPlane\) not applied: 3 change\(s\) not applied: no terminal to confirm on; run again with --yes to apply; run `kubectl knmesh migrate-mesh --to 3 --apply --from-step 2` to go on$/)
+    expect(noTty.stderr).toMatch(
+      /\nerror: step 2 \(Prepare the ServiceMeshControlPlane\) not applied: 3 change\(s\) not applied: no terminal to confirm on; run again with --yes to apply; run `kubectl knmesh migrate-mesh --to 3 --apply --from-step 2` to go on$/,
+    )
     expect(await cluster.client.get(Kinds.Istio, 'default')).toBeNull()
   })
 
@@ -177,8 +221,13 @@ describe('migrate-mesh --to 3', () => {
     expect(smcp?.spec.gateways).toEqual({ingress: {service: {metadata: {labels: {knative: 'ingressgateway'}}}}})
     expect(smcp?.metadata.labels?.owner).toBe('platform-team')
     expect(smcp?.spec.version).toBe('v2.5')
-    for (const [kind, name] of [[Kinds.KnativeServing, 'knative-serving'], [Kinds.KnativeEventing, 'knative-eventing']] as const) {
-      expect((await cluster.client.get(kind, name, name))?.metadata.annotations?.['serverless.openshift.io/disable-istio-net-policies-generation'], name).toBe('true')
+    for (const [kind, name] of [
+      [Kinds.KnativeServing, 'knative-serving'],
+      [Kinds.KnativeEventing, 'knative-eventing'],
+    ] as const) {
+      expect((await cluster.client.get(kind, name, name))?.metadata.annotations?.['serverless.openshift.io/disable-istio-net-policies-generation'], name).toBe(
+        'true',
+      )
     }
     const istio = await cluster.client.get(Kinds.Istio, 'default')
     expect(istio?.spec.values.global.proxy.excludeInboundPorts).toBe('8444,8022,9090')
@@ -211,7 +260,12 @@ describe('migrate-mesh --to 3', () => {
     expect(gw?.spec.servers[0].tls.credentialName).toBe('wildcard-certs')
     // Step 6: labels instead of the member roll.
     const labels = async (n: string) => (await cluster.client.get(Kinds.Namespace, n))?.metadata.labels ?? {}
-    expect(await labels('team-a')).toMatchObject({team: 'a', 'istio-injection': 'enabled', 'maistra.io/ignore-namespace': 'true', 'istio-discovery': 'istio-system'})
+    expect(await labels('team-a')).toMatchObject({
+      team: 'a',
+      'istio-injection': 'enabled',
+      'maistra.io/ignore-namespace': 'true',
+      'istio-discovery': 'istio-system',
+    })
     for (const n of ['knative-serving', 'knative-eventing']) {
       expect(await labels(n), n).toMatchObject({'maistra.io/ignore-namespace': 'true', 'istio-discovery': 'istio-system'})
       expect((await labels(n))['istio-injection'], n).toBeUndefined()

@@ -13,7 +13,11 @@ import {createNamespace, isolatedCluster} from '../support/cluster.js'
 
 // Applies configure-mesh, enable-istio… (fixed-name objects): a control plane of its own.
 const cluster = isolatedCluster()
-const errorLines = (stderr: string) => stderr.trim().split('\n').filter((l) => l.startsWith('error:'))
+const errorLines = (stderr: string) =>
+  stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('error:'))
 
 /** Runs a FIX as printed ("kubectl knmesh VERB …"), applying without a prompt, from a scratch folder. */
 async function applyFix(fix: string) {
@@ -30,7 +34,10 @@ describe('names that do not exist: exit 6, one line, before any diff (items 3, 5
   it('probe --service, probe --from/--to, filter-secrets -n, annotate-services -n, cost-labels -n, gpu-limit -n', async () => {
     await createNamespace(cluster.client, 'real-1')
     const cases: [string[], string][] = [
-      [['probe', '--from', 'real-1', '--to', 'real-1', '--service', 'nonexistent-svc'], 'error: Knative Service "nonexistent-svc" does not exist in namespace real-1: give --service'],
+      [
+        ['probe', '--from', 'real-1', '--to', 'real-1', '--service', 'nonexistent-svc'],
+        'error: Knative Service "nonexistent-svc" does not exist in namespace real-1: give --service',
+      ],
       [['probe', '--from', 'nope', '--to', 'real-1'], 'error: namespace "nope" does not exist: nothing was changed'],
       [['probe', '--from', 'real-1', '--to', 'real-2'], 'error: namespace "real-2" does not exist (did you mean "real-1"?): nothing was changed'],
       [['filter-secrets', '--all-tls', '-n', 'nope', '--yes'], 'error: namespace "nope" does not exist: nothing was changed'],
@@ -52,10 +59,17 @@ describe('names that do not exist: exit 6, one line, before any diff (items 3, 5
 
   it('a mesh namespace typo: one error naming the namespace that holds a control plane, before any diff; precheck too', async () => {
     const before = await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system')
-    for (const args of [['add-namespace', 'foo', '--mesh-namespace', 'istio-sytem', '--yes'], ['precheck', '--mesh-namespace', 'istio-sytem'], ['status', '--mesh-namespace', 'istio-sytem'], ['setup', '--mesh-namespace', 'istio-sytem', '--yes']]) {
+    for (const args of [
+      ['add-namespace', 'foo', '--mesh-namespace', 'istio-sytem', '--yes'],
+      ['precheck', '--mesh-namespace', 'istio-sytem'],
+      ['status', '--mesh-namespace', 'istio-sytem'],
+      ['setup', '--mesh-namespace', 'istio-sytem', '--yes'],
+    ]) {
       const r = await cluster.run(args)
       expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(6)
-      expect(errorLines(r.stderr), args.join(' ')).toEqual(['error: mesh namespace "istio-sytem" does not exist; ServiceMeshControlPlane basic in istio-system: use --mesh-namespace istio-system'])
+      expect(errorLines(r.stderr), args.join(' ')).toEqual([
+        'error: mesh namespace "istio-sytem" does not exist; ServiceMeshControlPlane basic in istio-system: use --mesh-namespace istio-system',
+      ])
       expect(r.stdout, args.join(' ')).not.toContain('create')
       expect(r.stdout + r.stderr, args.join(' ')).not.toContain('configure-mesh --create')
     }
@@ -86,7 +100,10 @@ describe('a FIX the tool prints makes its own check pass (item 8)', () => {
       for (const row of rows) {
         expect(row.fix, row.check).toMatch(/^kubectl knmesh /)
         await applyFix(row.fix!)
-        expect((await failing()).map((x) => x.check), row.fix).not.toContain(row.check)
+        expect(
+          (await failing()).map((x) => x.check),
+          row.fix,
+        ).not.toContain(row.check)
       }
       rows = await failing()
     }
@@ -108,7 +125,12 @@ describe('a FIX the tool prints makes its own check pass (item 8)', () => {
 
   it('cost-labels --check: the FIX for app=my-domain (a key Knative owns) makes --check pass', async () => {
     await createNamespace(cluster.client, 'shop', {app: 'my-domain'})
-    await cluster.client.create({apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: {name: 'web', namespace: 'shop'}, spec: {template: {spec: {containers: [{image: 'quay.io/example/web:1'}]}}}})
+    await cluster.client.create({
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Service',
+      metadata: {name: 'web', namespace: 'shop'},
+      spec: {template: {spec: {containers: [{image: 'quay.io/example/web:1'}]}}},
+    })
     const check = await cluster.run(['cost-labels', '-n', 'shop', '--check', '-o', 'json'])
     expect(check.exitCode).toBe(1)
     const findings = JSON.parse(check.stdout).findings as {key: string; severity: string; fix: string}[]
@@ -125,6 +147,8 @@ describe('a FIX the tool prints makes its own check pass (item 8)', () => {
 describe('wording (item 11)', () => {
   it('hints inside warnings name the verb as it was called', async () => {
     const r = await knmesh(['create-gateways', '--secret', 'missing-certs', '--dry-run=client'], {kubeconfig: cluster.kubeconfig})
-    expect(r.stderr).toContain('warning: Secret istio-system/missing-certs does not exist: the ingress gateway cannot serve TLS until it does (kubectl knmesh certs)')
+    expect(r.stderr).toContain(
+      'warning: Secret istio-system/missing-certs does not exist: the ingress gateway cannot serve TLS until it does (kubectl knmesh certs)',
+    )
   })
 })

@@ -25,7 +25,12 @@ async function ksvc(ns: string): Promise<void> {
     apiVersion: 'serving.knative.dev/v1',
     kind: 'Service',
     metadata: {name: 'test-webapp', namespace: ns, annotations: {'serving.knative.openshift.io/enablePassthrough': 'true'}},
-    spec: {template: {metadata: {annotations: {'sidecar.istio.io/inject': 'true'}}, spec: {containers: [{image: 'docker.io/openshift/hello-openshift', env: [{name: 'RESPONSE', value: 'Hello Serverless!'}]}]}}},
+    spec: {
+      template: {
+        metadata: {annotations: {'sidecar.istio.io/inject': 'true'}},
+        spec: {containers: [{image: 'docker.io/openshift/hello-openshift', env: [{name: 'RESPONSE', value: 'Hello Serverless!'}]}]},
+      },
+    },
   })
   // Knative Serving would report the URL; write it the way it does, through the status subresource.
   await cluster.client.request('PATCH', `/apis/serving.knative.dev/v1/namespaces/${ns}/services/test-webapp/status`, {
@@ -49,7 +54,12 @@ beforeAll(async () => {
     if (r.exitCode !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`)
   }
   // Guide 1.4.2: the SMCP's dataPlane mtls makes the mesh-wide PeerAuthentication STRICT.
-  await cluster.client.create({apiVersion: 'security.istio.io/v1beta1', kind: 'PeerAuthentication', metadata: {name: 'default', namespace: 'istio-system'}, spec: {mtls: {mode: 'STRICT'}}})
+  await cluster.client.create({
+    apiVersion: 'security.istio.io/v1beta1',
+    kind: 'PeerAuthentication',
+    metadata: {name: 'default', namespace: 'istio-system'},
+    spec: {mtls: {mode: 'STRICT'}},
+  })
   await ksvc('team-alpha-1')
   await ksvc('team-bravo-1')
   kubelet = new FakeKubelet(cluster.client, (url) => network(url)).start()
@@ -57,12 +67,14 @@ beforeAll(async () => {
 
 afterAll(() => kubelet?.stop())
 
-describe('probe: the guide\'s four 2.4 expectations, predicted from the live objects', () => {
+describe("probe: the guide's four 2.4 expectations, predicted from the live objects", () => {
   it('team-alpha-1 → team-alpha-1, cluster-local: allow (200)', async () => {
     const r = await cluster.run(['probe', '--from', 'team-alpha-1', '--to', 'team-alpha-1', '--expect', 'allow'])
     expect(r.exitCode, r.stderr).toBe(0)
     expect(r.stdout).toContain('predicted: ALLOW (HTTP 200) for http://test-webapp.team-alpha-1:80')
-    expect(r.stdout).toMatch(/team-alpha-1 \(caller\) → knative-serving\/activator\s+mTLS STRICT \(istio-system\/default\)\s+allow\s+knative-serving\/allow-team-alpha-to-activator rule 0/)
+    expect(r.stdout).toMatch(
+      /team-alpha-1 \(caller\) → knative-serving\/activator\s+mTLS STRICT \(istio-system\/default\)\s+allow\s+knative-serving\/allow-team-alpha-to-activator rule 0/,
+    )
   })
 
   it('team-alpha-1 → team-alpha-1, external: allow (200)', async () => {
@@ -76,7 +88,9 @@ describe('probe: the guide\'s four 2.4 expectations, predicted from the live obj
     const r = await cluster.run(['probe', '--from', 'team-alpha-1', '--to', 'team-bravo-1', '--expect', 'deny'])
     expect(r.exitCode, r.stderr).toBe(0)
     expect(r.stdout).toContain('predicted: DENY (HTTP 403)')
-    expect(r.stdout).toContain('because at knative-serving/activator: no ALLOW rule matches and knative-serving/deny-all-by-default (no rules) denies everything else')
+    expect(r.stdout).toContain(
+      'because at knative-serving/activator: no ALLOW rule matches and knative-serving/deny-all-by-default (no rules) denies everything else',
+    )
   })
 
   it('team-alpha-1 → team-bravo-1, external: allow (200)', async () => {
@@ -165,12 +179,14 @@ describe('probe --matrix', () => {
 
   it('finds a leak and exits 1 with --expect isolated', async () => {
     await cluster.client.create({
-      apiVersion: 'security.istio.io/v1beta1', kind: 'AuthorizationPolicy',
+      apiVersion: 'security.istio.io/v1beta1',
+      kind: 'AuthorizationPolicy',
       metadata: {name: 'allow-everything', namespace: 'team-bravo-1'},
       spec: {action: 'ALLOW', rules: [{}]},
     })
     await cluster.client.create({
-      apiVersion: 'security.istio.io/v1beta1', kind: 'AuthorizationPolicy',
+      apiVersion: 'security.istio.io/v1beta1',
+      kind: 'AuthorizationPolicy',
       metadata: {name: 'allow-everything', namespace: 'knative-serving'},
       spec: {action: 'ALLOW', selector: {matchLabels: {app: 'activator'}}, rules: [{}]},
     })
@@ -203,7 +219,9 @@ describe('probe --matrix', () => {
     expect(t.exitCode, t.stderr).toBe(0)
     try {
       const m = await cluster.run(['probe', '--matrix'])
-      expect(m.stdout).toContain('note: outsider-1 is not in the ServiceMeshMemberRoll (istio-system/default): no sidecar checks requests to it and its pods call without mTLS, so its pairs can differ by path ("mixed"); add it with kubectl knmesh add-namespace outsider-1')
+      expect(m.stdout).toContain(
+        'note: outsider-1 is not in the ServiceMeshMemberRoll (istio-system/default): no sidecar checks requests to it and its pods call without mTLS, so its pairs can differ by path ("mixed"); add it with kubectl knmesh add-namespace outsider-1',
+      )
       expect(m.stdout).not.toContain('note: team-alpha-1')
     } finally {
       await cluster.run(['tenant-authz', '--delete', 'outsiders', '--yes'])

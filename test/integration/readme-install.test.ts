@@ -102,11 +102,15 @@ describe('README "Install" on a fresh clone', () => {
     const help = await execa('kubectl', ['knmesh', '--help'], {env: {...env, PATH: path}, extendEnv: false, reject: false})
     expect(help.exitCode, help.stderr).toBe(0)
     expect(help.stdout).toContain('$ kubectl knmesh [COMMAND]')
-    expect((await execa('sh', ['-c', 'command -v kubectl-knmesh'], {env: {PATH: path}, extendEnv: false})).stdout).toBe(join(env.KREW_ROOT, 'bin', 'kubectl-knmesh'))
+    expect((await execa('sh', ['-c', 'command -v kubectl-knmesh'], {env: {PATH: path}, extendEnv: false})).stdout).toBe(
+      join(env.KREW_ROOT, 'bin', 'kubectl-knmesh'),
+    )
     // Issue 11 item 10: the one-platform dist wrote its manifest next to its archive, not over the committed one.
     expect((await execa('git', ['status', '--porcelain'], {cwd: clone})).stdout).toBe('')
     const manifest = parse(readFileSync(join(clone, 'build', 'release', 'plugin.yaml'), 'utf8'))
-    expect(manifest.spec.platforms.map((p: {selector: {matchLabels: {os: string; arch: string}}}) => `${p.selector.matchLabels.os}/${p.selector.matchLabels.arch}`)).toEqual(['linux/amd64'])
+    expect(
+      manifest.spec.platforms.map((p: {selector: {matchLabels: {os: string; arch: string}}}) => `${p.selector.matchLabels.os}/${p.selector.matchLabels.arch}`),
+    ).toEqual(['linux/amd64'])
     const sum = (await execa('sha256sum', [join(clone, 'build', 'release', 'knmesh-v0.1.0-linux-amd64.tar.gz')])).stdout.slice(0, 64)
     expect(manifest.spec.platforms[0].sha256).toBe(sum)
     expect(readFileSync(join(clone, 'plugin.yaml'), 'utf8')).toBe(readFileSync(join(repo, 'plugin.yaml'), 'utf8'))

@@ -19,13 +19,15 @@ function rowsOf(stdout: string): {area: string; check: string; state: string; de
 }
 
 describe('knmesh next to the Serverless Operator (double of 1.32)', () => {
-  it('enable-metrics before Istio writes the guide\'s policy; once the operator takes it over, a second run has nothing to do', async () => {
+  it("enable-metrics before Istio writes the guide's policy; once the operator takes it over, a second run has nothing to do", async () => {
     const c = cluster.client
     double = new ServerlessOperatorDouble(c)
     const first = await cluster.run(['enable-metrics', '--yes'])
     expect(first.exitCode, first.stderr).toBe(0)
     // No Istio yet: the operator generates no policy, knmesh writes the guide's.
-    expect((await c.get(Kinds.NetworkPolicy, 'allow-from-openshift-monitoring-ns', 'knative-serving'))?.spec.ingress).toEqual([{from: [{namespaceSelector: {matchLabels: {name: 'openshift-monitoring'}}}]}])
+    expect((await c.get(Kinds.NetworkPolicy, 'allow-from-openshift-monitoring-ns', 'knative-serving'))?.spec.ingress).toEqual([
+      {from: [{namespaceSelector: {matchLabels: {name: 'openshift-monitoring'}}}]},
+    ])
 
     // Istio enabled (guide 1.4.3): the operator now generates its three policies and puts its form back.
     await c.mergePatch(Kinds.KnativeServing, 'knative-serving', 'knative-serving', {spec: {ingress: {istio: {enabled: true}}}})
@@ -43,21 +45,27 @@ describe('knmesh next to the Serverless Operator (double of 1.32)', () => {
     expect(np.metadata.labels).toEqual({'networking.knative.dev/ingress-provider': 'istio'})
   }, 180_000)
 
-  it('with Istio enabled, enable-metrics leaves the operator\'s policies alone: the operator has nothing to undo', async () => {
+  it("with Istio enabled, enable-metrics leaves the operator's policies alone: the operator has nothing to undo", async () => {
     const c = cluster.client
     await c.delete(Kinds.NetworkPolicy, 'allow-from-openshift-monitoring-ns', 'knative-serving')
     await c.mergePatch(Kinds.KnativeServing, 'knative-serving', 'knative-serving', {spec: {config: {observability: {'metrics.backend-destination': null}}}})
     // Before the operator has recreated its policy: knmesh says the operator creates it and writes none.
     const r = await cluster.run(['enable-metrics', '--yes'])
     expect(r.exitCode, r.stderr).toBe(0)
-    expect(r.stdout).toContain("is the Serverless Operator's (generated with Istio enabled, selector kubernetes.io/metadata.name=openshift-monitoring): it creates it")
+    expect(r.stdout).toContain(
+      "is the Serverless Operator's (generated with Istio enabled, selector kubernetes.io/metadata.name=openshift-monitoring): it creates it",
+    )
     expect(await c.get(Kinds.NetworkPolicy, 'allow-from-openshift-monitoring-ns', 'knative-serving')).toBeNull()
     const writes = await double!.settle()
     expect(writes).toContain('create NetworkPolicy knative-serving/allow-from-openshift-monitoring-ns')
     expect(writes.filter((w) => w.startsWith('update NetworkPolicy'))).toEqual([])
     expect((await cluster.run(['enable-metrics', '--yes'])).stdout).toContain('nothing to do: the cluster already matches')
     // The operator's effective backend follows the KnativeServing's value.
-    expect((await c.request<{data: Record<string, string>}>('GET', '/api/v1/namespaces/knative-serving/configmaps/config-observability')).data['metrics.backend-destination']).toBe('prometheus')
+    expect(
+      (await c.request<{data: Record<string, string>}>('GET', '/api/v1/namespaces/knative-serving/configmaps/config-observability')).data[
+        'metrics.backend-destination'
+      ],
+    ).toBe('prometheus')
   }, 180_000)
 
   it('the whole guide with the operator running: setup, let it reconcile, setup again: nothing to do, status clean', async () => {
@@ -80,6 +88,8 @@ describe('knmesh next to the Serverless Operator (double of 1.32)', () => {
     expect(status.exitCode, status.stdout).toBe(0)
     expect(rowsOf(status.stdout).find((x) => x.area === 'metrics')).toMatchObject({state: 'ok'})
     // The operator's certificate secret keeps the operator's label.
-    expect((await c.get(Kinds.Secret, 'knative-serving-certs', 'knative-serving'))?.metadata.labels?.['networking.internal.knative.dev/certificate-uid']).toBe('data-plane')
+    expect((await c.get(Kinds.Secret, 'knative-serving-certs', 'knative-serving'))?.metadata.labels?.['networking.internal.knative.dev/certificate-uid']).toBe(
+      'data-plane',
+    )
   }, 480_000)
 })

@@ -31,7 +31,13 @@ async function secrets(ns: string, n: number): Promise<void> {
   for (let i = 0; i < n; i += 50) {
     await Promise.all(
       Array.from({length: Math.min(50, n - i)}, (_, j) =>
-        cluster.client.create({apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: {name: `tls-${i + j}`, namespace: ns}, data: {'tls.crt': '', 'tls.key': ''}}),
+        cluster.client.create({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          type: 'kubernetes.io/tls',
+          metadata: {name: `tls-${i + j}`, namespace: ns},
+          data: {'tls.crt': '', 'tls.key': ''},
+        }),
       ),
     )
   }
@@ -69,23 +75,28 @@ describe('the shipped build (bin/knmesh.js) on a 100-column terminal', () => {
     const add = await tty(['add-namespace', 'tty-tenant-1'], [{when: APPLY, keys: '\u0003'}])
     expect(add.exitCode, add.output).toBe(130)
     expect((await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system'))?.metadata.resourceVersion).toBe(smmr?.metadata.resourceVersion)
-    expect((await cluster.client.get(Kinds.KnativeServing, 'knative-serving', 'knative-serving'))?.metadata.resourceVersion).toBe(serving?.metadata.resourceVersion)
+    expect((await cluster.client.get(Kinds.KnativeServing, 'knative-serving', 'knative-serving'))?.metadata.resourceVersion).toBe(
+      serving?.metadata.resourceVersion,
+    )
   }, 120_000)
 
   it('setup on a terminal: answers typed at the prompts, "n" at step 6, then the resume line continues from step 6 with the same 11 steps', async () => {
     await createNamespace(cluster.client, 'shop-1')
     const certDir = mkdtempSync(join(tmpdir(), 'knmesh-shipped-certs-'))
-    const r = await tty(['setup', '--cert-dir', certDir], [
-      {when: /Namespaces to add to the mesh/, keys: 'shop-1\r'},
-      {when: /Enable Knative Serving metrics/, keys: 'y\r'},
-      {when: /Isolate tenants/, keys: 'y\r'},
-      {when: /Tenants as NAME=NS1,NS2/, keys: 'shop=shop-1\r'},
-      {when: APPLY, keys: 'y\r'}, // 2 certs
-      {when: APPLY, keys: 'y\r'}, // 3 configure-mesh
-      {when: APPLY, keys: 'y\r'}, // 4 add-namespace
-      {when: APPLY, keys: 'y\r'}, // 5 create-gateways
-      {when: APPLY, keys: 'n\r'}, // 6 filter-secrets
-    ])
+    const r = await tty(
+      ['setup', '--cert-dir', certDir],
+      [
+        {when: /Namespaces to add to the mesh/, keys: 'shop-1\r'},
+        {when: /Enable Knative Serving metrics/, keys: 'y\r'},
+        {when: /Isolate tenants/, keys: 'y\r'},
+        {when: /Tenants as NAME=NS1,NS2/, keys: 'shop=shop-1\r'},
+        {when: APPLY, keys: 'y\r'}, // 2 certs
+        {when: APPLY, keys: 'y\r'}, // 3 configure-mesh
+        {when: APPLY, keys: 'y\r'}, // 4 add-namespace
+        {when: APPLY, keys: 'y\r'}, // 5 create-gateways
+        {when: APPLY, keys: 'n\r'}, // 6 filter-secrets
+      ],
+    )
     noCrash(r.output)
     expect(r.exitCode, r.output).toBe(3)
     // Where the keys go is said before certs writes them.
@@ -107,7 +118,12 @@ describe('the shipped build (bin/knmesh.js) on a 100-column terminal', () => {
   }, 240_000)
 
   it('every verb runs on the terminal without a crash', async () => {
-    await cluster.client.create({apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: {name: 'hello', namespace: 'shop-1'}, spec: {template: {spec: {containers: [{image: 'quay.io/example/hello:1'}]}}}})
+    await cluster.client.create({
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Service',
+      metadata: {name: 'hello', namespace: 'shop-1'},
+      spec: {template: {spec: {containers: [{image: 'quay.io/example/hello:1'}]}}},
+    })
     const runs: [string[], Parameters<typeof knmeshOnTty>[2], number[]][] = [
       [['precheck'], [], [0, 1]],
       [['status'], [], [0, 1]],
@@ -141,7 +157,9 @@ describe('the shipped build (bin/knmesh.js) on a 100-column terminal', () => {
       if (r.exitCode === 3) expect(r.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''), args.join(' ')).toMatch(/^aborted: nothing changed/m)
       if (r.exitCode === 3) expect(r.output, args.join(' ')).not.toContain('error:')
       // Hints name the verb as it was called.
-      expect(r.output, args.join(' ')).not.toMatch(/(?<!(?:kubectl|oc) )knmesh (?:precheck|certs|configure-mesh|add-namespace|create-gateways|enable-istio|annotate-services|enable-metrics|filter-secrets|tenant-authz|probe|cost-labels|gpu-limit|status|setup)\b/)
+      expect(r.output, args.join(' ')).not.toMatch(
+        /(?<!(?:kubectl|oc) )knmesh (?:precheck|certs|configure-mesh|add-namespace|create-gateways|enable-istio|annotate-services|enable-metrics|filter-secrets|tenant-authz|probe|cost-labels|gpu-limit|status|setup)\b/,
+      )
     }
   }, 300_000)
 
@@ -152,7 +170,10 @@ describe('the shipped build (bin/knmesh.js) on a 100-column terminal', () => {
       await secrets(ns, 300)
     }
     // Ctrl-C once the bar is drawn: the patches in flight finish, the bar is gone before the message and the table.
-    const stopped = await tty(['filter-secrets', '--all-tls', '--namespaces', nss.join(','), '--concurrency', '1', '--yes'], [{when: /labelling secrets \[/, keys: '\u0003'}])
+    const stopped = await tty(
+      ['filter-secrets', '--all-tls', '--namespaces', nss.join(','), '--concurrency', '1', '--yes'],
+      [{when: /labelling secrets \[/, keys: '\u0003'}],
+    )
     noCrash(stopped.output)
     expect(stopped.exitCode, stopped.output).toBe(130)
     const after = stopped.output.slice(stopped.output.indexOf('interrupted: finishing the patches in flight'))
@@ -173,7 +194,9 @@ describe('the shipped build (bin/knmesh.js) on a 100-column terminal', () => {
       if (f[3]) continue // still listing: says so
       expect(Number(f[2]), f[0]).toBe(total)
     }
-    const labelled = (await cluster.client.listAll(Kinds.Secret, undefined, {labelSelector: 'networking.internal.knative.dev/certificate-uid'})).filter((s) => nss.includes(s.metadata.namespace!))
+    const labelled = (await cluster.client.listAll(Kinds.Secret, undefined, {labelSelector: 'networking.internal.knative.dev/certificate-uid'})).filter((s) =>
+      nss.includes(s.metadata.namespace!),
+    )
     expect(labelled).toHaveLength(900)
   }, 240_000)
 })

@@ -36,7 +36,19 @@ describe('status and setup on a real API server', () => {
     await createNamespace(cluster.client, 'team-alpha-1')
     await createNamespace(cluster.client, 'team-bravo-1')
     const dir = (await import('node:fs')).mkdtempSync((await import('node:path')).join((await import('node:os')).tmpdir(), 'knmesh-setup-'))
-    const args = ['setup', '--namespaces', 'team-alpha-1,team-bravo-1', '--cert-dir', dir, '--tenant', 'team-alpha=team-alpha-1', '--tenant', 'team-bravo=team-bravo-1', '--no-metrics', '--yes']
+    const args = [
+      'setup',
+      '--namespaces',
+      'team-alpha-1,team-bravo-1',
+      '--cert-dir',
+      dir,
+      '--tenant',
+      'team-alpha=team-alpha-1',
+      '--tenant',
+      'team-bravo=team-bravo-1',
+      '--no-metrics',
+      '--yes',
+    ]
     const first = await cluster.run(args)
     expect(first.exitCode, first.stderr + first.stdout).toBe(0)
     expect(first.stdout).toContain('setup complete')
@@ -64,7 +76,9 @@ describe('status and setup on a real API server', () => {
 
   it('on a half-configured cluster, status names exactly what broke and its fix', async () => {
     await cluster.client.delete(Kinds.Gateway, 'knative-local-gateway', 'knative-serving')
-    await cluster.client.mergePatch(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system', {spec: {members: ['knative-serving', 'team-alpha-1', 'team-bravo-1']}})
+    await cluster.client.mergePatch(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system', {
+      spec: {members: ['knative-serving', 'team-alpha-1', 'team-bravo-1']},
+    })
     const r = await cluster.run(['status', '-o', 'json'])
     expect(r.exitCode).toBe(1)
     const failing = rowsOf(r.stdout).filter((x) => x.state === 'failure')
@@ -86,7 +100,13 @@ describe('status and setup on a real API server', () => {
     // Service gets the app labels only (getAppLabels, no pipeline label); the Pipeline gets the template's
     // pipeline.openshift.io/* labels and app.kubernetes.io/instance, which links the two. (The upstream Tekton
     // Pipeline CRD is installed in every test control plane.)
-    const app = {'app.kubernetes.io/instance': 'from-git', 'app.kubernetes.io/component': 'from-git', 'app.kubernetes.io/name': 'from-git', 'app.openshift.io/runtime': 'nodejs', 'app.kubernetes.io/part-of': 'shop'}
+    const app = {
+      'app.kubernetes.io/instance': 'from-git',
+      'app.kubernetes.io/component': 'from-git',
+      'app.kubernetes.io/name': 'from-git',
+      'app.openshift.io/runtime': 'nodejs',
+      'app.kubernetes.io/part-of': 'shop',
+    }
     await cluster.client.create({
       apiVersion: 'serving.knative.dev/v1',
       kind: 'Service',
@@ -119,7 +139,9 @@ describe('status and setup on a real API server', () => {
     expect(row?.detail).not.toContain('by-hand (Pipeline')
     const fix = await cluster.run(['annotate-services', '-n', 'team-alpha-1', '--yes'])
     expect(fix.exitCode, fix.stderr).toBe(0)
-    expect(fix.stderr).toContain("warning: deployed by OpenShift Pipelines: team-alpha-1/from-git (Pipeline from-git); add the annotations to the pipeline's deploy step too")
+    expect(fix.stderr).toContain(
+      "warning: deployed by OpenShift Pipelines: team-alpha-1/from-git (Pipeline from-git); add the annotations to the pipeline's deploy step too",
+    )
     const after = await cluster.run(['status', '-o', 'json'])
     expect(after.exitCode, after.stdout).toBe(0)
     expect(rowsOf(after.stdout).find((x) => x.area === 'services')?.state).toBe('ok')
@@ -166,7 +188,19 @@ describe('status and setup on a real API server', () => {
   it('the resume line names --token but never prints the token', async () => {
     const token = (parse(readFileSync(cluster.kubeconfig, 'utf8')) as {users: {user: {token: string}}[]}).users[0].user.token
     expect(token.length).toBeGreaterThan(8)
-    const r = await cluster.run(['setup', '--token', token, '--namespaces', 'team-alpha-1', '--tenant', 'team-bravo=team-alpha-1', '--no-metrics', '--cert-dir', '/tmp', '--yes'])
+    const r = await cluster.run([
+      'setup',
+      '--token',
+      token,
+      '--namespaces',
+      'team-alpha-1',
+      '--tenant',
+      'team-bravo=team-alpha-1',
+      '--no-metrics',
+      '--cert-dir',
+      '/tmp',
+      '--yes',
+    ])
     expect(r.exitCode).not.toBe(0)
     expect(r.stderr).toMatch(/resume with: kubectl knmesh setup .*--token <token>/)
     expect(r.stdout + r.stderr).not.toContain(token)

@@ -40,19 +40,28 @@ describe('tenant-authz against a real API server (guide 2.3, the two-tenant exam
     expect(await tenantObjects()).toEqual([])
   })
 
-  it('--defaults installs the guide\'s cluster-wide policies verbatim; a second run does nothing', async () => {
+  it("--defaults installs the guide's cluster-wide policies verbatim; a second run does nothing", async () => {
     const r = await cluster.run(['tenant-authz', '--defaults', '--yes'])
     expect(r.exitCode, r.stderr).toBe(0)
     const deny = await cluster.client.get(Kinds.AuthorizationPolicy, 'deny-all-by-default', 'knative-serving')
     expect(deny?.spec ?? {}).toEqual({})
     expect(await cluster.client.get(Kinds.AuthorizationPolicy, 'deny-all-by-default', 'knative-eventing')).not.toBeNull()
     const act = await cluster.client.get(Kinds.AuthorizationPolicy, 'allow-traffic-to-activator', 'knative-serving')
-    expect(act?.spec).toEqual({selector: {matchLabels: {app: 'activator'}}, action: 'ALLOW', rules: [{from: [{source: {namespaces: ['knative-serving', 'istio-system']}}]}]})
+    expect(act?.spec).toEqual({
+      selector: {matchLabels: {app: 'activator'}},
+      action: 'ALLOW',
+      rules: [{from: [{source: {namespaces: ['knative-serving', 'istio-system']}}]}],
+    })
     const probe = await cluster.client.get(Kinds.AuthorizationPolicy, 'allow-probe-kafka-sink-receiver', 'knative-eventing')
     expect(probe?.spec).toEqual({
       action: 'ALLOW',
       selector: {matchLabels: {'app.kubernetes.io/component': 'kafka-sink-receiver'}},
-      rules: [{from: [{source: {namespaces: ['knative-eventing'], principals: ['cluster.local/ns/knative-eventing/sa/kafka-controller']}}], to: [{operation: {methods: ['GET']}}]}],
+      rules: [
+        {
+          from: [{source: {namespaces: ['knative-eventing'], principals: ['cluster.local/ns/knative-eventing/sa/kafka-controller']}}],
+          to: [{operation: {methods: ['GET']}}],
+        },
+      ],
     })
     const all = await cluster.client.listAll(Kinds.AuthorizationPolicy)
     expect(all).toHaveLength(11)
@@ -95,7 +104,12 @@ describe('tenant-authz against a real API server (guide 2.3, the two-tenant exam
     expect(r.exitCode, r.stderr).toBe(0)
     const live = await tenantObjects('team-alpha')
     expect(live).toHaveLength(14)
-    expect(live.filter((o) => o.metadata.namespace === 'team-alpha-3').map((o) => o.metadata.name).sort()).toEqual(['allow-from-knative-and-istio', 'allow-wait-for-drain'])
+    expect(
+      live
+        .filter((o) => o.metadata.namespace === 'team-alpha-3')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['allow-from-knative-and-istio', 'allow-wait-for-drain'])
     for (const o of live) {
       if (o.metadata.name === 'allow-wait-for-drain') continue
       const text = JSON.stringify(o.spec)
@@ -121,7 +135,9 @@ describe('tenant-authz against a real API server (guide 2.3, the two-tenant exam
   })
 
   it('keeps fields it does not own when updating', async () => {
-    await cluster.client.mergePatch(Kinds.AuthorizationPolicy, 'allow-team-alpha-to-activator', 'knative-serving', {metadata: {labels: {owner: 'platform'}, annotations: {note: 'keep me'}}})
+    await cluster.client.mergePatch(Kinds.AuthorizationPolicy, 'allow-team-alpha-to-activator', 'knative-serving', {
+      metadata: {labels: {owner: 'platform'}, annotations: {note: 'keep me'}},
+    })
     const r = await cluster.run(['tenant-authz', 'team-alpha', '--namespaces', 'team-alpha-3', '--yes'])
     expect(r.exitCode, r.stderr).toBe(0)
     const act = await cluster.client.get(Kinds.AuthorizationPolicy, 'allow-team-alpha-to-activator', 'knative-serving')
@@ -155,7 +171,11 @@ describe('tenant-authz against a real API server (guide 2.3, the two-tenant exam
     const y = await cluster.run(['tenant-authz', 'team-delta', '--namespaces', 'team-delta-1', '--no-eventing', '--dry-run=client', '-o', 'yaml'])
     expect(y.exitCode, y.stderr).toBe(0)
     const docs = parseAllDocuments(y.stdout)
-    expect(docs.map((d) => (d.toJS() as KObject).metadata.name)).toEqual(['allow-from-knative-and-istio', 'allow-team-delta-to-activator', 'allow-wait-for-drain'])
+    expect(docs.map((d) => (d.toJS() as KObject).metadata.name)).toEqual([
+      'allow-from-knative-and-istio',
+      'allow-team-delta-to-activator',
+      'allow-wait-for-drain',
+    ])
     expect(y.stdout).not.toMatch(/[&*]a\d/) // no anchors/aliases
     expect(await tenantObjects('team-delta')).toEqual([])
   })
@@ -173,7 +193,7 @@ describe('tenant-authz against a real API server (guide 2.3, the two-tenant exam
     expect((await cluster.run(['tenant-authz', '--delete', 'team-charlie', '--yes'])).exitCode).toBe(0)
   }, 90_000)
 
-  it('--delete removes the tenant\'s objects and nothing else', async () => {
+  it("--delete removes the tenant's objects and nothing else", async () => {
     const before = await cluster.client.listAll(Kinds.AuthorizationPolicy)
     const r = await cluster.run(['tenant-authz', '--delete', 'team-bravo', '--yes'])
     expect(r.exitCode, r.stderr).toBe(0)

@@ -29,11 +29,41 @@ chmodSync(join(bin, 'less'), 0o755)
 const LONG_SERVICE = 'inference-with-a-rather-long-knative-service-name'
 
 beforeAll(async () => {
-  for (const ns of ['team-a-1', 'team-a-2', 'team-b-1', 'team-c-frontend', 'team-c-backend', 'team-c-inference', 'team-d-1', 'team-d-2', 'team-d-3', 'team-e-1', 'gpu-apps']) await createNamespace(cluster.client, ns)
+  for (const ns of [
+    'team-a-1',
+    'team-a-2',
+    'team-b-1',
+    'team-c-frontend',
+    'team-c-backend',
+    'team-c-inference',
+    'team-d-1',
+    'team-d-2',
+    'team-d-3',
+    'team-e-1',
+    'gpu-apps',
+  ])
+    await createNamespace(cluster.client, ns)
   // Findings with long details and fixes: a LoadBalancer ingress gateway and a Gateway that takes port 443.
-  await cluster.client.create({apiVersion: 'v1', kind: 'Service', metadata: {name: 'istio-ingressgateway', namespace: 'istio-system'}, spec: {type: 'LoadBalancer', ports: [{name: 'https', port: 443}]}})
-  await cluster.client.create({apiVersion: 'networking.istio.io/v1alpha3', kind: 'Gateway', metadata: {name: 'public-wildcard-gateway', namespace: 'team-b-1'}, spec: {selector: {istio: 'ingressgateway'}, servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'x'}}]}})
-  for (const [tenant, nss] of [['team-a', 'team-a-1,team-a-2'], ['team-b', 'team-b-1'], ['team-c', 'team-c-frontend,team-c-backend,team-c-inference']]) {
+  await cluster.client.create({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {name: 'istio-ingressgateway', namespace: 'istio-system'},
+    spec: {type: 'LoadBalancer', ports: [{name: 'https', port: 443}]},
+  })
+  await cluster.client.create({
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'Gateway',
+    metadata: {name: 'public-wildcard-gateway', namespace: 'team-b-1'},
+    spec: {
+      selector: {istio: 'ingressgateway'},
+      servers: [{port: {number: 443, name: 'https', protocol: 'HTTPS'}, hosts: ['*'], tls: {mode: 'SIMPLE', credentialName: 'x'}}],
+    },
+  })
+  for (const [tenant, nss] of [
+    ['team-a', 'team-a-1,team-a-2'],
+    ['team-b', 'team-b-1'],
+    ['team-c', 'team-c-frontend,team-c-backend,team-c-inference'],
+  ]) {
     const r = await cluster.run(['tenant-authz', tenant, '--namespaces', nss, '--add-to-mesh', '--yes'])
     expect(r.exitCode, r.stderr).toBe(0)
   }
@@ -41,7 +71,11 @@ beforeAll(async () => {
     apiVersion: 'serving.knative.dev/v1',
     kind: 'Service',
     metadata: {name: LONG_SERVICE, namespace: 'gpu-apps'},
-    spec: {template: {spec: {containers: [{name: 'model-server-with-a-long-container-name', image: 'quay.io/example/m:1', resources: {limits: {'nvidia.com/gpu': '8'}}}]}}},
+    spec: {
+      template: {
+        spec: {containers: [{name: 'model-server-with-a-long-container-name', image: 'quay.io/example/m:1', resources: {limits: {'nvidia.com/gpu': '8'}}}]},
+      },
+    },
   })
 }, 180_000)
 
@@ -52,7 +86,10 @@ describe('tables fit the terminal they are printed on', () => {
       const piped = await cluster.run(args)
       expect(piped.stderr).not.toMatch(/^error: (?!\d+ check)/m)
       const pipedWidth = widest(piped.stdout.split('\n'))
-      for (const size of [{cols: 80, rows: 24}, {cols: 120, rows: 40}]) {
+      for (const size of [
+        {cols: 80, rows: 24},
+        {cols: 120, rows: 40},
+      ]) {
         const r = await tty(args, size)
         const lines = screen(r.output)
         // The error line of a failed check is one sentence, not a table: the terminal wraps it.
@@ -129,7 +166,9 @@ describe('a plan at the terminal: summary, details in the pager, then the questi
     expect(out).toContain('+ create AuthorizationPolicy/knative-serving/allow-team-d-to-activator')
     expect(out).toContain('? create 7 AuthorizationPolicies in 4 namespaces, update 1 ServiceMeshMemberRoll: Apply 8 change(s)?')
     expect(await cluster.client.get(Kinds.AuthorizationPolicy, 'allow-team-d-to-activator', 'knative-serving')).not.toBeNull()
-    expect((await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system'))?.spec.members).toEqual(expect.arrayContaining(['team-d-1', 'team-d-2', 'team-d-3']))
+    expect((await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system'))?.spec.members).toEqual(
+      expect.arrayContaining(['team-d-1', 'team-d-2', 'team-d-3']),
+    )
   }, 90_000)
 
   it('the default pager is less -R with LESS=FRX (as git); $PAGER is used when set; --no-pager prints the details', async () => {

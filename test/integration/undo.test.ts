@@ -34,13 +34,23 @@ async function snapshot(): Promise<Record<string, KObject>> {
   for (const k of kinds) {
     for (const o of await cluster.client.listAll(k)) out[`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`] = stripServerFields(o)
   }
-  for (const s of await cluster.client.listAll(Kinds.Secret, undefined, {metadataOnly: true})) out[`Secret/${s.metadata.namespace}/${s.metadata.name}`] = stripServerFields(s)
+  for (const s of await cluster.client.listAll(Kinds.Secret, undefined, {metadataOnly: true}))
+    out[`Secret/${s.metadata.namespace}/${s.metadata.name}`] = stripServerFields(s)
   return out
 }
 
 interface HistoryJson {
   journal: string
-  changeSets: {id: string; server: string; verb: string; args: string[]; status: string; undoes?: string; undoneBy?: string; changes: {action: string; kind: string; namespace?: string; name: string; result: string}[]}[]
+  changeSets: {
+    id: string
+    server: string
+    verb: string
+    args: string[]
+    status: string
+    undoes?: string
+    undoneBy?: string
+    changes: {action: string; kind: string; namespace?: string; name: string; result: string}[]
+  }[]
 }
 
 async function history(): Promise<HistoryJson> {
@@ -134,14 +144,21 @@ describe('history and undo against a real API server', () => {
     const id = await latestId()
     // Someone else edits the member roll in between (as kubectl label would).
     const members = ((await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system'))?.spec as {members: string[]}).members
-    await cluster.client.mergePatch(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system', {metadata: {labels: {'edited-by': 'someone'}}, spec: {members: [...members, 'added-since']}})
+    await cluster.client.mergePatch(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system', {
+      metadata: {labels: {'edited-by': 'someone'}},
+      spec: {members: [...members, 'added-since']},
+    })
     const edited = await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system')
 
     const refused = await run(['undo', id, '--yes'])
     expect(refused.exitCode).toBe(5)
     const lines = refused.stderr.trim().split('\n')
     expect(lines, refused.stderr).toHaveLength(1)
-    expect(lines[0]).toMatch(new RegExp(`^error: cannot undo change set ${id}: changed since it was applied: ServiceMeshMemberRoll istio-system/default \\(resourceVersion \\d+, the change set wrote \\d+\\); run again with --force`))
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^error: cannot undo change set ${id}: changed since it was applied: ServiceMeshMemberRoll istio-system/default \\(resourceVersion \\d+, the change set wrote \\d+\\); run again with --force`,
+      ),
+    )
     expect((await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system'))?.metadata.resourceVersion).toBe(edited?.metadata.resourceVersion)
 
     const forced = await run(['undo', id, '--force', '--yes'])
@@ -175,7 +192,13 @@ describe('history and undo against a real API server', () => {
     await createNamespace(cluster.client, ns)
     const tls = {'tls.crt': Buffer.from('not a real certificate').toString('base64'), 'tls.key': Buffer.from('not a real key').toString('base64')}
     for (const name of ['web-1', 'web-2', 'web-3']) {
-      await cluster.client.create({apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace: ns, labels: {app: 'web'}}, type: 'kubernetes.io/tls', data: tls})
+      await cluster.client.create({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {name, namespace: ns, labels: {app: 'web'}},
+        type: 'kubernetes.io/tls',
+        data: tls,
+      })
     }
     const before = await snapshot()
     const r = await run(['filter-secrets', '--all-tls', '-n', ns, '--uid', 'team-certs', '--yes'])
@@ -185,7 +208,11 @@ describe('history and undo against a real API server', () => {
     const h = await history()
     const set = h.changeSets.at(-1)!
     expect(set.verb).toBe('filter-secrets')
-    expect(set.changes.map((c) => `${c.action} ${c.kind} ${c.name} ${c.result}`).sort()).toEqual(['update Secret web-1 applied', 'update Secret web-2 applied', 'update Secret web-3 applied'])
+    expect(set.changes.map((c) => `${c.action} ${c.kind} ${c.name} ${c.result}`).sort()).toEqual([
+      'update Secret web-1 applied',
+      'update Secret web-2 applied',
+      'update Secret web-3 applied',
+    ])
     const undo = await run(['undo', set.id, '--yes'])
     expect(undo.exitCode, undo.stderr).toBe(0)
     expect(await snapshot()).toEqual(before)
@@ -200,7 +227,11 @@ describe('history and undo against a real API server', () => {
     // 600 secrets: two pages of the metadata list (500 each).
     const names = Array.from({length: 600}, (_, i) => `cert-${String(i).padStart(3, '0')}`)
     for (let i = 0; i < names.length; i += 50) {
-      await Promise.all(names.slice(i, i + 50).map((name) => cluster.client.create({apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace: ns}, type: 'kubernetes.io/tls', data: tls})))
+      await Promise.all(
+        names
+          .slice(i, i + 50)
+          .map((name) => cluster.client.create({apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace: ns}, type: 'kubernetes.io/tls', data: tls})),
+      )
     }
     const before = await snapshot()
     const r = await run(['filter-secrets', '--all-tls', '-n', ns, '--uid', 'team-certs', '--yes'])

@@ -18,6 +18,6 @@
  * and the Istio webhook), controlplane/bootstrap.ts (binaries, credentials, kubeconfigs, RBAC users, CRD install)
  * and controlplane/seed.ts (the seed states). This file re-exports them: imports of controlplane.js keep working.
  */
-export * from './controlplane/bootstrap.js';
-export * from './controlplane/process.js';
-export * from './controlplane/seed.js';
+export * from './controlplane/bootstrap.js'
+export * from './controlplane/process.js'
+export * from './controlplane/seed.js'

@@ -61,7 +61,14 @@ export async function startFaultProxy(kubeconfig: string, fault: (r: ProxiedRequ
     if (f) {
       req.resume()
       log.push({...r, status: f.status, faulted: true, at: Date.now() - t0})
-      const body = JSON.stringify({kind: 'Status', apiVersion: 'v1', status: 'Failure', message: f.message, reason: f.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', code: f.status})
+      const body = JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        message: f.message,
+        reason: f.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable',
+        code: f.status,
+      })
       res.writeHead(f.status, {'Content-Type': 'application/json', ...(f.retryAfter === undefined ? {} : {'Retry-After': f.retryAfter})})
       res.end(body)
       return

@@ -67,7 +67,9 @@ export const KAFKA_WORKLOADS = [
 ]
 
 /** The guide's 1.4.3 step 7 example ServiceEntry, verbatim (test/fixtures/golden/guide/1.4.3-step7-kafka-serviceentry.yaml). */
-export const GUIDE_KAFKA_SERVICE_ENTRY = parse(readFileSync(fileURLToPath(new URL('../fixtures/golden/guide/1.4.3-step7-kafka-serviceentry.yaml', import.meta.url)), 'utf8'))
+export const GUIDE_KAFKA_SERVICE_ENTRY = parse(
+  readFileSync(fileURLToPath(new URL('../fixtures/golden/guide/1.4.3-step7-kafka-serviceentry.yaml', import.meta.url)), 'utf8'),
+)
 
 /**
  * knmesh's one deliberate difference from the guide's ServiceEntry: the guide repeats the port names `tcp-tls`

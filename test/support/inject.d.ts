@@ -3,18 +3,18 @@
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Path of the kubeconfig of user "admin" (system:masters). */
-    adminKubeconfig: string;
+    adminKubeconfig: string
     /** Path of the kubeconfig of user "restricted" (only the "view" ClusterRole). */
-    restrictedKubeconfig: string;
+    restrictedKubeconfig: string
     /** Same as adminKubeconfig. */
-    kubeconfig: string;
+    kubeconfig: string
     /** https://127.0.0.1:<port> of the test API server. */
-    server: string;
+    server: string
     /** CA bundle for `server`. */
-    caFile: string;
+    caFile: string
     /** Folder with the CRD YAML that was installed. */
-    crdDir: string;
+    crdDir: string
   }
 }
 
-export {};
+export {}

@@ -11,21 +11,21 @@
  * {@link validatingWebhookConfiguration}; installCrds() then waits with
  * {@link waitIstioWebhookLive} until the API server really calls it.
  */
-import { execa } from 'execa';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {execa} from 'execa'
+import {existsSync, readFileSync} from 'node:fs'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
 
-const BUILD = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'tools', 'istio-webhook', 'build.sh');
+const BUILD = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'tools', 'istio-webhook', 'build.sh')
 
 /** Name of the ValidatingWebhookConfiguration the control plane registers. */
-export const ISTIO_WEBHOOK_CONFIG = 'istio-validator-istio-system';
+export const ISTIO_WEBHOOK_CONFIG = 'istio-validator-istio-system'
 /** Name of its one webhook (istiod's chart names it `rev.validation.istio.io`). */
-export const ISTIO_WEBHOOK_NAME = 'rev.validation.istio.io';
+export const ISTIO_WEBHOOK_NAME = 'rev.validation.istio.io'
 /** The API groups istiod validates (istio-discovery chart, validatingwebhookconfiguration.yaml). */
-export const ISTIO_WEBHOOK_GROUPS = ['networking.istio.io', 'security.istio.io', 'telemetry.istio.io', 'extensions.istio.io'];
+export const ISTIO_WEBHOOK_GROUPS = ['networking.istio.io', 'security.istio.io', 'telemetry.istio.io', 'extensions.istio.io']
 
-let built: Promise<string> | undefined;
+let built: Promise<string> | undefined
 
 /**
  * Absolute path of the istio-webhook binary: runs tools/istio-webhook/build.sh
@@ -37,27 +37,27 @@ export function ensureIstioWebhook(): Promise<string> {
     const r = await execa('bash', [BUILD], {
       stdin: 'ignore',
       stderr: 'inherit',
-      env: { PATH: `${process.env.PATH ?? ''}:/usr/local/go/bin` },
-    });
-    const dir = r.stdout.trim().split('\n').pop()?.trim() ?? '';
-    const bin = path.join(dir, 'istio-webhook');
-    if (!dir || !existsSync(bin)) throw new Error(`tools/istio-webhook/build.sh did not print a folder holding istio-webhook (got ${JSON.stringify(dir)})`);
-    return bin;
-  })();
+      env: {PATH: `${process.env.PATH ?? ''}:/usr/local/go/bin`},
+    })
+    const dir = r.stdout.trim().split('\n').pop()?.trim() ?? ''
+    const bin = path.join(dir, 'istio-webhook')
+    if (!dir || !existsSync(bin)) throw new Error(`tools/istio-webhook/build.sh did not print a folder holding istio-webhook (got ${JSON.stringify(dir)})`)
+    return bin
+  })()
   built.catch(() => {
-    built = undefined;
-  });
-  return built;
+    built = undefined
+  })
+  return built
 }
 
 /** Command-line arguments: serve on 127.0.0.1:port, self-signed serving cert generated into certDir/tls.{crt,key}. */
 export function istioWebhookArgs(port: number, certDir: string): string[] {
-  return [`--listen=127.0.0.1:${port}`, `--cert-dir=${certDir}`];
+  return [`--listen=127.0.0.1:${port}`, `--cert-dir=${certDir}`]
 }
 
 /** The serving certificate (PEM) the webhook generated in certDir; it is its own CA. */
 export function istioWebhookCaFile(certDir: string): string {
-  return path.join(certDir, 'tls.crt');
+  return path.join(certDir, 'tls.crt')
 }
 
 /**
@@ -71,11 +71,11 @@ export function validatingWebhookConfiguration(url: string, caPem: string): Reco
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: ISTIO_WEBHOOK_CONFIG, labels: { app: 'istiod', istio: 'istiod' } },
+    metadata: {name: ISTIO_WEBHOOK_CONFIG, labels: {app: 'istiod', istio: 'istiod'}},
     webhooks: [
       {
         name: ISTIO_WEBHOOK_NAME,
-        clientConfig: { url, caBundle: Buffer.from(caPem).toString('base64') },
+        clientConfig: {url, caBundle: Buffer.from(caPem).toString('base64')},
         rules: [
           {
             operations: ['CREATE', 'UPDATE'],
@@ -90,36 +90,36 @@ export function validatingWebhookConfiguration(url: string, caPem: string): Reco
         timeoutSeconds: 10,
       },
     ],
-  };
+  }
 }
 
 /** Reads the generated CA (PEM). */
 export function readIstioWebhookCa(certDir: string): string {
-  return readFileSync(istioWebhookCaFile(certDir), 'utf8');
+  return readFileSync(istioWebhookCaFile(certDir), 'utf8')
 }
 
 /** A ServiceEntry Istio refuses ("service entry port name "p" already defined"); the CRD schema admits it. */
 export const INVALID_SERVICE_ENTRY = {
   apiVersion: 'networking.istio.io/v1beta1',
   kind: 'ServiceEntry',
-  metadata: { name: 'knmesh-webhook-probe', namespace: 'default' },
+  metadata: {name: 'knmesh-webhook-probe', namespace: 'default'},
   spec: {
     hosts: ['probe.example.com'],
     ports: [
-      { number: 80, name: 'p', protocol: 'HTTP' },
-      { number: 81, name: 'p', protocol: 'HTTP' },
+      {number: 80, name: 'p', protocol: 'HTTP'},
+      {number: 81, name: 'p', protocol: 'HTTP'},
     ],
     resolution: 'DNS',
   },
-};
+}
 
 /** A Gateway Istio refuses; the Istio 1.27 CRD schema admits it. */
 export const INVALID_GATEWAY_127 = {
   apiVersion: 'networking.istio.io/v1',
   kind: 'Gateway',
-  metadata: { name: 'knmesh-webhook-probe', namespace: 'default' },
-  spec: { servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['a/b/c'] }] },
-};
+  metadata: {name: 'knmesh-webhook-probe', namespace: 'default'},
+  spec: {servers: [{port: {number: 80, name: 'http', protocol: 'HTTP'}, hosts: ['a/b/c']}]},
+}
 
 /**
  * Per Istio CRD set, an object its schema admits and Istio's validation refuses, with a piece of
@@ -127,9 +127,17 @@ export const INVALID_GATEWAY_127 = {
  * (x-kubernetes-list-type map keyed by name), so that set is probed with another object.
  */
 export const WEBHOOK_PROBES = {
-  'istio-1.19': { path: '/apis/networking.istio.io/v1beta1/namespaces/default/serviceentries?dryRun=All', body: INVALID_SERVICE_ENTRY, refusal: 'already defined' },
-  'istio-1.27': { path: '/apis/networking.istio.io/v1/namespaces/default/gateways?dryRun=All', body: INVALID_GATEWAY_127, refusal: 'short names (non FQDN) are not allowed' },
-} as const;
+  'istio-1.19': {
+    path: '/apis/networking.istio.io/v1beta1/namespaces/default/serviceentries?dryRun=All',
+    body: INVALID_SERVICE_ENTRY,
+    refusal: 'already defined',
+  },
+  'istio-1.27': {
+    path: '/apis/networking.istio.io/v1/namespaces/default/gateways?dryRun=All',
+    body: INVALID_GATEWAY_127,
+    refusal: 'short names (non FQDN) are not allowed',
+  },
+} as const
 
 /**
  * Waits (up to timeoutMs) until the API server sends Istio objects to the
@@ -139,17 +147,17 @@ export const WEBHOOK_PROBES = {
  * is missing, the URL unreachable, or the CA wrong).
  */
 export async function waitIstioWebhookLive(
-  post: (path: string, body: unknown) => Promise<{ status: number; body: string }>,
+  post: (path: string, body: unknown) => Promise<{status: number; body: string}>,
   timeoutMs = 30_000,
   crds: 'istio-1.19' | 'istio-1.27' = 'istio-1.19',
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const probe = WEBHOOK_PROBES[crds];
+  const deadline = Date.now() + timeoutMs
+  const probe = WEBHOOK_PROBES[crds]
   for (;;) {
-    const r = await post(probe.path, probe.body);
-    if (r.status >= 400 && r.status < 500 && r.body.includes(probe.refusal)) return;
-    const last = `HTTP ${r.status} ${r.body.slice(0, 400)}`;
-    if (Date.now() > deadline) throw new Error(`the API server does not call the Istio validation webhook after ${timeoutMs}ms; last answer: ${last}`);
-    await new Promise((res) => setTimeout(res, 200));
+    const r = await post(probe.path, probe.body)
+    if (r.status >= 400 && r.status < 500 && r.body.includes(probe.refusal)) return
+    const last = `HTTP ${r.status} ${r.body.slice(0, 400)}`
+    if (Date.now() > deadline) throw new Error(`the API server does not call the Istio validation webhook after ${timeoutMs}ms; last answer: ${last}`)
+    await new Promise((res) => setTimeout(res, 200))
   }
 }

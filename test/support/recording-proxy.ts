@@ -42,7 +42,14 @@ export async function recordingProxy(kubeconfig: string): Promise<{kubeconfig: s
         ur.on('data', (c: Buffer) => out.push(c))
         ur.on('end', () => {
           const body = Buffer.concat(out)
-          exchanges.push({method: req.method ?? '', path: req.url ?? '', accept: String(req.headers.accept ?? ''), request: Buffer.concat(chunks).toString('utf8'), status: ur.statusCode ?? 0, body: body.toString('utf8')})
+          exchanges.push({
+            method: req.method ?? '',
+            path: req.url ?? '',
+            accept: String(req.headers.accept ?? ''),
+            request: Buffer.concat(chunks).toString('utf8'),
+            status: ur.statusCode ?? 0,
+            body: body.toString('utf8'),
+          })
           res.writeHead(ur.statusCode ?? 502, ur.headers)
           res.end(body)
         })

@@ -63,11 +63,15 @@ export function operatorNetworkPolicies(namespace = NS): KObject[] {
   return [
     base('webhook', {app: 'webhook'}, {podSelector: {matchLabels: {app: 'webhook'}}, ingress: [{}]}),
     base('net-istio-webhook', {app: 'net-istio-webhook'}, {podSelector: {matchLabels: {app: 'net-istio-webhook'}}, ingress: [{}]}),
-    base('allow-from-openshift-monitoring-ns', {}, {
-      podSelector: {},
-      policyTypes: ['Ingress'],
-      ingress: [{from: [{namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': 'openshift-monitoring'}}}]}],
-    }),
+    base(
+      'allow-from-openshift-monitoring-ns',
+      {},
+      {
+        podSelector: {},
+        policyTypes: ['Ingress'],
+        ingress: [{from: [{namespaceSelector: {matchLabels: {'kubernetes.io/metadata.name': 'openshift-monitoring'}}}]}],
+      },
+    ),
   ]
 }
 
@@ -110,24 +114,34 @@ export class ServerlessOperatorDouble {
       const override = this.filterOverride(ks)
       const inject = override === undefined ? true : parseBool(override)[0]
       made.push(
-        ...(await this.apply(`/apis/apps/v1/namespaces/${NS}/deployments`, {
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          metadata: {name: 'net-istio-controller', namespace: NS, labels: {app: 'net-istio-controller', 'networking.knative.dev/ingress-provider': 'istio'}},
-          spec: {
-            selector: {matchLabels: {app: 'net-istio-controller'}},
-            template: {
-              metadata: {labels: {app: 'net-istio-controller'}},
-              spec: {containers: [{name: 'controller', image: 'registry.example/net-istio-controller:1.11', env: [{name: FILTER_ENV, value: override ?? 'true'}]}]},
+        ...(await this.apply(
+          `/apis/apps/v1/namespaces/${NS}/deployments`,
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            metadata: {name: 'net-istio-controller', namespace: NS, labels: {app: 'net-istio-controller', 'networking.knative.dev/ingress-provider': 'istio'}},
+            spec: {
+              selector: {matchLabels: {app: 'net-istio-controller'}},
+              template: {
+                metadata: {labels: {app: 'net-istio-controller'}},
+                spec: {
+                  containers: [{name: 'controller', image: 'registry.example/net-istio-controller:1.11', env: [{name: FILTER_ENV, value: override ?? 'true'}]}],
+                },
+              },
             },
           },
-        }, (live, desired) => this.mergeEnv(live, desired))),
+          (live, desired) => this.mergeEnv(live, desired),
+        )),
       )
       made.push(
         ...(await this.apply(`/api/v1/namespaces/${NS}/secrets`, {
           apiVersion: 'v1',
           kind: 'Secret',
-          metadata: {name: 'knative-serving-certs', namespace: NS, labels: {'serving-certs-ctrl': 'data-plane', [CERT_UID_LABEL]: inject ? 'data-plane' : 'serving-certs'}},
+          metadata: {
+            name: 'knative-serving-certs',
+            namespace: NS,
+            labels: {'serving-certs-ctrl': 'data-plane', [CERT_UID_LABEL]: inject ? 'data-plane' : 'serving-certs'},
+          },
         })),
       )
     }

@@ -13,23 +13,46 @@ import {desiredAnnotated3} from '../../src/mesh/annotate3.js'
 
 const M = 'istio-system'
 const GW = 'knative-serving-ingress'
-const obj = (apiVersion: string, kind: string, namespace: string | undefined, name: string, rest: Record<string, unknown> = {}): KObject => ({apiVersion, kind, metadata: {name, ...(namespace ? {namespace} : {})}, ...rest})
+const obj = (apiVersion: string, kind: string, namespace: string | undefined, name: string, rest: Record<string, unknown> = {}): KObject => ({
+  apiVersion,
+  kind,
+  metadata: {name, ...(namespace ? {namespace} : {})},
+  ...rest,
+})
 const ns = (name: string, labels: Record<string, string> = {}) => obj('v1', 'Namespace', undefined, name, {metadata: {name, labels}})
 const deployment = (namespace: string, name: string, labels: Record<string, string>) =>
   obj('apps/v1', 'Deployment', namespace, name, {spec: {replicas: 0, template: {metadata: {labels}, spec: {containers: [{name: 'c'}]}}}})
-const tlsSecret = (namespace: string, name: string) => obj('v1', 'Secret', namespace, name, {type: 'kubernetes.io/tls', data: {'tls.crt': 'eA==', 'tls.key': 'eA=='}})
+const tlsSecret = (namespace: string, name: string) =>
+  obj('v1', 'Secret', namespace, name, {type: 'kubernetes.io/tls', data: {'tls.crt': 'eA==', 'tls.key': 'eA=='}})
 const ksvc = (namespace: string, name: string, meta: {labels?: Record<string, string>; annotations?: Record<string, string>} = {}) =>
   obj('serving.knative.dev/v1', 'Service', namespace, name, {spec: {template: {metadata: meta, spec: {containers: [{image: 'x'}]}}}})
-const istio = (rev = 'default', spec: Record<string, unknown> = {}): KObject => ({apiVersion: 'sailoperator.io/v1', kind: 'Istio', metadata: {name: 'default'}, spec: {namespace: M, ...spec}, status: {activeRevisionName: rev}})
+const istio = (rev = 'default', spec: Record<string, unknown> = {}): KObject => ({
+  apiVersion: 'sailoperator.io/v1',
+  kind: 'Istio',
+  metadata: {name: 'default'},
+  spec: {namespace: M, ...spec},
+  status: {activeRevisionName: rev},
+})
 const route = (name: string, service: string, host: string) =>
-  obj('route.openshift.io/v1', 'Route', M, name, {metadata: {name, namespace: M, labels: {'serving.knative.openshift.io/ingressName': 'hello'}}, spec: {host, to: {kind: 'Service', name: service}}})
+  obj('route.openshift.io/v1', 'Route', M, name, {
+    metadata: {name, namespace: M, labels: {'serving.knative.openshift.io/ingressName': 'hello'}},
+    spec: {host, to: {kind: 'Service', name: service}},
+  })
 
 /** A Service Mesh 3 cluster set up exactly as knmesh's own Service Mesh 3 planners set it up: analyze finds nothing. */
 function mesh3State(): AnalyzeState {
   const rev = null
   const serving = desiredServing3(obj('operator.knative.dev/v1beta1', 'KnativeServing', 'knative-serving', 'knative-serving', {spec: {}}), rev)
   const eventing = desiredEventing3(obj('operator.knative.dev/v1beta1', 'KnativeEventing', 'knative-eventing', 'knative-eventing', {spec: {}}), rev)
-  const tenant = renderTenant({name: 'alpha', namespaces: ['alpha-1'], meshNamespace: M, clusterDomain: 'cluster.local', serving: true, eventing: true, generation: 3})
+  const tenant = renderTenant({
+    name: 'alpha',
+    namespaces: ['alpha-1'],
+    meshNamespace: M,
+    clusterDomain: 'cluster.local',
+    serving: true,
+    eventing: true,
+    generation: 3,
+  })
   const i = desiredIstio(istio())
   return {
     meshNamespace: M,
@@ -37,7 +60,12 @@ function mesh3State(): AnalyzeState {
     mesh3: {
       istio: i,
       istios: [i],
-      namespaces: new Map([ns(M), ns('knative-serving'), ns(GW), ns('knative-eventing'), ns('alpha-1', {'istio-injection': 'enabled'}), ns('plain')].map((n) => [n.metadata.name, n])),
+      namespaces: new Map(
+        [ns(M), ns('knative-serving'), ns(GW), ns('knative-eventing'), ns('alpha-1', {'istio-injection': 'enabled'}), ns('plain')].map((n) => [
+          n.metadata.name,
+          n,
+        ]),
+      ),
       routes: [],
     },
     smcps: [],
@@ -69,7 +97,7 @@ function mesh3State(): AnalyzeState {
 
 const only = (s: AnalyzeState, code: string) => analyze(s).filter((f) => f.code === code)
 
-describe('analyze on Service Mesh 3: knmesh\'s own Service Mesh 3 configuration', () => {
+describe("analyze on Service Mesh 3: knmesh's own Service Mesh 3 configuration", () => {
   it('has no findings; the member-roll rule does not run on 3, the Service Mesh 3 rules do not run on 2', () => {
     expect(analyze(mesh3State())).toEqual([])
     const on3 = RULES.filter((r) => runsOn(r, 3)).map((r) => r.code)
@@ -79,7 +107,7 @@ describe('analyze on Service Mesh 3: knmesh\'s own Service Mesh 3 configuration'
     for (const c of ['KNM0106', 'KNM0107', 'KNM0108', 'KNM0305']) expect(on2).not.toContain(c)
   })
 
-  it('the member roll\'s pendingMembers mean nothing on 3 (KNM0304 is skipped even with an SMMR in the state)', () => {
+  it("the member roll's pendingMembers mean nothing on 3 (KNM0304 is skipped even with an SMMR in the state)", () => {
     const s = mesh3State()
     s.smmr = obj('maistra.io/v1', 'ServiceMeshMemberRoll', M, 'default', {status: {pendingMembers: ['alpha-1']}})
     expect(only(s, 'KNM0304')).toEqual([])
@@ -108,7 +136,11 @@ describe('gateways on Service Mesh 3', () => {
     s.secrets = [tlsSecret(M, 'wildcard-certs')]
     const f = only(s, 'KNM0106')
     expect(f).toHaveLength(1)
-    expect(f[0].objects).toEqual([{kind: 'Gateway', namespace: 'knative-serving', name: 'knative-ingress-gateway'}, {kind: 'Secret', namespace: M, name: 'wildcard-certs'}, {kind: 'Secret', namespace: GW, name: 'wildcard-certs'}])
+    expect(f[0].objects).toEqual([
+      {kind: 'Gateway', namespace: 'knative-serving', name: 'knative-ingress-gateway'},
+      {kind: 'Secret', namespace: M, name: 'wildcard-certs'},
+      {kind: 'Secret', namespace: GW, name: 'wildcard-certs'},
+    ])
     expect(f[0].message).toMatch(/Secret istio-system\/wildcard-certs exists but knative-serving-ingress\/wildcard-certs does not/)
     expect(only(s, 'KNM0102')).toEqual([])
     // Present in both: nothing.
@@ -118,7 +150,10 @@ describe('gateways on Service Mesh 3', () => {
 
   it('KNM0107: config-istio or KnativeServing spec.config.istio still naming the mesh namespace (N7), whether the 2.x Service is there or not; KNM0104 does not report it too', () => {
     const s = mesh3State()
-    s.configIstio!.data = {'gateway.knative-serving.knative-ingress-gateway': `istio-ingressgateway.${M}.svc.cluster.local`, 'local-gateway.knative-serving.knative-local-gateway': `knative-local-gateway.${M}.svc.cluster.local`}
+    s.configIstio!.data = {
+      'gateway.knative-serving.knative-ingress-gateway': `istio-ingressgateway.${M}.svc.cluster.local`,
+      'local-gateway.knative-serving.knative-local-gateway': `knative-local-gateway.${M}.svc.cluster.local`,
+    }
     s.services.push(obj('v1', 'Service', M, 'istio-ingressgateway'))
     const f = only(s, 'KNM0107')
     expect(f.map((x) => x.message)).toEqual([
@@ -132,7 +167,10 @@ describe('gateways on Service Mesh 3', () => {
   it('KNM0104: a host in knative-serving-ingress that names no Service', () => {
     const s = mesh3State()
     s.services = s.services.filter((x) => x.metadata.name !== 'knative-local-gateway')
-    expect(only(s, 'KNM0104').map((f) => f.objects[1])).toEqual([{kind: 'Service', namespace: GW, name: 'knative-local-gateway'}, {kind: 'Service', namespace: GW, name: 'knative-local-gateway'}])
+    expect(only(s, 'KNM0104').map((f) => f.objects[1])).toEqual([
+      {kind: 'Service', namespace: GW, name: 'knative-local-gateway'},
+      {kind: 'Service', namespace: GW, name: 'knative-local-gateway'},
+    ])
   })
 
   it('KNM0105: the local gateway Service of knative-serving-ingress without the port-translation label', () => {
@@ -158,7 +196,10 @@ describe('gateways on Service Mesh 3', () => {
 
   it('KNM0101: another Istio\'s namespace is another mesh; a 443 "*" Gateway elsewhere on the same pods conflicts', () => {
     const s = mesh3State()
-    const wild = (namespace: string) => obj('networking.istio.io/v1', 'Gateway', namespace, 'wild', {spec: {selector: {knative: 'ingressgateway'}, servers: [{port: {number: 443}, hosts: ['*']}]}})
+    const wild = (namespace: string) =>
+      obj('networking.istio.io/v1', 'Gateway', namespace, 'wild', {
+        spec: {selector: {knative: 'ingressgateway'}, servers: [{port: {number: 443}, hosts: ['*']}]},
+      })
     s.gateways.push(wild('apps'), wild('openshift-ingress'))
     s.mesh3!.istios.push({apiVersion: 'sailoperator.io/v1', kind: 'Istio', metadata: {name: 'openshift-gateway'}, spec: {namespace: 'openshift-ingress'}})
     expect(only(s, 'KNM0101').map((f) => f.objects[0])).toEqual([{kind: 'Gateway', namespace: 'apps', name: 'wild'}])
@@ -166,12 +207,17 @@ describe('gateways on Service Mesh 3', () => {
 
   it('KNM0108: a labelled Route of the mesh namespace whose Service is gone (HostAlreadyClaimed); one whose Service is still there waits', () => {
     const s = mesh3State()
-    s.mesh3!.routes = [route('route-stale', 'istio-ingressgateway', 'hello-alpha-1.apps.example.com'), route('route-waiting', 'still-here', 'other.apps.example.com')]
+    s.mesh3!.routes = [
+      route('route-stale', 'istio-ingressgateway', 'hello-alpha-1.apps.example.com'),
+      route('route-waiting', 'still-here', 'other.apps.example.com'),
+    ]
     s.services.push(obj('v1', 'Service', M, 'still-here'))
     const f = only(s, 'KNM0108')
     expect(f).toHaveLength(1)
     expect(f[0].objects).toEqual([{kind: 'Route', namespace: M, name: 'route-stale'}])
-    expect(f[0].message).toBe(`host hello-alpha-1.apps.example.com targets Service ${M}/istio-ingressgateway, which does not exist: the Route of ${GW} for that host cannot be admitted (HostAlreadyClaimed)`)
+    expect(f[0].message).toBe(
+      `host hello-alpha-1.apps.example.com targets Service ${M}/istio-ingressgateway, which does not exist: the Route of ${GW} for that host cannot be admitted (HostAlreadyClaimed)`,
+    )
     expect(f[0].fix).toBe(`oc delete route route-stale -n ${M} (knmesh migrate-mesh step 8 deletes them all)`)
   })
 })
@@ -216,7 +262,10 @@ describe('sidecars on Service Mesh 3 (N5, N11)', () => {
   it('KNM0302: system workloads need the label (and istio.io/rev for a non-default revision), job-sink included; the 2.x annotation is named', () => {
     const s = mesh3State()
     s.serving = desiredServing3(obj('operator.knative.dev/v1beta1', 'KnativeServing', 'knative-serving', 'knative-serving', {spec: {}}), null)
-    s.serving.spec.deployments = [{name: 'activator', annotations: {'sidecar.istio.io/inject': 'true'}}, {name: 'autoscaler', labels: {'sidecar.istio.io/inject': 'true'}}]
+    s.serving.spec.deployments = [
+      {name: 'activator', annotations: {'sidecar.istio.io/inject': 'true'}},
+      {name: 'autoscaler', labels: {'sidecar.istio.io/inject': 'true'}},
+    ]
     s.eventing!.spec.workloads = s.eventing!.spec.workloads.filter((w: {name: string}) => w.name !== 'job-sink')
     const f = only(s, 'KNM0302')
     // Sorted by the first object: KnativeEventing, then KnativeServing.
@@ -226,12 +275,19 @@ describe('sidecars on Service Mesh 3 (N5, N11)', () => {
     ])
     const r = mesh3State()
     r.mesh3!.istio = istio('canary')
-    expect(only(r, 'KNM0302').map((f) => f.message)).toEqual(expect.arrayContaining([expect.stringMatching(/^spec.deployments: activator, autoscaler lack the label sidecar.istio.io\/inject: "true" and istio.io\/rev: canary/)]))
+    expect(only(r, 'KNM0302').map((f) => f.message)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^spec.deployments: activator, autoscaler lack the label sidecar.istio.io\/inject: "true" and istio.io\/rev: canary/),
+      ]),
+    )
   })
 
   it('KNM0303: the inject label with a value the selectors do not match, or a near-miss label key', () => {
     const s = mesh3State()
-    s.knativeServices.push(ksvc('plain', 'yes', {labels: {'sidecar.istio.io/inject': 'yes'}}), ksvc('plain', 'typo', {labels: {'sidecar.istio.io/injet': 'true'}}))
+    s.knativeServices.push(
+      ksvc('plain', 'yes', {labels: {'sidecar.istio.io/inject': 'yes'}}),
+      ksvc('plain', 'typo', {labels: {'sidecar.istio.io/injet': 'true'}}),
+    )
     expect(only(s, 'KNM0303').map((f) => f.message)).toEqual([
       'spec.template.metadata.labels["sidecar.istio.io/injet"] is not sidecar.istio.io/inject: the injector ignores it',
       'spec.template.metadata.labels["sidecar.istio.io/inject"] is "yes": Service Mesh 3\'s injector selectors match only "true" (and "false"), so no sidecar is injected',
@@ -240,23 +296,33 @@ describe('sidecars on Service Mesh 3 (N5, N11)', () => {
 })
 
 describe('mTLS and authorization on Service Mesh 3', () => {
-  it('KNM0401: against the mesh-wide STRICT PeerAuthentication, in an injected namespace; autoscaler-permissive is tenant-authz\'s own', () => {
+  it("KNM0401: against the mesh-wide STRICT PeerAuthentication, in an injected namespace; autoscaler-permissive is tenant-authz's own", () => {
     const s = mesh3State()
-    s.peerAuthentications.push(obj('security.istio.io/v1', 'PeerAuthentication', 'alpha-1', 'loose', {spec: {mtls: {mode: 'PERMISSIVE'}}}), obj('security.istio.io/v1', 'PeerAuthentication', 'plain', 'loose', {spec: {mtls: {mode: 'PERMISSIVE'}}}))
+    s.peerAuthentications.push(
+      obj('security.istio.io/v1', 'PeerAuthentication', 'alpha-1', 'loose', {spec: {mtls: {mode: 'PERMISSIVE'}}}),
+      obj('security.istio.io/v1', 'PeerAuthentication', 'plain', 'loose', {spec: {mtls: {mode: 'PERMISSIVE'}}}),
+    )
     const f = only(s, 'KNM0401')
     expect(f).toHaveLength(1)
-    expect(f[0].objects).toEqual([{kind: 'PeerAuthentication', namespace: 'alpha-1', name: 'loose'}, {kind: 'PeerAuthentication', namespace: M, name: 'mesh-mtls'}])
+    expect(f[0].objects).toEqual([
+      {kind: 'PeerAuthentication', namespace: 'alpha-1', name: 'loose'},
+      {kind: 'PeerAuthentication', namespace: M, name: 'mesh-mtls'},
+    ])
     expect(f[0].message).toBe(`mtls.mode PERMISSIVE for namespace alpha-1, against the mesh-wide PeerAuthentication ${M}/mesh-mtls's STRICT mTLS`)
     // No mesh-wide STRICT: nothing to contradict.
     s.peerAuthentications = s.peerAuthentications.filter((p) => p.metadata.name !== 'mesh-mtls')
     expect(only(s, 'KNM0401')).toEqual([])
   })
 
-  it('KNM0402: port-level exceptions checked against the Istio\'s excludeInboundPorts string', () => {
+  it("KNM0402: port-level exceptions checked against the Istio's excludeInboundPorts string", () => {
     const s = mesh3State()
-    s.peerAuthentications.push(obj('security.istio.io/v1', 'PeerAuthentication', 'knative-serving', 'ports', {spec: {portLevelMtls: {8444: {mode: 'PERMISSIVE'}}}}))
+    s.peerAuthentications.push(
+      obj('security.istio.io/v1', 'PeerAuthentication', 'knative-serving', 'ports', {spec: {portLevelMtls: {8444: {mode: 'PERMISSIVE'}}}}),
+    )
     // desiredIstio excludes 8444 and 8022: only 9090 is left.
-    expect(only(s, 'KNM0402').map((f) => [f.message.split(':')[0], f.objects[1]])).toEqual([['portLevelMtls relaxes 8444 but not 9090, and the control plane does not exclude it', {kind: 'Istio', name: 'default'}]])
+    expect(only(s, 'KNM0402').map((f) => [f.message.split(':')[0], f.objects[1]])).toEqual([
+      ['portLevelMtls relaxes 8444 but not 9090, and the control plane does not exclude it', {kind: 'Istio', name: 'default'}],
+    ])
   })
 
   it('KNM0504: deny-all with the Service Mesh 3 defaults missing; KNM0501 exempts allow-traffic-to-ingress-gateway; KNM0503 compares with the Service Mesh 3 render', () => {
@@ -266,8 +332,13 @@ describe('mTLS and authorization on Service Mesh 3', () => {
     expect(only(s, 'KNM0501')).toEqual([])
     // The 2.x render of a tenant (istio-system instead of knative-serving-ingress, no job-sink) differs from the Service Mesh 3 one.
     const t = mesh3State()
-    t.policies = [...defaultPolicies3(), ...renderTenant({name: 'alpha', namespaces: ['alpha-1'], meshNamespace: M, clusterDomain: 'cluster.local', serving: true, eventing: true})]
-    expect(only(t, 'KNM0503')[0].message).toMatch(/^tenant alpha \(alpha-1\): \d+ policies differ from the chart: .*missing knative-eventing\/allow-alpha-to-job-sink/)
+    t.policies = [
+      ...defaultPolicies3(),
+      ...renderTenant({name: 'alpha', namespaces: ['alpha-1'], meshNamespace: M, clusterDomain: 'cluster.local', serving: true, eventing: true}),
+    ]
+    expect(only(t, 'KNM0503')[0].message).toMatch(
+      /^tenant alpha \(alpha-1\): \d+ policies differ from the chart: .*missing knative-eventing\/allow-alpha-to-job-sink/,
+    )
   })
 
   it('KNM0701: a Knative Service waiting for its load balancer, with the activator policy missing under deny-all', () => {
@@ -283,7 +354,19 @@ describe('mTLS and authorization on Service Mesh 3', () => {
 describe('ServiceEntries on Service Mesh 3 (N10)', () => {
   it('KNM0201: repeated port names, with the Service Mesh 3 reason', () => {
     const s = mesh3State()
-    s.serviceEntries.push(obj('networking.istio.io/v1', 'ServiceEntry', 'knative-eventing', 'kafka-cluster', {spec: {hosts: ['k'], ports: [{name: 'tcp-tls', number: 9093}, {name: 'tcp-tls', number: 9096}]}}))
-    expect(only(s, 'KNM0201')[0].message).toBe('repeats port name tcp-tls: the Service Mesh 3 ServiceEntry CRD refuses it (spec.ports is a map keyed by name, numbers unique): it cannot even be updated, and istiod rejects it, its hosts stay unreachable from the mesh')
+    s.serviceEntries.push(
+      obj('networking.istio.io/v1', 'ServiceEntry', 'knative-eventing', 'kafka-cluster', {
+        spec: {
+          hosts: ['k'],
+          ports: [
+            {name: 'tcp-tls', number: 9093},
+            {name: 'tcp-tls', number: 9096},
+          ],
+        },
+      }),
+    )
+    expect(only(s, 'KNM0201')[0].message).toBe(
+      'repeats port name tcp-tls: the Service Mesh 3 ServiceEntry CRD refuses it (spec.ports is a map keyed by name, numbers unique): it cannot even be updated, and istiod rejects it, its hosts stay unreachable from the mesh',
+    )
   })
 })

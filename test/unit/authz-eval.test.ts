@@ -33,7 +33,7 @@ function req(over: Partial<AuthzRequest> & {from?: string} = {}): AuthzRequest {
 }
 
 describe('string matching (exact, prefix, suffix, presence)', () => {
-  it('follows Istio\'s four forms', () => {
+  it("follows Istio's four forms", () => {
     expect(matchPattern('abc', 'abc')).toBe(true)
     expect(matchPattern('abc', 'abcd')).toBe(false)
     expect(matchPattern('abc*', 'abcd')).toBe(true)

@@ -21,18 +21,25 @@ describe('pool: the one bounded worker pool', () => {
   it('starts nothing new once aborted; those in flight finish', async () => {
     const abort = new AbortController()
     const finished: number[] = []
-    await pool([...Array(10).keys()], 2, async (n) => {
-      if (n === 3) abort.abort()
-      await tick()
-      finished.push(n)
-    }, abort.signal)
+    await pool(
+      [...Array(10).keys()],
+      2,
+      async (n) => {
+        if (n === 3) abort.abort()
+        await tick()
+        finished.push(n)
+      },
+      abort.signal,
+    )
     expect(finished.sort((a, b) => a - b)).toEqual([0, 1, 2, 3])
   })
 
   it('rejects with the first error of work', async () => {
-    await expect(pool([1, 2, 3], 1, async (n) => {
-      if (n === 2) throw new Error('boom 2')
-    })).rejects.toThrow('boom 2')
+    await expect(
+      pool([1, 2, 3], 1, async (n) => {
+        if (n === 2) throw new Error('boom 2')
+      }),
+    ).rejects.toThrow('boom 2')
   })
 })
 
@@ -57,10 +64,13 @@ describe('onInterrupt: Ctrl-C during a long run', () => {
   it('with exitAfter, exits 130 once the handler (the cleanup) is done; SIGTERM too', async () => {
     const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never)
     const order: string[] = []
-    const off = onInterrupt(async () => {
-      await tick()
-      order.push('cleaned up')
-    }, {signals: ['SIGINT', 'SIGTERM'], exitAfter: true})
+    const off = onInterrupt(
+      async () => {
+        await tick()
+        order.push('cleaned up')
+      },
+      {signals: ['SIGINT', 'SIGTERM'], exitAfter: true},
+    )
     exit.mockImplementation(((code: number) => order.push(`exit ${code}`)) as never)
     process.emit('SIGTERM')
     await tick()

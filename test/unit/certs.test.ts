@@ -74,7 +74,10 @@ describe('certs: inspection', () => {
 
 describe('certs: the TLS Secret', () => {
   const secretOf = (pair: {certPem: string; keyPem: string}, type = 'kubernetes.io/tls'): KObject => ({
-    apiVersion: 'v1', kind: 'Secret', type, metadata: {name: 'wildcard-certs', namespace: 'istio-system', labels: {keep: 'me'}},
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type,
+    metadata: {name: 'wildcard-certs', namespace: 'istio-system', labels: {keep: 'me'}},
     data: {'tls.crt': Buffer.from(pair.certPem).toString('base64'), 'tls.key': Buffer.from(pair.keyPem).toString('base64'), 'ca.crt': 'Y2E='},
   })
   it('is kubernetes.io/tls in the mesh namespace with tls.crt and tls.key', () => {

@@ -31,7 +31,11 @@ describe('krew manifest', () => {
     apiVersion: string
     kind: string
     metadata: {name: string}
-    spec: {version: string; shortDescription: string; platforms: {selector: {matchLabels: Record<string, string>}; uri: string; sha256: string; bin: string; files: {from: string; to: string}[]}[]}
+    spec: {
+      version: string
+      shortDescription: string
+      platforms: {selector: {matchLabels: Record<string, string>}; uri: string; sha256: string; bin: string; files: {from: string; to: string}[]}[]
+    }
   }
 
   it('is a krew v1alpha2 Plugin named knmesh with a v-prefixed semver and a one-line short description', () => {
@@ -77,13 +81,19 @@ describe('npm run dist: where the krew manifest goes', () => {
     expect(manifestPath({platforms: ['linux/amd64'], out})).toBe('/tmp/rel/plugin.yaml')
     expect(manifestPath({platforms: all.slice(1), out})).toBe('/tmp/rel/plugin.yaml')
     expect(manifestPath({platforms: ['linux/amd64'], out, pluginYaml: '/tmp/rel/knmesh.yaml'})).toBe('/tmp/rel/knmesh.yaml')
-    expect(() => manifestPath({platforms: ['linux/amd64'], out, pluginYaml: 'plugin.yaml'})).toThrow(/^a build of linux\/amd64 only cannot write .*plugin\.yaml, which lists every platform/)
+    expect(() => manifestPath({platforms: ['linux/amd64'], out, pluginYaml: 'plugin.yaml'})).toThrow(
+      /^a build of linux\/amd64 only cannot write .*plugin\.yaml, which lists every platform/,
+    )
     expect(() => manifestPath({platforms: ['linux/amd64'], out, pluginYaml: join(repo, 'plugin.yaml')})).toThrow(/which lists every platform/)
   })
 
   it('`npm run dist -- --platforms linux/amd64 --plugin-yaml plugin.yaml` refuses in one line before building anything; plugin.yaml is untouched', async () => {
     const before = readFileSync(join(repo, 'plugin.yaml'), 'utf8')
-    const r = await execa('node', [join(repo, 'tools/release/dist.mjs'), '--platforms', 'linux/amd64', '--plugin-yaml', 'plugin.yaml', '--out', '/tmp/knmesh-dist-refused'], {cwd: repo, reject: false})
+    const r = await execa(
+      'node',
+      [join(repo, 'tools/release/dist.mjs'), '--platforms', 'linux/amd64', '--plugin-yaml', 'plugin.yaml', '--out', '/tmp/knmesh-dist-refused'],
+      {cwd: repo, reject: false},
+    )
     expect(r.exitCode).toBe(1)
     expect(r.stderr.split('\n')).toHaveLength(1)
     expect(r.stderr).toMatch(/^error: a build of linux\/amd64 only cannot write .*\/plugin\.yaml, which lists every platform/)

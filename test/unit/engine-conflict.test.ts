@@ -11,7 +11,12 @@ import type {KObject} from '../../src/kube/types.js'
  * the real one answers; `others` are the writes of a concurrent writer, one made right after each of knmesh's reads.
  */
 function fakeServer(others: ((o: KObject) => void)[] = []) {
-  let stored: KObject = {apiVersion: 'maistra.io/v1', kind: 'ServiceMeshMemberRoll', metadata: {name: 'default', namespace: 'istio-system', resourceVersion: '1'}, spec: {members: ['knative-serving']}}
+  let stored: KObject = {
+    apiVersion: 'maistra.io/v1',
+    kind: 'ServiceMeshMemberRoll',
+    metadata: {name: 'default', namespace: 'istio-system', resourceVersion: '1'},
+    spec: {members: ['knative-serving']},
+  }
   const log: string[] = []
   const bump = () => (stored.metadata.resourceVersion = String(Number(stored.metadata.resourceVersion) + 1))
   const client = {
@@ -62,8 +67,8 @@ function options(over: Partial<EngineOptions> = {}): EngineOptions & {infos: str
   }
 }
 
-describe('the engine\'s conflict loop (409: re-read, re-plan, apply)', () => {
-  it('a concurrent edit between read and write: 409, then the re-planned patch keeps the other writer\'s member', async () => {
+describe("the engine's conflict loop (409: re-read, re-plan, apply)", () => {
+  it("a concurrent edit between read and write: 409, then the re-planned patch keeps the other writer's member", async () => {
     const server = fakeServer([(o) => (o.spec.members as string[]).push('team-b')])
     const opts = options()
     let reads = 0
@@ -87,7 +92,11 @@ describe('the engine\'s conflict loop (409: re-read, re-plan, apply)', () => {
   it('conflicts on every attempt: gives up after maxRetries re-plans with exit 5, nothing written', async () => {
     const edit = (o: KObject) => (o.metadata.labels = {n: String(Math.random())})
     const server = fakeServer(Array.from({length: 10}, () => edit))
-    const err = await runChanges(server.client, {read: (c) => c.get(undefined as never, 'default', 'istio-system'), plan: addMember}, options({maxRetries: 2})).catch((e: unknown) => e)
+    const err = await runChanges(
+      server.client,
+      {read: (c) => c.get(undefined as never, 'default', 'istio-system'), plan: addMember},
+      options({maxRetries: 2}),
+    ).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(KnmeshError)
     expect((err as KnmeshError).exitCode).toBe(ExitCode.CONFLICT)
     expect((err as Error).message).toMatch(/^gave up after 3 conflicting updates: Operation cannot be fulfilled/)

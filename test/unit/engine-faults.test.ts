@@ -6,7 +6,12 @@ import {ExitCode, ForbiddenError, KubeError, PartialError} from '../../src/error
 import type {KubeClient} from '../../src/kube/client.js'
 import type {KObject} from '../../src/kube/types.js'
 
-const policy = (ns: string, name: string): KObject => ({apiVersion: 'security.istio.io/v1beta1', kind: 'AuthorizationPolicy', metadata: {name, namespace: ns}, spec: {}})
+const policy = (ns: string, name: string): KObject => ({
+  apiVersion: 'security.istio.io/v1beta1',
+  kind: 'AuthorizationPolicy',
+  metadata: {name, namespace: ns},
+  spec: {},
+})
 
 /** Four creates in three namespaces. */
 function plan(): Plan {
@@ -70,8 +75,15 @@ describe('permissions up front (SelfSubjectAccessReview)', () => {
     const err = await runChanges(f.client, {read: async () => null, plan}, options()).catch((e) => e)
     expect(err).toBeInstanceOf(ForbiddenError)
     expect(err.exitCode).toBe(4)
-    expect(err.message).toBe('forbidden: you cannot create authorizationpolicies.security.istio.io in namespaces b, c; nothing was applied (check with kubectl auth can-i)')
-    expect(f.reviews).toEqual(['create authorizationpolicies ', 'create authorizationpolicies a', 'create authorizationpolicies b', 'create authorizationpolicies c'])
+    expect(err.message).toBe(
+      'forbidden: you cannot create authorizationpolicies.security.istio.io in namespaces b, c; nothing was applied (check with kubectl auth can-i)',
+    )
+    expect(f.reviews).toEqual([
+      'create authorizationpolicies ',
+      'create authorizationpolicies a',
+      'create authorizationpolicies b',
+      'create authorizationpolicies c',
+    ])
     expect(f.created).toEqual([])
   })
 
@@ -88,8 +100,19 @@ describe('permissions up front (SelfSubjectAccessReview)', () => {
 
   it('describeDenied names every verb/resource and namespace, the first 20 namespaces by name', () => {
     const many = Array.from({length: 23}, (_, i) => ({verb: 'patch', group: '', resource: 'secrets', namespace: `ns-${String(i).padStart(2, '0')}`}))
-    expect(describeDenied([...many, {verb: 'patch', group: 'maistra.io', resource: 'servicemeshmemberrolls', namespace: 'istio-system'}, {verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', namespace: ''}])).toBe(
-      `you cannot patch secrets in namespaces ${many.slice(0, 20).map((a) => a.namespace).join(', ')} and 3 more; patch servicemeshmemberrolls.maistra.io in namespace istio-system; create clusterroles.rbac.authorization.k8s.io (cluster-scoped)`,
+    expect(
+      describeDenied([
+        ...many,
+        {verb: 'patch', group: 'maistra.io', resource: 'servicemeshmemberrolls', namespace: 'istio-system'},
+        {verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', namespace: ''},
+      ]),
+    ).toBe(
+      `you cannot patch secrets in namespaces ${many
+        .slice(0, 20)
+        .map((a) => a.namespace)
+        .join(
+          ', ',
+        )} and 3 more; patch servicemeshmemberrolls.maistra.io in namespace istio-system; create clusterroles.rbac.authorization.k8s.io (cluster-scoped)`,
     )
   })
 })

@@ -38,7 +38,13 @@ describe('change engine pieces', () => {
   })
 
   it('never prints Secret values in diffs or YAML output', () => {
-    const secret = (v: string): KObject => ({apiVersion: 'v1', kind: 'Secret', metadata: {name: 's', namespace: 'n'}, type: 'kubernetes.io/tls', data: {'tls.key': v}})
+    const secret = (v: string): KObject => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {name: 's', namespace: 'n'},
+      type: 'kubernetes.io/tls',
+      data: {'tls.key': v},
+    })
     const before = secret(Buffer.from('PRIVATE-KEY-ONE').toString('base64'))
     const after = secret(Buffer.from('PRIVATE-KEY-TWO').toString('base64'))
     const text = renderChange('update', before, after, false) + toYaml(after)

@@ -27,13 +27,35 @@ const secret = (ns: string, name: string, labels?: Record<string, string>): KObj
 
 describe('filter-secrets planners (guide 1.7)', () => {
   it('finds the secrets of Gateways, DomainMappings and KIngresses, once each', () => {
-    const refs = secretRefs({
-      gateways: [{apiVersion: 'networking.istio.io/v1alpha3', kind: 'Gateway', metadata: {name: 'gw', namespace: 'knative-serving'}, spec: {servers: [{tls: {credentialName: 'wildcard'}}, {port: {number: 80}}]}}],
-      domainMappings: [{apiVersion: 'serving.knative.dev/v1beta1', kind: 'DomainMapping', metadata: {name: 'a.example.com', namespace: 'app'}, spec: {tls: {secretName: 'a-cert'}}}],
-      kingresses: [
-        {apiVersion: 'networking.internal.knative.dev/v1alpha1', kind: 'Ingress', metadata: {name: 'k', namespace: 'app'}, spec: {tls: [{secretName: 'wildcard', secretNamespace: 'istio-system'}, {secretName: 'a-cert'}]}},
-      ],
-    }, 'istio-system')
+    const refs = secretRefs(
+      {
+        gateways: [
+          {
+            apiVersion: 'networking.istio.io/v1alpha3',
+            kind: 'Gateway',
+            metadata: {name: 'gw', namespace: 'knative-serving'},
+            spec: {servers: [{tls: {credentialName: 'wildcard'}}, {port: {number: 80}}]},
+          },
+        ],
+        domainMappings: [
+          {
+            apiVersion: 'serving.knative.dev/v1beta1',
+            kind: 'DomainMapping',
+            metadata: {name: 'a.example.com', namespace: 'app'},
+            spec: {tls: {secretName: 'a-cert'}},
+          },
+        ],
+        kingresses: [
+          {
+            apiVersion: 'networking.internal.knative.dev/v1alpha1',
+            kind: 'Ingress',
+            metadata: {name: 'k', namespace: 'app'},
+            spec: {tls: [{secretName: 'wildcard', secretNamespace: 'istio-system'}, {secretName: 'a-cert'}]},
+          },
+        ],
+      },
+      'istio-system',
+    )
     expect(refs).toEqual([
       {namespace: 'app', name: 'a-cert', by: ['DomainMapping app/a.example.com', 'KIngress app/k']},
       {namespace: 'istio-system', name: 'wildcard', by: ['Gateway knative-serving/gw', 'KIngress app/k']},
@@ -49,7 +71,9 @@ describe('filter-secrets planners (guide 1.7)', () => {
     // Pages stay small and never carry secret data.
     expect(JSON.stringify(plan)).not.toContain('UFJJVkFURQ')
     expect(JSON.stringify(plan)).not.toContain('managedFields')
-    expect(planSecretLabels([secret('a', 'one')], {uid: 'team'}).items[0].mergePatch).toEqual({metadata: {labels: {[CERT_UID_LABEL]: 'team'}, resourceVersion: '7'}})
+    expect(planSecretLabels([secret('a', 'one')], {uid: 'team'}).items[0].mergePatch).toEqual({
+      metadata: {labels: {[CERT_UID_LABEL]: 'team'}, resourceVersion: '7'},
+    })
   })
 
   it('validates --uid as a label value', () => {
@@ -73,17 +97,26 @@ describe('filter-secrets planners (guide 1.7)', () => {
     expect(rows.map((r) => `${r.namespace}/${r.name}:${r.problem}`)).toEqual(['app/gone:missing', 'istio-system/bare:unlabelled', 'b/tls:unlabelled'])
   })
 
-  it('--disable writes the guide\'s override; --enable removes it and keeps other workloads', () => {
+  it("--disable writes the guide's override; --enable removes it and keeps other workloads", () => {
     const ks: KObject = {
       apiVersion: 'operator.knative.dev/v1beta1',
       kind: 'KnativeServing',
       metadata: {name: 'knative-serving', namespace: 'knative-serving'},
-      spec: {workloads: [{name: 'activator', replicas: 3}, {name: 'net-istio-controller', resources: [{container: 'controller', limits: {memory: '1Gi'}}]}]},
+      spec: {
+        workloads: [
+          {name: 'activator', replicas: 3},
+          {name: 'net-istio-controller', resources: [{container: 'controller', limits: {memory: '1Gi'}}]},
+        ],
+      },
     }
     const off = planFilterToggle(ks, false).items[0].desired!
     expect(off.spec.workloads).toEqual([
       {name: 'activator', replicas: 3},
-      {name: 'net-istio-controller', resources: [{container: 'controller', limits: {memory: '1Gi'}}], env: [{container: 'controller', envVars: [{name: FILTER_ENV, value: 'false'}]}]},
+      {
+        name: 'net-istio-controller',
+        resources: [{container: 'controller', limits: {memory: '1Gi'}}],
+        env: [{container: 'controller', envVars: [{name: FILTER_ENV, value: 'false'}]}],
+      },
     ])
     expect(filteringOverride(off)).toBe('false')
     expect(filteringEnabled(off)).toBe(false)
@@ -151,7 +184,8 @@ function pagesOf(n: number, pageSize: number, labelledEvery = 0) {
       passes++
       for (let start = 0; start < n; start += pageSize) {
         const page: KObject[] = []
-        for (let i = start; i < Math.min(n, start + pageSize); i++) page.push(secret(`ns-${i % 3}`, `s-${i}`, labelledEvery && i % labelledEvery === 0 ? {[CERT_UID_LABEL]: 'x'} : undefined))
+        for (let i = start; i < Math.min(n, start + pageSize); i++)
+          page.push(secret(`ns-${i % 3}`, `s-${i}`, labelledEvery && i % labelledEvery === 0 ? {[CERT_UID_LABEL]: 'x'} : undefined))
         yield planSecretLabels(page, {uid: 'u'})
       }
     },
@@ -223,7 +257,9 @@ describe('runBulk: a streamed plan', () => {
     // --yes: namespaces declared up front (spec.needs) are checked before the first page is written.
     const y = fakeClient({deny: (ns) => ns === 'ns-2' || ns === ''})
     const needs = ['ns-0', 'ns-1', 'ns-2'].map((namespace) => ({verb: 'patch', group: '', resource: 'secrets', namespace}))
-    await expect(runBulk(y.client, {...pagesOf(300, 100), needs}, options().o)).rejects.toThrow('forbidden: you cannot patch secrets in namespace ns-2; nothing was applied')
+    await expect(runBulk(y.client, {...pagesOf(300, 100), needs}, options().o)).rejects.toThrow(
+      'forbidden: you cannot patch secrets in namespace ns-2; nothing was applied',
+    )
     expect(y.sent).toHaveLength(0)
     // --dry-run=client asks nothing.
     const c = fakeClient({deny: () => true})

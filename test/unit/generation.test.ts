@@ -20,7 +20,9 @@ describe('decideGeneration', () => {
     expect(d.line).toBe('Service Mesh 2: ServiceMeshControlPlane basic in istio-system')
   })
   it('an Istio whose spec.namespace is the mesh namespace is Service Mesh 3; openshift-gateway and other namespaces are ignored', () => {
-    const d = decideGeneration(facts({smcps: null, istios: [istio('openshift-gateway'), istio('other', 'elsewhere'), istio('default', 'istio-system', 'default')]}))
+    const d = decideGeneration(
+      facts({smcps: null, istios: [istio('openshift-gateway'), istio('other', 'elsewhere'), istio('default', 'istio-system', 'default')]}),
+    )
     expect(d.generation).toBe(3)
     expect(d.istio?.metadata.name).toBe('default')
     expect(d.line).toBe('Service Mesh 3: Istio default (istio-system, revision default)')
@@ -28,7 +30,9 @@ describe('decideGeneration', () => {
   it('only openshift-gateway: neither generation serves the mesh namespace', () => {
     const d = decideGeneration(facts({smcps: [], istios: [istio('openshift-gateway')]}))
     expect(d.generation).toBeNull()
-    expect(noControlPlaneFinding(facts({smcps: [], istios: [istio('openshift-gateway')]}))).toMatch(/^no Service Mesh control plane serves istio-system\. Service Mesh 2\.x: knmesh configure-mesh --create; or Service Mesh 3: create an IstioCNI "default" and an Istio with spec.namespace istio-system/)
+    expect(noControlPlaneFinding(facts({smcps: [], istios: [istio('openshift-gateway')]}))).toMatch(
+      /^no Service Mesh control plane serves istio-system\. Service Mesh 2\.x: knmesh configure-mesh --create; or Service Mesh 3: create an IstioCNI "default" and an Istio with spec.namespace istio-system/,
+    )
   })
   it('both: a writing verb needs --mesh-version (exit 2); a read-only verb reports on 2 and says so', () => {
     const f = facts({smcps: [smcp('basic')], istios: [istio('default')]})
@@ -41,7 +45,9 @@ describe('decideGeneration', () => {
   })
   it('neither CRD served: null, and the finding says to install an operator', () => {
     expect(decideGeneration(facts({})).generation).toBeNull()
-    expect(noControlPlaneFinding(facts({}))).toMatch(/install the Red Hat OpenShift Service Mesh Operator \(servicemeshoperator\).*install the servicemeshoperator3 operator/)
+    expect(noControlPlaneFinding(facts({}))).toMatch(
+      /install the Red Hat OpenShift Service Mesh Operator \(servicemeshoperator\).*install the servicemeshoperator3 operator/,
+    )
   })
   it('only the Sail CRDs served and no Istio: generation 3 without an Istio', () => {
     const d = decideGeneration(facts({istios: []}))

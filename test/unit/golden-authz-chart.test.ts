@@ -18,12 +18,18 @@ import {byKey, golden, withoutLabels} from '../support/golden.js'
 
 const KNMESH_LABELS = [TENANT_LABEL, ...Object.keys(MANAGED_BY)]
 const values = (name: string, namespaces: string[], more: Partial<TenantValues> = {}): TenantValues => ({
-  name, namespaces, meshNamespace: 'istio-system', clusterDomain: 'cluster.local', serving: true, eventing: true, ...more,
+  name,
+  namespaces,
+  meshNamespace: 'istio-system',
+  clusterDomain: 'cluster.local',
+  serving: true,
+  eventing: true,
+  ...more,
 })
 const rendered = (v: TenantValues) => byKey(renderTenant(v).map((o) => withoutLabels(o, KNMESH_LABELS)))
 
 describe('golden: tenant-authz = helm template of knative-istio-authz 1.32.0', () => {
-  it('every object carries exactly knmesh\'s two labels, nothing else is added', () => {
+  it("every object carries exactly knmesh's two labels, nothing else is added", () => {
     for (const o of renderTenant(values('tenant-1', ['tenant-1']))) expect(o.metadata.labels).toStrictEqual({...MANAGED_BY, [TENANT_LABEL]: 'tenant-1'})
   })
 
@@ -34,11 +40,11 @@ describe('golden: tenant-authz = helm template of knative-istio-authz 1.32.0', (
     expect(rendered(values('tenant-1', ['tenant-1']))).toStrictEqual(want)
   })
 
-  it('our own helm template of the chart\'s release-1.32 head renders tenant-1 exactly as the operator\'s file', () => {
+  it("our own helm template of the chart's release-1.32 head renders tenant-1 exactly as the operator's file", () => {
     expect(byKey(golden('authz-chart/tenant-1.yaml'))).toStrictEqual(byKey(golden('authz-chart/operator-tenant-1.yaml')))
   })
 
-  it('tenant-2 with namespace tenant-2 (the operator\'s second rendering)', () => {
+  it("tenant-2 with namespace tenant-2 (the operator's second rendering)", () => {
     expect(rendered(values('tenant-2', ['tenant-2']))).toStrictEqual(byKey(golden('authz-chart/operator-tenant-2.yaml')))
   })
 
@@ -68,7 +74,7 @@ describe('chartDifferences: when status may say "as the chart renders them"', ()
   const live = (): KObject[] => renderTenant(values('tenant-1', ['tenant-1'])).map((o) => ({...o, metadata: {...o.metadata, resourceVersion: '7'}}))
   const info = (policies: KObject[]) => tenantsOf(policies)[0]
 
-  it('none for the chart\'s own rendering (labels and server fields aside)', () => {
+  it("none for the chart's own rendering (labels and server fields aside)", () => {
     expect(chartDifferences(info(live()), 'istio-system', 'cluster.local')).toStrictEqual([])
   })
 
@@ -90,7 +96,12 @@ describe('chartDifferences: when status may say "as the chart renders them"', ()
 describe('status: the tenant row', () => {
   const tenantRow = (policies: KObject[]) => {
     const served = Object.fromEntries(PREREQUISITE_KINDS.map((k) => [k.key, false])) as StatusState['precheck']['served']
-    const smmr: KObject = {apiVersion: 'maistra.io/v1', kind: 'ServiceMeshMemberRoll', metadata: {name: 'default', namespace: 'istio-system'}, spec: {members: ['knative-serving', 'knative-eventing', 'tenant-1']}}
+    const smmr: KObject = {
+      apiVersion: 'maistra.io/v1',
+      kind: 'ServiceMeshMemberRoll',
+      metadata: {name: 'default', namespace: 'istio-system'},
+      spec: {members: ['knative-serving', 'knative-eventing', 'tenant-1']},
+    }
     const state: StatusState = {
       meshNamespace: 'istio-system',
       precheck: {meshNamespace: 'istio-system', served, smcps: null, memberRolls: null, gateways: null, ingressService: null},

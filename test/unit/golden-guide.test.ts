@@ -25,18 +25,33 @@ const desiredOf = (plan: {items: {desired: KObject | null}[]}) => plan.items.map
 
 /** The objects of a fresh OpenShift Serverless + Service Mesh install, as the operators create them (no mesh settings yet). */
 const fresh = {
-  smcp: (): KObject => ({apiVersion: 'maistra.io/v2', kind: 'ServiceMeshControlPlane', metadata: {name: 'basic', namespace: MESH}, spec: {version: 'v2.5', profiles: ['default']}}),
+  smcp: (): KObject => ({
+    apiVersion: 'maistra.io/v2',
+    kind: 'ServiceMeshControlPlane',
+    metadata: {name: 'basic', namespace: MESH},
+    spec: {version: 'v2.5', profiles: ['default']},
+  }),
   smmr: (): KObject => ({apiVersion: 'maistra.io/v1', kind: 'ServiceMeshMemberRoll', metadata: {name: 'default', namespace: MESH}, spec: {members: []}}),
-  serving: (): KObject => ({apiVersion: 'operator.knative.dev/v1beta1', kind: 'KnativeServing', metadata: {name: 'knative-serving', namespace: 'knative-serving'}, spec: {}}),
-  eventing: (): KObject => ({apiVersion: 'operator.knative.dev/v1beta1', kind: 'KnativeEventing', metadata: {name: 'knative-eventing', namespace: 'knative-eventing'}, spec: {}}),
+  serving: (): KObject => ({
+    apiVersion: 'operator.knative.dev/v1beta1',
+    kind: 'KnativeServing',
+    metadata: {name: 'knative-serving', namespace: 'knative-serving'},
+    spec: {},
+  }),
+  eventing: (): KObject => ({
+    apiVersion: 'operator.knative.dev/v1beta1',
+    kind: 'KnativeEventing',
+    metadata: {name: 'knative-eventing', namespace: 'knative-eventing'},
+    spec: {},
+  }),
 }
 
 describe('golden: guide 1.4.2 step 1, the ServiceMeshControlPlane', () => {
   const want = golden('guide/1.4.2-step1-smcp.yaml')
-  it('configure-mesh --create on a cluster without an SMCP writes exactly the guide\'s SMCP', () => {
+  it("configure-mesh --create on a cluster without an SMCP writes exactly the guide's SMCP", () => {
     expect(desiredOf(planConfigureMesh({smcps: []}, {meshNamespace: MESH, create: true}))).toStrictEqual(want)
   })
-  it('configure-mesh on the operator\'s fresh SMCP gives the guide\'s fields (spec.version is the cluster\'s own, kept)', () => {
+  it("configure-mesh on the operator's fresh SMCP gives the guide's fields (spec.version is the cluster's own, kept)", () => {
     const [d] = desiredOf(planConfigureMesh({smcps: [fresh.smcp()]}, {meshNamespace: MESH}))
     expect(d).toStrictEqual({...want[0], spec: {version: 'v2.5', ...want[0].spec}})
   })
@@ -50,7 +65,7 @@ describe('golden: the ServiceMeshMemberRoll (guide 1.4.2 step 2, 2.3 step 1)', (
     // No member roll at all: the same object is created.
     expect(desiredOf(planMembers({smmr: null, namespaces: nss}, {meshNamespace: MESH, add: ['my-project']}))).toStrictEqual(want)
   })
-  it('2.3 step 1: the two tenants\' projects', () => {
+  it("2.3 step 1: the two tenants' projects", () => {
     const want = golden('guide/2.3-step1-smmr.yaml')
     const add = ['team-alpha-1', 'team-alpha-2', 'team-bravo-1', 'team-bravo-2']
     expect(desiredOf(planMembers({smmr: fresh.smmr(), namespaces: nss}, {meshNamespace: MESH, add}))).toStrictEqual(want)
@@ -58,9 +73,12 @@ describe('golden: the ServiceMeshMemberRoll (guide 1.4.2 step 2, 2.3 step 1)', (
 })
 
 describe('golden: guide 1.4.2 step 4, the gateways and the knative-local-gateway Service', () => {
-  it('create-gateways on a fresh cluster writes the guide\'s three objects (placeholder <wildcard_certs> = wildcard-certs)', () => {
+  it("create-gateways on a fresh cluster writes the guide's three objects (placeholder <wildcard_certs> = wildcard-certs)", () => {
     const want = golden('guide/1.4.2-step4-gateways.yaml', {'<wildcard_certs>': 'wildcard-certs'})
-    const plan = planGateways({ingress: null, local: null, service: null, secretExists: true, allGateways: [], memberRolls: []}, {meshNamespace: MESH, secret: 'wildcard-certs'})
+    const plan = planGateways(
+      {ingress: null, local: null, service: null, secretExists: true, allGateways: [], memberRolls: []},
+      {meshNamespace: MESH, secret: 'wildcard-certs'},
+    )
     expect(byKey(desiredOf(plan) as KObject[])).toStrictEqual(byKey(want))
   })
 })
@@ -77,7 +95,7 @@ describe('golden: guide 1.4.3, KnativeServing, KnativeEventing, KnativeKafka', (
     const plan = planEnableIstio({serving: null, eventing: null, kafka: null, serviceEntry: null}, {meshNamespace: MESH, eventing: true})
     expect(desiredOf(plan)).toStrictEqual(serving)
   })
-  it('step 5: the KnativeKafka the user installed (channel, source, broker) gets exactly the guide\'s workloads', () => {
+  it("step 5: the KnativeKafka the user installed (channel, source, broker) gets exactly the guide's workloads", () => {
     const subst = {'<bootstrap_servers>': 'my-cluster-kafka-bootstrap.kafka:9092', '<num_partitions>': '10', '<replication_factor>': '3'}
     const [guide] = golden('guide/1.4.3-step5-knativekafka.yaml', subst)
     // DIFFERENCE IN THE GUIDE ITSELF (not knmesh's): the guide nests `sink` under spec.broker; the Serverless 1.32
@@ -102,13 +120,17 @@ describe('golden: Knative Service annotations (guide 1.4.4 step 1, 2.4 step 1)',
     delete c.spec.template.metadata
     return c
   }
-  it('1.4.4: annotate-services gives an unannotated service the guide\'s three annotations (placeholders: hello, my-project, the image)', () => {
-    const [want] = golden('guide/1.4.4-step1-knative-service.yaml', {'<service_name>': 'hello', '<namespace>': 'my-project', '<image_url>': 'quay.io/example/hello:1'})
+  it("1.4.4: annotate-services gives an unannotated service the guide's three annotations (placeholders: hello, my-project, the image)", () => {
+    const [want] = golden('guide/1.4.4-step1-knative-service.yaml', {
+      '<service_name>': 'hello',
+      '<namespace>': 'my-project',
+      '<image_url>': 'quay.io/example/hello:1',
+    })
     expect(desiredAnnotated(strip(want))).toStrictEqual(want)
     const plan = planAnnotateServices({services: [strip(want)], members: ['my-project'], missing: []}, {meshNamespace: MESH, namespaces: ['my-project']})
     expect(desiredOf(plan)).toStrictEqual([want])
   })
-  it('2.4: DELIBERATE DIFFERENCE: the guide\'s test-webapp services carry only sidecar.istio.io/inject; knmesh also adds sidecar.istio.io/rewriteAppHTTPProbers, as 1.4.4 says to put its annotations on every Knative Service', () => {
+  it("2.4: DELIBERATE DIFFERENCE: the guide's test-webapp services carry only sidecar.istio.io/inject; knmesh also adds sidecar.istio.io/rewriteAppHTTPProbers, as 1.4.4 says to put its annotations on every Knative Service", () => {
     const want = golden('guide/2.4-step1-knative-services.yaml')
     expect(want).toHaveLength(2)
     for (const svc of want) {
@@ -124,22 +146,28 @@ describe('golden: Knative Service annotations (guide 1.4.4 step 1, 2.4 step 1)',
 })
 
 describe('golden: guide 1.6 step 3, the Kourier NetworkPolicy', () => {
-  it('add-namespace --kourier writes the guide\'s allow-from-serving-system-namespace (placeholder <namespace> = my-project)', () => {
+  it("add-namespace --kourier writes the guide's allow-from-serving-system-namespace (placeholder <namespace> = my-project)", () => {
     const [want] = golden('guide/1.6-step3-networkpolicy.yaml', {'<namespace>': 'my-project'})
     expect(kourierPolicy(null, 'my-project')).toStrictEqual(want)
   })
 })
 
 describe('golden: guide 2.3 step 2, the cluster-wide AuthorizationPolicies', () => {
-  it('tenant-authz --defaults on a cluster without policies writes the guide\'s eleven policies, verbatim', () => {
+  it("tenant-authz --defaults on a cluster without policies writes the guide's eleven policies, verbatim", () => {
     const want = golden('guide/2.3-step2-default-authz-policies.yaml')
     expect(want).toHaveLength(11)
     const plan = planTenantAuthz({policies: [], smmr: fresh.smmr(), namespaces: null}, {defaults: true, meshNamespace: MESH, clusterDomain: 'cluster.local'})
     expect(plan.items.every((i) => i.live === null)).toBe(true)
     expect(byKey(desiredOf(plan) as KObject[])).toStrictEqual(byKey(want))
   })
-  it('the same eleven policies as the Serverless operator\'s own setup files (release-1.32 hack/lib/mesh_resources/authorization-policies/setup/)', () => {
-    const files = ['common-deny-all-by-default', 'eventing-allow-mt-channel-based-broker-to-channels', 'eventing-allow-probe-kafka-controller', 'serving-allow-traffic-to-activator', 'serving-allow-traffic-to-autoscaler']
+  it("the same eleven policies as the Serverless operator's own setup files (release-1.32 hack/lib/mesh_resources/authorization-policies/setup/)", () => {
+    const files = [
+      'common-deny-all-by-default',
+      'eventing-allow-mt-channel-based-broker-to-channels',
+      'eventing-allow-probe-kafka-controller',
+      'serving-allow-traffic-to-activator',
+      'serving-allow-traffic-to-autoscaler',
+    ]
     const want = files.flatMap((f) => golden(`operator-setup/${f}.yaml`))
     const plan = planTenantAuthz({policies: [], smmr: fresh.smmr(), namespaces: null}, {defaults: true, meshNamespace: MESH, clusterDomain: 'cluster.local'})
     expect(byKey(desiredOf(plan) as KObject[])).toStrictEqual(byKey(want))

@@ -8,7 +8,10 @@ const ksvc = (containers: unknown[], name = 'hello'): KObject => ({
   apiVersion: 'serving.knative.dev/v1',
   kind: 'Service',
   metadata: {name, namespace: 'my-app', resourceVersion: '5', labels: {team: 'a'}},
-  spec: {template: {metadata: {annotations: {'sidecar.istio.io/inject': 'true'}}, spec: {containerConcurrency: 0, containers}}, traffic: [{latestRevision: true, percent: 100}]},
+  spec: {
+    template: {metadata: {annotations: {'sidecar.istio.io/inject': 'true'}}, spec: {containerConcurrency: 0, containers}},
+    traffic: [{latestRevision: true, percent: 100}],
+  },
 })
 
 const node = (name: string, gpus: number | undefined, arch = 'amd64', extra: {unschedulable?: boolean; ready?: string} = {}): KObject => ({
@@ -52,13 +55,22 @@ describe('desiredGpuService', () => {
   })
 
   it('edits the --container named one', () => {
-    const d = desiredGpuService(ksvc([{name: 'web', image: 'a'}, {name: 'inference', image: 'b'}]), 2, 'inference')
+    const d = desiredGpuService(
+      ksvc([
+        {name: 'web', image: 'a'},
+        {name: 'inference', image: 'b'},
+      ]),
+      2,
+      'inference',
+    )
     expect(d.spec.template.spec.containers[0]).toEqual({name: 'web', image: 'a'})
     expect(d.spec.template.spec.containers[1].resources).toEqual({limits: {'nvidia.com/gpu': '2'}})
   })
 
   it('refuses an unknown container, naming the ones there are', () => {
-    expect(() => desiredGpuService(ksvc([{name: 'web', image: 'a'}, {image: 'b'}]), 2, 'nope')).toThrow('has no container "nope" (containers: web, #1 (unnamed))')
+    expect(() => desiredGpuService(ksvc([{name: 'web', image: 'a'}, {image: 'b'}]), 2, 'nope')).toThrow(
+      'has no container "nope" (containers: web, #1 (unnamed))',
+    )
   })
 
   it('keeps a live integer spelling of the same count: no change, no new revision', () => {
@@ -68,7 +80,10 @@ describe('desiredGpuService', () => {
 
   it('keeps an explicit GPU request equal to the new limit', () => {
     const live = ksvc([{image: 'img', resources: {limits: {'nvidia.com/gpu': '1'}, requests: {'nvidia.com/gpu': '1', cpu: '1'}}}])
-    expect(desiredGpuService(live, 3).spec.template.spec.containers[0].resources).toEqual({limits: {'nvidia.com/gpu': '3'}, requests: {'nvidia.com/gpu': '3', cpu: '1'}})
+    expect(desiredGpuService(live, 3).spec.template.spec.containers[0].resources).toEqual({
+      limits: {'nvidia.com/gpu': '3'},
+      requests: {'nvidia.com/gpu': '3', cpu: '1'},
+    })
   })
 
   it('count 0 removes the limit and the request, and empty maps it leaves', () => {
@@ -89,11 +104,19 @@ describe('GPU capacity', () => {
     const nodes = [node('a', 2), node('b', 1), node('cpu', undefined)]
     expect(gpuCapacity(nodes, 2)).toEqual({fits: true, largest: {name: 'a', gpus: 2}, excluded: []})
     expect(gpuCapacity(nodes, 3).fits).toBe(false)
-    expect(capacityProblem(nodes, 3)).toBe("no schedulable node has 3 allocatable nvidia.com/gpu (the largest: a with 2): the new revision's pods would stay Pending")
+    expect(capacityProblem(nodes, 3)).toBe(
+      "no schedulable node has 3 allocatable nvidia.com/gpu (the largest: a with 2): the new revision's pods would stay Pending",
+    )
   })
 
   it('does not count s390x, ppc64le, cordoned or NotReady nodes, and says so', () => {
-    const nodes = [node('z', 8, 's390x'), node('p', 8, 'ppc64le'), node('cordoned', 8, 'amd64', {unschedulable: true}), node('down', 8, 'arm64', {ready: 'False'}), node('small', 1, 'arm64', {ready: 'True'})]
+    const nodes = [
+      node('z', 8, 's390x'),
+      node('p', 8, 'ppc64le'),
+      node('cordoned', 8, 'amd64', {unschedulable: true}),
+      node('down', 8, 'arm64', {ready: 'False'}),
+      node('small', 1, 'arm64', {ready: 'True'}),
+    ]
     const cap = gpuCapacity(nodes, 4)
     expect(cap.fits).toBe(false)
     expect(cap.largest).toEqual({name: 'small', gpus: 1})
@@ -123,24 +146,40 @@ describe('planGpuLimit', () => {
     expect(plan.items).toHaveLength(1)
     expect(actionOf(plan.items[0])).toBe('update')
     expect(plan.notes.map((n) => n.level)).toEqual(['warning', 'info'])
-    expect(plan.notes[1].text).toBe('Knative Service my-app/hello: this change rolls out a new revision with a GPU limit of 3 (nvidia.com/gpu) for container user-container; the current revision serves until the new one is ready')
+    expect(plan.notes[1].text).toBe(
+      'Knative Service my-app/hello: this change rolls out a new revision with a GPU limit of 3 (nvidia.com/gpu) for container user-container; the current revision serves until the new one is ready',
+    )
   })
 
   it('says nothing about a rollout when nothing changes, and warns when nodes could not be read', () => {
-    const plan = planGpuLimit({service: ksvc([{image: 'i', resources: {limits: {'nvidia.com/gpu': '1'}}}]), nodes: null}, {namespace: 'my-app', name: 'hello', count: 1})
+    const plan = planGpuLimit(
+      {service: ksvc([{image: 'i', resources: {limits: {'nvidia.com/gpu': '1'}}}]), nodes: null},
+      {namespace: 'my-app', name: 'hello', count: 1},
+    )
     expect(actionOf(plan.items[0])).toBe('unchanged')
     expect(plan.notes).toEqual([{level: 'warning', text: 'cannot list nodes: GPU capacity not checked'}])
   })
 
   it('fails in one line when the service does not exist', () => {
     expect(() => planGpuLimit({service: null, nodes: []}, {namespace: 'my-app', name: 'nope', count: 1})).toThrow(KnmeshError)
-    expect(() => planGpuLimit({service: null, nodes: []}, {namespace: 'my-app', name: 'nope', count: 1})).toThrow('Knative Service nope not found in namespace my-app')
+    expect(() => planGpuLimit({service: null, nodes: []}, {namespace: 'my-app', name: 'nope', count: 1})).toThrow(
+      'Knative Service nope not found in namespace my-app',
+    )
   })
 })
 
 describe('gpuRows and auditGpuServices', () => {
   it('lists one row per container, with whether a node fits', () => {
-    const services = [ksvc([{image: 'i', resources: {limits: {'nvidia.com/gpu': '2'}}}, {name: 'side', image: 's'}], 'big'), ksvc([{name: 'c', image: 'i', resources: {limits: {'nvidia.com/gpu': 1}}}], 'small')]
+    const services = [
+      ksvc(
+        [
+          {image: 'i', resources: {limits: {'nvidia.com/gpu': '2'}}},
+          {name: 'side', image: 's'},
+        ],
+        'big',
+      ),
+      ksvc([{name: 'c', image: 'i', resources: {limits: {'nvidia.com/gpu': 1}}}], 'small'),
+    ]
     const rows = gpuRows(services, [node('a', 1)])
     expect(rows).toEqual([
       {namespace: 'my-app', service: 'big', container: '(first, unnamed)', limit: '2', gpus: 2, fits: false},
@@ -157,7 +196,11 @@ describe('gpuChecks (for status)', () => {
     expect(gpuChecks(fits, [node('a', 2)])).toEqual([{id: 'gpu/capacity', status: 'ok', detail: '1 GPU limit(s), each fits a schedulable node'}])
     const checks = gpuChecks([ksvc([{name: 'c', image: 'i', resources: {limits: {'nvidia.com/gpu': '4'}}}])], [node('a', 2)])
     expect(checks).toHaveLength(1)
-    expect(checks[0]).toMatchObject({id: 'gpu/my-app/hello/c', status: 'warning', fix: 'add GPU nodes, or lower the limit: knmesh gpu-limit hello <count> -n my-app --container c'})
+    expect(checks[0]).toMatchObject({
+      id: 'gpu/my-app/hello/c',
+      status: 'warning',
+      fix: 'add GPU nodes, or lower the limit: knmesh gpu-limit hello <count> -n my-app --container c',
+    })
     expect(checks[0].detail).toContain('no schedulable node has 4 allocatable nvidia.com/gpu (the largest: a with 2)')
     expect(gpuChecks([], null)[0].status).toBe('warning')
   })

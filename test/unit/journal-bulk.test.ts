@@ -71,7 +71,11 @@ describe('bulk change journal (append-only)', () => {
     // No Secret data, no managedFields: labels and annotations only.
     expect(done).not.toContain('c2VjcmV0LWtleQ==')
     expect(done).not.toMatch(/"(data|stringData|managedFields)"/)
-    expect(whole.changes[0].after).toEqual({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'cert-0', namespace: 'team', labels: {app: 'web', [LABEL]: 'bench'}}})
+    expect(whole.changes[0].after).toEqual({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {name: 'cert-0', namespace: 'team', labels: {app: 'web', [LABEL]: 'bench'}},
+    })
     expect(whole.changes[4].error).toBe('conflict: the object has been modified')
   })
 
@@ -90,7 +94,12 @@ describe('bulk change journal (append-only)', () => {
     expect(summary.changes).toHaveLength(600)
     expect(summary.changes[0]).toEqual({action: 'update', kind: 'Secret', namespace: 'team', name: 'cert-0', result: 'applied'})
     const entry = readEntry(findEntry([summary], undefined, 'https://s/', dir).id, dir)
-    const live = new Map(changes.map((c, i): [string, KObject] => [liveKey({apiVersion: 'v1', kind: 'Secret', namespace: 'team', name: c.live.metadata.name}), {apiVersion: 'v1', kind: 'Secret', metadata: answer(c, `w${i}`).metadata}]))
+    const live = new Map(
+      changes.map((c, i): [string, KObject] => [
+        liveKey({apiVersion: 'v1', kind: 'Secret', namespace: 'team', name: c.live.metadata.name}),
+        {apiVersion: 'v1', kind: 'Secret', metadata: answer(c, `w${i}`).metadata},
+      ]),
+    )
     const u = planUndo(entry, live, {force: false})
     expect(u.conflicts).toEqual([])
     expect(u.plan.items).toHaveLength(600)

@@ -5,7 +5,12 @@ import {pendingMembers, planMembers} from '../../src/mesh/members.js'
 import {kourierChecks, type PrecheckState} from '../../src/mesh/precheck.js'
 import type {KObject} from '../../src/kube/types.js'
 
-const ks = (spec: Record<string, unknown>): KObject => ({apiVersion: 'operator.knative.dev/v1beta1', kind: 'KnativeServing', metadata: {name: 'knative-serving', namespace: 'knative-serving'}, spec})
+const ks = (spec: Record<string, unknown>): KObject => ({
+  apiVersion: 'operator.knative.dev/v1beta1',
+  kind: 'KnativeServing',
+  metadata: {name: 'knative-serving', namespace: 'knative-serving'},
+  spec,
+})
 const roll = (members: string[], status?: Record<string, unknown>): KObject => ({
   apiVersion: 'maistra.io/v1',
   kind: 'ServiceMeshMemberRoll',
@@ -58,7 +63,15 @@ describe('precheck: Kourier checks', () => {
     ...over,
   })
   it('fails on system members and a missing part-of label with chosen Kourier; nothing with Istio', () => {
-    const checks = kourierChecks(base({serving: ks({ingress: {kourier: {enabled: true}}}), servingNamespaces: new Map([['knative-serving', ns('knative-serving')], ['knative-serving-ingress', null]])}))
+    const checks = kourierChecks(
+      base({
+        serving: ks({ingress: {kourier: {enabled: true}}}),
+        servingNamespaces: new Map([
+          ['knative-serving', ns('knative-serving')],
+          ['knative-serving-ingress', null],
+        ]),
+      }),
+    )
     expect(checks.map((c) => [c.id, c.status])).toEqual([
       ['kourier/system-members', 'failure'],
       ['kourier/part-of-label', 'failure'],
@@ -72,7 +85,9 @@ describe('precheck: Kourier checks', () => {
     const [members] = kourierChecks(base({serving: ks({}), servingNamespaces: new Map()}))
     expect(members.status).toBe('warning')
     expect(members.detail).toContain('enabling Istio (1.4.3) settles it')
-    expect(members.fix).toBe('knmesh enable-istio (Istio, 1.4.3); or, to stay on Kourier, knmesh remove-namespace knative-serving knative-serving-ingress --kourier (1.6)')
+    expect(members.fix).toBe(
+      'knmesh enable-istio (Istio, 1.4.3); or, to stay on Kourier, knmesh remove-namespace knative-serving knative-serving-ingress --kourier (1.6)',
+    )
   })
 })
 
@@ -85,7 +100,10 @@ describe('pending members', () => {
 
   it('annotate-services names the services of pending namespaces', () => {
     const svc = (namespace: string): KObject => ({apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: {name: 'web', namespace}, spec: {}})
-    const plan = planAnnotateServices({services: [svc('a'), svc('b')], members: ['a', 'b'], pending: ['b'], missing: []}, {meshNamespace: 'istio-system', namespaces: ['a', 'b']})
+    const plan = planAnnotateServices(
+      {services: [svc('a'), svc('b')], members: ['a', 'b'], pending: ['b'], missing: []},
+      {meshNamespace: 'istio-system', namespaces: ['a', 'b']},
+    )
     const w = plan.notes.filter((n) => n.level === 'warning').map((n) => n.text)
     expect(w).toEqual([
       'namespace b is in the member roll but not configured yet by the Service Mesh Operator (status.pendingMembers / configuredMembers): no sidecars are injected there yet; b/web gets sidecars only once it has, and pods started before need a new revision or restart',

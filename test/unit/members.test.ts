@@ -11,7 +11,7 @@ const live = (members: unknown, extra: Record<string, unknown> = {}): KObject =>
 })
 
 describe('member roll planner', () => {
-  it('creates the guide\'s member roll when none exists, knative namespaces first', () => {
+  it("creates the guide's member roll when none exists, knative namespaces first", () => {
     const smmr = desiredMemberRoll(null, 'istio-system', ['team-bravo-1'], [])
     expect(smmr).toEqual({
       apiVersion: 'maistra.io/v1',

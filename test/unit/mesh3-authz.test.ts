@@ -7,13 +7,32 @@ import {Authorizer, ksvcInjection3, predict, tenantMatrix, type MeshView} from '
 import {renderTenant} from '../../src/mesh/tenant-authz.js'
 import {defaultPolicies3, planTenantAuthz3, servingReadiness, type TenantAuthz3State} from '../../src/mesh/tenant-authz3.js'
 
-const istio = (rev = 'default'): KObject => ({apiVersion: 'sailoperator.io/v1', kind: 'Istio', metadata: {name: 'default'}, spec: {namespace: 'istio-system'}, status: {activeRevisionName: rev}})
+const istio = (rev = 'default'): KObject => ({
+  apiVersion: 'sailoperator.io/v1',
+  kind: 'Istio',
+  metadata: {name: 'default'},
+  spec: {namespace: 'istio-system'},
+  status: {activeRevisionName: rev},
+})
 const ns = (name: string, labels: Record<string, string> = {}): KObject => ({apiVersion: 'v1', kind: 'Namespace', metadata: {name, labels}})
-const ready = (status = 'True'): KObject => ({apiVersion: 'operator.knative.dev/v1beta1', kind: 'KnativeServing', metadata: {name: 'knative-serving', namespace: 'knative-serving'}, status: {conditions: [{type: 'Ready', status}]}})
+const ready = (status = 'True'): KObject => ({
+  apiVersion: 'operator.knative.dev/v1beta1',
+  kind: 'KnativeServing',
+  metadata: {name: 'knative-serving', namespace: 'knative-serving'},
+  status: {conditions: [{type: 'Ready', status}]},
+})
 const base = {meshNamespace: 'istio-system', clusterDomain: 'cluster.local'}
 
 function state(over: Partial<TenantAuthz3State> = {}): TenantAuthz3State {
-  return {meshNamespace: 'istio-system', policies: [], namespaces: new Map([['t-1', ns('t-1')]]), istio: istio(), serving: ready(), peerAuthentications: [], ...over}
+  return {
+    meshNamespace: 'istio-system',
+    policies: [],
+    namespaces: new Map([['t-1', ns('t-1')]]),
+    istio: istio(),
+    serving: ready(),
+    peerAuthentications: [],
+    ...over,
+  }
 }
 const live = (o: KObject): KObject => ({...o, metadata: {...o.metadata, resourceVersion: '5', uid: 'u'}})
 
@@ -33,8 +52,13 @@ describe('planTenantAuthz3 (service-mesh-3.md N15, N16)', () => {
   it('rerun: nothing to do; a live v1beta1-era policy naming istio-system is updated in place (uid kept) with a note', () => {
     const done = planTenantAuthz3(state(), {...base, defaults: true}).items.map((i) => live(i.desired!))
     const pas = done.filter((o) => o.kind === 'PeerAuthentication')
-    expect(changesOf(planTenantAuthz3(state({policies: done.filter((o) => o.kind !== 'PeerAuthentication'), peerAuthentications: pas}), {...base, defaults: true}))).toEqual([])
-    const old = live({...defaultPolicies3().find((p) => p.metadata.name === 'allow-traffic-to-activator')!, metadata: {name: 'allow-traffic-to-activator', namespace: 'knative-serving', labels: {owner: 'x'}}})
+    expect(
+      changesOf(planTenantAuthz3(state({policies: done.filter((o) => o.kind !== 'PeerAuthentication'), peerAuthentications: pas}), {...base, defaults: true})),
+    ).toEqual([])
+    const old = live({
+      ...defaultPolicies3().find((p) => p.metadata.name === 'allow-traffic-to-activator')!,
+      metadata: {name: 'allow-traffic-to-activator', namespace: 'knative-serving', labels: {owner: 'x'}},
+    })
     old.spec = {...old.spec, rules: [{from: [{source: {namespaces: ['knative-serving', 'istio-system']}}]}]}
     const plan = planTenantAuthz3(state({policies: [old]}), {...base, defaults: true})
     const item = plan.items.find((i) => i.live === old)!
@@ -57,7 +81,9 @@ describe('planTenantAuthz3 (service-mesh-3.md N15, N16)', () => {
   })
 
   it('refuses writes into knative-serving until KnativeServing is Ready; deleting is not held back', () => {
-    expect(() => planTenantAuthz3(state({serving: null}), {...base, defaults: true})).toThrow(/KnativeServing knative-serving\/knative-serving is not Ready \(absent\)/)
+    expect(() => planTenantAuthz3(state({serving: null}), {...base, defaults: true})).toThrow(
+      /KnativeServing knative-serving\/knative-serving is not Ready \(absent\)/,
+    )
     expect(() => planTenantAuthz3(state({serving: ready('False')}), {...base, tenant: 't', add: ['t-1']})).toThrow(/Ready=False/)
     const policies = renderTenant({name: 't', namespaces: ['t-1'], ...base, serving: true, eventing: true, generation: 3}).map(live)
     expect(changesOf(planTenantAuthz3(state({serving: null, policies}), {...base, tenant: 't', delete: true}))).toHaveLength(11)
@@ -72,12 +98,20 @@ describe('planTenantAuthz3 (service-mesh-3.md N15, N16)', () => {
 })
 
 describe('annotate-services on Service Mesh 3 (N5, N11)', () => {
-  const svc = (ns: string, template: Record<string, unknown>): KObject => ({apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: {name: 's', namespace: ns, resourceVersion: '1'}, spec: {template: {metadata: template, spec: {}}}})
+  const svc = (ns: string, template: Record<string, unknown>): KObject => ({
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Service',
+    metadata: {name: 's', namespace: ns, resourceVersion: '1'},
+    spec: {template: {metadata: template, spec: {}}},
+  })
 
   it('label instead of annotation, rewriteAppHTTPProbers, passthrough; everything else kept', () => {
     const live = svc('a', {annotations: {'sidecar.istio.io/inject': 'true', keep: 'me'}, labels: {team: 'x'}})
     const d = desiredAnnotated3(live)
-    expect(d.spec.template.metadata).toEqual({labels: {team: 'x', 'sidecar.istio.io/inject': 'true'}, annotations: {keep: 'me', 'sidecar.istio.io/rewriteAppHTTPProbers': 'true'}})
+    expect(d.spec.template.metadata).toEqual({
+      labels: {team: 'x', 'sidecar.istio.io/inject': 'true'},
+      annotations: {keep: 'me', 'sidecar.istio.io/rewriteAppHTTPProbers': 'true'},
+    })
     expect(d.metadata.annotations).toEqual({'serving.knative.openshift.io/enablePassthrough': 'true'})
     expect(meshAnnotationFindings3(d)).toEqual([])
     expect(meshAnnotationFindings3(live)).toHaveLength(4)
@@ -88,7 +122,10 @@ describe('annotate-services on Service Mesh 3 (N5, N11)', () => {
     expect(injectionBlocker(ns('a', {'istio-injection': 'disabled'}), istio())).toContain('istio-injection=disabled')
     expect(injectionBlocker(ns('a'), istio('default-v1-27-latest'))).toContain('label the namespace istio.io/rev=default-v1-27-latest')
     expect(injectionBlocker(ns('a', {'istio.io/rev': 'default-v1-27-latest'}), istio('default-v1-27-latest'))).toBeNull()
-    const plan = planAnnotateServices3({services: [svc('a', {})], istio: istio(), namespaces: new Map([['a', ns('a', {'istio-injection': 'disabled'})]]), missing: []}, {meshNamespace: 'istio-system', namespaces: ['a']})
+    const plan = planAnnotateServices3(
+      {services: [svc('a', {})], istio: istio(), namespaces: new Map([['a', ns('a', {'istio-injection': 'disabled'})]]), missing: []},
+      {meshNamespace: 'istio-system', namespaces: ['a']},
+    )
     expect(plan.notes.some((n) => n.level === 'warning' && n.text.includes('a/s: not injected even with the label'))).toBe(true)
   })
 })
@@ -97,10 +134,25 @@ describe('probe on Service Mesh 3 (N5, N17)', () => {
   const tenants = ['alpha', 'bravo'].flatMap((t) => renderTenant({name: t, namespaces: [`${t}-1`], ...base, serving: true, eventing: false, generation: 3}))
   const view = (port = 8081, labels: Record<string, string> = {'istio-injection': 'enabled'}): MeshView => ({
     policies: [...defaultPolicies3(), ...tenants],
-    peerAuthentications: [{apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: {name: 'mesh-mtls', namespace: 'istio-system'}, spec: {mtls: {mode: 'STRICT'}}}],
+    peerAuthentications: [
+      {
+        apiVersion: 'security.istio.io/v1',
+        kind: 'PeerAuthentication',
+        metadata: {name: 'mesh-mtls', namespace: 'istio-system'},
+        spec: {mtls: {mode: 'STRICT'}},
+      },
+    ],
     smmr: null,
     meshNamespace: 'istio-system',
-    mesh3: {istio: istio(), namespaces: new Map([['alpha-1', ns('alpha-1', labels)], ['bravo-1', ns('bravo-1', labels)], ['plain', ns('plain')]]), localGatewayPort: port},
+    mesh3: {
+      istio: istio(),
+      namespaces: new Map([
+        ['alpha-1', ns('alpha-1', labels)],
+        ['bravo-1', ns('bravo-1', labels)],
+        ['plain', ns('plain')],
+      ]),
+      localGatewayPort: port,
+    },
   })
 
   it('injection from namespace labels: same tenant allowed, cross-tenant denied, the matrix isolated', () => {
@@ -115,20 +167,31 @@ describe('probe on Service Mesh 3 (N5, N17)', () => {
 
   it('external: through knative-serving-ingress, admitted by allow-traffic-to-ingress-gateway on 8443', () => {
     const p = predict(new Authorizer(view()), {from: 'alpha-1', to: 'bravo-1', service: 'w', external: true})
-    expect(p.paths[0].hops[0]).toMatchObject({to: 'knative-serving-ingress/knative-istio-ingressgateway', decision: {verdict: 'allow', policy: {name: 'allow-traffic-to-ingress-gateway'}}})
+    expect(p.paths[0].hops[0]).toMatchObject({
+      to: 'knative-serving-ingress/knative-istio-ingressgateway',
+      decision: {verdict: 'allow', policy: {name: 'allow-traffic-to-ingress-gateway'}},
+    })
     expect(p.verdict).toBe('allow')
   })
 
   it('a caller without a sidecar goes through the local gateway: denied on the docs port 8081, allowed on 8080', () => {
     const docs = predict(new Authorizer(view(8081)), {from: 'plain', to: 'alpha-1', service: 'w', external: false})
-    expect(docs.paths.map((p) => p.name)).toEqual(['via knative-local-gateway.knative-serving-ingress.svc.cluster.local and activator', 'via knative-local-gateway.knative-serving-ingress.svc.cluster.local, direct to the pod'])
+    expect(docs.paths.map((p) => p.name)).toEqual([
+      'via knative-local-gateway.knative-serving-ingress.svc.cluster.local and activator',
+      'via knative-local-gateway.knative-serving-ingress.svc.cluster.local, direct to the pod',
+    ])
     expect(docs.verdict).toBe('deny')
     expect(docs.paths[0].hops[0].mtls).toBe('plain HTTP into the gateway: no peer identity')
     expect(predict(new Authorizer(view(8080)), {from: 'plain', to: 'alpha-1', service: 'w', external: false}).verdict).toBe('allow')
   })
 
   it('ksvcInjection3: the annotation alone injects nothing in an unlabeled namespace; the label does (default revision)', () => {
-    const k = (template: Record<string, unknown>): KObject => ({apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: {name: 'w', namespace: 'plain'}, spec: {template: {metadata: template}}})
+    const k = (template: Record<string, unknown>): KObject => ({
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Service',
+      metadata: {name: 'w', namespace: 'plain'},
+      spec: {template: {metadata: template}},
+    })
     const annotated = ksvcInjection3(k({annotations: {'sidecar.istio.io/inject': 'true'}}), ns('plain'), istio())
     expect(annotated.injected).toBe(false)
     expect(annotated.reason).toContain('it has only the annotation sidecar.istio.io/inject, which Service Mesh 3 ignores')

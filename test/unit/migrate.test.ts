@@ -47,8 +47,12 @@ function mesh2(extra: KObject[] = []): KObject[] {
     ns('knative-eventing'),
     ns('team-a', {team: 'a'}),
     ns('team-b'),
-    obj('operator.knative.dev/v1beta1', 'KnativeServing', 'knative-serving', 'knative-serving', {spec: {config: {istio: {'gateway.knative-serving.knative-ingress-gateway': 'istio-ingressgateway.istio-system.svc.cluster.local'}}}}),
-    obj('networking.istio.io/v1alpha3', 'Gateway', 'knative-ingress-gateway', 'knative-serving', {spec: {servers: [{port: {number: 443}, tls: {mode: 'SIMPLE', credentialName: 'my-certs'}}]}}),
+    obj('operator.knative.dev/v1beta1', 'KnativeServing', 'knative-serving', 'knative-serving', {
+      spec: {config: {istio: {'gateway.knative-serving.knative-ingress-gateway': 'istio-ingressgateway.istio-system.svc.cluster.local'}}},
+    }),
+    obj('networking.istio.io/v1alpha3', 'Gateway', 'knative-ingress-gateway', 'knative-serving', {
+      spec: {servers: [{port: {number: 443}, tls: {mode: 'SIMPLE', credentialName: 'my-certs'}}]},
+    }),
     obj('v1', 'Secret', 'my-certs', 'istio-system', {type: 'kubernetes.io/tls', data: {'tls.crt': 'Q0VSVA==', 'tls.key': 'S0VZ'}}),
     obj('v1', 'Service', 'knative-local-gateway', 'istio-system'),
     ...extra,
@@ -61,9 +65,15 @@ function state(objects: KObject[], over: Partial<MigrationState> = {}): Migratio
 
 /** Stand-ins for the other verbs' Service Mesh 3 planners (wired by src/mesh/migrate-planners.ts): empty plans that say so. */
 const stub = (what: string): Plan => ({items: [], notes: [{level: 'warning', text: `${what}: stub planner`}]})
-const STUB_PLANNERS: Mesh3Planners = {gateways: () => stub('gateways'), istio: () => stub('istio'), services: () => stub('services'), policies: () => stub('policies')}
+const STUB_PLANNERS: Mesh3Planners = {
+  gateways: () => stub('gateways'),
+  istio: () => stub('istio'),
+  services: () => stub('services'),
+  policies: () => stub('policies'),
+}
 const input = {planners: STUB_PLANNERS}
-const desiredOf = (plan: Plan, kind: string, name: string) => plan.items.find((i) => (i.desired ?? i.live)!.kind === kind && (i.desired ?? i.live)!.metadata.name === name)
+const desiredOf = (plan: Plan, kind: string, name: string) =>
+  plan.items.find((i) => (i.desired ?? i.live)!.kind === kind && (i.desired ?? i.live)!.metadata.name === name)
 
 /** The objects after step 4 (Istio/IstioCNI Ready, as the Sail operator reports them). */
 function installed(extra: KObject[] = []): KObject[] {
@@ -82,11 +92,21 @@ describe('migrate-mesh planner', () => {
     expect(chooseIstioVersion(VERSIONS, 'v1.26-latest')).toBe('v1.26-latest')
     expect(() => chooseIstioVersion(VERSIONS, 'v9.9')).toThrow(UsageError)
     expect(chooseIstioVersion(null)).toBeNull()
-    expect(() => planMigration(state(mesh2()), {...input, istioVersion: 'v1.99-latest'})).toThrow('--istio-version v1.99-latest is not one this Service Mesh 3 operator installs')
+    expect(() => planMigration(state(mesh2()), {...input, istioVersion: 'v1.99-latest'})).toThrow(
+      '--istio-version v1.99-latest is not one this Service Mesh 3 operator installs',
+    )
   })
 
   it('repeated port names become unique (the first keeps its name), other ports untouched', () => {
-    expect(uniquePortNames([{name: 'tcp', number: 9092}, {name: 'tls', number: 9093}, {name: 'tls', number: 9094}, {name: 'tls-9094', number: 9095}, {name: 'tls', number: 9094}])).toEqual([
+    expect(
+      uniquePortNames([
+        {name: 'tcp', number: 9092},
+        {name: 'tls', number: 9093},
+        {name: 'tls', number: 9094},
+        {name: 'tls-9094', number: 9095},
+        {name: 'tls', number: 9094},
+      ]),
+    ).toEqual([
       {name: 'tcp', number: 9092},
       {name: 'tls', number: 9093},
       {name: 'tls-9094-2', number: 9094},
@@ -107,7 +127,13 @@ describe('migrate-mesh planner', () => {
       'update KnativeServing knative-serving/knative-serving (annotations serverless.openshift.io/disable-istio-net-policies-generation=true)',
     ])
     // 4: what the SMCP maps to
-    expect(steps[3].changes).toEqual(['create Namespace istio-cni', 'create Namespace knative-serving-ingress', 'create IstioCNI default', 'create Istio default', 'create PeerAuthentication istio-system/mesh-mtls'])
+    expect(steps[3].changes).toEqual([
+      'create Namespace istio-cni',
+      'create Namespace knative-serving-ingress',
+      'create IstioCNI default',
+      'create Istio default',
+      'create PeerAuthentication istio-system/mesh-mtls',
+    ])
     const istio = desiredOf(steps[3].plan, 'Istio', 'default')!.desired!
     expect(istio.spec).toEqual({
       namespace: 'istio-system',
@@ -143,7 +169,10 @@ describe('migrate-mesh planner', () => {
   it('the wired planners are called with the state of their step', () => {
     const seen: string[] = []
     const planners: Mesh3Planners = {
-      gateways: (s) => (seen.push(`gateways:${s.objects.size}`), {items: [{live: null, desired: obj('v1', 'Service', 'knative-istio-ingressgateway', 'knative-serving-ingress')}], notes: []}),
+      gateways: (s) => (
+        seen.push(`gateways:${s.objects.size}`),
+        {items: [{live: null, desired: obj('v1', 'Service', 'knative-istio-ingressgateway', 'knative-serving-ingress')}], notes: []}
+      ),
       istio: (s) => {
         seen.push('istio')
         const ks = [...s.objects.values()].find((o) => o.kind === 'KnativeServing')!
@@ -160,7 +189,9 @@ describe('migrate-mesh planner', () => {
     const steps = planMigration(state(mesh2()), {planners})
     expect(seen.map((x) => x.split(':')[0])).toEqual(['gateways', 'istio', 'services', 'policies'])
     // With the gateway and config.istio planned, 8 and 11 are planned too: the SMCP goes last.
-    expect(steps[7].changes).toEqual(['update ServiceMeshControlPlane istio-system/basic (spec.gateways.enabled=false; spec.gateways.openshiftRoute.enabled=false)'])
+    expect(steps[7].changes).toEqual([
+      'update ServiceMeshControlPlane istio-system/basic (spec.gateways.enabled=false; spec.gateways.openshiftRoute.enabled=false)',
+    ])
     expect(steps[10].changes).toEqual([
       'delete ServiceMeshMember team-b/default',
       'delete ServiceMeshMemberRoll istio-system/default',
@@ -178,9 +209,14 @@ describe('migrate-mesh planner', () => {
   })
 
   it('--apply: steps after 4 wait for the Istio and IstioCNI to be Ready (exit-4 StepBlockedError, wait)', () => {
-    const notReady = mesh2([obj('sailoperator.io/v1', 'Istio', 'default', undefined, {spec: {namespace: 'istio-system', version: 'v1.27-latest'}}), obj('sailoperator.io/v1', 'IstioCNI', 'default', undefined, {spec: {}})])
+    const notReady = mesh2([
+      obj('sailoperator.io/v1', 'Istio', 'default', undefined, {spec: {namespace: 'istio-system', version: 'v1.27-latest'}}),
+      obj('sailoperator.io/v1', 'IstioCNI', 'default', undefined, {spec: {}}),
+    ])
     const s = state(notReady)
-    expect(stepPending(4, s)).toBe('Istio default and IstioCNI default are not Ready yet (the Service Mesh 3 operator installs them: oc get istio,istiocni): wait until the operator reports Ready')
+    expect(stepPending(4, s)).toBe(
+      'Istio default and IstioCNI default are not Ready yet (the Service Mesh 3 operator installs them: oc get istio,istiocni): wait until the operator reports Ready',
+    )
     let err: unknown
     try {
       planStep(5, s, input)
@@ -202,12 +238,15 @@ describe('migrate-mesh planner', () => {
     expect(stepPending(2, state(objects))).toBeNull()
     delete smcp.spec.security.manageNetworkPolicy
     expect(stepPending(2, state(objects))).toBe(
-      'ServiceMeshControlPlane basic did not keep spec.security.manageNetworkPolicy=false (the API server dropped it: the Service Mesh 2 operator\'s CRD is older than 2.6): upgrade the Service Mesh 2 operator and the control plane to 2.6',
+      "ServiceMeshControlPlane basic did not keep spec.security.manageNetworkPolicy=false (the API server dropped it: the Service Mesh 2 operator's CRD is older than 2.6): upgrade the Service Mesh 2 operator and the control plane to 2.6",
     )
   })
 
   it('an existing Istio is merged into (version, user fields kept), not created again', () => {
-    const live = obj('sailoperator.io/v1', 'Istio', 'default', undefined, {spec: {namespace: 'istio-system', version: 'v1.24-latest', values: {meshConfig: {accessLogFile: '/dev/stdout'}}}, status: ready})
+    const live = obj('sailoperator.io/v1', 'Istio', 'default', undefined, {
+      spec: {namespace: 'istio-system', version: 'v1.24-latest', values: {meshConfig: {accessLogFile: '/dev/stdout'}}},
+      status: ready,
+    })
     const plan = planStep(4, state(mesh2([live, ns('istio-cni'), obj('sailoperator.io/v1', 'IstioCNI', 'default', undefined, {spec: {}})])), input)
     const d = desiredOf(plan, 'Istio', 'default')!
     expect(d.live).toBe(live)
@@ -219,13 +258,20 @@ describe('migrate-mesh planner', () => {
   })
 
   it('step 4 ignores the PeerAuthentication Maistra owns (it goes with the SMCP)', () => {
-    const maistra = obj('security.istio.io/v1', 'PeerAuthentication', 'default', 'istio-system', {metadata: {labels: {'maistra.io/owner': 'istio-system'}}, spec: {mtls: {mode: 'STRICT'}}})
+    const maistra = obj('security.istio.io/v1', 'PeerAuthentication', 'default', 'istio-system', {
+      metadata: {labels: {'maistra.io/owner': 'istio-system'}},
+      spec: {mtls: {mode: 'STRICT'}},
+    })
     const plan = planStep(4, state(mesh2([maistra])), input)
     expect(plan.items.filter((i) => i.desired?.kind === 'PeerAuthentication').map((i) => [i.live, i.desired!.metadata.name])).toEqual([[null, 'mesh-mtls']])
   })
 
   it('step 8: the SMCP gateways off, stale Routes deleted, Routes whose Service still exists wait', () => {
-    const route = (name: string, to: string) => obj('route.openshift.io/v1', 'Route', name, 'istio-system', {metadata: {labels: {'serving.knative.openshift.io/ingressName': 'hello'}}, spec: {to: {kind: 'Service', name: to}}})
+    const route = (name: string, to: string) =>
+      obj('route.openshift.io/v1', 'Route', name, 'istio-system', {
+        metadata: {labels: {'serving.knative.openshift.io/ingressName': 'hello'}},
+        spec: {to: {kind: 'Service', name: to}},
+      })
     const objects = installed([
       obj('v1', 'Service', 'knative-istio-ingressgateway', 'knative-serving-ingress'),
       obj('v1', 'Service', 'still-here', 'istio-system'),
@@ -252,12 +298,30 @@ describe('migrate-mesh planner', () => {
   })
 
   it('step 3: a ServiceEntry with repeated port names is fixed, other fields kept; a port-less one is a warning', () => {
-    const se = obj('networking.istio.io/v1alpha3', 'ServiceEntry', 'kafka-cluster', 'knative-eventing', {spec: {hosts: ['k'], exportTo: ['.'], ports: [{name: 'tcp-tls', number: 9093, protocol: 'TCP'}, {name: 'tcp-tls', number: 9094, protocol: 'TCP'}]}})
+    const se = obj('networking.istio.io/v1alpha3', 'ServiceEntry', 'kafka-cluster', 'knative-eventing', {
+      spec: {
+        hosts: ['k'],
+        exportTo: ['.'],
+        ports: [
+          {name: 'tcp-tls', number: 9093, protocol: 'TCP'},
+          {name: 'tcp-tls', number: 9094, protocol: 'TCP'},
+        ],
+      },
+    })
     const empty = obj('networking.istio.io/v1alpha3', 'ServiceEntry', 'empty', 'team-a', {spec: {hosts: ['x']}})
     const plan = planStep(3, state(mesh2([se, empty])), input)
     expect(plan.items).toHaveLength(1)
-    expect(plan.items[0].desired!.spec).toEqual({hosts: ['k'], exportTo: ['.'], ports: [{name: 'tcp-tls', number: 9093, protocol: 'TCP'}, {name: 'tcp-tls-9094', number: 9094, protocol: 'TCP'}]})
-    expect(plan.notes.map((n) => n.text)).toEqual(['ServiceEntry team-a/empty has no ports: the Service Mesh 3 operator\'s install fails on it; add its ports or delete it'])
+    expect(plan.items[0].desired!.spec).toEqual({
+      hosts: ['k'],
+      exportTo: ['.'],
+      ports: [
+        {name: 'tcp-tls', number: 9093, protocol: 'TCP'},
+        {name: 'tcp-tls-9094', number: 9094, protocol: 'TCP'},
+      ],
+    })
+    expect(plan.notes.map((n) => n.text)).toEqual([
+      "ServiceEntry team-a/empty has no ports: the Service Mesh 3 operator's install fails on it; add its ports or delete it",
+    ])
   })
 
   it('a Secret line never shows its data; a changed Secret says which keys', () => {
@@ -279,8 +343,15 @@ describe('migrate-mesh planner', () => {
       const plan = planStep(n, s, {planners})
       const objects = new Map(s.objects)
       for (const i of plan.items) {
-        if (i.desired) objects.set(`${i.desired.apiVersion.includes('/') ? i.desired.apiVersion.split('/')[0] : ''}/${i.desired.kind}/${i.desired.metadata.namespace ?? ''}/${i.desired.metadata.name}`, {...i.desired, status: ready})
-        else if (i.live) objects.delete(`${i.live.apiVersion.includes('/') ? i.live.apiVersion.split('/')[0] : ''}/${i.live.kind}/${i.live.metadata.namespace ?? ''}/${i.live.metadata.name}`)
+        if (i.desired)
+          objects.set(
+            `${i.desired.apiVersion.includes('/') ? i.desired.apiVersion.split('/')[0] : ''}/${i.desired.kind}/${i.desired.metadata.namespace ?? ''}/${i.desired.metadata.name}`,
+            {...i.desired, status: ready},
+          )
+        else if (i.live)
+          objects.delete(
+            `${i.live.apiVersion.includes('/') ? i.live.apiVersion.split('/')[0] : ''}/${i.live.kind}/${i.live.metadata.namespace ?? ''}/${i.live.metadata.name}`,
+          )
       }
       s = {...s, objects}
     }

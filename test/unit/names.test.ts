@@ -14,7 +14,7 @@ describe('closest: "did you mean" for verbs and namespaces (issue 18 items 6, 11
   })
 })
 
-describe('shellQuote: setup\'s resume line reads back as typed', () => {
+describe("shellQuote: setup's resume line reads back as typed", () => {
   it('leaves safe words alone and quotes the rest', () => {
     expect(shellQuote('--namespaces')).toBe('--namespaces')
     expect(shellQuote('team-a=team-a-1,team-a-2')).toBe('team-a=team-a-1,team-a-2')

@@ -10,7 +10,12 @@ const serving = (spec: Record<string, unknown>, annotations?: Record<string, str
   metadata: {name: 'knative-serving', namespace: 'knative-serving', ...(annotations ? {annotations} : {})},
   spec,
 })
-const smcp: KObject = {apiVersion: 'maistra.io/v2', kind: 'ServiceMeshControlPlane', metadata: {name: 'basic', namespace: 'istio-system'}, spec: {proxy: {networking: {trafficControl: {inbound: {excludedPorts: [8444]}}}}}}
+const smcp: KObject = {
+  apiVersion: 'maistra.io/v2',
+  kind: 'ServiceMeshControlPlane',
+  metadata: {name: 'basic', namespace: 'istio-system'},
+  spec: {proxy: {networking: {trafficControl: {inbound: {excludedPorts: [8444]}}}}},
+}
 const istio = {ingress: {istio: {enabled: true}}}
 
 describe('what the Serverless Operator 1.32 owns (ingress.go, extension.go, secretinformerfiltering.go)', () => {
@@ -45,6 +50,8 @@ describe('what the Serverless Operator 1.32 owns (ingress.go, extension.go, secr
     const s = (ns: string, name: string): KObject => ({apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace: ns, uid: 'u-' + name}})
     const plan = planSecretLabels([s('knative-serving', 'knative-serving-certs'), s('knative-serving', 'other')], {})
     expect(plan.items.map((i) => i.desired!.metadata.name)).toEqual(['other'])
-    expect(plan.notes[0].text).toBe(`Secret knative-serving/knative-serving-certs is left to the Serverless Operator: it labels its own certificate secret ${CERT_UID_LABEL}=data-plane`)
+    expect(plan.notes[0].text).toBe(
+      `Secret knative-serving/knative-serving-certs is left to the Serverless Operator: it labels its own certificate secret ${CERT_UID_LABEL}=data-plane`,
+    )
   })
 })

@@ -14,7 +14,7 @@ const ksvc = (ns: string, name: string, extra: Partial<KObject> = {}): KObject =
 })
 
 describe('annotate-services planner (guide 1.4.4)', () => {
-  it('adds exactly the guide\'s three annotations and keeps the others', () => {
+  it("adds exactly the guide's three annotations and keeps the others", () => {
     const d = desiredAnnotated(ksvc('a', 'hello'))
     expect(d.metadata.annotations).toEqual({team: 'web', [PASSTHROUGH_ANNOTATION]: 'true'})
     expect(d.spec.template.metadata.annotations).toEqual({
@@ -35,24 +35,48 @@ describe('annotate-services planner (guide 1.4.4)', () => {
   })
 
   it('says which services roll out a revision and which are outside the mesh; nothing on a second run', () => {
-    const plan = planAnnotateServices({services: [ksvc('a', 'one'), ksvc('b', 'two')], members: ['a'], missing: []}, {meshNamespace: 'istio-system', namespaces: ['a', 'b']})
+    const plan = planAnnotateServices(
+      {services: [ksvc('a', 'one'), ksvc('b', 'two')], members: ['a'], missing: []},
+      {meshNamespace: 'istio-system', namespaces: ['a', 'b']},
+    )
     expect(changesOf(plan)).toHaveLength(2)
     const text = plan.notes.map((n) => `${n.level}: ${n.text}`).join('\n')
     expect(text).toContain('info: 2 Knative Service(s) will roll out a new revision')
     expect(text).toMatch(/warning: 1 service\(s\) in namespace\(s\) that are not mesh members of istio-system \(b\): b\/two/)
-    const done = planAnnotateServices({services: plan.items.map((i) => i.desired!), members: ['a', 'b'], missing: []}, {meshNamespace: 'istio-system', namespaces: ['a', 'b']})
+    const done = planAnnotateServices(
+      {services: plan.items.map((i) => i.desired!), members: ['a', 'b'], missing: []},
+      {meshNamespace: 'istio-system', namespaces: ['a', 'b']},
+    )
     expect(changesOf(done)).toEqual([])
     expect(done.notes).toEqual([])
   })
 })
 
-const serving = (spec: object = {}): KObject => ({apiVersion: 'operator.knative.dev/v1beta1', kind: 'KnativeServing', metadata: {name: 'knative-serving', namespace: 'knative-serving'}, spec})
-const smcp = (spec: object = {}): KObject => ({apiVersion: 'maistra.io/v2', kind: 'ServiceMeshControlPlane', metadata: {name: 'basic', namespace: 'istio-system'}, spec})
-const np = (name: string, spec: object): KObject => ({apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: {name, namespace: 'knative-serving'}, spec})
+const serving = (spec: object = {}): KObject => ({
+  apiVersion: 'operator.knative.dev/v1beta1',
+  kind: 'KnativeServing',
+  metadata: {name: 'knative-serving', namespace: 'knative-serving'},
+  spec,
+})
+const smcp = (spec: object = {}): KObject => ({
+  apiVersion: 'maistra.io/v2',
+  kind: 'ServiceMeshControlPlane',
+  metadata: {name: 'basic', namespace: 'istio-system'},
+  spec,
+})
+const np = (name: string, spec: object): KObject => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: {name, namespace: 'knative-serving'},
+  spec,
+})
 
 describe('enable-metrics planner (guide 1.5)', () => {
   it('plans the three steps exactly as the guide shows them', () => {
-    const plan = planEnableMetrics({serving: serving({config: {istio: {a: 'b'}}}), policies: [], smcps: [smcp({proxy: {networking: {trafficControl: {inbound: {excludedPorts: [9000]}}}}})]}, {meshNamespace: 'istio-system'})
+    const plan = planEnableMetrics(
+      {serving: serving({config: {istio: {a: 'b'}}}), policies: [], smcps: [smcp({proxy: {networking: {trafficControl: {inbound: {excludedPorts: [9000]}}}}})]},
+      {meshNamespace: 'istio-system'},
+    )
     const [ks, pol, cp] = plan.items.map((i) => i.desired!)
     expect(ks.spec.config).toEqual({istio: {a: 'b'}, observability: {'metrics.backend-destination': 'prometheus'}})
     expect(pol).toEqual({
@@ -65,7 +89,11 @@ describe('enable-metrics planner (guide 1.5)', () => {
   })
 
   it('leaves the policy alone when an equivalent one exists, and is a no-op once done', () => {
-    const other = np('allow-monitoring', {podSelector: {}, policyTypes: ['Ingress'], ingress: [{from: [{namespaceSelector: {matchLabels: {name: 'openshift-monitoring'}}}]}]})
+    const other = np('allow-monitoring', {
+      podSelector: {},
+      policyTypes: ['Ingress'],
+      ingress: [{from: [{namespaceSelector: {matchLabels: {name: 'openshift-monitoring'}}}]}],
+    })
     const plan = planEnableMetrics({serving: serving(), policies: [other], smcps: [smcp()]}, {meshNamespace: 'istio-system'})
     expect(plan.items.map((i) => i.desired!.kind)).toEqual(['KnativeServing', 'ServiceMeshControlPlane'])
     expect(plan.notes[0].text).toContain('allow-monitoring already lets openshift-monitoring in')
@@ -99,7 +127,9 @@ describe('enable-metrics planner (guide 1.5)', () => {
     expect(() => planEnableMetrics({serving: serving(), policies: [], smcps: []}, {meshNamespace: 'istio-system'})).toThrow(/configure-mesh --create/)
     const two = [smcp(), {...smcp(), metadata: {name: 'other', namespace: 'istio-system'}}]
     expect(() => planEnableMetrics({serving: serving(), policies: [], smcps: two}, {meshNamespace: 'istio-system'})).toThrow(/choose one with --name/)
-    expect(planEnableMetrics({serving: serving(), policies: [], smcps: two}, {meshNamespace: 'istio-system', smcpName: 'other'}).items[2].live!.metadata.name).toBe('other')
+    expect(
+      planEnableMetrics({serving: serving(), policies: [], smcps: two}, {meshNamespace: 'istio-system', smcpName: 'other'}).items[2].live!.metadata.name,
+    ).toBe('other')
   })
 })
 

@@ -2,7 +2,11 @@ import {describe, expect, it} from 'vitest'
 import {pipelineOf} from '../../src/mesh/pipelines.js'
 import type {KObject} from '../../src/kube/types.js'
 
-const obj = (kind: string, namespace: string, name: string, labels: Record<string, string>): KObject => ({apiVersion: 'v1', kind, metadata: {name, namespace, labels}})
+const obj = (kind: string, namespace: string, name: string, labels: Record<string, string>): KObject => ({
+  apiVersion: 'v1',
+  kind,
+  metadata: {name, namespace, labels},
+})
 
 describe('pipeline-deployed services, linked as the OpenShift console links them', () => {
   it('a Pipeline of the same namespace with the same app.kubernetes.io/instance; pipeline labels on the service mean nothing', () => {

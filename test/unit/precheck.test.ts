@@ -50,10 +50,24 @@ describe('precheck: gateway conflicts (guide 1.4.1 step 1)', () => {
     ])
   })
 
-  it('marks Gateways in another mesh\'s namespaces (members or control plane) as such', () => {
-    const other: KObject = {apiVersion: 'maistra.io/v1', kind: 'ServiceMeshMemberRoll', metadata: {name: 'default', namespace: 'other-mesh'}, spec: {members: ['shop']}}
-    const mine: KObject = {apiVersion: 'maistra.io/v1', kind: 'ServiceMeshMemberRoll', metadata: {name: 'default', namespace: 'istio-system'}, spec: {members: ['apps']}}
-    const conflicts = gatewayConflicts([gw('shop', 'a', [https443(['*'])]), gw('other-mesh', 'b', [https443(['*'])]), gw('apps', 'c', [https443(['*'])])], [other, mine], 'istio-system')
+  it("marks Gateways in another mesh's namespaces (members or control plane) as such", () => {
+    const other: KObject = {
+      apiVersion: 'maistra.io/v1',
+      kind: 'ServiceMeshMemberRoll',
+      metadata: {name: 'default', namespace: 'other-mesh'},
+      spec: {members: ['shop']},
+    }
+    const mine: KObject = {
+      apiVersion: 'maistra.io/v1',
+      kind: 'ServiceMeshMemberRoll',
+      metadata: {name: 'default', namespace: 'istio-system'},
+      spec: {members: ['apps']},
+    }
+    const conflicts = gatewayConflicts(
+      [gw('shop', 'a', [https443(['*'])]), gw('other-mesh', 'b', [https443(['*'])]), gw('apps', 'c', [https443(['*'])])],
+      [other, mine],
+      'istio-system',
+    )
     expect(conflicts).toEqual([
       {namespace: 'apps', name: 'c'},
       {namespace: 'other-mesh', name: 'b', otherMesh: 'other-mesh'},
@@ -75,7 +89,10 @@ describe('precheck: the ingress gateway Service (guide 1.4.1 step 2)', () => {
   for (const type of ['NodePort', 'LoadBalancer']) {
     it(`fails when istio-ingressgateway is ${type}`, () => {
       const svc = {...state().ingressService!, spec: {type}}
-      expect(byId(state({ingressService: svc}))['ingressgateway-service']).toMatchObject({status: 'failure', detail: expect.stringContaining(`exposed as ${type}: unsupported`)})
+      expect(byId(state({ingressService: svc}))['ingressgateway-service']).toMatchObject({
+        status: 'failure',
+        detail: expect.stringContaining(`exposed as ${type}: unsupported`),
+      })
     })
   }
   it('is ok for ClusterIP and a warning when absent', () => {

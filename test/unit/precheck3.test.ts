@@ -4,14 +4,25 @@ import {precheckChecks, type PrecheckState} from '../../src/mesh/precheck.js'
 import type {Precheck3State} from '../../src/mesh/precheck3.js'
 
 const ready = (status = 'True', reason?: string) => ({conditions: [{type: 'Ready', status, ...(reason ? {reason} : {})}]})
-const istio = (name: string, namespace: string, version = 'v1.27-latest', status: Record<string, unknown> = {...ready(), activeRevisionName: name}): KObject => ({
+const istio = (
+  name: string,
+  namespace: string,
+  version = 'v1.27-latest',
+  status: Record<string, unknown> = {...ready(), activeRevisionName: name},
+): KObject => ({
   apiVersion: 'sailoperator.io/v1',
   kind: 'Istio',
   metadata: {name},
   spec: {namespace, version},
   status,
 })
-const cni = (status = ready()): KObject => ({apiVersion: 'sailoperator.io/v1', kind: 'IstioCNI', metadata: {name: 'default'}, spec: {namespace: 'istio-cni'}, status})
+const cni = (status = ready()): KObject => ({
+  apiVersion: 'sailoperator.io/v1',
+  kind: 'IstioCNI',
+  metadata: {name: 'default'},
+  spec: {namespace: 'istio-cni'},
+  status,
+})
 const gw = (namespace: string, name: string): KObject => ({
   apiVersion: 'networking.istio.io/v1',
   kind: 'Gateway',
@@ -36,7 +47,12 @@ function state(m3: Partial<Precheck3State> = {}, over: Partial<PrecheckState> = 
       istioCni: cni(),
       istioVersions: ['v1.27-latest', 'v1.27.9', 'v1.26-latest', 'v1.26.8'],
       ingressNamespace: {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'knative-serving-ingress'}},
-      gatewayService: {apiVersion: 'v1', kind: 'Service', metadata: {name: 'knative-istio-ingressgateway', namespace: 'knative-serving-ingress'}, spec: {type: 'ClusterIP'}},
+      gatewayService: {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: {name: 'knative-istio-ingressgateway', namespace: 'knative-serving-ingress'},
+        spec: {type: 'ClusterIP'},
+      },
       ...m3,
     },
     ...over,
@@ -48,9 +64,18 @@ describe('precheck on Service Mesh 3', () => {
   it('a healthy Sail mesh: the Sail CRD rows instead of maistra.io, Istio/IstioCNI Ready, the version in the served enum', () => {
     const checks = precheckChecks(state())
     expect(checks.map((c) => c.id)).toEqual([
-      'crd/istios.sailoperator.io', 'crd/istiocnis.sailoperator.io', 'crd/gateways.networking.istio.io', 'crd/knativeservings.operator.knative.dev',
-      'crd/knativeeventings.operator.knative.dev', 'crd/knativekafkas.operator.serverless.openshift.io',
-      'istio', 'istio-version/default', 'istiocni', 'ingress-namespace', 'ingressgateway-service', 'gateway-conflict',
+      'crd/istios.sailoperator.io',
+      'crd/istiocnis.sailoperator.io',
+      'crd/gateways.networking.istio.io',
+      'crd/knativeservings.operator.knative.dev',
+      'crd/knativeeventings.operator.knative.dev',
+      'crd/knativekafkas.operator.serverless.openshift.io',
+      'istio',
+      'istio-version/default',
+      'istiocni',
+      'ingress-namespace',
+      'ingressgateway-service',
+      'gateway-conflict',
     ])
     expect(checks.filter((c) => c.status === 'failure')).toEqual([])
     const c = byId(state())
@@ -59,11 +84,20 @@ describe('precheck on Service Mesh 3', () => {
   })
 
   it('failures: Istio not Ready (its reason), a version the operator does not install, no IstioCNI, a NodePort gateway Service', () => {
-    const c = byId(state({
-      istio: istio('default', 'istio-system', 'v1.24.3', {conditions: [{type: 'Ready', status: 'False', reason: 'IstiodNotReady', message: 'istiod is not ready'}]}),
-      istioCni: null,
-      gatewayService: {apiVersion: 'v1', kind: 'Service', metadata: {name: 'knative-istio-ingressgateway', namespace: 'knative-serving-ingress'}, spec: {type: 'NodePort'}},
-    }))
+    const c = byId(
+      state({
+        istio: istio('default', 'istio-system', 'v1.24.3', {
+          conditions: [{type: 'Ready', status: 'False', reason: 'IstiodNotReady', message: 'istiod is not ready'}],
+        }),
+        istioCni: null,
+        gatewayService: {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: {name: 'knative-istio-ingressgateway', namespace: 'knative-serving-ingress'},
+          spec: {type: 'NodePort'},
+        },
+      }),
+    )
     expect(c.istio).toMatchObject({status: 'failure', detail: 'Istio default is not Ready (IstiodNotReady: istiod is not ready)'})
     expect(c['istio-version/default']).toMatchObject({status: 'failure', fix: 'set spec.version of Istio default to one of v1.27-latest, v1.26-latest'})
     expect(c.istiocni).toMatchObject({status: 'failure', fix: 'create IstioCNI default with spec.namespace istio-cni (Service Mesh 3 docs)'})
@@ -79,13 +113,26 @@ describe('precheck on Service Mesh 3', () => {
   })
 
   it('Sail CRDs not served: a failure naming the Service Mesh 3 operator', () => {
-    const c = byId(state({}, {served: {smcp: false, smmr: false, istio: false, istioCni: false, gateway: true, knativeServing: true, knativeEventing: false, knativeKafka: false}}))
-    expect(c['crd/istios.sailoperator.io']).toMatchObject({status: 'failure', fix: 'install the Red Hat OpenShift Service Mesh 3 Operator (servicemeshoperator3)'})
+    const c = byId(
+      state(
+        {},
+        {served: {smcp: false, smmr: false, istio: false, istioCni: false, gateway: true, knativeServing: true, knativeEventing: false, knativeKafka: false}},
+      ),
+    )
+    expect(c['crd/istios.sailoperator.io']).toMatchObject({
+      status: 'failure',
+      fix: 'install the Red Hat OpenShift Service Mesh 3 Operator (servicemeshoperator3)',
+    })
   })
 
   it('a 443/"*" Gateway in another Istio\'s namespace (openshift-gateway included) is a warning, elsewhere a failure', () => {
     const other = istio('openshift-gateway', 'openshift-ingress')
-    const c = byId(state({facts: {meshNamespace: 'istio-system', smcps: null, istios: [istio('default', 'istio-system'), other]}}, {gateways: [gw('openshift-ingress', 'gw'), gw('team-a', 'wild')]}))
+    const c = byId(
+      state(
+        {facts: {meshNamespace: 'istio-system', smcps: null, istios: [istio('default', 'istio-system'), other]}},
+        {gateways: [gw('openshift-ingress', 'gw'), gw('team-a', 'wild')]},
+      ),
+    )
     expect(c['gateway-conflict/openshift-ingress/gw'].status).toBe('warning')
     expect(c['gateway-conflict/openshift-ingress/gw'].detail).toContain("OpenShift's Gateway API Istio")
     expect(c['gateway-conflict/team-a/wild'].status).toBe('failure')

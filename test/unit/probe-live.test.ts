@@ -22,7 +22,10 @@ describe('probe pod', () => {
     const c = pod.spec.containers[0]
     expect(c.securityContext).toEqual({allowPrivilegeEscalation: false, capabilities: {drop: ['ALL']}, runAsNonRoot: true, readOnlyRootFilesystem: true})
     expect(c.resources).toEqual({requests: {cpu: '10m', memory: '16Mi'}, limits: {cpu: '100m', memory: '64Mi'}})
-    expect(c.env).toEqual([{name: 'PROBE_URL', value: 'http://test-webapp.team-bravo-1:80'}, {name: 'PROBE_TIMEOUT', value: '20'}])
+    expect(c.env).toEqual([
+      {name: 'PROBE_URL', value: 'http://test-webapp.team-bravo-1:80'},
+      {name: 'PROBE_TIMEOUT', value: '20'},
+    ])
   })
 })
 
@@ -30,7 +33,11 @@ describe('termination message', () => {
   it('parses status, curl exit and body head', () => {
     expect(parseTermination('status=403 curl=0\nRBAC: access denied')).toEqual({status: '403', curlExit: 0, body: 'RBAC: access denied', verdict: 'deny'})
     expect(parseTermination('status=200 curl=0\nHello Serverless!\n')).toMatchObject({status: '200', verdict: 'allow', body: 'Hello Serverless!'})
-    expect(parseTermination('status=000 curl=56\ncurl: (56) Recv failure: Connection reset by peer')).toMatchObject({status: '000', curlExit: 56, verdict: 'deny'})
+    expect(parseTermination('status=000 curl=56\ncurl: (56) Recv failure: Connection reset by peer')).toMatchObject({
+      status: '000',
+      curlExit: 56,
+      verdict: 'deny',
+    })
     expect(parseTermination('status=000 curl=6\ncurl: (6) Could not resolve host')).toMatchObject({verdict: 'unknown'})
     expect(parseTermination(undefined, 137)).toMatchObject({status: '000', curlExit: 137, verdict: 'unknown'})
   })

@@ -4,8 +4,18 @@ import {Authorizer, expectedStatus, predict, tenantMatrix, type MeshView} from '
 import {defaultPolicies, renderTenant} from '../../src/mesh/tenant-authz.js'
 
 const base = {meshNamespace: 'istio-system', clusterDomain: 'cluster.local', serving: true, eventing: true}
-const strict: KObject = {apiVersion: 'security.istio.io/v1beta1', kind: 'PeerAuthentication', metadata: {name: 'default', namespace: 'istio-system'}, spec: {mtls: {mode: 'STRICT'}}}
-const roll = (members: string[]): KObject => ({apiVersion: 'maistra.io/v1', kind: 'ServiceMeshMemberRoll', metadata: {name: 'default', namespace: 'istio-system'}, spec: {members}})
+const strict: KObject = {
+  apiVersion: 'security.istio.io/v1beta1',
+  kind: 'PeerAuthentication',
+  metadata: {name: 'default', namespace: 'istio-system'},
+  spec: {mtls: {mode: 'STRICT'}},
+}
+const roll = (members: string[]): KObject => ({
+  apiVersion: 'maistra.io/v1',
+  kind: 'ServiceMeshMemberRoll',
+  metadata: {name: 'default', namespace: 'istio-system'},
+  spec: {members},
+})
 
 /** Guide 2.4: two tenants with one namespace each, all members, the policies of 2.3. */
 function guideView(): MeshView {
@@ -87,7 +97,7 @@ describe('request paths and the mesh', () => {
     expect(p.paths[0].verdict).toBe('deny')
   })
 
-  it('knative-serving outside the member roll: the activator has no sidecar, only the pod\'s policies hold', () => {
+  it("knative-serving outside the member roll: the activator has no sidecar, only the pod's policies hold", () => {
     const v = guideView()
     v.smmr = roll(['knative-eventing', 'team-alpha-1', 'team-bravo-1'])
     const p = probe(v, 'team-alpha-1', 'team-bravo-1', false)
@@ -99,7 +109,15 @@ describe('request paths and the mesh', () => {
 
   it('a DENY policy in the root namespace applies mesh-wide and is named', () => {
     const v = guideView()
-    v.policies = [...v.policies, {apiVersion: 'security.istio.io/v1beta1', kind: 'AuthorizationPolicy', metadata: {name: 'block-alpha', namespace: 'istio-system'}, spec: {action: 'DENY', rules: [{from: [{source: {namespaces: ['team-alpha-1']}}]}]}}]
+    v.policies = [
+      ...v.policies,
+      {
+        apiVersion: 'security.istio.io/v1beta1',
+        kind: 'AuthorizationPolicy',
+        metadata: {name: 'block-alpha', namespace: 'istio-system'},
+        spec: {action: 'DENY', rules: [{from: [{source: {namespaces: ['team-alpha-1']}}]}]},
+      },
+    ]
     const p = probe(v, 'team-alpha-1', 'team-alpha-1', false)
     expect(p.verdict).toBe('deny')
     expect(p.reason).toContain('istio-system/block-alpha')
@@ -107,19 +125,32 @@ describe('request paths and the mesh', () => {
 })
 
 describe('probe --matrix', () => {
-  it('the guide\'s two tenants: same tenant allowed, cross-tenant denied, no violations', () => {
+  it("the guide's two tenants: same tenant allowed, cross-tenant denied, no violations", () => {
     const m = tenantMatrix(guideView())
     expect(m.namespaces).toEqual(['team-alpha-1', 'team-bravo-1'])
     expect(m.cells.map((c) => `${c.from}>${c.to}:${c.verdict}`)).toEqual([
-      'team-alpha-1>team-alpha-1:allow', 'team-alpha-1>team-bravo-1:deny', 'team-bravo-1>team-alpha-1:deny', 'team-bravo-1>team-bravo-1:allow',
+      'team-alpha-1>team-alpha-1:allow',
+      'team-alpha-1>team-bravo-1:deny',
+      'team-bravo-1>team-alpha-1:deny',
+      'team-bravo-1>team-bravo-1:allow',
     ])
     expect(m.violations).toEqual([])
   })
 
-  it('finds a leak: a hand-made policy letting bravo into alpha\'s activator hosts', () => {
+  it("finds a leak: a hand-made policy letting bravo into alpha's activator hosts", () => {
     const v = guideView()
-    v.policies.push({apiVersion: 'security.istio.io/v1beta1', kind: 'AuthorizationPolicy', metadata: {name: 'leak', namespace: 'team-alpha-1'}, spec: {rules: [{from: [{source: {namespaces: ['team-bravo-1']}}]}]}})
-    v.policies.push({apiVersion: 'security.istio.io/v1beta1', kind: 'AuthorizationPolicy', metadata: {name: 'leak', namespace: 'knative-serving'}, spec: {selector: {matchLabels: {app: 'activator'}}, rules: [{from: [{source: {namespaces: ['team-bravo-1']}}]}]}})
+    v.policies.push({
+      apiVersion: 'security.istio.io/v1beta1',
+      kind: 'AuthorizationPolicy',
+      metadata: {name: 'leak', namespace: 'team-alpha-1'},
+      spec: {rules: [{from: [{source: {namespaces: ['team-bravo-1']}}]}]},
+    })
+    v.policies.push({
+      apiVersion: 'security.istio.io/v1beta1',
+      kind: 'AuthorizationPolicy',
+      metadata: {name: 'leak', namespace: 'knative-serving'},
+      spec: {selector: {matchLabels: {app: 'activator'}}, rules: [{from: [{source: {namespaces: ['team-bravo-1']}}]}]},
+    })
     const m = tenantMatrix(v)
     expect(m.violations.map((c) => `${c.from}>${c.to}`)).toEqual(['team-bravo-1>team-alpha-1'])
   })

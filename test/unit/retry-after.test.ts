@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {MAX_RETRIES, MAX_RETRY_WAIT_MS, retryWaitMs} from '../../src/kube/client.js'
 
-describe('retryWaitMs: client-go\'s Retry-After rule (rest/with_retry.go checkWait), 5xx only when idempotent', () => {
+describe("retryWaitMs: client-go's Retry-After rule (rest/with_retry.go checkWait), 5xx only when idempotent", () => {
   it.each([
     [429, '1', false, 1000],
     [429, '0', false, 0],

@@ -1,10 +1,23 @@
 import {describe, expect, it} from 'vitest'
 import {actionOf, changesOf} from '../../src/change/plan.js'
 import type {KObject} from '../../src/kube/types.js'
-import {defaultPolicies, planTenantAuthz, renderTenant, TENANT_LABEL, tenantsOf, type TenantAuthzInput, type TenantAuthzState} from '../../src/mesh/tenant-authz.js'
+import {
+  defaultPolicies,
+  planTenantAuthz,
+  renderTenant,
+  TENANT_LABEL,
+  tenantsOf,
+  type TenantAuthzInput,
+  type TenantAuthzState,
+} from '../../src/mesh/tenant-authz.js'
 
 const base = {meshNamespace: 'istio-system', clusterDomain: 'cluster.local'}
-const smmr = (members: string[]): KObject => ({apiVersion: 'maistra.io/v1', kind: 'ServiceMeshMemberRoll', metadata: {name: 'default', namespace: 'istio-system'}, spec: {members}})
+const smmr = (members: string[]): KObject => ({
+  apiVersion: 'maistra.io/v1',
+  kind: 'ServiceMeshMemberRoll',
+  metadata: {name: 'default', namespace: 'istio-system'},
+  spec: {members},
+})
 const NS = new Set(['team-alpha-1', 'team-alpha-2', 'team-alpha-3', 'team-bravo-1', 'team-bravo-2', 'knative-serving', 'knative-eventing', 'istio-system'])
 
 /** Applies a plan to an in-memory "cluster" so the next plan sees its result. */
@@ -22,8 +35,16 @@ function apply(state: TenantAuthzState, input: TenantAuthzInput): TenantAuthzSta
   return {policies: [...objs.values()], smmr: roll, namespaces: state.namespaces}
 }
 
-const empty = (): TenantAuthzState => ({policies: [], smmr: smmr(['knative-serving', 'knative-eventing', 'team-alpha-1', 'team-alpha-2', 'team-alpha-3', 'team-bravo-1', 'team-bravo-2']), namespaces: NS})
-const names = (s: TenantAuthzState, tenant: string) => s.policies.filter((p) => p.metadata.labels?.[TENANT_LABEL] === tenant).map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort()
+const empty = (): TenantAuthzState => ({
+  policies: [],
+  smmr: smmr(['knative-serving', 'knative-eventing', 'team-alpha-1', 'team-alpha-2', 'team-alpha-3', 'team-bravo-1', 'team-bravo-2']),
+  namespaces: NS,
+})
+const names = (s: TenantAuthzState, tenant: string) =>
+  s.policies
+    .filter((p) => p.metadata.labels?.[TENANT_LABEL] === tenant)
+    .map((p) => `${p.metadata.namespace}/${p.metadata.name}`)
+    .sort()
 
 describe('renderTenant (chart 1.32 values)', () => {
   const objs = renderTenant({name: 'team-alpha', namespaces: ['team-alpha-1', 'team-alpha-2'], ...base, serving: true, eventing: true})
@@ -66,7 +87,14 @@ describe('renderTenant (chart 1.32 values)', () => {
   })
 
   it('activator: tenant namespaces to the tenant hosts; senders with Kn-Namespace', () => {
-    const hosts = ['*.team-alpha-1', '*.team-alpha-1.svc', '*.team-alpha-1.svc.cluster.local', '*.team-alpha-2', '*.team-alpha-2.svc', '*.team-alpha-2.svc.cluster.local']
+    const hosts = [
+      '*.team-alpha-1',
+      '*.team-alpha-1.svc',
+      '*.team-alpha-1.svc.cluster.local',
+      '*.team-alpha-2',
+      '*.team-alpha-2.svc',
+      '*.team-alpha-2.svc.cluster.local',
+    ]
     const spec = get('knative-serving', 'allow-team-alpha-to-activator').spec
     expect(spec.selector).toEqual({matchLabels: {'app.kubernetes.io/component': 'activator'}})
     expect(spec.rules[0]).toEqual({from: [{source: {namespaces: ['team-alpha-1', 'team-alpha-2']}}], to: [{operation: {hosts}}]})
@@ -85,7 +113,11 @@ describe('renderTenant (chart 1.32 values)', () => {
   it('eventing receivers: three rules (tenant → paths or hosts; senders → hosts; senders → paths) with their selectors', () => {
     const sel = (n: string) => get('knative-eventing', n).spec.selector.matchLabels['app.kubernetes.io/component']
     expect(['imc', 'ekb', 'ekc', 'eks', 'broker-ingress'].map((s) => sel(`allow-team-alpha-to-${s}`))).toEqual([
-      'imc-dispatcher', 'kafka-broker-receiver', 'kafka-channel-receiver', 'kafka-sink-receiver', 'broker-ingress',
+      'imc-dispatcher',
+      'kafka-broker-receiver',
+      'kafka-channel-receiver',
+      'kafka-sink-receiver',
+      'broker-ingress',
     ])
     const r = get('knative-eventing', 'allow-team-alpha-to-imc').spec.rules
     expect(r).toHaveLength(3)
@@ -95,7 +127,9 @@ describe('renderTenant (chart 1.32 values)', () => {
     expect(r[2].to[0].operation.paths).toEqual(['/team-alpha-1/*', '/team-alpha-2/*'])
     expect(r[2].when[0].values).toEqual(['team-alpha-1', 'team-alpha-2'])
     expect(sel('allow-team-alpha-kafka-broker-reply')).toBe('kafka-broker-receiver')
-    expect(get('knative-eventing', 'allow-team-alpha-kafka-broker-reply').spec.rules[0].from[0].source.principals).toEqual(['cluster.local/ns/knative-eventing/sa/knative-kafka-broker-data-plane'])
+    expect(get('knative-eventing', 'allow-team-alpha-kafka-broker-reply').spec.rules[0].from[0].source.principals).toEqual([
+      'cluster.local/ns/knative-eventing/sa/knative-kafka-broker-data-plane',
+    ])
     expect(get('knative-eventing', 'allow-team-alpha-mt-channel-based-broker-reply').spec.rules[0].from[0].source.principals).toEqual([
       'cluster.local/ns/knative-eventing/sa/imc-dispatcher',
       'cluster.local/ns/knative-eventing/sa/mt-broker-filter',
@@ -121,7 +155,7 @@ describe('renderTenant (chart 1.32 values)', () => {
 })
 
 describe('defaultPolicies (guide 2.3 step 2)', () => {
-  it('is the guide\'s eleven objects, deny-all first', () => {
+  it("is the guide's eleven objects, deny-all first", () => {
     const d = defaultPolicies('istio-system')
     expect(d.map((o) => `${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
       'knative-eventing/deny-all-by-default',
@@ -138,7 +172,11 @@ describe('defaultPolicies (guide 2.3 step 2)', () => {
     ])
     expect(d[0].spec).toEqual({})
     expect(d[0].metadata.labels).toBeUndefined()
-    expect(d[9].spec).toEqual({selector: {matchLabels: {app: 'activator'}}, action: 'ALLOW', rules: [{from: [{source: {namespaces: ['knative-serving', 'istio-system']}}]}]})
+    expect(d[9].spec).toEqual({
+      selector: {matchLabels: {app: 'activator'}},
+      action: 'ALLOW',
+      rules: [{from: [{source: {namespaces: ['knative-serving', 'istio-system']}}]}],
+    })
     expect(d[6].spec.rules[0]).toEqual({
       from: [{source: {namespaces: ['knative-eventing'], principals: ['cluster.local/ns/knative-eventing/sa/kafka-controller']}}],
       to: [{operation: {methods: ['GET']}}],
@@ -158,7 +196,10 @@ describe('planTenantAuthz', () => {
     let s = apply(empty(), {...base, tenant: 'team-alpha', add: ['team-alpha-1']})
     const plan = planTenantAuthz(s, {...base, tenant: 'team-alpha', add: ['team-alpha-2']})
     const acts = plan.items.map((i) => `${actionOf(i)} ${(i.desired ?? i.live)!.metadata.namespace}/${(i.desired ?? i.live)!.metadata.name}`)
-    expect(acts.filter((a) => a.startsWith('create')).sort()).toEqual(['create team-alpha-2/allow-from-knative-and-istio', 'create team-alpha-2/allow-wait-for-drain'])
+    expect(acts.filter((a) => a.startsWith('create')).sort()).toEqual([
+      'create team-alpha-2/allow-from-knative-and-istio',
+      'create team-alpha-2/allow-wait-for-drain',
+    ])
     expect(acts.filter((a) => a.startsWith('update'))).toHaveLength(9) // every policy with a namespace list
     s = apply(s, {...base, tenant: 'team-alpha', add: ['team-alpha-2']})
     const act = s.policies.find((p) => p.metadata.name === 'allow-team-alpha-to-activator')!
@@ -184,10 +225,12 @@ describe('planTenantAuthz', () => {
 
   it('a namespace belongs to one tenant only: refuses, naming the other tenant', () => {
     const s = apply(empty(), {...base, tenant: 'team-alpha', add: ['team-alpha-1']})
-    expect(() => planTenantAuthz(s, {...base, tenant: 'team-bravo', add: ['team-bravo-1', 'team-alpha-1']})).toThrow(/team-alpha-1 already belongs to tenant team-alpha/)
+    expect(() => planTenantAuthz(s, {...base, tenant: 'team-bravo', add: ['team-bravo-1', 'team-alpha-1']})).toThrow(
+      /team-alpha-1 already belongs to tenant team-alpha/,
+    )
   })
 
-  it('--delete removes the tenant\'s objects and nothing else', () => {
+  it("--delete removes the tenant's objects and nothing else", () => {
     let s = apply(empty(), {...base, tenant: 'team-alpha', add: ['team-alpha-1'], defaults: true})
     s = apply(s, {...base, tenant: 'team-bravo', add: ['team-bravo-1']})
     const before = s.policies.length
@@ -200,8 +243,15 @@ describe('planTenantAuthz', () => {
 
   it('keeps fields it does not own, adopts unlabelled objects of the same name', () => {
     const live: KObject = {
-      apiVersion: 'security.istio.io/v1beta1', kind: 'AuthorizationPolicy',
-      metadata: {name: 'allow-from-knative-and-istio', namespace: 'team-alpha-1', resourceVersion: '3', labels: {'helm.sh/chart': 'x'}, annotations: {note: 'keep'}},
+      apiVersion: 'security.istio.io/v1beta1',
+      kind: 'AuthorizationPolicy',
+      metadata: {
+        name: 'allow-from-knative-and-istio',
+        namespace: 'team-alpha-1',
+        resourceVersion: '3',
+        labels: {'helm.sh/chart': 'x'},
+        annotations: {note: 'keep'},
+      },
       spec: {action: 'ALLOW', rules: []},
     }
     const plan = planTenantAuthz({...empty(), policies: [live]}, {...base, tenant: 'team-alpha', add: ['team-alpha-1']})
@@ -242,11 +292,13 @@ describe('planTenantAuthz', () => {
     expect(() => planTenantAuthz(empty(), {...base, tenant: 't', add: ['team-alpha-1'], serving: false, eventing: false})).toThrow(/no rule/)
   })
 
-  it('defaults: installs the guide\'s policies, idempotent, keeps deny-all as spec: {}', () => {
+  it("defaults: installs the guide's policies, idempotent, keeps deny-all as spec: {}", () => {
     let s = apply(empty(), {...base, defaults: true})
     expect(s.policies).toHaveLength(11)
     expect(changesOf(planTenantAuthz(s, {...base, defaults: true}))).toHaveLength(0)
-    const tampered = s.policies.map((p) => (p.metadata.name === 'deny-all-by-default' && p.metadata.namespace === 'knative-serving' ? {...p, spec: {rules: [{}]}} : p))
+    const tampered = s.policies.map((p) =>
+      p.metadata.name === 'deny-all-by-default' && p.metadata.namespace === 'knative-serving' ? {...p, spec: {rules: [{}]}} : p,
+    )
     s = apply({...s, policies: tampered}, {...base, defaults: true})
     expect(s.policies.find((p) => p.metadata.name === 'deny-all-by-default' && p.metadata.namespace === 'knative-serving')!.spec).toEqual({})
   })
@@ -267,6 +319,8 @@ describe('tenants found again after a per-namespace policy was deleted by hand',
     const onlyActivator = objs.filter((o) => o.metadata.namespace === 'knative-serving')
     expect(tenantsOf(onlyActivator)[0].namespaces).toEqual(['team-bravo-1', 'team-bravo-2'])
     const plan = planTenantAuthz({policies: damaged, smmr: null, namespaces: null}, {tenant: 'team-bravo', ...base})
-    expect(changesOf(plan).map((c) => `${c.action} ${c.desired?.metadata.namespace}/${c.desired?.metadata.name}`)).toEqual(['create team-bravo-2/allow-from-knative-and-istio'])
+    expect(changesOf(plan).map((c) => `${c.action} ${c.desired?.metadata.namespace}/${c.desired?.metadata.name}`)).toEqual([
+      'create team-bravo-2/allow-from-knative-and-istio',
+    ])
   })
 })

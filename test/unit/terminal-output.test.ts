@@ -8,40 +8,120 @@ import {fitColumns, table, wrapCell} from '../../src/ui/table.js'
 import {colorEnabled, pagerCommand, setWide, terminalHeight, terminalWidth} from '../../src/ui/terminal.js'
 
 // Rows as the verbs print them (texts from src/mesh/status.ts, precheck.ts, probe, gpu-limit, tenant-authz).
-const STATUS: [string, string[], string[][]] = ['status', ['area', 'check', 'state', 'detail', 'fix'], [
-  ['prerequisites', 'gateway-conflict', 'failure', 'Gateway team-x/public binds port 443 with host "*": it conflicts with knative-ingress-gateway', 'remove that Gateway, or give Serverless a mesh of its own (guide 1.4.1)'],
-  ['prerequisites', 'ingressgateway-service', 'warning', 'Service istio-system/istio-ingressgateway is exposed as LoadBalancer: unsupported, Knative Services are reached through OpenShift Routes', 'make it ClusterIP (SMCP spec.gateways.ingress.service.type)'],
-  ['prerequisites', 'crd/servicemeshmemberrolls.maistra.io', 'ok', 'served', ''],
-  ['mesh', 'control plane settings', 'failure', 'would update ServiceMeshControlPlane/istio-system/basic', 'kubectl knmesh configure-mesh'],
-  ['members', 'member roll', 'failure', 'would update ServiceMeshMemberRoll/istio-system/default', 'kubectl knmesh add-namespace knative-serving knative-eventing'],
-  ['certificates', 'wildcard-certs', 'failure', 'no Secret istio-system/wildcard-certs', 'kubectl knmesh certs'],
-  ['gateways', 'knative gateways', 'failure', 'would create Gateway/knative-serving/knative-ingress-gateway; create Gateway/knative-serving/knative-local-gateway; create Service/istio-system/knative-local-gateway', 'kubectl knmesh create-gateways'],
-  ['serverless', 'KnativeServing', 'failure', 'Istio integration settings missing: would update KnativeServing/knative-serving/knative-serving', 'kubectl knmesh enable-istio'],
-  ['serverless', 'KnativeEventing', 'ok', 'not installed (optional)', ''],
-  ['services', 'mesh annotations in team-alpha-1', 'failure', '3 Knative Service(s) lack sidecar.istio.io/inject: "true" and sidecar.istio.io/rewriteAppHTTPProbers: "true": hello, world, inference-gpu-large', 'kubectl knmesh annotate-services -n team-alpha-1'],
-  ['tenants', 'tenant team-alpha in the mesh', 'failure', 'team-alpha-1, team-alpha-2 not in the member roll: no sidecar enforces the policies', 'kubectl knmesh add-namespace team-alpha-1 team-alpha-2'],
-  ['tenants', 'team-alpha-1 -> team-bravo-1', 'failure', 'predicted allow, expected deny: team-bravo-1/allow-from-knative-and-istio rule 0 allows source namespace team-alpha-1', 'kubectl knmesh probe --from team-alpha-1 --to team-bravo-1'],
-]]
-const PRECHECK: [string, string[], string[][]] = ['precheck', ['check', 'status', 'detail', 'fix'], STATUS[2].filter((r) => r[0] === 'prerequisites').map((r) => r.slice(1)).concat([
-  ['smcp', 'ok', 'ServiceMeshControlPlane basic in istio-system', ''],
-  ['mesh-version/basic', 'warning', 'basic: version unknown (no spec.version, no status yet)', 'set spec.version to v2.2 or later'],
-  ['crd/knativekafkas.operator.serverless.openshift.io', 'warning', 'not served (optional: Knative Kafka is not installed)', 'nothing, unless you use it: install it with the OpenShift Serverless Operator'],
-])]
+const STATUS: [string, string[], string[][]] = [
+  'status',
+  ['area', 'check', 'state', 'detail', 'fix'],
+  [
+    [
+      'prerequisites',
+      'gateway-conflict',
+      'failure',
+      'Gateway team-x/public binds port 443 with host "*": it conflicts with knative-ingress-gateway',
+      'remove that Gateway, or give Serverless a mesh of its own (guide 1.4.1)',
+    ],
+    [
+      'prerequisites',
+      'ingressgateway-service',
+      'warning',
+      'Service istio-system/istio-ingressgateway is exposed as LoadBalancer: unsupported, Knative Services are reached through OpenShift Routes',
+      'make it ClusterIP (SMCP spec.gateways.ingress.service.type)',
+    ],
+    ['prerequisites', 'crd/servicemeshmemberrolls.maistra.io', 'ok', 'served', ''],
+    ['mesh', 'control plane settings', 'failure', 'would update ServiceMeshControlPlane/istio-system/basic', 'kubectl knmesh configure-mesh'],
+    [
+      'members',
+      'member roll',
+      'failure',
+      'would update ServiceMeshMemberRoll/istio-system/default',
+      'kubectl knmesh add-namespace knative-serving knative-eventing',
+    ],
+    ['certificates', 'wildcard-certs', 'failure', 'no Secret istio-system/wildcard-certs', 'kubectl knmesh certs'],
+    [
+      'gateways',
+      'knative gateways',
+      'failure',
+      'would create Gateway/knative-serving/knative-ingress-gateway; create Gateway/knative-serving/knative-local-gateway; create Service/istio-system/knative-local-gateway',
+      'kubectl knmesh create-gateways',
+    ],
+    [
+      'serverless',
+      'KnativeServing',
+      'failure',
+      'Istio integration settings missing: would update KnativeServing/knative-serving/knative-serving',
+      'kubectl knmesh enable-istio',
+    ],
+    ['serverless', 'KnativeEventing', 'ok', 'not installed (optional)', ''],
+    [
+      'services',
+      'mesh annotations in team-alpha-1',
+      'failure',
+      '3 Knative Service(s) lack sidecar.istio.io/inject: "true" and sidecar.istio.io/rewriteAppHTTPProbers: "true": hello, world, inference-gpu-large',
+      'kubectl knmesh annotate-services -n team-alpha-1',
+    ],
+    [
+      'tenants',
+      'tenant team-alpha in the mesh',
+      'failure',
+      'team-alpha-1, team-alpha-2 not in the member roll: no sidecar enforces the policies',
+      'kubectl knmesh add-namespace team-alpha-1 team-alpha-2',
+    ],
+    [
+      'tenants',
+      'team-alpha-1 -> team-bravo-1',
+      'failure',
+      'predicted allow, expected deny: team-bravo-1/allow-from-knative-and-istio rule 0 allows source namespace team-alpha-1',
+      'kubectl knmesh probe --from team-alpha-1 --to team-bravo-1',
+    ],
+  ],
+]
+const PRECHECK: [string, string[], string[][]] = [
+  'precheck',
+  ['check', 'status', 'detail', 'fix'],
+  STATUS[2]
+    .filter((r) => r[0] === 'prerequisites')
+    .map((r) => r.slice(1))
+    .concat([
+      ['smcp', 'ok', 'ServiceMeshControlPlane basic in istio-system', ''],
+      ['mesh-version/basic', 'warning', 'basic: version unknown (no spec.version, no status yet)', 'set spec.version to v2.2 or later'],
+      [
+        'crd/knativekafkas.operator.serverless.openshift.io',
+        'warning',
+        'not served (optional: Knative Kafka is not installed)',
+        'nothing, unless you use it: install it with the OpenShift Serverless Operator',
+      ],
+    ]),
+]
 const NS12 = Array.from({length: 12}, (_v, i) => `team-${['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot'][i % 6]}-${(i >> 1) + 1}`)
-const MATRIX: [string, string[], string[][]] = ['probe --matrix', ['from \\ to', ...NS12], NS12.map((f, i) => [f, ...NS12.map((_t, j) => (i === j ? 'allow' : j === 3 ? 'allow (!)' : 'deny'))])]
-const GPU: [string, string[], string[][]] = ['gpu-limit --list', ['service', 'container', 'gpu limit', 'a node fits'], [
-  ['hello', 'user-container', '1', 'yes'],
-  ['inference-with-a-rather-long-knative-service-name', '(first, unnamed)', '8', 'no'],
-  ['hello', 'sidecar', '-', ''],
-]]
-const TENANTS: [string, string[], string[][]] = ['tenant-authz --list', ['tenant', 'namespaces', 'policies', 'components', 'not in mesh'], [
-  ['team-alpha', 'team-alpha-1,team-alpha-2', '12', 'serving,eventing', '-'],
-  ['team-bravo', Array.from({length: 9}, (_v, i) => `team-bravo-${i + 1}`).join(','), '26', 'serving,eventing', 'team-bravo-7,team-bravo-8,team-bravo-9'],
-]]
-const RESULT: [string, string[], string[][]] = ['result of a writing verb', ['action', 'kind', 'namespace', 'name', 'result'], [
-  ['create', 'AuthorizationPolicy', 'knative-eventing', 'allow-team-alpha-mt-channel-based-broker-reply', 'applied'],
-  ['update', 'ServiceMeshMemberRoll', 'istio-system', 'default', 'applied'],
-]]
+const MATRIX: [string, string[], string[][]] = [
+  'probe --matrix',
+  ['from \\ to', ...NS12],
+  NS12.map((f, i) => [f, ...NS12.map((_t, j) => (i === j ? 'allow' : j === 3 ? 'allow (!)' : 'deny'))]),
+]
+const GPU: [string, string[], string[][]] = [
+  'gpu-limit --list',
+  ['service', 'container', 'gpu limit', 'a node fits'],
+  [
+    ['hello', 'user-container', '1', 'yes'],
+    ['inference-with-a-rather-long-knative-service-name', '(first, unnamed)', '8', 'no'],
+    ['hello', 'sidecar', '-', ''],
+  ],
+]
+const TENANTS: [string, string[], string[][]] = [
+  'tenant-authz --list',
+  ['tenant', 'namespaces', 'policies', 'components', 'not in mesh'],
+  [
+    ['team-alpha', 'team-alpha-1,team-alpha-2', '12', 'serving,eventing', '-'],
+    ['team-bravo', Array.from({length: 9}, (_v, i) => `team-bravo-${i + 1}`).join(','), '26', 'serving,eventing', 'team-bravo-7,team-bravo-8,team-bravo-9'],
+  ],
+]
+const RESULT: [string, string[], string[][]] = [
+  'result of a writing verb',
+  ['action', 'kind', 'namespace', 'name', 'result'],
+  [
+    ['create', 'AuthorizationPolicy', 'knative-eventing', 'allow-team-alpha-mt-channel-based-broker-reply', 'applied'],
+    ['update', 'ServiceMeshMemberRoll', 'istio-system', 'default', 'applied'],
+  ],
+]
 
 const visible = (s: string) => s.replace(/\s+/g, '')
 
@@ -86,21 +166,30 @@ describe('tables fit the terminal', () => {
   it('lists and paths are cut after commas and slashes, before cutting a name', () => {
     expect(wrapCell('team-alpha-1,team-alpha-2,team-alpha-3', 27).split('\n')).toEqual(['team-alpha-1,team-alpha-2,', 'team-alpha-3'])
     expect(wrapCell('no Secret istio-system/wildcard-certs', 16).split('\n')).toEqual(['no Secret', 'istio-system/', 'wildcard-certs'])
-    expect(wrapCell('would update ServiceMeshMemberRoll/istio-system/default', 40).split('\n')).toEqual(['would update ServiceMeshMemberRoll/', 'istio-system/default'])
+    expect(wrapCell('would update ServiceMeshMemberRoll/istio-system/default', 40).split('\n')).toEqual([
+      'would update ServiceMeshMemberRoll/',
+      'istio-system/default',
+    ])
     expect(wrapCell('knative-ingress-gateway', 10).split('\n')).toEqual(['knative-', 'ingress-', 'gateway'])
     expect(wrapCell('abcdefghijklmnopqrstuvwxyz', 10).split('\n')).toEqual(['abcdefghij', 'klmnopqrst', 'uvwxyz'])
     expect(wrapCell('a b  c', 3)).toBe('a b\nc')
   })
 
   it('fitColumns: narrow columns keep their width, wide ones share the rest', () => {
-    const w = fitColumns([['AREA', 'STATE', 'DETAIL'], ['mesh', 'failure', 'x'.repeat(200)]], 60)
+    const w = fitColumns(
+      [
+        ['AREA', 'STATE', 'DETAIL'],
+        ['mesh', 'failure', 'x'.repeat(200)],
+      ],
+      60,
+    )
     expect(w).toEqual([4, 7, 60 - 6 - 4 - 7])
   })
 })
 
 describe('terminal settings', () => {
   const tty = {isTTY: true, columns: 132, rows: 40}
-  it('width: $COLUMNS, else the terminal\'s; none when piped, in CI or with -o wide', () => {
+  it("width: $COLUMNS, else the terminal's; none when piped, in CI or with -o wide", () => {
     expect(terminalWidth({}, tty)).toBe(132)
     expect(terminalWidth({COLUMNS: '80'}, tty)).toBe(80)
     expect(terminalWidth({COLUMNS: '100'}, {isTTY: false})).toBe(100)
@@ -140,9 +229,25 @@ describe('terminal settings', () => {
 
 // A new tenant in three namespaces plus the member roll update, as `tenant-authz team-d --namespaces …` plans it.
 function tenantPlan() {
-  const smmr: KObject = {apiVersion: 'maistra.io/v1', kind: 'ServiceMeshMemberRoll', metadata: {name: 'default', namespace: 'istio-system', resourceVersion: '7'}, spec: {members: ['knative-serving', 'knative-eventing']}}
+  const smmr: KObject = {
+    apiVersion: 'maistra.io/v1',
+    kind: 'ServiceMeshMemberRoll',
+    metadata: {name: 'default', namespace: 'istio-system', resourceVersion: '7'},
+    spec: {members: ['knative-serving', 'knative-eventing']},
+  }
   const namespaces = new Set(['team-d-1', 'team-d-2', 'team-d-3', 'knative-serving', 'knative-eventing', 'istio-system'])
-  const plan = planTenantAuthz({policies: [], smmr, namespaces}, {tenant: 'team-d', add: ['team-d-1', 'team-d-2', 'team-d-3'], meshNamespace: 'istio-system', clusterDomain: 'cluster.local', serving: true, eventing: false, addToMesh: true})
+  const plan = planTenantAuthz(
+    {policies: [], smmr, namespaces},
+    {
+      tenant: 'team-d',
+      add: ['team-d-1', 'team-d-2', 'team-d-3'],
+      meshNamespace: 'istio-system',
+      clusterDomain: 'cluster.local',
+      serving: true,
+      eventing: false,
+      addToMesh: true,
+    },
+  )
   return changesOf(plan)
 }
 
@@ -150,7 +255,11 @@ function options(over: Partial<EngineOptions> = {}) {
   const out: string[] = []
   const paged: string[] = []
   const o: EngineOptions = {
-    yes: false, dryRun: 'client', color: false, interactive: true, confirm: async () => true,
+    yes: false,
+    dryRun: 'client',
+    color: false,
+    interactive: true,
+    confirm: async () => true,
     printer: {info: (s) => out.push(s), warn: (s) => out.push(`warning: ${s}`), data: (s) => out.push(s), table: (h, r, o) => void out.push(table(h, r, o))},
     ...over,
   }
@@ -178,7 +287,9 @@ describe('the plan: a summary first, then the details', () => {
   it('one line for the question: per action and kind, with the namespaces counted', () => {
     const creates = changes.filter((c) => c.action === 'create')
     const nss = new Set(creates.map((c) => c.desired!.metadata.namespace))
-    expect(summaryOf().oneLine()).toBe(`create ${creates.length} AuthorizationPolicies in ${nss.size} namespaces, update 1 ServiceMeshMemberRoll in istio-system`)
+    expect(summaryOf().oneLine()).toBe(
+      `create ${creates.length} AuthorizationPolicies in ${nss.size} namespaces, update 1 ServiceMeshMemberRoll in istio-system`,
+    )
     expect(summaryOf().oneLine(80)).toBe(`create ${creates.length} AuthorizationPolicies in ${nss.size} namespaces, update 1 ServiceMeshMemberRoll`)
     expect(summaryOf().oneLine(65)).toBe(`create ${creates.length} AuthorizationPolicies, update 1 ServiceMeshMemberRoll`)
     expect(summaryOf().oneLine(40)).toBe(`create ${creates.length} AuthorizationPolicies, +1 more`)
@@ -230,7 +341,12 @@ describe('the plan: a summary first, then the details', () => {
 
   it('the summary fits one screen and its lines the width', async () => {
     const s = new ChangeSummary()
-    for (let i = 0; i < 200; i++) s.add({action: 'create', live: null, desired: {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: `a-very-long-config-map-name-${i}`, namespace: `namespace-number-${i % 50}`}}})
+    for (let i = 0; i < 200; i++)
+      s.add({
+        action: 'create',
+        live: null,
+        desired: {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: `a-very-long-config-map-name-${i}`, namespace: `namespace-number-${i % 50}`}},
+      })
     const {o, out} = options({height: 24, width: 60})
     await presentChanges(s, undefined, o)
     expect(out.length).toBeLessThanOrEqual(24 - 2)

@@ -16,15 +16,18 @@ describe('tolerate: the one tolerant read', () => {
     await expect(unlessForbidden(Promise.reject(new NotServedError('not served', 404)))).rejects.toBeInstanceOf(NotServedError)
   })
 
-  it('busy: a 429 still answered after the retries (a fresh CRD\'s storage initializing), for auxiliary reads only', async () => {
-    const busy = () => Promise.reject(new KubeError('list pipelines failed: storage is (re)initializing (still 429 after 5 retries honouring Retry-After)', 429))
+  it("busy: a 429 still answered after the retries (a fresh CRD's storage initializing), for auxiliary reads only", async () => {
+    const busy = () =>
+      Promise.reject(new KubeError('list pipelines failed: storage is (re)initializing (still 429 after 5 retries honouring Retry-After)', 429))
     expect(await tolerate(busy(), 'forbidden', 'busy')).toBeNull()
     await expect(tolerate(busy(), 'forbidden', 'not-served')).rejects.toThrow('storage is (re)initializing')
     await expect(tolerate(Promise.reject(new KubeError('list failed: etcdserver: leader changed', 500)), 'forbidden', 'busy')).rejects.toThrow('leader changed')
   })
 
   it('never swallows anything else (unreachable, 5xx, a bug)', async () => {
-    await expect(tolerate(Promise.reject(new KubeError('list failed: etcdserver: leader changed', 500)), 'forbidden', 'not-served')).rejects.toThrow('leader changed')
+    await expect(tolerate(Promise.reject(new KubeError('list failed: etcdserver: leader changed', 500)), 'forbidden', 'not-served')).rejects.toThrow(
+      'leader changed',
+    )
     await expect(tolerate(Promise.reject(new TypeError('x is undefined')), 'forbidden', 'not-served')).rejects.toBeInstanceOf(TypeError)
   })
 })

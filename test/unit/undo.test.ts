@@ -37,7 +37,8 @@ function entry(changes: {action: 'create' | 'update' | 'delete'; live: KObject |
   }
 }
 
-const lives = (...objs: [KObject, KObject | null][]) => new Map(objs.map(([k, v]) => [liveKey({apiVersion: k.apiVersion, kind: k.kind, namespace: k.metadata.namespace, name: k.metadata.name}), v]))
+const lives = (...objs: [KObject, KObject | null][]) =>
+  new Map(objs.map(([k, v]) => [liveKey({apiVersion: k.apiVersion, kind: k.kind, namespace: k.metadata.namespace, name: k.metadata.name}), v]))
 
 describe('JSON merge diff', () => {
   it('sets changed keys, nulls removed ones, replaces arrays whole; undefined when equal', () => {
@@ -148,8 +149,17 @@ describe('undo planner', () => {
   })
 
   it('restores only the labels and annotations of a Secret; a deleted Secret cannot be re-created', () => {
-    const secret: KObject = {apiVersion: 'v1', kind: 'Secret', metadata: {name: 's', namespace: 'n', resourceVersion: '1', labels: {a: '1'}}, type: 'kubernetes.io/tls', data: {'tls.key': 'c2VjcmV0'}}
-    const labelled: KObject = {...structuredClone(secret), metadata: {...secret.metadata, resourceVersion: '2', labels: {a: '1', 'networking.internal.knative.dev/certificate-uid': 'x'}}}
+    const secret: KObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {name: 's', namespace: 'n', resourceVersion: '1', labels: {a: '1'}},
+      type: 'kubernetes.io/tls',
+      data: {'tls.key': 'c2VjcmV0'},
+    }
+    const labelled: KObject = {
+      ...structuredClone(secret),
+      metadata: {...secret.metadata, resourceVersion: '2', labels: {a: '1', 'networking.internal.knative.dev/certificate-uid': 'x'}},
+    }
     const e = entry([{action: 'update', live: secret, desired: labelled, written: '2'}])
     expect(JSON.stringify(e)).not.toContain('c2VjcmV0')
     expect(e.changes[0].before).toEqual({apiVersion: 'v1', kind: 'Secret', metadata: {name: 's', namespace: 'n', labels: {a: '1'}}})
@@ -166,8 +176,17 @@ describe('undo planner', () => {
 
 describe('journal records', () => {
   it('journalImage drops server fields, status and the last-applied annotation', () => {
-    const o = {...policy('x', '3'), status: {ok: true}, metadata: {...policy('x', '3').metadata, annotations: {'kubectl.kubernetes.io/last-applied-configuration': '{}'}}}
-    expect(journalImage(o)).toEqual({apiVersion: 'security.istio.io/v1beta1', kind: 'AuthorizationPolicy', metadata: {name: 'x', namespace: 'team-1'}, spec: policy('x', '3').spec})
+    const o = {
+      ...policy('x', '3'),
+      status: {ok: true},
+      metadata: {...policy('x', '3').metadata, annotations: {'kubectl.kubernetes.io/last-applied-configuration': '{}'}},
+    }
+    expect(journalImage(o)).toEqual({
+      apiVersion: 'security.istio.io/v1beta1',
+      kind: 'AuthorizationPolicy',
+      metadata: {name: 'x', namespace: 'team-1'},
+      spec: policy('x', '3').spec,
+    })
   })
 
   it('scrubs credentials from the arguments', () => {
@@ -179,10 +198,21 @@ describe('journal records', () => {
     const rec = journalRecorder({verb: 'add-namespace', args: ['a'], context: 'c', server: 'https://s/'}, () => {}, dir)
     const a = policy('a', '1')
     const b = policy('b', '2')
-    expect(rec.record([{action: 'create', live: null, desired: a}, {action: 'create', live: null, desired: b}], true)).toBe(0)
+    expect(
+      rec.record(
+        [
+          {action: 'create', live: null, desired: a},
+          {action: 'create', live: null, desired: b},
+        ],
+        true,
+      ),
+    ).toBe(0)
     rec.written(0, {...a, metadata: {...a.metadata, resourceVersion: '41'}})
     // Saved after each write: a run killed now still knows what it wrote.
-    expect(readEntries(dir)[0].changes.map((c) => [c.result, c.written])).toEqual([['applied', '41'], ['pending', undefined]])
+    expect(readEntries(dir)[0].changes.map((c) => [c.result, c.written])).toEqual([
+      ['applied', '41'],
+      ['pending', undefined],
+    ])
     rec.written(1, undefined, 'conflict')
     // The re-plan after the conflict: b again; a (applied) stays in the change set.
     expect(rec.record([{action: 'create', live: null, desired: b}], true)).toBe(1)
@@ -192,12 +222,17 @@ describe('journal records', () => {
     const [e] = readEntries(dir)
     expect(statSync(join(dir, `${e.id}.json`)).mode & 0o777).toBe(0o600)
     expect(e.status).toBe('applied')
-    expect(e.changes.map((c) => [c.name, c.result, c.written])).toEqual([['a', 'applied', '41'], ['b', 'applied', '43']])
+    expect(e.changes.map((c) => [c.name, c.result, c.written])).toEqual([
+      ['a', 'applied', '41'],
+      ['b', 'applied', '43'],
+    ])
     expect(findEntry([e], undefined, 'https://s/', dir).id).toBe(e.id)
     expect(findEntry([e], e.id.slice(0, 10), 'https://other/', dir).id).toBe(e.id)
     expect(() => findEntry([e], undefined, 'https://other/', dir)).toThrow(/no change set for https:\/\/other\//)
     const twin = {...e, id: e.id.slice(0, -4) + 'ffff'}
-    expect(() => findEntry([e, twin], e.id.slice(0, 10), 'https://s/', dir)).toThrow(expect.objectContaining({exitCode: 2, message: expect.stringContaining('is ambiguous')}))
+    expect(() => findEntry([e, twin], e.id.slice(0, 10), 'https://s/', dir)).toThrow(
+      expect.objectContaining({exitCode: 2, message: expect.stringContaining('is ambiguous')}),
+    )
     expect(JSON.parse(readFileSync(join(dir, `${e.id}.json`), 'utf8')).verb).toBe('add-namespace')
   })
 
@@ -215,7 +250,12 @@ describe('journal records', () => {
     const entries = readEntries(dir)
     expect(entries.map((e) => e.verb)).toEqual(['annotate-services'])
     // A set killed before its first write came back (pending only) is not "the latest change".
-    const pending = {...entries[0], id: entries[0].id.slice(0, -4) + 'ffff', verb: 'tenant-authz', changes: entries[0].changes.map((c) => ({...c, result: 'pending' as const}))}
+    const pending = {
+      ...entries[0],
+      id: entries[0].id.slice(0, -4) + 'ffff',
+      verb: 'tenant-authz',
+      changes: entries[0].changes.map((c) => ({...c, result: 'pending' as const})),
+    }
     expect(findEntry([...entries, pending], undefined, 'https://s/', dir).verb).toBe('annotate-services')
   })
 

@@ -85,9 +85,18 @@ async function main(): Promise<void> {
   const pairs: Pair[] = [
     {name: 'kubectl-knmesh --help vs kubectl --help', a: [bin, '--help'], b: ['kubectl', '--help'], budget: {ratio: 3}},
     {name: 'kubectl-knmesh --help vs node -e 0', a: [bin, '--help'], b: [process.execPath, '-e', '0'], budget: {overMs: 60}},
-    {name: 'kubectl-knmesh tenant-authz --list vs kubectl get --raw', a: [bin, 'tenant-authz', '--list'], b: ['kubectl', 'get', '--raw', policies], budget: {ratio: 4}},
+    {
+      name: 'kubectl-knmesh tenant-authz --list vs kubectl get --raw',
+      a: [bin, 'tenant-authz', '--list'],
+      b: ['kubectl', 'get', '--raw', policies],
+      budget: {ratio: 4},
+    },
     {name: '(npm) node bin/knmesh.js --help vs node -e 0', a: [...npmBin, '--help'], b: [process.execPath, '-e', '0']},
-    {name: '(npm) node bin/knmesh.js tenant-authz --list vs kubectl get --raw', a: [...npmBin, 'tenant-authz', '--list'], b: ['kubectl', 'get', '--raw', policies]},
+    {
+      name: '(npm) node bin/knmesh.js tenant-authz --list vs kubectl get --raw',
+      a: [...npmBin, 'tenant-authz', '--list'],
+      b: ['kubectl', 'get', '--raw', policies],
+    },
   ]
   try {
     const times = pairs.map(() => ({a: [] as number[], b: [] as number[], ca: [] as number[], cb: [] as number[]}))
@@ -95,7 +104,11 @@ async function main(): Promise<void> {
       times[j][side].push(r.wall)
       if (r.cpu !== undefined) times[j][side === 'a' ? 'ca' : 'cb'].push(r.cpu)
     }
-    for (const p of pairs) for (let w = 0; w < 2; w++) { once(p.a, env); once(p.b, env) } // warm the page cache
+    for (const p of pairs)
+      for (let w = 0; w < 2; w++) {
+        once(p.a, env)
+        once(p.b, env)
+      } // warm the page cache
     for (let i = 0; i < runs; i++) {
       pairs.forEach((p, j) => {
         if (i % 2 === 0) {
@@ -111,7 +124,9 @@ async function main(): Promise<void> {
     const nodeVersion = spawnSync(process.execPath, ['--version'], {encoding: 'utf8'}).stdout.trim()
     const kubectlVersion = spawnSync('kubectl', ['version', '--client'], {encoding: 'utf8'}).stdout.split('\n')[0]
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
-    process.stdout.write(`knmesh ${pkg.version} startup, ${runs} interleaved runs per side (node ${nodeVersion}, ${kubectlVersion}, load ${load})\nbinary: ${bin}\n\n`)
+    process.stdout.write(
+      `knmesh ${pkg.version} startup, ${runs} interleaved runs per side (node ${nodeVersion}, ${kubectlVersion}, load ${load})\nbinary: ${bin}\n\n`,
+    )
     let failed = 0
     pairs.forEach((p, j) => {
       const ma = median(times[j].a)
@@ -122,11 +137,15 @@ async function main(): Promise<void> {
       if (p.budget?.ratio !== undefined) verdict = ratio <= p.budget.ratio ? `ok (budget ${p.budget.ratio}x)` : `OVER BUDGET (${p.budget.ratio}x)`
       if (p.budget?.overMs !== undefined) verdict = over <= p.budget.overMs ? `ok (budget +${p.budget.overMs} ms)` : `OVER BUDGET (+${p.budget.overMs} ms)`
       if (verdict.startsWith('OVER')) failed++
-      process.stdout.write(`${p.name}\n  wall median ${ma.toFixed(1)} ms vs ${mb.toFixed(1)} ms   ratio ${ratio.toFixed(2)}x   difference ${over >= 0 ? '+' : ''}${over.toFixed(1)} ms   ${verdict}\n`)
+      process.stdout.write(
+        `${p.name}\n  wall median ${ma.toFixed(1)} ms vs ${mb.toFixed(1)} ms   ratio ${ratio.toFixed(2)}x   difference ${over >= 0 ? '+' : ''}${over.toFixed(1)} ms   ${verdict}\n`,
+      )
       if (times[j].ca.length) {
         const ca = median(times[j].ca)
         const cb = median(times[j].cb)
-        process.stdout.write(`  cpu  median ${ca.toFixed(0)} ms vs ${cb.toFixed(0)} ms   ratio ${(ca / cb).toFixed(2)}x   difference ${ca - cb >= 0 ? '+' : ''}${(ca - cb).toFixed(0)} ms\n`)
+        process.stdout.write(
+          `  cpu  median ${ca.toFixed(0)} ms vs ${cb.toFixed(0)} ms   ratio ${(ca / cb).toFixed(2)}x   difference ${ca - cb >= 0 ? '+' : ''}${(ca - cb).toFixed(0)} ms\n`,
+        )
       }
     })
     process.stdout.write(failed ? `\n${failed} budget(s) missed\n` : '\nall budgets met\n')

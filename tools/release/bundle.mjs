@@ -51,12 +51,23 @@ const clientNodeNamed = {
       if (!args.importer.startsWith(join(root, 'src') + sep)) return undefined
       const text = readFileSync(args.importer, 'utf8')
       const uses = [...text.matchAll(/(?:import\s*\{([^}]*)\}\s*from|const\s*\{([^}]*)\}\s*=\s*await\s+import\()\s*['"]@kubernetes\/client-node['"]/g)]
-      const names = uses.flatMap((m) => (m[1] ?? m[2]).split(',').map((n) => n.trim().split(/\s+as\s+|\s*:\s*/)[0]).filter(Boolean))
+      const names = uses.flatMap((m) =>
+        (m[1] ?? m[2])
+          .split(',')
+          .map((n) => n.trim().split(/\s+as\s+|\s*:\s*/)[0])
+          .filter(Boolean),
+      )
       const other = names.filter((n) => !CLIENT_NODE_NAMES.includes(n))
       const all = text.match(/['"]@kubernetes\/client-node['"]/g)?.length ?? 0
       const typeOnly = text.match(/import\s+type\s*\{[^}]*\}\s*from\s*['"]@kubernetes\/client-node['"]/g)?.length ?? 0
       if (other.length || uses.length + typeOnly !== all) {
-        return {errors: [{text: `${relative(root, args.importer)} uses @kubernetes/client-node beyond {${CLIENT_NODE_NAMES.join(', ')}} (${other.join(', ') || 'a namespace import'}): add the names to tools/release/client-node.ts and CLIENT_NODE_NAMES`}]}
+        return {
+          errors: [
+            {
+              text: `${relative(root, args.importer)} uses @kubernetes/client-node beyond {${CLIENT_NODE_NAMES.join(', ')}} (${other.join(', ') || 'a namespace import'}): add the names to tools/release/client-node.ts and CLIENT_NODE_NAMES`,
+            },
+          ],
+        }
       }
       return {path: join(root, 'tools/release/client-node.ts')}
     })
@@ -106,7 +117,9 @@ const lazyCjs = {
       const names = Object.getOwnPropertyNames(mod).filter((k) => !(typeof mod === 'function' && skip.has(k)))
       const lines = [
         `let real; const load = () => (real ??= require(${JSON.stringify(realPath)}))`,
-        typeof mod === 'function' ? 'const shim = function (...a) { return new.target ? Reflect.construct(load(), a, new.target) : load().apply(this, a) }' : 'const shim = {}',
+        typeof mod === 'function'
+          ? 'const shim = function (...a) { return new.target ? Reflect.construct(load(), a, new.target) : load().apply(this, a) }'
+          : 'const shim = {}',
         ...names.map((k) =>
           k === '__esModule'
             ? `Object.defineProperty(shim, '__esModule', {value: ${JSON.stringify(mod.__esModule)}})`
@@ -131,7 +144,8 @@ const oclifSortWithoutIcu = {
   setup(build) {
     build.onLoad({filter: /@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/}, (args) => {
       const text = readFileSync(args.path, 'utf8')
-      if (!text.includes(OCLIF_SORT)) return {errors: [{text: `${args.path}: "${OCLIF_SORT}" not found; update oclifSortWithoutIcu in tools/release/bundle.mjs`}]}
+      if (!text.includes(OCLIF_SORT))
+        return {errors: [{text: `${args.path}: "${OCLIF_SORT}" not found; update oclifSortWithoutIcu in tools/release/bundle.mjs`}]}
       return {loader: 'js', contents: text.replace(OCLIF_SORT, '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));')}
     })
   },
@@ -199,7 +213,14 @@ const common = {
 /** oclif's manifest of the commands, computed once here instead of at every start (build/oclif.manifest.json). */
 async function oclifManifest() {
   const gen = join(out, 'manifest-gen.mjs')
-  await esbuild.build({...common, metafile: false, entryPoints: [join(root, 'tools/release/manifest-gen.ts')], outfile: gen, format: 'esm', banner: {js: esmRequire}})
+  await esbuild.build({
+    ...common,
+    metafile: false,
+    entryPoints: [join(root, 'tools/release/manifest-gen.ts')],
+    outfile: gen,
+    format: 'esm',
+    banner: {js: esmRequire},
+  })
   const json = execFileSync(process.execPath, [gen], {cwd: root, encoding: 'utf8'})
   writeFileSync(join(out, 'oclif.manifest.json'), json)
   rmSync(gen)
@@ -232,7 +253,9 @@ export async function bundle() {
   writeFileSync(join(out, 'npm.meta.json'), JSON.stringify(npm.metafile))
   writeFileSync(join(out, 'sea.meta.json'), JSON.stringify(sea.metafile))
   const kb = (n) => `${Math.round(n / 1024)} KiB`
-  process.stderr.write(`bundle: build/npm ${Object.keys(npm.metafile.outputs).length} files ${kb(size(npm.metafile))} (loaded at start: ${kb(startup)}); build/sea/app ${Object.keys(sea.metafile.outputs).length} CommonJS chunks ${kb(size(sea.metafile))}\n`)
+  process.stderr.write(
+    `bundle: build/npm ${Object.keys(npm.metafile.outputs).length} files ${kb(size(npm.metafile))} (loaded at start: ${kb(startup)}); build/sea/app ${Object.keys(sea.metafile.outputs).length} CommonJS chunks ${kb(size(sea.metafile))}\n`,
+  )
 }
 
 /**
@@ -255,8 +278,18 @@ async function seaChunks() {
   })
   const files = []
   for (const f of built.outputFiles) {
-    const rel = relative(join(out, 'sea', 'app'), f.path).split(sep).join('/')
-    const cjs = await esbuild.transform(f.text, {format: 'cjs', target: 'node20', supported: {'dynamic-import': false}, minifySyntax: true, keepNames: true, logLevel: 'error', minifyWhitespace: !process.env.KNMESH_BUNDLE_READABLE})
+    const rel = relative(join(out, 'sea', 'app'), f.path)
+      .split(sep)
+      .join('/')
+    const cjs = await esbuild.transform(f.text, {
+      format: 'cjs',
+      target: 'node20',
+      supported: {'dynamic-import': false},
+      minifySyntax: true,
+      keepNames: true,
+      logLevel: 'error',
+      minifyWhitespace: !process.env.KNMESH_BUNDLE_READABLE,
+    })
     mkdirSync(dirname(f.path), {recursive: true})
     writeFileSync(f.path, cjs.code)
     files.push(rel)

@@ -74,7 +74,12 @@ export function nodeBinary(npmName, version, exe = 'bin/node') {
     rmSync(tmp, {recursive: true, force: true})
     mkdirSync(tmp, {recursive: true})
     const members = [`package/${exe}`]
-    if (execFileSync('tar', ['tzf', tgz], {encoding: 'utf8', maxBuffer: 64 << 20}).split('\n').includes('package/LICENSE')) members.push('package/LICENSE')
+    if (
+      execFileSync('tar', ['tzf', tgz], {encoding: 'utf8', maxBuffer: 64 << 20})
+        .split('\n')
+        .includes('package/LICENSE')
+    )
+      members.push('package/LICENSE')
     execFileSync('tar', ['xzf', tgz, '-C', tmp, '--strip-components', String(exe.split('/').length), `package/${exe}`])
     if (members.length > 1) execFileSync('tar', ['xzf', tgz, '-C', tmp, '--strip-components', '1', 'package/LICENSE'])
     rmSync(dir, {recursive: true, force: true})
@@ -103,13 +108,23 @@ function seaBlob(p, work, codeCache) {
     // to a closed port on the loopback interface, so it fails at once).
     const cacheDir = join(work, 'code-cache')
     const kubeconfig = join(work, 'warm-up.kubeconfig')
-    writeFileSync(kubeconfig, JSON.stringify({
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'warm-up',
-      clusters: [{name: 'warm-up', cluster: {server: 'https://127.0.0.1:9', 'insecure-skip-tls-verify': true}}],
-      users: [{name: 'warm-up', user: {token: 'warm-up'}}],
-      contexts: [{name: 'warm-up', context: {cluster: 'warm-up', user: 'warm-up'}}],
-    }))
-    for (const args of [['--help'], ['add-namespace', '--help'], ['tenant-authz', '--list', '--request-timeout', '2'], ['add-namespace', 'warm-up', '--dry-run=client', '--request-timeout', '2']]) {
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        'current-context': 'warm-up',
+        clusters: [{name: 'warm-up', cluster: {server: 'https://127.0.0.1:9', 'insecure-skip-tls-verify': true}}],
+        users: [{name: 'warm-up', user: {token: 'warm-up'}}],
+        contexts: [{name: 'warm-up', context: {cluster: 'warm-up', user: 'warm-up'}}],
+      }),
+    )
+    for (const args of [
+      ['--help'],
+      ['add-namespace', '--help'],
+      ['tenant-authz', '--list', '--request-timeout', '2'],
+      ['add-namespace', 'warm-up', '--dry-run=client', '--request-timeout', '2'],
+    ]) {
       try {
         execFileSync(hostNode, [join(root, 'tools', 'release', 'sea-loader.cjs'), ...args], {
           stdio: 'ignore',
@@ -123,13 +138,16 @@ function seaBlob(p, work, codeCache) {
   }
   const config = join(work, 'sea-config.json')
   const blob = join(work, 'sea.blob')
-  writeFileSync(config, JSON.stringify({
-    main: join(root, 'tools', 'release', 'sea-loader.cjs'),
-    output: blob,
-    disableExperimentalSEAWarning: true,
-    useCodeCache: codeCache,
-    assets,
-  }))
+  writeFileSync(
+    config,
+    JSON.stringify({
+      main: join(root, 'tools', 'release', 'sea-loader.cjs'),
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useCodeCache: codeCache,
+      assets,
+    }),
+  )
   execFileSync(hostNode, ['--experimental-sea-config', config], {stdio: ['ignore', 'ignore', 'inherit']})
   const data = readFileSync(blob)
   rmSync(work, {recursive: true, force: true})
@@ -155,7 +173,11 @@ function archive(p, stage, out) {
   if (p.os === 'windows') {
     execFileSync('zip', ['-X', '-q', '-9', out, ...files], {cwd: stage, env: {...process.env, TZ: 'UTC'}})
   } else {
-    const tar = execFileSync('tar', ['--create', '--sort=name', '--owner=0', '--group=0', '--numeric-owner', `--mtime=@${EPOCH.getTime() / 1000}`, '--format=gnu', ...files], {cwd: stage, maxBuffer: 1 << 30})
+    const tar = execFileSync(
+      'tar',
+      ['--create', '--sort=name', '--owner=0', '--group=0', '--numeric-owner', `--mtime=@${EPOCH.getTime() / 1000}`, '--format=gnu', ...files],
+      {cwd: stage, maxBuffer: 1 << 30},
+    )
     writeFileSync(out, execFileSync('gzip', ['-n', '-6'], {input: tar, maxBuffer: 1 << 30}))
   }
 }
@@ -189,7 +211,9 @@ export function manifestPath({platforms, out, pluginYaml}) {
   const partial = platforms !== undefined && PLATFORMS.some((p) => !platforms.includes(platformId(p)))
   const file = pluginYaml !== undefined ? resolve(root, pluginYaml) : partial ? join(out, 'plugin.yaml') : committed
   if (partial && file === committed) {
-    throw new Error(`a build of ${platforms.join(',')} only cannot write ${committed}, which lists every platform: leave out --plugin-yaml (the manifest goes to ${join(out, 'plugin.yaml')}) or build every platform`)
+    throw new Error(
+      `a build of ${platforms.join(',')} only cannot write ${committed}, which lists every platform: leave out --plugin-yaml (the manifest goes to ${join(out, 'plugin.yaml')}) or build every platform`,
+    )
   }
   return file
 }
@@ -235,7 +259,9 @@ export async function dist(opts = {}) {
     archive(p, stage, file)
     const sum = sha256(file)
     built.push({...p, archive: basename(file), path: file, sha256: sum, bin: binName(p), stage})
-    log(`${platformId(p)}: ${basename(file)} (node ${p.version}${host ? ', code cache' : ''}${signed}) ${(readFileSync(file).length / 1048576).toFixed(1)} MiB sha256 ${sum} in ${((Date.now() - t0) / 1000).toFixed(0)}s`)
+    log(
+      `${platformId(p)}: ${basename(file)} (node ${p.version}${host ? ', code cache' : ''}${signed}) ${(readFileSync(file).length / 1048576).toFixed(1)} MiB sha256 ${sum} in ${((Date.now() - t0) / 1000).toFixed(0)}s`,
+    )
   }
   writeFileSync(join(out, 'SHA256SUMS'), built.map((b) => `${b.sha256}  ${b.archive}\n`).join(''))
   const manifest = pluginManifest({version: pkg.version, baseUrl: opts.baseUrl, platforms: built})
@@ -249,15 +275,20 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.stderr.write(`error: ${error.message}\n`)
     process.exit(1)
   })
-  const {values} = parseArgs({options: {
-    platforms: {type: 'string'},
-    out: {type: 'string'},
-    'plugin-yaml': {type: 'string'},
-    'base-url': {type: 'string'},
-    'no-bundle': {type: 'boolean'},
-  }})
+  const {values} = parseArgs({
+    options: {
+      platforms: {type: 'string'},
+      out: {type: 'string'},
+      'plugin-yaml': {type: 'string'},
+      'base-url': {type: 'string'},
+      'no-bundle': {type: 'boolean'},
+    },
+  })
   await dist({
-    platforms: values.platforms?.split(',').map((s) => s.trim()).filter(Boolean),
+    platforms: values.platforms
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     out: values.out,
     pluginYaml: values['plugin-yaml'],
     baseUrl: values['base-url'],

@@ -38,7 +38,14 @@ export const KNM0101: Rule = {
     for (const c of conflicts) {
       const gw = s.gateways.find((g) => g.metadata.namespace === c.namespace && g.metadata.name === c.name)!
       if (knative && !selectorsOverlap(gw.spec?.selector, knative.spec?.selector)) continue
-      out.push(finding(KNM0101, [ref(gw), ...(knative ? [ref(knative)] : [])], `binds port 443 with host "*" on the same gateway pods as ${KNATIVE_SERVING}/${INGRESS_GATEWAY}: Knative Services stop being reachable over HTTPS`, 'remove that Gateway or narrow its hosts, or give Serverless a mesh of its own (guide 1.4.1)'))
+      out.push(
+        finding(
+          KNM0101,
+          [ref(gw), ...(knative ? [ref(knative)] : [])],
+          `binds port 443 with host "*" on the same gateway pods as ${KNATIVE_SERVING}/${INGRESS_GATEWAY}: Knative Services stop being reachable over HTTPS`,
+          'remove that Gateway or narrow its hosts, or give Serverless a mesh of its own (guide 1.4.1)',
+        ),
+      )
     }
     return out
   },
@@ -51,9 +58,18 @@ export function isTlsSecret(secret: KObject): boolean {
 }
 
 /** The namespaces a Gateway's pods run in: those of the workloads its selector matches, else the Knative gateway's (gatewayNs). */
-export function gatewayNamespaces(s: Pick<AnalyzeState, 'workloads' | 'knativeServices' | 'revisions' | 'meshNamespace' | 'generation'>, gw: KObject): string[] {
+export function gatewayNamespaces(
+  s: Pick<AnalyzeState, 'workloads' | 'knativeServices' | 'revisions' | 'meshNamespace' | 'generation'>,
+  gw: KObject,
+): string[] {
   const sel = gw.spec?.selector
-  const nss = new Set(isEmptyMap(sel) ? [] : templateWorkloads({...s, knativeServices: [], revisions: []}).filter((w) => labelSelectorMatches(sel, w.labels)).map((w) => w.namespace))
+  const nss = new Set(
+    isEmptyMap(sel)
+      ? []
+      : templateWorkloads({...s, knativeServices: [], revisions: []})
+          .filter((w) => labelSelectorMatches(sel, w.labels))
+          .map((w) => w.namespace),
+  )
   return nss.size ? [...nss].sort() : [gatewayNs(s)]
 }
 
@@ -67,7 +83,7 @@ function leftInMeshNamespace(s: AnalyzeState, ns: string, name: string): KObject
 export const KNM0102: Rule = {
   code: 'KNM0102',
   severity: 'Error',
-  summary: 'A Gateway server\'s tls.credentialName names a Secret that does not exist where the gateway pods run, or that holds no TLS pair (tls.crt/tls.key).',
+  summary: "A Gateway server's tls.credentialName names a Secret that does not exist where the gateway pods run, or that holds no TLS pair (tls.crt/tls.key).",
   run(s) {
     if (s.secrets === null) return []
     const out: Finding[] = []
@@ -79,9 +95,28 @@ export const KNM0102: Rule = {
           // KNM0106 names the 2.x leftover.
           if (leftInMeshNamespace(s, ns, name)) continue
           const secret = s.secrets.find((x) => x.metadata.namespace === ns && x.metadata.name === name)
-          const fix = ns === gatewayNs(s) && gw.metadata.name === INGRESS_GATEWAY ? `knmesh certs${meshFlag(s.meshNamespace)}` : `create the kubernetes.io/tls Secret ${ns}/${name}`
-          if (!secret) out.push(finding(KNM0102, [ref(gw), {kind: 'Secret', namespace: ns, name}], `credentialName "${name}" (port ${srv?.port?.number}): no Secret ${ns}/${name}; the gateway serves no certificate on that port`, fix))
-          else if (!isTlsSecret(secret)) out.push(finding(KNM0102, [ref(gw), ref(secret, 'Secret')], `credentialName "${name}": Secret ${ns}/${name} (type ${secret.type ?? 'Opaque'}) has no tls.crt/tls.key pair`, fix))
+          const fix =
+            ns === gatewayNs(s) && gw.metadata.name === INGRESS_GATEWAY
+              ? `knmesh certs${meshFlag(s.meshNamespace)}`
+              : `create the kubernetes.io/tls Secret ${ns}/${name}`
+          if (!secret)
+            out.push(
+              finding(
+                KNM0102,
+                [ref(gw), {kind: 'Secret', namespace: ns, name}],
+                `credentialName "${name}" (port ${srv?.port?.number}): no Secret ${ns}/${name}; the gateway serves no certificate on that port`,
+                fix,
+              ),
+            )
+          else if (!isTlsSecret(secret))
+            out.push(
+              finding(
+                KNM0102,
+                [ref(gw), ref(secret, 'Secret')],
+                `credentialName "${name}": Secret ${ns}/${name} (type ${secret.type ?? 'Opaque'}) has no tls.crt/tls.key pair`,
+                fix,
+              ),
+            )
         }
       }
     }
@@ -92,7 +127,7 @@ export const KNM0102: Rule = {
 export const KNM0103: Rule = {
   code: 'KNM0103',
   severity: 'Error',
-  summary: 'A Gateway\'s selector matches no Deployment pod template and no gateway Service: no proxy serves it.',
+  summary: "A Gateway's selector matches no Deployment pod template and no gateway Service: no proxy serves it.",
   run(s) {
     // Nothing deployed in the mesh namespace yet: the control plane is still coming up (precheck says so). Service Mesh
     // 3: the gateway is the user's (create-gateways), so only a missing Istio holds the check back.
@@ -104,10 +139,22 @@ export const KNM0103: Rule = {
       if (isEmptyMap(sel)) continue
       if (pods.some((w) => labelSelectorMatches(sel, w.labels))) continue
       if (s.services.some((svc) => labelSelectorMatches(sel, svc.metadata.labels ?? {}))) continue
-      const text = Object.entries(sel).map(([k, v]) => `${k}=${v}`).join(',')
+      const text = Object.entries(sel)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')
       const ours = gw.metadata.namespace === KNATIVE_SERVING && [INGRESS_GATEWAY, LOCAL_GATEWAY].includes(gw.metadata.name)
-      const oursFix = s.generation === 3 ? `knmesh create-gateways${meshFlag(s.meshNamespace)} (the Deployment ${KNATIVE_GATEWAY_NAMESPACE_3}/knative-istio-ingressgateway)` : `knmesh configure-mesh${meshFlag(s.meshNamespace)} (the gateway label), then knmesh create-gateways${meshFlag(s.meshNamespace)}`
-      out.push(finding(KNM0103, [ref(gw)], `selector ${text} matches no Deployment's pod template and no Service: no gateway proxy serves this Gateway`, ours ? oursFix : 'fix the selector to match the gateway pods\' labels'))
+      const oursFix =
+        s.generation === 3
+          ? `knmesh create-gateways${meshFlag(s.meshNamespace)} (the Deployment ${KNATIVE_GATEWAY_NAMESPACE_3}/knative-istio-ingressgateway)`
+          : `knmesh configure-mesh${meshFlag(s.meshNamespace)} (the gateway label), then knmesh create-gateways${meshFlag(s.meshNamespace)}`
+      out.push(
+        finding(
+          KNM0103,
+          [ref(gw)],
+          `selector ${text} matches no Deployment's pod template and no Service: no gateway proxy serves this Gateway`,
+          ours ? oursFix : "fix the selector to match the gateway pods' labels",
+        ),
+      )
     }
     return out
   },
@@ -147,7 +194,14 @@ export const KNM0104: Rule = {
       const exists = svc && s.services.some((x) => x.metadata.namespace === svc.namespace && x.metadata.name === svc.name)
       if (exists || (svc?.namespace === s.meshNamespace && (!meshUp || s.generation === 3))) continue // 3: KNM0107's
       const where = from.kind === 'ConfigMap' ? 'data' : 'spec.config.istio'
-      out.push(finding(KNM0104, [ref(from), ...(svc ? [{kind: 'Service', ...svc}] : [])], `${where}["${key}"] is "${host}": ${svc ? `no Service ${svc.namespace}/${svc.name}` : 'not a Service host (NAME.NAMESPACE.svc.cluster.local)'}`, `knmesh enable-istio${meshFlag(s.meshNamespace)}`))
+      out.push(
+        finding(
+          KNM0104,
+          [ref(from), ...(svc ? [{kind: 'Service', ...svc}] : [])],
+          `${where}["${key}"] is "${host}": ${svc ? `no Service ${svc.namespace}/${svc.name}` : 'not a Service host (NAME.NAMESPACE.svc.cluster.local)'}`,
+          `knmesh enable-istio${meshFlag(s.meshNamespace)}`,
+        ),
+      )
     }
     return out
   },
@@ -156,7 +210,8 @@ export const KNM0104: Rule = {
 export const KNM0105: Rule = {
   code: 'KNM0105',
   severity: 'Error',
-  summary: 'Service knative-local-gateway does not reach the local Gateway\'s 8081 server: no port with targetPort 8081 plus the disable-gateway-port-translation label, and no port 8081 (cluster-local traffic fails; istioctl\'s IST0162 is a false positive for the guide\'s pattern).',
+  summary:
+    "Service knative-local-gateway does not reach the local Gateway's 8081 server: no port with targetPort 8081 plus the disable-gateway-port-translation label, and no port 8081 (cluster-local traffic fails; istioctl's IST0162 is a false positive for the guide's pattern).",
   run(s) {
     const gw = s.gateways.find((g) => g.metadata.namespace === KNATIVE_SERVING && g.metadata.name === LOCAL_GATEWAY)
     const svc = s.services.find((x) => x.metadata.namespace === gatewayNs(s) && x.metadata.name === LOCAL_GATEWAY)
@@ -174,7 +229,9 @@ export const KNM0105: Rule = {
       const why = byTarget
         ? `port ${byTarget.port}→${p} exists but the label ${labelKey}: "${labelValue}" is missing, so Istio matches the Gateway's port ${p} against the Service port ${byTarget.port}`
         : `no Service port has targetPort ${p}`
-      out.push(finding(KNM0105, [ref(svc), ref(gw)], `${why}: cluster-local requests to Knative Services fail`, `knmesh create-gateways${meshFlag(s.meshNamespace)}`))
+      out.push(
+        finding(KNM0105, [ref(svc), ref(gw)], `${why}: cluster-local requests to Knative Services fail`, `knmesh create-gateways${meshFlag(s.meshNamespace)}`),
+      )
     }
     return out
   },
@@ -184,7 +241,8 @@ export const KNM0106: Rule = {
   code: 'KNM0106',
   severity: 'Error',
   generations: [3],
-  summary: 'Service Mesh 3: a Gateway\'s tls.credentialName Secret (wildcard-certs) is in the mesh namespace, where Service Mesh 2 read it, but not in knative-serving-ingress, where the gateway pods run and Istio reads it: the HTTPS listener has no certificate.',
+  summary:
+    "Service Mesh 3: a Gateway's tls.credentialName Secret (wildcard-certs) is in the mesh namespace, where Service Mesh 2 read it, but not in knative-serving-ingress, where the gateway pods run and Istio reads it: the HTTPS listener has no certificate.",
   run(s) {
     if (s.secrets === null) return []
     const out: Finding[] = []
@@ -195,7 +253,14 @@ export const KNM0106: Rule = {
         for (const ns of gatewayNamespaces(s, gw)) {
           const left = leftInMeshNamespace(s, ns, name)
           if (!left) continue
-          out.push(finding(KNM0106, [ref(gw), ref(left, 'Secret'), {kind: 'Secret', namespace: ns, name}], `credentialName "${name}" (port ${srv?.port?.number}): Secret ${s.meshNamespace}/${name} exists but ${ns}/${name} does not; on Service Mesh 3 the gateway reads it from its own namespace, so port ${srv?.port?.number} serves no certificate`, `copy the Secret to ${ns} (oc get secret ${name} -n ${s.meshNamespace} -o json | jq '{apiVersion, kind, type, data, metadata: {name: .metadata.name}}' | oc apply -n ${ns} -f -; knmesh migrate-mesh step 5 does it), or make a new one there: knmesh certs${meshFlag(s.meshNamespace)}`))
+          out.push(
+            finding(
+              KNM0106,
+              [ref(gw), ref(left, 'Secret'), {kind: 'Secret', namespace: ns, name}],
+              `credentialName "${name}" (port ${srv?.port?.number}): Secret ${s.meshNamespace}/${name} exists but ${ns}/${name} does not; on Service Mesh 3 the gateway reads it from its own namespace, so port ${srv?.port?.number} serves no certificate`,
+              `copy the Secret to ${ns} (oc get secret ${name} -n ${s.meshNamespace} -o json | jq '{apiVersion, kind, type, data, metadata: {name: .metadata.name}}' | oc apply -n ${ns} -f -; knmesh migrate-mesh step 5 does it), or make a new one there: knmesh certs${meshFlag(s.meshNamespace)}`,
+            ),
+          )
         }
       }
     }
@@ -207,7 +272,8 @@ export const KNM0107: Rule = {
   code: 'KNM0107',
   severity: 'Error',
   generations: [3],
-  summary: 'Service Mesh 3: a gateway host in KnativeServing spec.config.istio or config-istio still names a Service in the mesh namespace (the 2.x istio-ingressgateway / knative-local-gateway) instead of knative-serving-ingress: traffic goes to the 2.x gateway or nowhere, and the Routes stay in the mesh namespace.',
+  summary:
+    'Service Mesh 3: a gateway host in KnativeServing spec.config.istio or config-istio still names a Service in the mesh namespace (the 2.x istio-ingressgateway / knative-local-gateway) instead of knative-serving-ingress: traffic goes to the 2.x gateway or nowhere, and the Routes stay in the mesh namespace.',
   run(s) {
     const out: Finding[] = []
     for (const {key, host, from} of configGatewayHosts(s)) {
@@ -215,7 +281,14 @@ export const KNM0107: Rule = {
       if (svc?.namespace !== s.meshNamespace) continue
       const where = from.kind === 'ConfigMap' ? 'data' : 'spec.config.istio'
       const exists = s.services.some((x) => x.metadata.namespace === svc.namespace && x.metadata.name === svc.name)
-      out.push(finding(KNM0107, [ref(from), {kind: 'Service', ...svc}], `${where}["${key}"] is "${host}": on Service Mesh 3 the Knative gateway's Services are in ${KNATIVE_GATEWAY_NAMESPACE_3}${exists ? ' (this one is a Service Mesh 2 leftover)' : ', and there is no such Service'}`, `knmesh enable-istio${meshFlag(s.meshNamespace)} (after knmesh create-gateways${meshFlag(s.meshNamespace)})`))
+      out.push(
+        finding(
+          KNM0107,
+          [ref(from), {kind: 'Service', ...svc}],
+          `${where}["${key}"] is "${host}": on Service Mesh 3 the Knative gateway's Services are in ${KNATIVE_GATEWAY_NAMESPACE_3}${exists ? ' (this one is a Service Mesh 2 leftover)' : ', and there is no such Service'}`,
+          `knmesh enable-istio${meshFlag(s.meshNamespace)} (after knmesh create-gateways${meshFlag(s.meshNamespace)})`,
+        ),
+      )
     }
     return out
   },
@@ -229,7 +302,12 @@ export const KNM0108: Rule = {
   run(s) {
     const stale = staleMeshRoutes(s.mesh3?.routes ?? [], s.services, s.meshNamespace)
     return stale.map((r) =>
-      finding(KNM0108, [ref(r)], `host ${r.spec?.host ?? '(none)'} targets Service ${s.meshNamespace}/${r.spec?.to?.name ?? '?'}, which does not exist: the Route of ${KNATIVE_GATEWAY_NAMESPACE_3} for that host cannot be admitted (HostAlreadyClaimed)`, `oc delete route ${r.metadata.name} -n ${s.meshNamespace} (knmesh migrate-mesh step 8 deletes them all)`),
+      finding(
+        KNM0108,
+        [ref(r)],
+        `host ${r.spec?.host ?? '(none)'} targets Service ${s.meshNamespace}/${r.spec?.to?.name ?? '?'}, which does not exist: the Route of ${KNATIVE_GATEWAY_NAMESPACE_3} for that host cannot be admitted (HostAlreadyClaimed)`,
+        `oc delete route ${r.metadata.name} -n ${s.meshNamespace} (knmesh migrate-mesh step 8 deletes them all)`,
+      ),
     )
   },
 }

@@ -26,7 +26,10 @@ export const generationsText = (r: Pick<Rule, 'generations'>) => (r.generations 
  */
 export function analyze(state: AnalyzeState, rules: Rule[] = RULES): Finding[] {
   const out = rules.filter((r) => runsOn(r, state.generation)).flatMap((r) => r.run(state))
-  return out.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || a.code.localeCompare(b.code) || objectText(a).localeCompare(objectText(b)))
+  return out.sort(
+    (a, b) =>
+      SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || a.code.localeCompare(b.code) || objectText(a).localeCompare(objectText(b)),
+  )
 }
 
 /** Whether any finding is at or above the threshold (istioctl analyze --failure-threshold). */
@@ -52,11 +55,18 @@ export function summary(findings: Finding[]): Record<Severity, number> {
 export type {AnalyzeState, Finding, Rule, Severity}
 
 /** status's "analyze" area: one row, failure on any Error, warning on any Warning (the codes are in analyze's output). */
-export function analyzeStatusRow(findings: Finding[], meshNamespace: string, generation: MeshGeneration = 2): {area: string; check: string; state: 'ok' | 'warning' | 'failure'; detail: string; fix?: string} {
+export function analyzeStatusRow(
+  findings: Finding[],
+  meshNamespace: string,
+  generation: MeshGeneration = 2,
+): {area: string; check: string; state: 'ok' | 'warning' | 'failure'; detail: string; fix?: string} {
   const c = summary(findings)
   const state = c.Error ? 'failure' : c.Warning ? 'warning' : 'ok'
   const codes = [...new Set(findings.filter((f) => f.severity !== 'Info').map((f) => f.code))]
   const checks = RULES.filter((r) => runsOn(r, generation)).length
-  const detail = state === 'ok' ? `no errors or warnings (${checks} checks${c.Info ? `, ${c.Info} info` : ''})` : `${c.Error} error(s), ${c.Warning} warning(s): ${codes.join(', ')}`
+  const detail =
+    state === 'ok'
+      ? `no errors or warnings (${checks} checks${c.Info ? `, ${c.Info} info` : ''})`
+      : `${c.Error} error(s), ${c.Warning} warning(s): ${codes.join(', ')}`
   return {area: 'analyze', check: 'integration analysis', state, detail, ...(state === 'ok' ? {} : {fix: `knmesh analyze${meshFlag(meshNamespace)}`})}
 }

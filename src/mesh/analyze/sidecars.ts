@@ -42,7 +42,8 @@ export function memberNamespaces(smmr: KObject | null): Set<string> {
 export const KNM0301: Rule = {
   code: 'KNM0301',
   severity: 'Error',
-  summary: 'A Knative Service in a mesh member namespace has no sidecar.istio.io/inject: "true" on its revision template: its pods get no sidecar and the mesh\'s mTLS refuses them. Service Mesh 3: a Knative Service in a tenant\'s namespace, or with the inject label, whose pods still get no sidecar (namespace not labeled for injection, a non-default revision, istio-injection=disabled).',
+  summary:
+    'A Knative Service in a mesh member namespace has no sidecar.istio.io/inject: "true" on its revision template: its pods get no sidecar and the mesh\'s mTLS refuses them. Service Mesh 3: a Knative Service in a tenant\'s namespace, or with the inject label, whose pods still get no sidecar (namespace not labeled for injection, a non-default revision, istio-injection=disabled).',
   run(s) {
     if (s.generation === 3) return notInjected3(s)
     const mesh = memberNamespaces(s.smmr)
@@ -53,7 +54,14 @@ export const KNM0301: Rule = {
       const v = annotationsOf(k.spec?.template?.metadata?.annotations)[INJECT]
       if (injectValue(v) === 'inject') continue
       const what = v === undefined ? 'has no' : `has ${INJECT}: "${v}" instead of the`
-      out.push(finding(KNM0301, [ref(k, 'Service.serving.knative.dev')], `spec.template.metadata.annotations ${what} sidecar annotation: its pods run without a sidecar in a mesh namespace`, `knmesh annotate-services ${k.metadata.name} -n ${ns}${meshFlag(s.meshNamespace)}`))
+      out.push(
+        finding(
+          KNM0301,
+          [ref(k, 'Service.serving.knative.dev')],
+          `spec.template.metadata.annotations ${what} sidecar annotation: its pods run without a sidecar in a mesh namespace`,
+          `knmesh annotate-services ${k.metadata.name} -n ${ns}${meshFlag(s.meshNamespace)}`,
+        ),
+      )
     }
     return out
   },
@@ -65,7 +73,8 @@ const labelsOf = annotationsOf
 const namespaceOf = (s: AnalyzeState, name: string) => s.mesh3?.namespaces?.get(name)
 
 /** The Knative Services whose template has the inject annotation and no inject label (KNM0305's subject). */
-const annotationOnly = (k: KObject) => injectValue(annotationsOf(k.spec?.template?.metadata?.annotations)[INJECT]) === 'inject' && labelsOf(k.spec?.template?.metadata?.labels)[INJECT] === undefined
+const annotationOnly = (k: KObject) =>
+  injectValue(annotationsOf(k.spec?.template?.metadata?.annotations)[INJECT]) === 'inject' && labelsOf(k.spec?.template?.metadata?.labels)[INJECT] === undefined
 
 /** KNM0301 on Service Mesh 3: probe's injection model (ksvcInjection3) for the services meant to be in the mesh. */
 function notInjected3(s: AnalyzeState): Finding[] {
@@ -80,13 +89,22 @@ function notInjected3(s: AnalyzeState): Finding[] {
     const r = ksvcInjection3(k, namespaceOf(s, ns), s.mesh3.istio)
     if (r.injected) continue
     const why = tenantNamespaces.has(ns) ? ` (namespace ${ns} belongs to a tenant: its AuthorizationPolicies are enforced by sidecars only)` : ''
-    out.push(finding(KNM0301, [ref(k, 'Service.serving.knative.dev'), {kind: 'Namespace', name: ns}], `${r.reason ?? 'its pods get no sidecar'}${why}`, `knmesh add-namespace ${ns}${meshFlag(s.meshNamespace)}`))
+    out.push(
+      finding(
+        KNM0301,
+        [ref(k, 'Service.serving.knative.dev'), {kind: 'Namespace', name: ns}],
+        `${r.reason ?? 'its pods get no sidecar'}${why}`,
+        `knmesh add-namespace ${ns}${meshFlag(s.meshNamespace)}`,
+      ),
+    )
   }
   return out
 }
 
 /** The Knative system workloads that need the sidecar, per custom resource, when Istio is enabled in it (Service Mesh 3: Eventing's job-sink too). */
-export function systemWorkloads(s: Pick<AnalyzeState, 'serving' | 'eventing' | 'kafka'> & Partial<Pick<AnalyzeState, 'generation'>>): {cr: KObject; field: 'deployments' | 'workloads'; names: string[]}[] {
+export function systemWorkloads(
+  s: Pick<AnalyzeState, 'serving' | 'eventing' | 'kafka'> & Partial<Pick<AnalyzeState, 'generation'>>,
+): {cr: KObject; field: 'deployments' | 'workloads'; names: string[]}[] {
   const out: {cr: KObject; field: 'deployments' | 'workloads'; names: string[]}[] = []
   if (s.serving?.spec?.ingress?.istio?.enabled === true) out.push({cr: s.serving, field: 'deployments', names: SERVING_DEPLOYMENTS})
   // The operator reads either key (N8: the Service Mesh 3 e2e writes config-features).
@@ -123,8 +141,17 @@ function systemLabels3(s: AnalyzeState): Finding[] {
     }
     if (lacking.length === 0) continue
     const want = `the label ${INJECT}: "true"${revision ? ` and ${REVISION_LABEL}: ${revision}` : ''}`
-    const note = annotated.length ? ` (${annotated.join(', ')} ${annotated.length === 1 ? 'has' : 'have'} the 2.x annotation, which Service Mesh 3 ignores)` : ''
-    out.push(finding(KNM0302, [ref(cr)], `spec.${field}: ${lacking.join(', ')} lack${lacking.length === 1 ? 's' : ''} ${want}${note}: ${lacking.length === 1 ? 'it runs' : 'they run'} without a sidecar`, `knmesh enable-istio${meshFlag(s.meshNamespace)}`))
+    const note = annotated.length
+      ? ` (${annotated.join(', ')} ${annotated.length === 1 ? 'has' : 'have'} the 2.x annotation, which Service Mesh 3 ignores)`
+      : ''
+    out.push(
+      finding(
+        KNM0302,
+        [ref(cr)],
+        `spec.${field}: ${lacking.join(', ')} lack${lacking.length === 1 ? 's' : ''} ${want}${note}: ${lacking.length === 1 ? 'it runs' : 'they run'} without a sidecar`,
+        `knmesh enable-istio${meshFlag(s.meshNamespace)}`,
+      ),
+    )
   }
   return out
 }
@@ -132,7 +159,8 @@ function systemLabels3(s: AnalyzeState): Finding[] {
 export const KNM0302: Rule = {
   code: 'KNM0302',
   severity: 'Error',
-  summary: 'Istio is enabled in KnativeServing/KnativeEventing while a Knative system workload of KnativeServing, KnativeEventing or KnativeKafka lacks the sidecar annotation (Service Mesh 3: the inject label, and istio.io/rev for a non-default revision; job-sink too): it cannot talk to meshed pods under strict mTLS.',
+  summary:
+    'Istio is enabled in KnativeServing/KnativeEventing while a Knative system workload of KnativeServing, KnativeEventing or KnativeKafka lacks the sidecar annotation (Service Mesh 3: the inject label, and istio.io/rev for a non-default revision; job-sink too): it cannot talk to meshed pods under strict mTLS.',
   run(s) {
     if (s.generation === 3) return systemLabels3(s)
     const out: Finding[] = []
@@ -140,7 +168,14 @@ export const KNM0302: Rule = {
       const list: JsonObject[] = Array.isArray(cr.spec?.[field]) ? cr.spec[field] : []
       const lacking = names.filter((n) => injectValue(annotationsOf(list.find((e) => e?.name === n)?.annotations)[INJECT]) !== 'inject')
       if (lacking.length === 0) continue
-      out.push(finding(KNM0302, [ref(cr)], `spec.${field}: ${lacking.join(', ')} lack${lacking.length === 1 ? 's' : ''} ${INJECT}: "true": ${lacking.length === 1 ? 'it runs' : 'they run'} without a sidecar`, `knmesh enable-istio${meshFlag(s.meshNamespace)}`))
+      out.push(
+        finding(
+          KNM0302,
+          [ref(cr)],
+          `spec.${field}: ${lacking.join(', ')} lack${lacking.length === 1 ? 's' : ''} ${INJECT}: "true": ${lacking.length === 1 ? 'it runs' : 'they run'} without a sidecar`,
+          `knmesh enable-istio${meshFlag(s.meshNamespace)}`,
+        ),
+      )
     }
     return out
   },
@@ -161,14 +196,16 @@ function distance(a: string, b: string): number {
   if (Math.abs(a.length - b.length) > 2) return 3
   const d = Array.from({length: a.length + 1}, (_, i) => [i, ...Array(b.length).fill(0)])
   for (let j = 1; j <= b.length; j++) d[0][j] = j
-  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
   return d[a.length][b.length]
 }
 
 export const KNM0303: Rule = {
   code: 'KNM0303',
   severity: 'Warning',
-  summary: 'A misspelled inject annotation (a near-miss key, a value the injector does not read as yes/no), or sidecar.istio.io/inject on the Knative Service\'s own metadata instead of its revision template: no sidecar is injected. Service Mesh 3: the same for the inject label (values other than "true"/"false").',
+  summary:
+    'A misspelled inject annotation (a near-miss key, a value the injector does not read as yes/no), or sidecar.istio.io/inject on the Knative Service\'s own metadata instead of its revision template: no sidecar is injected. Service Mesh 3: the same for the inject label (values other than "true"/"false").',
   run(s) {
     const out: Finding[] = []
     const check = (obj: KObject, kind: string, path: string, annotations: Record<string, string>, fix: string) => {
@@ -176,7 +213,15 @@ export const KNM0303: Rule = {
       if (s.generation === 3) return
       for (const [key, value] of Object.entries(annotations)) {
         if (nearInjectKey(key)) out.push(finding(KNM0303, [ref(obj, kind)], `${path}["${key}"] is not ${INJECT}: the injector ignores it`, fix))
-        else if (key === INJECT && injectValue(value) === 'unknown') out.push(finding(KNM0303, [ref(obj, kind)], `${path}["${INJECT}"] is "${value}": the injector reads only y/yes/true/on (and n/no/false/off), so no sidecar is injected`, fix))
+        else if (key === INJECT && injectValue(value) === 'unknown')
+          out.push(
+            finding(
+              KNM0303,
+              [ref(obj, kind)],
+              `${path}["${INJECT}"] is "${value}": the injector reads only y/yes/true/on (and n/no/false/off), so no sidecar is injected`,
+              fix,
+            ),
+          )
       }
     }
     // Service Mesh 3: the label is what the injector's selectors read, and only "true" (or "false" to opt out).
@@ -184,7 +229,15 @@ export const KNM0303: Rule = {
       if (s.generation !== 3) return
       for (const [key, value] of Object.entries(labels)) {
         if (nearInjectKey(key)) out.push(finding(KNM0303, [ref(obj, kind)], `${path}["${key}"] is not ${INJECT}: the injector ignores it`, fix))
-        else if (key === INJECT && value !== 'true' && value !== 'false') out.push(finding(KNM0303, [ref(obj, kind)], `${path}["${INJECT}"] is "${value}": Service Mesh 3's injector selectors match only "true" (and "false"), so no sidecar is injected`, fix))
+        else if (key === INJECT && value !== 'true' && value !== 'false')
+          out.push(
+            finding(
+              KNM0303,
+              [ref(obj, kind)],
+              `${path}["${INJECT}"] is "${value}": Service Mesh 3's injector selectors match only "true" (and "false"), so no sidecar is injected`,
+              fix,
+            ),
+          )
       }
     }
     for (const k of s.knativeServices) {
@@ -194,12 +247,31 @@ export const KNM0303: Rule = {
       check(k, 'Service.serving.knative.dev', 'spec.template.metadata.annotations', annotationsOf(k.spec?.template?.metadata?.annotations), fix)
       check(k, 'Service.serving.knative.dev', 'metadata.annotations', meta, fix)
       if (s.generation !== 3 && INJECT in meta && !(INJECT in annotationsOf(k.spec?.template?.metadata?.annotations))) {
-        out.push(finding(KNM0303, [ref(k, 'Service.serving.knative.dev')], `${INJECT} is on the Knative Service's metadata, not on spec.template.metadata: revisions do not inherit it`, fix))
+        out.push(
+          finding(
+            KNM0303,
+            [ref(k, 'Service.serving.knative.dev')],
+            `${INJECT} is on the Knative Service's metadata, not on spec.template.metadata: revisions do not inherit it`,
+            fix,
+          ),
+        )
       }
     }
     for (const w of s.workloads) {
-      check(w, w.kind, 'spec.template.metadata.annotations', annotationsOf(w.spec?.template?.metadata?.annotations), `fix the annotation key/value on ${w.kind} ${w.metadata.namespace}/${w.metadata.name}`)
-      checkLabels(w, w.kind, 'spec.template.metadata.labels', labelsOf(w.spec?.template?.metadata?.labels), `fix the label key/value on ${w.kind} ${w.metadata.namespace}/${w.metadata.name}`)
+      check(
+        w,
+        w.kind,
+        'spec.template.metadata.annotations',
+        annotationsOf(w.spec?.template?.metadata?.annotations),
+        `fix the annotation key/value on ${w.kind} ${w.metadata.namespace}/${w.metadata.name}`,
+      )
+      checkLabels(
+        w,
+        w.kind,
+        'spec.template.metadata.labels',
+        labelsOf(w.spec?.template?.metadata?.labels),
+        `fix the label key/value on ${w.kind} ${w.metadata.namespace}/${w.metadata.name}`,
+      )
     }
     for (const cr of [s.serving, s.eventing, s.kafka]) {
       if (!cr) continue
@@ -221,11 +293,18 @@ export const KNM0304: Rule = {
   generations: [2],
   summary: 'Namespaces are pending in the ServiceMeshMemberRoll (status.pendingMembers): they are not in the mesh yet, their pods get no sidecar.',
   run(s) {
-    const pending = Array.isArray(s.smmr?.status?.pendingMembers) ? (s.smmr!.status.pendingMembers as unknown[]).filter((m): m is string => typeof m === 'string') : []
+    const pending = Array.isArray(s.smmr?.status?.pendingMembers)
+      ? (s.smmr!.status.pendingMembers as unknown[]).filter((m): m is string => typeof m === 'string')
+      : []
     if (!s.smmr || pending.length === 0) return []
     const critical = pending.filter((p) => p === KNATIVE_SERVING || p === KNATIVE_EVENTING)
     return [
-      finding(KNM0304, [ref(s.smmr), ...pending.map((name) => ({kind: 'Namespace', name}))], `${pending.join(', ')} ${pending.length === 1 ? 'is' : 'are'} pending in the member roll${critical.length ? ` (${critical.join(' and ')}: Knative's own traffic is outside the mesh)` : ''}`, `check the namespaces exist and the member roll's conditions: oc get smmr ${SMMR_NAME} -n ${s.meshNamespace} -o yaml`),
+      finding(
+        KNM0304,
+        [ref(s.smmr), ...pending.map((name) => ({kind: 'Namespace', name}))],
+        `${pending.join(', ')} ${pending.length === 1 ? 'is' : 'are'} pending in the member roll${critical.length ? ` (${critical.join(' and ')}: Knative's own traffic is outside the mesh)` : ''}`,
+        `check the namespaces exist and the member roll's conditions: oc get smmr ${SMMR_NAME} -n ${s.meshNamespace} -o yaml`,
+      ),
     ]
   },
 }
@@ -234,7 +313,8 @@ export const KNM0305: Rule = {
   code: 'KNM0305',
   severity: 'Error',
   generations: [3],
-  summary: 'Service Mesh 3: a Knative Service\'s revision template has the inject annotation (guide 1.4.4, kn --annotation-revision) but no inject label, in a namespace not labeled for injection: Service Mesh 3 ignores the annotation, so its pods silently run without a sidecar and the tenant policies do not apply to them.',
+  summary:
+    "Service Mesh 3: a Knative Service's revision template has the inject annotation (guide 1.4.4, kn --annotation-revision) but no inject label, in a namespace not labeled for injection: Service Mesh 3 ignores the annotation, so its pods silently run without a sidecar and the tenant policies do not apply to them.",
   run(s) {
     if (!s.mesh3?.namespaces) return []
     const out: Finding[] = []
@@ -246,8 +326,17 @@ export const KNM0305: Rule = {
       const nsLabels = labelsOf(namespaceOf(s, ns)?.metadata.labels)
       // The label alone injects only for the default revision in an unlabeled namespace; otherwise the namespace needs its label.
       const labelEnough = revisionOf3(s) === null && nsLabels[INJECTION_LABEL] === undefined && nsLabels[REVISION_LABEL] === undefined
-      const fix = labelEnough ? `knmesh annotate-services ${k.metadata.name} -n ${ns}${meshFlag(s.meshNamespace)} (the annotation becomes the label), or knmesh add-namespace ${ns}${meshFlag(s.meshNamespace)}` : `knmesh add-namespace ${ns}${meshFlag(s.meshNamespace)}`
-      out.push(finding(KNM0305, [ref(k, 'Service.serving.knative.dev'), {kind: 'Namespace', name: ns}], `spec.template.metadata.annotations["${INJECT}"] is "${annotationsOf(k.spec?.template?.metadata?.annotations)[INJECT]}" with no such label, and namespace ${ns} is not labeled for injection: Service Mesh 3 ignores the annotation, the pods run without a sidecar`, fix))
+      const fix = labelEnough
+        ? `knmesh annotate-services ${k.metadata.name} -n ${ns}${meshFlag(s.meshNamespace)} (the annotation becomes the label), or knmesh add-namespace ${ns}${meshFlag(s.meshNamespace)}`
+        : `knmesh add-namespace ${ns}${meshFlag(s.meshNamespace)}`
+      out.push(
+        finding(
+          KNM0305,
+          [ref(k, 'Service.serving.knative.dev'), {kind: 'Namespace', name: ns}],
+          `spec.template.metadata.annotations["${INJECT}"] is "${annotationsOf(k.spec?.template?.metadata?.annotations)[INJECT]}" with no such label, and namespace ${ns} is not labeled for injection: Service Mesh 3 ignores the annotation, the pods run without a sidecar`,
+          fix,
+        ),
+      )
     }
     return out
   },

@@ -45,5 +45,9 @@ export function localGatewayPort(s: Pick<AnalyzeState, 'services'>): number {
 export function meshView(s: AnalyzeState): MeshView {
   const base = {policies: s.policies, peerAuthentications: s.peerAuthentications, smmr: s.smmr, meshNamespace: s.meshNamespace}
   if (s.generation !== 3) return {...base, meshMtls: meshMtlsOf(s.smcps)}
-  return {...base, smmr: null, mesh3: {istio: s.mesh3?.istio ?? null, namespaces: s.mesh3?.namespaces ?? new Map<string, KObject>(), localGatewayPort: localGatewayPort(s)}}
+  return {
+    ...base,
+    smmr: null,
+    mesh3: {istio: s.mesh3?.istio ?? null, namespaces: s.mesh3?.namespaces ?? new Map<string, KObject>(), localGatewayPort: localGatewayPort(s)},
+  }
 }

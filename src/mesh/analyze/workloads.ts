@@ -20,10 +20,18 @@ const labelsOf = (v: unknown): Record<string, string> => (v && typeof v === 'obj
 export function templateWorkloads(s: Pick<AnalyzeState, 'workloads' | 'knativeServices' | 'revisions'>): TemplateWorkload[] {
   const out: TemplateWorkload[] = []
   for (const w of s.workloads) {
-    out.push({namespace: w.metadata.namespace ?? '', labels: labelsOf(w.spec?.template?.metadata?.labels), from: `${w.kind} ${w.metadata.namespace}/${w.metadata.name}`})
+    out.push({
+      namespace: w.metadata.namespace ?? '',
+      labels: labelsOf(w.spec?.template?.metadata?.labels),
+      from: `${w.kind} ${w.metadata.namespace}/${w.metadata.name}`,
+    })
   }
   for (const r of s.revisions) {
-    out.push({namespace: r.metadata.namespace ?? '', labels: {app: r.metadata.name, ...labelsOf(r.metadata.labels), 'serving.knative.dev/revision': r.metadata.name}, from: `Revision ${r.metadata.namespace}/${r.metadata.name}`})
+    out.push({
+      namespace: r.metadata.namespace ?? '',
+      labels: {app: r.metadata.name, ...labelsOf(r.metadata.labels), 'serving.knative.dev/revision': r.metadata.name},
+      from: `Revision ${r.metadata.namespace}/${r.metadata.name}`,
+    })
   }
   for (const k of s.knativeServices) {
     const ns = k.metadata.namespace ?? ''
@@ -31,7 +39,13 @@ export function templateWorkloads(s: Pick<AnalyzeState, 'workloads' | 'knativeSe
     const latest = (k.status?.latestCreatedRevisionName as string | undefined) ?? k.spec?.template?.metadata?.name ?? `${name}-00001`
     out.push({
       namespace: ns,
-      labels: {app: latest, ...labelsOf(k.spec?.template?.metadata?.labels), 'serving.knative.dev/service': name, 'serving.knative.dev/configuration': name, 'serving.knative.dev/revision': latest},
+      labels: {
+        app: latest,
+        ...labelsOf(k.spec?.template?.metadata?.labels),
+        'serving.knative.dev/service': name,
+        'serving.knative.dev/configuration': name,
+        'serving.knative.dev/revision': latest,
+      },
       from: `Service(serving.knative.dev) ${ns}/${name}`,
     })
   }
