@@ -57,7 +57,8 @@ async function labelled(client: KubeClient, ns: string): Promise<number> {
 
 async function main(): Promise<void> {
   if (!Number.isInteger(N) || N < 1) throw new Error(`N must be a positive integer, got ${process.argv[2]}`)
-  const bin = path.join(REPO_ROOT, 'bin', 'run.js')
+  // The shipped entry (what npm install -g runs: the esbuild bundle, npm run bundle); BENCH_ENTRY=dev: the tsc output.
+  const bin = path.join(REPO_ROOT, 'bin', process.env.BENCH_ENTRY === 'dev' ? 'run.js' : 'knmesh.js')
   if (!existsSync(path.join(REPO_ROOT, 'dist', 'commands', 'index.js'))) throw new Error('build first: npm run build')
   const t0 = performance.now()
   const {binDir, crdDir} = await ensureBinaries()
