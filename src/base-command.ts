@@ -535,7 +535,16 @@ export abstract class KnmeshCommand extends Command {
         .split('\n')
         .map((l) => l.trim())
         .filter((l) => l && !l.startsWith('See more help'))
-      const first = lines[0]?.endsWith(':') && lines[1] ? `${lines[0]} ${lines[1].replace(/\s{2,}/g, ' — ')}` : (lines[0] ?? err.message)
+      // oclif's wrappers carry no information of their own: "Parsing --days" + the reason, "The following error occurred:" + it.
+      const parsing = /^Parsing (--[\w-]+)$/.exec(lines[0] ?? '')
+      const first =
+        parsing && lines[1]
+          ? `${parsing[1]}: ${lines[1]}`
+          : lines[0] === 'The following error occurred:' && lines[1]
+            ? lines[1]
+            : lines[0]?.endsWith(':') && lines[1]
+              ? `${lines[0]} ${lines[1].replace(/\s{2,}/g, ' — ')}`
+              : (lines[0] ?? err.message)
       fail(`${first} (see ${this.config.bin} ${this.id} --help)`, ExitCode.USAGE)
       return
     }

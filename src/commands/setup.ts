@@ -179,8 +179,11 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
         continue
       }
       process.exitCode = 0
+      const notApplied = code === ExitCode.NOT_APPLIED || code === ExitCode.INTERRUPTED
+      // Stopped for want of a terminal to confirm on: the resume line confirms with --yes, or it stops the same way.
+      const again = code === ExitCode.NOT_APPLIED && !this.interactive && !f.yes ? `${resume(i + 1)} --yes` : resume(i + 1)
       throw new KnmeshError(
-        `setup stopped at step ${i + 1}/${steps.length} (${step.id}); ${code === ExitCode.NOT_APPLIED || code === ExitCode.INTERRUPTED ? 'nothing was applied there' : 'fix the error above'}, then resume with: ${resume(i + 1)}`,
+        `setup stopped at step ${i + 1}/${steps.length} (${step.id}); ${notApplied ? 'nothing was applied there; resume' : 'fix the error above, then resume'} with: ${again}`,
         code,
       )
     }

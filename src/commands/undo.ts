@@ -33,9 +33,10 @@ For a Secret only its labels and annotations are journaled, so undo restores onl
     // The change sets are listed without their images; only the one undone is read whole.
     const entry = readEntry(findEntry(readSummaries(), args.id, client.server.href).id)
     if (entry.server !== client.server.href) {
-      throw new UsageError(
-        `change set ${entry.id} was made against ${entry.server} (context "${entry.context}"), not ${client.server.href}: pass --context ${entry.context || 'NAME'}`,
-      )
+      // The same context name can reach another server (another kubeconfig, a re-created cluster): say so, not "pass --context".
+      const how =
+        entry.context && entry.context !== client.contextName ? `pass --context ${entry.context}` : `use the kubeconfig whose context reaches ${entry.server}`
+      throw new UsageError(`change set ${entry.id} was made against ${entry.server} (context "${entry.context}"), not ${client.server.href}: ${how}`)
     }
     const {commandLine} = await import('../journal/entry.js')
     this.printer.info(`undo change set ${entry.id}: ${commandLine(entry)} (${entry.time}, context "${entry.context}")`)

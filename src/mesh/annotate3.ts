@@ -7,7 +7,7 @@ import {injectedNamespace, injectionLabel, INJECTION_LABEL, REVISION_LABEL} from
 import {pipelineOf} from './pipelines.js'
 
 /**
- * annotate-services on Service Mesh 3 (../shared/reference/service-mesh-3.md §1.1 row 11, N5, N11; the Serverless
+ * annotate-services on Service Mesh 3 (docs/reference/service-mesh-3.md §1.1 row 11, N5, N11; the Serverless
  * docs' verify module and the operator's serving/metadata-webhook ksvc_defaults.go): the revision template gets the
  * *label* sidecar.istio.io/inject: "true" (no injector selector of Service Mesh 3 reads the annotation, so an existing
  * annotation is replaced by the label) and the annotation sidecar.istio.io/rewriteAppHTTPProbers: "true"; the

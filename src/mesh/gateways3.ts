@@ -19,7 +19,7 @@ import {discoveryLabels, injectionLabel, REVISION_LABEL} from './members3.js'
 import {INGRESS_GATEWAY_LABEL} from './smcp.js'
 
 /**
- * create-gateways on Service Mesh 3 (../shared/reference/service-mesh-3.md §1.1 row 6, N2, N6): the Service Mesh 3
+ * create-gateways on Service Mesh 3 (docs/reference/service-mesh-3.md §1.1 row 6, N2, N6): the Service Mesh 3
  * operator deploys no gateway, so the Knative gateway is the user's, in `knative-serving-ingress` (docs 3-x module
  * `serverless-ossm-installing-and-configuring-openshift-service-mesh-3-x.adoc`; SO
  * `hack/lib/mesh_v3_resources/05_gateway_deploy.yaml`, `06_serving_gateways.yaml`):

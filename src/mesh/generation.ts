@@ -3,7 +3,7 @@ import type {KObject} from '../kube/types.js'
 import {meshFlag, KNATIVE_SERVING_INGRESS} from './constants.js'
 
 /**
- * Which Service Mesh generation serves Serverless, decided in one place (../shared/reference/service-mesh-3.md §2):
+ * Which Service Mesh generation serves Serverless, decided in one place (docs/reference/service-mesh-3.md §2):
  *  - 2: the ServiceMeshControlPlane CRD is served and an SMCP lives in the mesh namespace;
  *  - 3: `istios.sailoperator.io` is served and an `Istio` (cluster-scoped) has `spec.namespace` = the mesh
  *    namespace; OpenShift's own `openshift-gateway` Istio (Ingress Operator, Gateway API) never counts;

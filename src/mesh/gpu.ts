@@ -1,6 +1,6 @@
 import {actionOf, info, warning, type Note, type Plan} from '../change/plan.js'
 import type {Check} from './precheck.js'
-import {KnmeshError} from '../errors.js'
+import {KnmeshError, MissingError} from '../errors.js'
 import type {KObject} from '../kube/types.js'
 
 /** Guide chapter 5: GPU limits of Knative Services (what `kn service update --limit nvidia.com/gpu=N` edits). */
@@ -156,12 +156,12 @@ export function capacityProblem(nodes: KObject[], count: number): string | null 
  * `kn service update --limit nvidia.com/gpu=N` edits). State: the Service (null when absent) and the nodes (null when
  * they cannot be listed). Returns one item (the Service with the limit set, or removed for count 0; everything else
  * kept) and notes: a warning when no schedulable node has that many allocatable GPUs (or nodes were not read), and,
- * for a change, that a new revision rolls out. Throws KnmeshError (exit 4) when the Service does not exist, has no
+ * for a change, that a new revision rolls out. Throws MissingError (exit 6) when the Service does not exist, KnmeshError (exit 4) when it has no
  * containers, or has no container named `input.container`. Upstream: the guide's 5.1 (Integrations, "Specifying GPU
  * requirements for a service").
  */
 export function planGpuLimit(state: GpuState, input: GpuInput): Plan {
-  if (!state.service) throw new KnmeshError(`Knative Service ${input.name} not found in namespace ${input.namespace}`)
+  if (!state.service) throw new MissingError(`Knative Service ${input.name} not found in namespace ${input.namespace}`)
   const live = state.service
   const desired = desiredGpuService(live, input.count, input.container)
   const notes: Note[] = []

@@ -20,7 +20,7 @@ import {
 import {REVISION_LABEL} from './members3.js'
 
 /**
- * enable-istio on Service Mesh 3 (../shared/reference/service-mesh-3.md §1.1 rows 7-10, N5, N7-N10; docs serverless
+ * enable-istio on Service Mesh 3 (docs/reference/service-mesh-3.md §1.1 rows 7-10, N5, N7-N10; docs serverless
  * module `serverless-ossm-installing-and-configuring-openshift-serverless.adoc`; SO `enable_istio_mesh3`,
  * `enable_istio_eventing`, `enable_istio_eventing_kafka`, `mesh_v3_resources/kafka-service-entry.yaml`):
  *  - KnativeServing and KnativeEventing get `metadata.annotations`

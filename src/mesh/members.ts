@@ -2,7 +2,7 @@ import {Kinds} from '../kube/kinds.js'
 import {newObject, ensureArray, addToList, ensureObject} from '../change/edit.js'
 import {info, warning, type Plan, type Note} from '../change/plan.js'
 import type {KObject} from '../kube/types.js'
-import {KnmeshError} from '../errors.js'
+import {MissingError} from '../errors.js'
 import {KNATIVE_EVENTING, KNATIVE_SERVING, REQUIRED_MEMBERS, SMMR_NAME, KNATIVE_SERVING_INGRESS} from './constants.js'
 
 /** Guide 1.4.2 steps 2-3, 1.6 step 1, 2.3 step 1: the ServiceMeshMemberRoll. */
@@ -118,9 +118,16 @@ export function planMembers(state: MembersState, input: MembersInput): Plan {
     const missing = add.filter((n) => !state.namespaces!.has(n))
     if (missing.length) {
       const text = `namespace${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist yet`
-      if (input.strict) throw new KnmeshError(`${text} (--strict)`)
+      if (input.strict) throw new MissingError(`${text} (--strict)`)
       notes.push(warning(`${text}; ${missing.length > 1 ? 'they' : 'it'} will join the mesh once created`))
     }
+    // Removing a namespace that neither exists nor is a member is a typo: said as one (exit 6), not "nothing to do".
+    // A deleted namespace still in the roll can be removed.
+    const unknown = remove.filter((n) => !state.namespaces!.has(n) && !members(state.smmr).includes(n))
+    if (unknown.length)
+      throw new MissingError(
+        `namespace${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} do${unknown.length > 1 ? '' : 'es'} not exist and ${unknown.length > 1 ? 'are' : 'is'} not in ${input.meshNamespace}/${SMMR_NAME}: nothing was changed`,
+      )
     if (!input.kourier) {
       for (const req of REQUIRED_MEMBERS) {
         if (!state.namespaces.has(req))

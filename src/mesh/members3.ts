@@ -1,12 +1,12 @@
 import {getPath} from '../change/edit.js'
 import {info, warning, type Note, type Plan, type PlanItem} from '../change/plan.js'
-import {KnmeshError} from '../errors.js'
+import {KnmeshError, MissingError} from '../errors.js'
 import type {KObject} from '../kube/types.js'
 import {KNATIVE_EVENTING, KNATIVE_SERVING, KNATIVE_SERVING_INGRESS} from './constants.js'
 import {activeRevision} from './generation.js'
 
 /**
- * add-namespace / remove-namespace on Service Mesh 3 (../shared/reference/service-mesh-3.md §1.1 row 5, N5):
+ * add-namespace / remove-namespace on Service Mesh 3 (docs/reference/service-mesh-3.md §1.1 row 5, N5):
  * no member roll; a namespace is in the mesh by labels. Injection: `istio-injection=enabled` when the active
  * revision is `default` (InPlace on an Istio named default), else `istio.io/rev=<status.activeRevisionName>`.
  * Discovery: when the Istio sets spec.values.meshConfig.discoverySelectors, the added namespaces and the
@@ -108,7 +108,7 @@ export function planMembers3(state: Members3State, input: Members3Input): Plan {
   const missing = [...add, ...remove].filter((n) => !state.namespaces.get(n))
   if (missing.length) {
     const text = `namespace${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist`
-    if (input.strict || remove.length) throw new KnmeshError(`${text}: nothing was changed`)
+    if (input.strict || remove.length) throw new MissingError(`${text}: nothing was changed`)
     notes.push(
       warning(
         `${text} yet: run add-namespace again once ${missing.length > 1 ? 'they exist' : 'it exists'} (on Service Mesh 3 the label goes on the Namespace)`,

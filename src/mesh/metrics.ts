@@ -66,7 +66,7 @@ function isMesh3(state: MetricsState): boolean {
 }
 
 /**
- * Service Mesh 3 creates no NetworkPolicies (../shared/reference/service-mesh-3.md N12, DSAIL ossm2-vs-ossm3.md), so
+ * Service Mesh 3 creates no NetworkPolicies (docs/reference/service-mesh-3.md N12, DSAIL ossm2-vs-ossm3.md), so
  * knative-serving's pods are isolated only when some NetworkPolicy there selects them: then openshift-monitoring needs
  * its own way in. True when a NetworkPolicy of knative-serving has Ingress rules (or no policyTypes) and none lets
  * monitoring in.

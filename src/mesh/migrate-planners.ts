@@ -13,7 +13,7 @@ import {DEFAULT_CLUSTER_DOMAIN, tenantsOf} from './tenant-authz.js'
 import {DENY_ALL, planTenantAuthz3, servingReadiness} from './tenant-authz3.js'
 
 /**
- * migrate-mesh's steps 5, 7 and 9 (../shared/reference/service-mesh-3.md §3 steps 5, 6-7, 9) are the Service Mesh 3
+ * migrate-mesh's steps 5, 7 and 9 (docs/reference/service-mesh-3.md §3 steps 5, 6-7, 9) are the Service Mesh 3
  * planners of create-gateways, enable-istio, annotate-services and tenant-authz, fed from the migration's object
  * index (src/mesh/migrate.ts), so each step is planned on the cluster as the earlier steps leave it. Pure.
  * networking.istio.io v1 is written when the Sail operator is installed (its Istio 1.27 CRDs serve it).
@@ -74,7 +74,8 @@ function istioOfState(state: MigrationState): Plan {
       istio: istioOf(state),
       serviceEntryKind: state.sailServed ? Kinds.ServiceEntryV1 : Kinds.ServiceEntry,
     },
-    {meshNamespace: state.meshNamespace, eventing: eventing !== null},
+    // Eventing is configured when installed: planEnableIstio3 says so when it is not.
+    {meshNamespace: state.meshNamespace, eventing: true},
   )
 }
 

@@ -14,7 +14,7 @@ import {drainShortfall} from './smcp.js'
 
 /**
  * migrate-mesh --to 3: the Service Mesh 2.x → 3 migration of a Serverless install as an ordered list of steps
- * (../shared/reference/service-mesh-3.md §3, composed with the Serverless objects of §1.1; the order is the
+ * (docs/reference/service-mesh-3.md §3, composed with the Serverless objects of §1.1; the order is the
  * reference's, "inferred" where it says so). Each step is a Plan for the change engine, computed from the cluster
  * as it is (--apply re-reads before each step), or, for the read-only plan, from the cluster as the earlier
  * steps would leave it (their desired objects laid over the state read: see planMigration).

@@ -10,7 +10,7 @@ import {
 import type {Check} from './check.js'
 
 /**
- * precheck on Service Mesh 3 (../shared/reference/service-mesh-3.md §1.1 rows 1, 3, N1, N3, §1.2): the checks that
+ * precheck on Service Mesh 3 (docs/reference/service-mesh-3.md §1.1 rows 1, 3, N1, N3, §1.2): the checks that
  * replace the SMCP/SMMR rows. Pure: state in, Check[] out; never throws.
  */
 

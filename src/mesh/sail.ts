@@ -7,7 +7,7 @@ import {MANAGED_BY} from './constants.js'
 import {drainShortfall, EXCLUDED_INBOUND_PORTS, TERMINATION_DRAIN_DURATION} from './smcp.js'
 
 /**
- * configure-mesh on Service Mesh 3 (../shared/reference/service-mesh-3.md §1.1 row 4, §1.2): the cluster-scoped
+ * configure-mesh on Service Mesh 3 (docs/reference/service-mesh-3.md §1.1 row 4, §1.2): the cluster-scoped
  * `sailoperator.io/v1` Istio carries the drain and the excluded inbound ports; mTLS, which has no switch in the
  * Istio, is a mesh-wide PeerAuthentication STRICT in the control-plane namespace (`security.istio.io/v1`).
  */

@@ -13,7 +13,7 @@ import {extraRows, type StatusExtrasState} from './status-rows.js'
 import {planTenantAuthz3, type TenantAuthz3State} from './tenant-authz3.js'
 
 /**
- * status on Service Mesh 3 (../shared/reference/service-mesh-3.md §1.1): every row of the Service Mesh 2 status, each
+ * status on Service Mesh 3 (docs/reference/service-mesh-3.md §1.1): every row of the Service Mesh 2 status, each
  * asked of the verb's Service Mesh 3 planner or check — precheck's Sail rows, configure-mesh's Istio and mesh-wide
  * PeerAuthentication, the certificate in knative-serving-ingress, create-gateways' objects there, enable-istio's
  * labels, enable-metrics, filter-secrets, annotate-services' inject label in the namespaces labeled for injection,

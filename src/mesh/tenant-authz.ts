@@ -2,7 +2,8 @@ import {Kinds} from '../kube/kinds.js'
 import {isDeepStrictEqual} from 'node:util'
 import {newObject, setLabels} from '../change/edit.js'
 import {info, warning, type Note, type Plan, type PlanItem} from '../change/plan.js'
-import {KnmeshError, UsageError} from '../errors.js'
+import {KnmeshError, MissingError, UsageError} from '../errors.js'
+import {closest} from './names.js'
 import type {KObject, Json} from '../kube/types.js'
 import {KNATIVE_EVENTING, KNATIVE_SERVING, MANAGED_BY, meshFlag, KNATIVE_SERVING_INGRESS} from './constants.js'
 import type {MeshGeneration} from './generation.js'
@@ -416,8 +417,19 @@ export function planTenantCore(
   const tenants = tenantsOf(policies)
   const current = tenants.find((x) => x.name === t)
 
+  // A tenant with no policies whose name is close to one that has them is a typo: said as one (exit 6).
+  const typo = current
+    ? undefined
+    : closest(
+        t,
+        tenants.map((x) => x.name),
+      )
+  if (typo && (input.delete || (input.remove?.length && !input.add?.length))) {
+    throw new MissingError(`tenant ${t} has no policies (did you mean "${typo}"?): nothing was changed`)
+  }
   if (input.delete) {
-    if (!current) notes.push(info(`tenant ${t} has no policies: nothing to delete`))
+    if (!current)
+      notes.push(info(`tenant ${t} has no policies: nothing to delete${tenants.length ? ` (tenants: ${tenants.map((x) => x.name).join(', ')})` : ''}`))
     for (const p of current?.policies ?? []) items.push({live: p, desired: null})
     return {items, notes, namespaces: null}
   }

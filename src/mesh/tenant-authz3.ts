@@ -20,7 +20,7 @@ import {
 } from './tenant-authz.js'
 
 /**
- * tenant-authz on Service Mesh 3 (../shared/reference/service-mesh-3.md §1.1 rows 15-16, N15, N16; the Serverless
+ * tenant-authz on Service Mesh 3 (docs/reference/service-mesh-3.md §1.1 rows 15-16, N15, N16; the Serverless
  * operator's e2e hack/lib/mesh_v3_resources/authorization-policies/{setup,helm}/*, 07b_autoscaler_peer_authentication.yaml
  * and hack/lib/mesh3.bash, hack/mesh-authz.sh):
  *  - every AuthorizationPolicy is written as security.istio.io/v1 (the same stored objects as v1beta1: a policy a

@@ -171,6 +171,26 @@ describe('add-namespace against a real API server', () => {
     expect(await cluster.client.get(Kinds.NetworkPolicy, 'allow-from-serving-system-namespace', app)).toBeNull()
   })
 
+  it('a namespace that does not exist is exit 6 with nothing changed: add-namespace --strict, remove-namespace of a non-member (a deleted member can still be removed)', async () => {
+    const mesh = await meshNamespace()
+    await cluster.client.create({
+      apiVersion: 'maistra.io/v1',
+      kind: 'ServiceMeshMemberRoll',
+      metadata: {name: 'default', namespace: mesh},
+      spec: {members: ['knative-serving', 'knative-eventing', 'gone-member']},
+    })
+    const strict = await cluster.run(['add-namespace', 'team-brav0-1', '--strict', '--mesh-namespace', mesh, '--yes'])
+    expect(strict.exitCode, strict.stderr).toBe(6)
+    expect(strict.stderr.trim()).toBe('error: namespace team-brav0-1 does not exist yet (--strict)')
+    const typo = await cluster.run(['remove-namespace', 'team-alhpa-1', '--mesh-namespace', mesh, '--yes'])
+    expect(typo.exitCode, typo.stderr).toBe(6)
+    expect(typo.stderr.trim()).toBe(`error: namespace team-alhpa-1 does not exist and is not in ${mesh}/default: nothing was changed`)
+    expect((await smmr(mesh))?.spec.members).toEqual(['knative-serving', 'knative-eventing', 'gone-member'])
+    const gone = await cluster.run(['remove-namespace', 'gone-member', '--mesh-namespace', mesh, '--yes'])
+    expect(gone.exitCode, gone.stderr).toBe(0)
+    expect((await smmr(mesh))?.spec.members).toEqual(['knative-serving', 'knative-eventing'])
+  })
+
   it('remove-namespace refuses knative-serving and knative-eventing', async () => {
     const r = await cluster.run(['remove-namespace', 'knative-serving', '--yes'])
     expect(r.exitCode).toBe(2)

@@ -315,3 +315,18 @@ describe('a word after a verb that takes none', () => {
     }
   })
 })
+
+describe('a flag value or combination oclif refuses', () => {
+  it('one line with the reason, without oclif\'s wrappers ("Parsing --days", "The following error occurred:"), exit 2', async () => {
+    const {knmesh} = await import('../support/cli.js')
+    const cases: [string[], string][] = [
+      [['certs', '--days', '10'], 'error: --days: Expected an integer greater than or equal to 31 but received: 10 (see kubectl knmesh certs --help)'],
+      [['certs', '--ca-cert', 'x'], 'error: All of the following must be provided when using --ca-cert: --ca-key (see kubectl knmesh certs --help)'],
+      [['migrate-mesh'], 'error: Missing required flag to (see kubectl knmesh migrate-mesh --help)'],
+    ]
+    for (const [args, line] of cases) {
+      const r = await knmesh(args, {kubeconfig: cluster.kubeconfig})
+      expect([r.exitCode, r.stdout, r.stderr.trim()], args.join(' ')).toEqual([2, '', line])
+    }
+  })
+})

@@ -80,7 +80,8 @@ describe('gpu-limit against a real API server', () => {
   it('says in one line when the Knative Service or the container does not exist', async () => {
     const ns = await helloService(cluster.client)
     const r = await cluster.run(['gpu-limit', 'nope', '1', '-n', ns, '--yes'])
-    expect(r.exitCode).toBe(4)
+    // A name that does not exist is exit 6 (README's exit codes), as for namespaces.
+    expect(r.exitCode).toBe(6)
     expect(r.stderr.trim()).toBe(`error: Knative Service nope not found in namespace ${ns}`)
     const c = await cluster.run(['gpu-limit', 'hello', '1', '--container', 'gpu', '-n', ns, '--yes'])
     expect(c.exitCode).toBe(4)

@@ -185,6 +185,16 @@ describe('status and setup on a real API server', () => {
     expect(r.stderr).toMatch(/setup stopped at step \d+\/\d+ \(tenant-authz\); fix the error above, then resume with: kubectl knmesh setup .* --yes/)
   })
 
+  it('setup with no terminal and no --yes stops at the first step with changes (exit 3), and its resume line confirms with --yes', async () => {
+    await createNamespace(cluster.client, 'team-charlie-1')
+    const r = await cluster.run(['setup', '--namespaces', 'team-charlie-1', '--no-metrics', '--no-tenants', '--cert-dir', '/tmp'])
+    expect(r.exitCode, r.stderr).toBe(3)
+    expect(r.stderr).toMatch(
+      /setup stopped at step \d+\/\d+ \(add-namespace\); nothing was applied there; resume with: kubectl knmesh setup .* --from-step \d+ --yes\n/,
+    )
+    expect((await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system'))?.spec.members).not.toContain('team-charlie-1')
+  })
+
   it('the resume line names --token but never prints the token', async () => {
     const token = (parse(readFileSync(cluster.kubeconfig, 'utf8')) as {users: {user: {token: string}}[]}).users[0].user.token
     expect(token.length).toBeGreaterThan(8)

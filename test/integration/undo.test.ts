@@ -308,6 +308,15 @@ describe('history and undo against a real API server', () => {
     const other = await run(['undo', id, '--yes', '--server', `https://localhost:${port}`, '--insecure-skip-tls-verify'])
     expect(other.exitCode, other.stderr).toBe(2)
     expect(other.stderr).toContain(`change set ${id} was made against https://127.0.0.1:${port}/`)
+    // Same context name, another server: the hint is the kubeconfig, not --context (which would name the current one).
+    expect(other.stderr).toContain(`use the kubeconfig whose context reaches https://127.0.0.1:${port}/`)
+    // history lists this cluster's change sets only; --all-clusters every cluster's.
+    const elsewhere = ['--server', `https://localhost:${port}`, '--insecure-skip-tls-verify']
+    expect(JSON.parse((await run(['history', '-o', 'json', ...elsewhere])).stdout).changeSets).toEqual([])
+    const everywhere = JSON.parse((await run(['history', '--all-clusters', '-o', 'json', ...elsewhere])).stdout).changeSets as {id: string}[]
+    expect(everywhere.map((e) => e.id)).toContain(id)
+    const table = await run(['history', ...elsewhere])
+    expect(table.stdout).toMatch(/no change set in .* made against https:\/\/localhost:\d+\/ \(\d+ of other clusters: --all-clusters lists them\)/)
     expect((await run(['undo', id, '--yes'])).exitCode).toBe(0)
   })
 

@@ -324,3 +324,21 @@ describe('tenants found again after a per-namespace policy was deleted by hand',
     ])
   })
 })
+
+describe('tenant-authz: a tenant name that is a typo of an existing one', () => {
+  it('--delete or --remove-namespace of a close name with no policies is exit 6 naming the tenant meant; an unrelated name deletes nothing and lists the tenants', () => {
+    const s = apply(empty(), {...base, tenant: 'team-alpha', add: ['team-alpha-1']})
+    expect(() => planTenantAuthz(s, {...base, tenant: 'team-alhpa', delete: true})).toThrow(
+      'tenant team-alhpa has no policies (did you mean "team-alpha"?): nothing was changed',
+    )
+    try {
+      planTenantAuthz(s, {...base, tenant: 'team-alhpa', remove: ['team-alpha-1']})
+      expect.unreachable()
+    } catch (error) {
+      expect((error as {exitCode?: number}).exitCode).toBe(6)
+    }
+    const other = planTenantAuthz(s, {...base, tenant: 'finance', delete: true})
+    expect(other.items).toEqual([])
+    expect(other.notes.map((n) => n.text)).toEqual(['tenant finance has no policies: nothing to delete (tenants: team-alpha)'])
+  })
+})

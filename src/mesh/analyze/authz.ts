@@ -19,7 +19,7 @@ import {finding, ref, type AnalyzeState, type Finding, type Rule} from './types.
 import {isEmptyMap, templateWorkloads, type TemplateWorkload} from './workloads.js'
 
 /**
- * Authorization (guide chapter 2). Service Mesh 3 (../shared/reference/service-mesh-3.md rows 15-16, N15, N16): the
+ * Authorization (guide chapter 2). Service Mesh 3 (docs/reference/service-mesh-3.md rows 15-16, N15, N16): the
  * defaults and tenant policies are tenant-authz's Service Mesh 3 render (knative-serving-ingress as the gateways'
  * namespace, allow-traffic-to-ingress-gateway, job-sink).
  */

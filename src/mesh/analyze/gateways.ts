@@ -10,7 +10,7 @@ import {gatewayNs} from './view.js'
 import {isEmptyMap, labelSelectorMatches, templateWorkloads} from './workloads.js'
 
 /**
- * Gateways (guide 1.4.1, 1.4.2 steps 4-5). Service Mesh 3 (../shared/reference/service-mesh-3.md row 6, N2, N6, N7,
+ * Gateways (guide 1.4.1, 1.4.2 steps 4-5). Service Mesh 3 (docs/reference/service-mesh-3.md row 6, N2, N6, N7,
  * §3 steps 7-8): the gateway pods, their Services and TLS Secret are in knative-serving-ingress; another Istio's
  * namespace is another mesh; KNM0106-KNM0108 are the migration hazards of §3 readable from the API.
  */

@@ -8,7 +8,7 @@ import {finding, ref, type AnalyzeState, type Finding, type Rule} from './types.
 import {meshNamespaces} from './view.js'
 
 /**
- * mTLS (guide 1.4.2 step 1: security.dataPlane.mtls: true). Service Mesh 3 (../shared/reference/service-mesh-3.md
+ * mTLS (guide 1.4.2 step 1: security.dataPlane.mtls: true). Service Mesh 3 (docs/reference/service-mesh-3.md
  * row 4, §1.2): the Istio has no mTLS switch; strict mTLS is the mesh-wide PeerAuthentication of the mesh namespace,
  * and the plain ports are the Istio's spec.values.global.proxy.excludeInboundPorts string.
  */

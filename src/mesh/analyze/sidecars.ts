@@ -10,7 +10,7 @@ import {tenantsOf} from '../tenant-authz.js'
 import {finding, ref, type AnalyzeState, type Finding, type Rule} from './types.js'
 
 /**
- * Sidecars (guide 1.4.2 steps 2-3, 1.4.3, 1.4.4). Service Mesh 3 (../shared/reference/service-mesh-3.md row 5, 7-9,
+ * Sidecars (guide 1.4.2 steps 2-3, 1.4.3, 1.4.4). Service Mesh 3 (docs/reference/service-mesh-3.md row 5, 7-9,
  * 11, N5, N11): no member roll; a pod gets a sidecar when its namespace is labeled for injection, or, in a namespace
  * without such label and for the default revision, when its template has the *label* sidecar.istio.io/inject: "true".
  * No injector selector reads the annotation.

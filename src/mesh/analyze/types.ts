@@ -69,7 +69,7 @@ export interface AnalyzeState {
 }
 
 /**
- * What analyze reads on Service Mesh 3 besides the common kinds (../shared/reference/service-mesh-3.md §1.1 rows 4-6, N5,
+ * What analyze reads on Service Mesh 3 besides the common kinds (docs/reference/service-mesh-3.md §1.1 rows 4-6, N5,
  * N18): no SMCP or member roll (smcps/smmr/memberRolls are empty there).
  */
 export interface Analyze3 {

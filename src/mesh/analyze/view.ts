@@ -11,7 +11,7 @@ import type {AnalyzeState} from './types.js'
 /**
  * The generation-aware views the rules share: where the Knative gateway runs, which namespaces are in the mesh, and
  * the authorization view of probe. Service Mesh 2 reads them from the SMCP and the member roll; Service Mesh 3
- * (../shared/reference/service-mesh-3.md rows 5-6, N5, N6) from the Istio, the namespace labels and
+ * (docs/reference/service-mesh-3.md rows 5-6, N5, N6) from the Istio, the namespace labels and
  * knative-serving-ingress.
  */
 
