@@ -190,7 +190,7 @@ describe('status and setup on a real API server', () => {
     const r = await cluster.run(['setup', '--namespaces', 'team-charlie-1', '--no-metrics', '--no-tenants', '--cert-dir', '/tmp'])
     expect(r.exitCode, r.stderr).toBe(3)
     expect(r.stderr).toMatch(
-      /setup stopped at step \d+\/\d+ \(add-namespace\); nothing was applied there; resume with: kubectl knmesh setup .* --from-step \d+ --yes\n/,
+      /setup stopped at step \d+\/\d+ \([\w-]+\); nothing was applied there; resume with: kubectl knmesh setup .* --from-step \d+ --yes$/m,
     )
     expect((await cluster.client.get(Kinds.ServiceMeshMemberRoll, 'default', 'istio-system'))?.spec.members).not.toContain('team-charlie-1')
   })
