@@ -340,7 +340,7 @@ export abstract class KnmeshCommand extends Command {
     const d = await readGeneration(client, mesh, flag ? (Number(flag) as MeshGeneration) : undefined, {write: !ctor.readsOnly})
     this.meshDecision = d
     // Said when it is not the 2.x every verb assumed before Service Mesh 3: on mesh 3, or when both serve the
-    // namespace. status has its own row for it.
+    // namespace. status says it on every generation (its "generation" row).
     if (d.generation === 3 || d.both) this.printer.info(d.line)
     if (d.generation !== null && !ctor.meshGenerations.includes(d.generation)) {
       throw new KnmeshError(`${this.id} does not support Service Mesh ${d.generation} yet (README "Service Mesh 3" lists what does): nothing was changed`)

@@ -47,6 +47,9 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
       state.extra.push(await analyzeRow())
       all = statusRows(state)
     }
+    // The generation status checked (src/mesh/generation.ts), first of the mesh rows: said on every generation.
+    const at = all.findIndex((r) => r.area !== 'prerequisites')
+    all.splice(at < 0 ? all.length : at, 0, {area: 'mesh', check: 'generation', state: 'ok', detail: generation.line})
     const rows = all.map((r) => (r.fix ? {...r, fix: this.named(r.fix)} : r))
     const failures = statusFailed(rows)
     const report = {meshNamespace: mesh, ok: failures.length === 0, rows}

@@ -90,6 +90,11 @@ describe('status and setup on Service Mesh 3', () => {
     expect(status.exitCode, status.stdout).toBe(0)
     const rows = rowsOf(status.stdout)
     expect(rows.filter((x) => x.state === 'failure')).toEqual([])
+    expect(rows.find((x) => x.check === 'generation')).toMatchObject({
+      area: 'mesh',
+      state: 'ok',
+      detail: 'Service Mesh 3: Istio default (istio-system, revision default)',
+    })
     expect(rows.find((x) => x.check === 'namespaces in the mesh')?.detail).toBe('2 labeled for injection: team-alpha-1, team-bravo-1')
     expect(rows.find((x) => x.check === 'cross-tenant matrix')?.detail).toBe('2 namespaces of 2 tenants: 4 pairs as expected')
     expect(rows.find((x) => x.area === 'metrics')?.state).toBe('ok')

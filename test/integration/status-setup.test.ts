@@ -62,6 +62,11 @@ describe('status and setup on a real API server', () => {
     const rows = rowsOf(status.stdout)
     expect(rows.filter((x) => x.state === 'failure')).toEqual([])
     expect(rows.find((x) => x.check === 'cross-tenant matrix')?.detail).toBe('2 namespaces of 2 tenants: 4 pairs as expected')
+    expect(rows.find((x) => x.check === 'generation')).toMatchObject({
+      area: 'mesh',
+      state: 'ok',
+      detail: 'Service Mesh 2: ServiceMeshControlPlane basic in istio-system',
+    })
     expect(rows.find((x) => x.area === 'secret filtering')).toMatchObject({state: 'ok', detail: '1 referenced secret(s), all labelled'})
     expect(rows.find((x) => x.area === 'metrics')).toMatchObject({state: 'warning', fix: 'kubectl knmesh enable-metrics'})
 
