@@ -95,7 +95,8 @@ export function planAnnotateServices(state: AnnotateState, input: AnnotateInput)
   return {items, notes}
 }
 
-function names(svcs: KObject[], max = 10): string {
+/** "ns/a, ns/b, … (N more)": the objects named in a note, at most `max`. */
+export function names(svcs: KObject[], max = 10): string {
   const list = svcs.slice(0, max).map((s) => `${s.metadata.namespace}/${s.metadata.name}`)
   return list.join(', ') + (svcs.length > max ? `, … (${svcs.length - max} more)` : '')
 }

@@ -2,7 +2,7 @@ import {INJECT_KEY, REWRITE_PROBERS_KEY} from './constants.js'
 import {ensureObject, setAnnotations} from '../change/edit.js'
 import {info, warning, type Note, type Plan, type PlanItem} from '../change/plan.js'
 import type {KObject} from '../kube/types.js'
-import {planAnnotateServices, PASSTHROUGH_ANNOTATION, SERVICE_ANNOTATIONS, type AnnotateInput, type AnnotateState} from './annotate.js'
+import {names, planAnnotateServices, PASSTHROUGH_ANNOTATION, SERVICE_ANNOTATIONS, type AnnotateInput, type AnnotateState} from './annotate.js'
 import {injectedNamespace, injectionLabel, INJECTION_LABEL, REVISION_LABEL} from './members3.js'
 import {pipelineOf} from './pipelines.js'
 
@@ -112,11 +112,6 @@ export function planAnnotateServices3(state: Annotate3State, input: AnnotateInpu
   }
   if (state.services.length === 0) notes.push(info(`no Knative Services in ${input.namespaces.length ? input.namespaces.join(', ') : 'the mesh namespaces'}`))
   return {items, notes}
-}
-
-function names(svcs: KObject[], max = 10): string {
-  const list = svcs.slice(0, max).map((s) => `${s.metadata.namespace}/${s.metadata.name}`)
-  return list.join(', ') + (svcs.length > max ? `, … (${svcs.length - max} more)` : '')
 }
 
 /** annotate-services' state, per generation (src/read/annotate.ts readAnnotateFor). */

@@ -83,7 +83,8 @@ export function discoveryLabels(istio: KObject, labels: Record<string, string>):
   return usable ? {...usable.matchLabels} : null
 }
 
-function withLabels(ns: KObject, add: Record<string, string>, drop: string[] = []): KObject {
+/** A copy of a Namespace (or any object) with `add` labels set and `drop` labels removed; other labels kept. */
+export function withLabels(ns: KObject, add: Record<string, string>, drop: string[] = []): KObject {
   const out = structuredClone(ns)
   const labels = {...out.metadata.labels, ...add}
   for (const k of drop) delete labels[k]

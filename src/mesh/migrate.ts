@@ -8,7 +8,7 @@ import {KNATIVE_EVENTING, KNATIVE_SERVING, MANAGED_BY} from './constants.js'
 import {KNATIVE_GATEWAY_NAMESPACE_3, KNATIVE_GATEWAY_SERVICE_3, meshIstios} from './generation.js'
 import {DEFAULT_CERT_SECRET, INGRESS_GATEWAY, LOCAL_GATEWAY} from './gateways.js'
 import {DISABLE_NET_POLICIES_ANNOTATION} from './metrics.js'
-import {discoveryLabels, discoverySelectors, planMembers3, type Members3State} from './members3.js'
+import {discoveryLabels, discoverySelectors, planMembers3, withLabels, type Members3State} from './members3.js'
 import {desiredIstio, desiredMeshMtls, ISTIO_DRAIN_PATH, ISTIO_EXCLUDE_INBOUND_PATH, type Mesh3State} from './sail.js'
 import {drainShortfall} from './smcp.js'
 
@@ -540,12 +540,6 @@ function planGateway(state: MigrationState, input: MigrationInput): Plan {
   }
   const gw = input.planners.gateways(state)
   return {items: [...items, ...gw.items], notes: [...notes, ...gw.notes]}
-}
-
-function withLabels(ns: KObject, labels: Record<string, string>): KObject {
-  const out = structuredClone(ns)
-  out.metadata.labels = {...out.metadata.labels, ...labels}
-  return out
 }
 
 /**

@@ -53,7 +53,8 @@ export async function readPrecheck(
   const [smcps, memberRolls, gateways, ingressService, serving, servingNamespaces] = await Promise.all([
     served.smcp ? client.listAll(Kinds.ServiceMeshControlPlane, meshNamespace) : null,
     served.smmr ? client.listAll(Kinds.ServiceMeshMemberRoll) : null,
-    served.gateway ? client.listAll(Kinds.Gateway) : null,
+    // On Service Mesh 3 as create-gateways reads them (v1 when served), so status's shared reads send the list once.
+    served.gateway ? client.listAll(generation?.generation === 3 ? await gatewayKindServed(client) : Kinds.Gateway) : null,
     client.get(Kinds.Service, 'istio-ingressgateway', meshNamespace),
     // For the Kourier checks (guide 1.6): which ingress runs, and the two namespaces' labels.
     served.knativeServing ? unlessForbidden(client.get(Kinds.KnativeServing, KNATIVE_SERVING, KNATIVE_SERVING)) : null,
