@@ -5,6 +5,7 @@ import {ConflictError, ForbiddenError, KnmeshError, KubeError, NotFoundError, No
 import {debug} from '../debug.js'
 import {loadKubeConfig, type ConfigSource, type ConnectOptions} from './config.js'
 import {Credentials} from './credentials.js'
+import type {Exchange} from './h2.js'
 import {collectionPath, kindOf, objectPath, resourceName, type KindInfo} from './kinds.js'
 import type {KObject, ListResult} from './types.js'
 
@@ -73,16 +74,13 @@ export function retryWaitMs(status: number, retryAfter: string | string[] | unde
 
 /**
  * A connection error worth one more try: on a GET only, a reset or closed connection (e.g. a keep-alive socket
- * the server closed), as client-go's isErrRetryableFunc (rest/request.go), with its artificial 1 s wait.
+ * the server closed), as client-go's isErrRetryableFunc (rest/request.go), with its artificial 1 s wait; for
+ * every method, an HTTP/2 stream the server refused before processing it (REFUSED_STREAM: nothing was done).
  */
 function retryableConnectionError(method: string, error: NodeJS.ErrnoException): boolean {
-  return method === 'GET' && (error.code === 'ECONNRESET' || error.code === 'EPIPE')
+  return error.code === 'ERR_HTTP2_REFUSED_STREAM' || (method === 'GET' && (error.code === 'ECONNRESET' || error.code === 'EPIPE'))
 }
 
-/**
- * The only code that talks to the API server. One keep-alive agent per
- * process; every error becomes a typed KubeError with a one-line message.
- */
 /**
  * A Status message on one line. Admission webhooks answer with several lines
  * (istiod: "configuration is invalid: 2 errors occurred:\n\t* a\n\t* b\n\n");
@@ -96,6 +94,11 @@ export function oneLine(message: string): string {
   return rest.length ? `${head} ${rest.join('; ')}` : head
 }
 
+/**
+ * The only code that talks to the API server: HTTP/2 on one TLS connection when the server offers it (as
+ * client-go; DISABLE_HTTP2 turns it off), else one keep-alive HTTP/1.1 agent per process; every error becomes a
+ * typed KubeError with a one-line message.
+ */
 export class KubeClient {
   /** Requests sent so far (benchmarks and the bounded-request tests read this). */
   requestCount = 0
@@ -169,21 +172,12 @@ export class KubeClient {
     for (let retries = 0; ; retries++) {
       this.requestCount++
       debug('%s %s', method, url.pathname + url.search)
-      const mod = url.protocol === 'http:' ? http : https
-      let res: {status: number; body: string; retryAfter?: string | string[]}
+      let res: Exchange
       try {
-        res = await new Promise<{status: number; body: string; retryAfter?: string | string[]}>((resolve, reject) => {
-          const req = mod.request(url, {method, headers, agent: transport.agent, timeout: this.timeoutMs || undefined}, (r) => {
-            const chunks: Buffer[] = []
-            r.on('data', (c: Buffer) => chunks.push(c))
-            r.on('end', () => resolve({status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfter: r.headers['retry-after']}))
-            r.on('error', reject)
-          })
-          req.on('timeout', () => req.destroy(new Error(`request timed out after ${this.timeoutMs} ms`)))
-          req.on('error', reject)
-          if (payload) req.write(payload)
-          req.end()
-        })
+        // HTTP/2 when the server offers it (src/kube/h2.ts), else HTTP/1.1 through the keep-alive agent.
+        res =
+          (await transport.h2?.request(method, url.pathname + url.search, headers, payload, this.timeoutMs)) ??
+          (await this.http1(url, method, headers, transport.agent, payload))
       } catch (err) {
         const error = err as NodeJS.ErrnoException
         if (retries < MAX_RETRIES && retryableConnectionError(method, error)) {
@@ -207,6 +201,22 @@ export class KubeClient {
       if (wait !== null) error.message += ` (still ${status} after ${MAX_RETRIES} retries honouring Retry-After)`
       throw error
     }
+  }
+
+  private http1(url: URL, method: string, headers: http.OutgoingHttpHeaders, agent: http.Agent, payload: Buffer | undefined): Promise<Exchange> {
+    const mod = url.protocol === 'http:' ? http : https
+    return new Promise<Exchange>((resolve, reject) => {
+      const req = mod.request(url, {method, headers, agent, timeout: this.timeoutMs || undefined}, (r) => {
+        const chunks: Buffer[] = []
+        r.on('data', (c: Buffer) => chunks.push(c))
+        r.on('end', () => resolve({status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfter: r.headers['retry-after']}))
+        r.on('error', reject)
+      })
+      req.on('timeout', () => req.destroy(new Error(`request timed out after ${this.timeoutMs} ms`)))
+      req.on('error', reject)
+      if (payload) req.write(payload)
+      req.end()
+    })
   }
 
   private async toError(status: number, body: string, what: RequestOptions['what']): Promise<KubeError> {

@@ -5,10 +5,15 @@ import https from 'node:https'
 import {BlockList, isIP} from 'node:net'
 import {KnmeshError} from '../errors.js'
 import type {KcCluster, KcExec, KcUser, ResolvedConnection} from './config.js'
+import {H2Connection, http2Disabled} from './h2.js'
 
-/** What a request needs: the agent (TLS, client certificate, proxy) and the auth/impersonation headers. */
+/**
+ * What a request needs: the agent (TLS, client certificate, proxy) and the auth/impersonation headers; over
+ * https without a proxy, the HTTP/2 connection tried first (src/kube/h2.ts), the agent being HTTP/1.1's.
+ */
 export interface Transport {
   agent: http.Agent
+  h2?: H2Connection
   headers: http.OutgoingHttpHeaders
 }
 
@@ -206,11 +211,11 @@ export function impersonationHeaders(user: KcUser): http.OutgoingHttpHeaders {
  * Over plain http no credentials are sent (client-go sends them only over TLS).
  */
 export class Credentials {
-  private agents = new Map<string, http.Agent>()
+  private agents = new Map<string, {agent: http.Agent; h2?: H2Connection}>()
   private tokenFileCache?: {token: string; at: number}
   /** The user's own client certificate and key, read once. */
   private staticPair?: {cert?: Buffer; key?: Buffer}
-  private lastAgent?: {cert?: Buffer | string; key?: Buffer | string; agent: http.Agent}
+  private lastAgent?: {cert?: Buffer | string; key?: Buffer | string; agent: http.Agent; h2?: H2Connection}
   private readonly execKey?: string
 
   constructor(
@@ -299,7 +304,7 @@ export class Credentials {
         headers.Authorization = await this.authProvider()
       }
     }
-    return {agent: await this.agent(cert, key), headers}
+    return {...(await this.agent(cert, key)), headers}
   }
 
   /** Legacy auth-provider plugins (oidc, …), through @kubernetes/client-node. */
@@ -321,15 +326,17 @@ export class Credentials {
     return (opts.headers as Record<string, string>).Authorization
   }
 
-  private async agent(cert: Buffer | string | undefined, key: Buffer | string | undefined): Promise<http.Agent> {
+  private async agent(cert: Buffer | string | undefined, key: Buffer | string | undefined): Promise<{agent: http.Agent; h2?: H2Connection}> {
     // Same certificate as the last request (the usual case): same agent, without comparing contents.
-    if (this.lastAgent && this.lastAgent.cert === cert && this.lastAgent.key === key) return this.lastAgent.agent
+    if (this.lastAgent && this.lastAgent.cert === cert && this.lastAgent.key === key) return this.lastAgent
     const id = `${cert?.toString() ?? ''}\0${key?.toString() ?? ''}`
-    let agent = this.agents.get(id)
-    if (agent) {
-      this.lastAgent = {cert, key, agent}
-      return agent
+    const known = this.agents.get(id)
+    if (known) {
+      this.lastAgent = {cert, key, ...known}
+      return known
     }
+    let agent: http.Agent
+    let h2: H2Connection | undefined
     const c = this.conn.cluster
     const secure = new URL(c.server).protocol === 'https:'
     const tls = {
@@ -367,14 +374,18 @@ export class Credentials {
       agent = new http.Agent({keepAlive: true, maxSockets: 32})
     } else {
       agent = new https.Agent({keepAlive: true, maxSockets: 32, ...tls})
+      if (!http2Disabled()) h2 = new H2Connection(new URL(c.server), tls)
     }
-    this.agents.set(id, agent)
-    this.lastAgent = {cert, key, agent}
-    return agent
+    this.agents.set(id, {agent, h2})
+    this.lastAgent = {cert, key, agent, h2}
+    return {agent, h2}
   }
 
   close(): void {
-    for (const a of this.agents.values()) a.destroy()
+    for (const a of this.agents.values()) {
+      a.agent.destroy()
+      a.h2?.close()
+    }
     this.agents.clear()
     this.lastAgent = undefined
   }

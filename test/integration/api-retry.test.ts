@@ -21,8 +21,8 @@ afterEach(async () => {
   proxy = client = undefined
 })
 
-async function through(fault: (r: ProxiedRequest) => Fault | undefined): Promise<{proxy: FaultProxy; client: KubeClient}> {
-  proxy = await startFaultProxy(cluster.kubeconfig, fault)
+async function through(fault: (r: ProxiedRequest) => Fault | undefined, opts: {http1Only?: boolean} = {}): Promise<{proxy: FaultProxy; client: KubeClient}> {
+  proxy = await startFaultProxy(cluster.kubeconfig, fault, opts)
   client = await KubeClient.connect({kubeconfig: proxy.kubeconfig})
   return {proxy, client}
 }
@@ -138,5 +138,48 @@ describe('Retry-After on a real API server behind a fault proxy', () => {
     const err = await client.create(secret(ns, 'reset')).catch((e) => e)
     expect(err.message).toMatch(/^cannot reach the API server at https:\/\/127\.0\.0\.1:\d+ \(.*context "admin".*\): ECONNRESET$/)
     expect(proxy.log.filter((e) => e.method === 'POST')).toHaveLength(1)
+  })
+
+  it('speaks HTTP/2 when the server offers it (40 requests at once on one connection), HTTP/1.1 when it does not or with DISABLE_HTTP2 set', async () => {
+    const ns = uniqueName('h2')
+    await createNamespace(cluster.client, ns)
+    const many = async (c: KubeClient) => Promise.all(Array.from({length: 40}, () => c.get(Kinds.Namespace, ns)))
+    // The proxy offers h2 and http/1.1 by ALPN, as kube-apiserver does.
+    const h2 = await through(() => undefined)
+    expect((await many(h2.client)).every((n) => n?.metadata.name === ns)).toBe(true)
+    expect(new Set(h2.proxy.log.map((e) => e.httpVersion))).toEqual(new Set(['2.0']))
+    expect(h2.proxy.connections()).toBe(1)
+    client!.close()
+    await proxy!.close()
+    // A server (or a TLS-terminating proxy) that offers only HTTP/1.1: the same requests over HTTP/1.1.
+    const h1 = await through(() => undefined, {http1Only: true})
+    expect((await many(h1.client)).every((n) => n?.metadata.name === ns)).toBe(true)
+    expect(new Set(h1.proxy.log.map((e) => e.httpVersion))).toEqual(new Set(['1.1']))
+    client!.close()
+    await proxy!.close()
+    // DISABLE_HTTP2 (client-go's switch): HTTP/1.1 although the server offers HTTP/2.
+    process.env.DISABLE_HTTP2 = '1'
+    try {
+      const off = await through(() => undefined)
+      await many(off.client)
+      expect(new Set(off.proxy.log.map((e) => e.httpVersion))).toEqual(new Set(['1.1']))
+      expect(off.proxy.connections()).toBeGreaterThan(1)
+    } finally {
+      delete process.env.DISABLE_HTTP2
+    }
+  })
+
+  it('an HTTP/2 stream refused before processing (REFUSED_STREAM) is sent again, a create too: the object is created once', async () => {
+    const ns = uniqueName('refused')
+    await createNamespace(cluster.client, ns)
+    let refused = 0
+    const {proxy, client} = await through((r) => (r.method === 'POST' && refused++ < 2 ? 'refuse-stream' : undefined))
+    await client.create(secret(ns, 'once'))
+    expect(proxy.log.filter((e) => e.method === 'POST').map((e) => [e.status, e.httpVersion])).toEqual([
+      [0, '2.0'],
+      [0, '2.0'],
+      [201, '2.0'],
+    ])
+    expect(await cluster.client.get(Kinds.Secret, 'once', ns)).not.toBeNull()
   })
 })
