@@ -1,5 +1,5 @@
 import jsonPatch from 'fast-json-patch'
-import {pool} from './bulk.js'
+import {boundHeap, pool} from './bulk.js'
 import {ConflictError, DeclinedError, ExitCode, ForbiddenError, KnmeshError, NotAppliedError, PartialError} from '../errors.js'
 import type {ChangeRecorder} from '../journal/store.js'
 import type {KubeClient, JsonPatchOp} from '../kube/client.js'
@@ -418,7 +418,7 @@ export interface BulkResult extends BulkCounts {
  * first few names) instead of one diff per object, then the changes applied
  * page by page with bounded concurrency, each failure recorded (not fatal).
  * Memory holds two pages (the one being applied and the next being read) and
- * per-namespace counts, never the whole plan. Each change is one atomic write,
+ * per-namespace counts, never the whole plan, and the heap is kept flat (boundHeap). Each change is one atomic write,
  * so an interrupted run leaves no half-written object and the next run
  * finishes the rest. Permissions are checked once each (SelfSubjectAccessReview): all of them before the
  * question, else spec.needs before the first write and each page's before that page; a refusal throws
@@ -426,6 +426,7 @@ export interface BulkResult extends BulkCounts {
  * with `stopped` set (the caller reports exit 8) instead of throwing.
  */
 export async function runBulk(client: KubeClient, spec: BulkSpec, opts: EngineOptions & {signal?: AbortSignal}): Promise<BulkResult> {
+  boundHeap()
   const p = opts.printer
   const seenNotes = new Set<string>()
   const notes = (plan: Plan) => {
