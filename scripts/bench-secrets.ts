@@ -6,7 +6,8 @@
  * times, in the same run, the same work done two ways:
  *   knmesh  filter-secrets --all-tls -n bench-knmesh --uid bench --yes
  *   kubectl label secret --all -n bench-kubectl networking.internal.knative.dev/certificate-uid=bench
- * and prints both times, the ratio and knmesh's peak RSS (/usr/bin/time -v).
+ * and prints both times, the ratio, knmesh's peak RSS (/usr/bin/time -v) and the CPU the API server
+ * and etcd used during each run (/proc: whether the server was the limit).
  * Both namespaces are checked afterwards: every secret must carry the label.
  * Then the bytes the API server sent per secret: both tools again, each on
  * min(N, 2000) fresh secrets, through a recording loopback proxy
@@ -14,7 +15,7 @@
  * no secret data is among those bytes; kubectl downloads every secret whole.
  */
 import {execa} from 'execa'
-import {existsSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {KubeClient} from '../src/kube/client.js'
@@ -26,6 +27,31 @@ import {recordingProxy} from '../test/support/recording-proxy.js'
 const N = Number(process.argv[2] ?? process.env.BENCH_SECRETS ?? 10_000)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
 const LABEL_VALUE = 'bench'
+
+/** The control plane's own processes (kube-apiserver, etcd: their command lines name its folder), by /proc. */
+function serverPids(dir: string): number[] {
+  const pids: number[] = []
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue
+    try {
+      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0')
+      if (/(^|\/)(kube-apiserver|etcd)$/.test(cmd[0] ?? '') && cmd.some((a) => a.includes(dir))) pids.push(Number(e))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids
+}
+
+/** CPU seconds (user + system) the processes used so far (/proc/PID/stat utime + stime, in clock ticks of 1/100 s). */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0
+  for (const pid of pids) {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    ticks += Number(fields[11]) + Number(fields[12])
+  }
+  return ticks / 100
+}
 
 function secs(ms: number): string {
   return `${(ms / 1000).toFixed(2)} s`
@@ -73,7 +99,11 @@ async function main(): Promise<void> {
     console.log(`control plane up in ${secs(tc - t0)}; created 2 × ${N} TLS secrets in ${secs(performance.now() - tc)}`)
 
     const env = {...process.env, KUBECONFIG: cp.adminKubeconfig, NO_COLOR: '1'}
+    // What the API server and etcd spend during each tool's run: is the server the limit?
+    const servers = serverPids(cp.dir)
+    if (servers.length !== 2) throw new Error(`expected kube-apiserver and etcd under ${cp.dir}, found ${servers.length} process(es)`)
     // knmesh, under /usr/bin/time -v for the peak RSS.
+    const sk = cpuSeconds(servers)
     const tk = performance.now()
     const k = await execa(
       '/usr/bin/time',
@@ -81,10 +111,12 @@ async function main(): Promise<void> {
       {env, reject: false, stdin: 'ignore'},
     )
     const knmeshMs = performance.now() - tk
+    const knmeshServerCpu = cpuSeconds(servers) - sk
     if (k.exitCode !== 0) throw new Error(`knmesh failed (${k.exitCode}): ${k.stderr.split('\n').slice(-25).join('\n')}`)
     const rssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(k.stderr)?.[1])
     const cpuS = Number(/User time \(seconds\): ([\d.]+)/.exec(k.stderr)?.[1]) + Number(/System time \(seconds\): ([\d.]+)/.exec(k.stderr)?.[1])
 
+    const st = cpuSeconds(servers)
     const tt = performance.now()
     const kc = await execa(cp.kubectl, ['label', 'secret', '--all', '-n', 'bench-kubectl', `${CERT_UID_LABEL}=${LABEL_VALUE}`], {
       env,
@@ -92,6 +124,7 @@ async function main(): Promise<void> {
       stdin: 'ignore',
     })
     const kubectlMs = performance.now() - tt
+    const kubectlServerCpu = cpuSeconds(servers) - st
     if (kc.exitCode !== 0) throw new Error(`kubectl failed (${kc.exitCode}): ${kc.stderr.slice(-2000)}`)
 
     const [a, b] = await Promise.all([labelled(client, 'bench-knmesh'), labelled(client, 'bench-kubectl')])
@@ -113,7 +146,7 @@ async function main(): Promise<void> {
       const r = await run()
       if (r.exitCode !== 0) throw new Error(`${ns}: exit ${r.exitCode}: ${r.stderr.slice(-1000)}`)
       const got = proxy.exchanges.slice(before)
-      return {perSecret: got.reduce((n, e) => n + Buffer.byteLength(e.body), 0) / M, data: got.some((e) => e.body.includes('"tls.key"'))}
+      return {perSecret: got.reduce((n, e) => n + e.bytes, 0) / M, data: got.some((e) => e.body.includes('"tls.key"'))}
     }
     const penv = {...env, KUBECONFIG: proxy.kubeconfig}
     const kb = await bytesPerSecret('bytes-knmesh', () =>
@@ -141,6 +174,9 @@ async function main(): Promise<void> {
     console.log(`kubectl label --all:      ${secs(kubectlMs)}`)
     console.log(`ratio (kubectl / knmesh): ${(kubectlMs / knmeshMs).toFixed(1)}x`)
     console.log(`knmesh peak RSS:          ${(rssKb / 1024).toFixed(0)} MB (CPU ${cpuS.toFixed(1)} s)`)
+    const cores = os.cpus().length
+    const busy = (cpu: number, ms: number) => `${cpu.toFixed(1)} s CPU, ${((100 * cpu) / ((ms / 1000) * cores)).toFixed(0)}% of ${cores} cores`
+    console.log(`API server + etcd:        during knmesh ${busy(knmeshServerCpu, knmeshMs)}; during kubectl ${busy(kubectlServerCpu, kubectlMs)}`)
     console.log(
       `machine:                  ${os.cpus().length} cores, load average ${os
         .loadavg()

@@ -5,7 +5,7 @@ import {ConflictError, ForbiddenError, KnmeshError, KubeError, NotFoundError, No
 import {debug} from '../debug.js'
 import {loadKubeConfig, type ConfigSource, type ConnectOptions} from './config.js'
 import {Credentials} from './credentials.js'
-import type {Exchange} from './h2.js'
+import {bodyText, type Exchange} from './h2.js'
 import {collectionPath, kindOf, objectPath, resourceName, type KindInfo} from './kinds.js'
 import type {KObject, ListResult} from './types.js'
 
@@ -163,7 +163,8 @@ export class KubeClient {
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v))
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body))
     const transport = await this.credentials.transport()
-    const headers: http.OutgoingHttpHeaders = {Accept: opts.accept ?? 'application/json', ...transport.headers}
+    // gzip: as client-go asks (bodyText); the server compresses only large answers.
+    const headers: http.OutgoingHttpHeaders = {Accept: opts.accept ?? 'application/json', 'Accept-Encoding': 'gzip', ...transport.headers}
     if (payload) {
       headers['Content-Type'] = opts.contentType ?? 'application/json'
       headers['Content-Length'] = String(payload.length)
@@ -209,7 +210,13 @@ export class KubeClient {
       const req = mod.request(url, {method, headers, agent, timeout: this.timeoutMs || undefined}, (r) => {
         const chunks: Buffer[] = []
         r.on('data', (c: Buffer) => chunks.push(c))
-        r.on('end', () => resolve({status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfter: r.headers['retry-after']}))
+        r.on('end', () => {
+          try {
+            resolve({status: r.statusCode ?? 0, body: bodyText(chunks, r.headers['content-encoding']), retryAfter: r.headers['retry-after']})
+          } catch (error) {
+            reject(error)
+          }
+        })
         r.on('error', reject)
       })
       req.on('timeout', () => req.destroy(new Error(`request timed out after ${this.timeoutMs} ms`)))

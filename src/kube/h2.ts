@@ -2,6 +2,7 @@ import type http from 'node:http'
 import http2 from 'node:http2'
 import {isIP} from 'node:net'
 import tls from 'node:tls'
+import {gunzipSync} from 'node:zlib'
 import {debug} from '../debug.js'
 
 /** One answer of the API server: what KubeClient needs of any HTTP version. */
@@ -9,6 +10,16 @@ export interface Exchange {
   status: number
   body: string
   retryAfter?: string | string[]
+}
+
+/**
+ * A response body as text. Requests ask for `Accept-Encoding: gzip`, as client-go does: kube-apiserver then
+ * compresses answers over 128 kB (list pages), so a page of 500 secrets' metadata crosses the wire as a
+ * tenth of its size; a `Content-Encoding: gzip` body is decompressed here.
+ */
+export function bodyText(chunks: Buffer[], contentEncoding: string | string[] | undefined): string {
+  const raw = Buffer.concat(chunks)
+  return (contentEncoding === 'gzip' ? gunzipSync(raw) : raw).toString('utf8')
 }
 
 /** TLS settings of the connection (the cluster's CA, the client certificate, tls-server-name, insecure-skip-tls-verify). */
@@ -146,17 +157,25 @@ export class H2Connection {
       }
       let status = 0
       let retryAfter: string | string[] | undefined
+      let encoding: string | string[] | undefined
       const chunks: Buffer[] = []
       stream.on('response', (r) => {
         status = Number(r[':status'] ?? 0)
         retryAfter = r['retry-after']
+        encoding = r['content-encoding']
       })
       stream.on('data', (c: Buffer) => chunks.push(c))
       stream.on('end', () => {
         // Ended before any response headers: the server reset the stream.
         if (!status) {
           if (done()) reject(connectionError(undefined, stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM))
-        } else if (done()) resolve({status, body: Buffer.concat(chunks).toString('utf8'), retryAfter})
+        } else if (done()) {
+          try {
+            resolve({status, body: bodyText(chunks, encoding), retryAfter})
+          } catch (error) {
+            reject(error)
+          }
+        }
       })
       stream.on('error', (error: NodeJS.ErrnoException) => {
         if (done()) reject(connectionError(error, stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM))

@@ -4,6 +4,7 @@ import https from 'node:https'
 import type {AddressInfo} from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import {gunzipSync} from 'node:zlib'
 import YAML from 'yaml'
 
 /** One request seen by the proxy: what knmesh asked for and every byte the API server answered. */
@@ -14,7 +15,12 @@ export interface Exchange {
   /** The request body knmesh sent. */
   request: string
   status: number
+  /** The answer's body as text (decompressed when the server sent it gzip-compressed). */
   body: string
+  /** The bytes the server sent for the body, as they crossed the wire (compressed or not). */
+  bytes: number
+  /** The answer's Content-Encoding ('gzip' or ''). */
+  encoding: string
 }
 
 /**
@@ -42,13 +48,16 @@ export async function recordingProxy(kubeconfig: string): Promise<{kubeconfig: s
         ur.on('data', (c: Buffer) => out.push(c))
         ur.on('end', () => {
           const body = Buffer.concat(out)
+          const encoding = String(ur.headers['content-encoding'] ?? '')
           exchanges.push({
             method: req.method ?? '',
             path: req.url ?? '',
             accept: String(req.headers.accept ?? ''),
             request: Buffer.concat(chunks).toString('utf8'),
             status: ur.statusCode ?? 0,
-            body: body.toString('utf8'),
+            body: (encoding === 'gzip' ? gunzipSync(body) : body).toString('utf8'),
+            bytes: body.length,
+            encoding,
           })
           res.writeHead(ur.statusCode ?? 502, ur.headers)
           res.end(body)
