@@ -43,6 +43,9 @@ import type {KubeClient} from './kube/client.js'
 import type {ConnectOptions} from './kube/config.js'
 import type {DryRun} from './kube/types.js'
 
+/** The oc subcommands of knmesh's hints that kubectl has under the same name (named() rewrites them for kubectl users). */
+const KUBECTL_TOO = /(?<![\w-])oc (wait|rollout|patch|delete|get|label|annotate|apply|create|describe|logs|edit|scale)\b/g
+
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof KnmeshCommand)['baseFlags'] & T['flags']>
 
 /** A namespace name flag: checked (validateLabelName, UsageError exit 2) while the flags are parsed, before any request. */
@@ -495,14 +498,17 @@ export abstract class KnmeshCommand extends Command {
 
   /**
    * Every hint names a verb as the user calls it: a bare "knmesh VERB" written by a planner, note
-   * or error becomes "oc knmesh VERB" / "kubectl knmesh VERB" (this.config.bin). Human text only:
-   * -o yaml|json data and objects are never rewritten.
+   * or error becomes "oc knmesh VERB" / "kubectl knmesh VERB" (this.config.bin); invoked as kubectl, the
+   * hints' oc commands that kubectl has too ("oc rollout restart …", "oc get …") name kubectl
+   * (OpenShift-only ones such as "oc login" stay). Human text only: -o yaml|json data and objects are never
+   * rewritten.
    */
   protected named(text: string): string {
     const ids = this.config?.commandIDs
-    if (!ids?.length || !text.includes('knmesh ')) return text
+    const asKubectl = this.config?.bin?.startsWith('kubectl') ? text.replace(KUBECTL_TOO, 'kubectl $1') : text
+    if (!ids?.length || !asKubectl.includes('knmesh ')) return asKubectl
     const verbs = [...ids].sort((a, b) => b.length - a.length).join('|')
-    return text.replace(new RegExp(`(?<![\\w./-]|oc |kubectl )knmesh (?=(?:${verbs})\\b)`, 'g'), `${this.config.bin} `)
+    return asKubectl.replace(new RegExp(`(?<![\\w./-]|oc |kubectl )knmesh (?=(?:${verbs})\\b)`, 'g'), `${this.config.bin} `)
   }
 
   /**

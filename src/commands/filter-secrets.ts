@@ -7,7 +7,7 @@ export default class FilterSecrets extends KnmeshCommand {
   static summary = 'Label the secrets net-istio must see once secret filtering is on (guide 1.7)'
   static description = `With secret filtering (ENABLE_SECRET_INFORMER_FILTERING_BY_CERT_UID, on by default), net-istio only sees Secrets labelled networking.internal.knative.dev/certificate-uid. This verb puts that label (value: --uid, else the secret's own UID) on the secrets Knative's ingress uses: those named by the Gateways' credentialName in the mesh namespace, by DomainMappings' spec.tls.secretName and by KIngresses' spec.tls, and, with --all-tls, every kubernetes.io/tls secret of the chosen namespaces (-n, --namespaces or --all-namespaces, narrowed by -l). Secrets already labelled are not touched.
 
-Built for clusters with tens of thousands of secrets: secrets are listed in pages and never all held in memory; each secret gets one merge patch of its labels (atomic: no secret is ever half-written), --concurrency at a time over keep-alive connections, with a progress bar on a terminal and a table at the end (labelled / already labelled / failed, with reasons). Interrupted (Ctrl-C, killed), it is run again to finish the rest. The confirmation shows counts per namespace and the first few names, not one diff per secret.
+Built for clusters with tens of thousands of secrets: secrets are listed in pages and never all held in memory; each secret gets one merge patch of its labels (atomic: no secret is ever half-written), --concurrency at a time on one HTTP/2 connection (HTTP/1.1 keep-alive connections when the server offers only HTTP/1.1), with a progress bar on a terminal and a table at the end (labelled / already labelled / failed, with reasons). Interrupted (Ctrl-C, killed), it is run again to finish the rest. The confirmation shows counts per namespace and the first few names, not one diff per secret.
 
 --check is a read-only audit: it lists the secrets net-istio would not see with filtering on (unlabelled or missing) and exits 1 if there is any.
 --disable sets the guide's override ENABLE_SECRET_INFORMER_FILTERING_BY_CERT_UID=false on the net-istio-controller "controller" container in KnativeServing spec.workloads; --enable removes it (filtering is the default), keeping every other workload entry.`
@@ -57,7 +57,7 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     }),
     enable: Flags.boolean({description: 'turn secret filtering back on (remove the override)', default: false, exclusive: ['disable', 'all-tls', 'uid']}),
     concurrency: Flags.integer({
-      description: 'label patches sent at once (at most 32: the client keeps 32 keep-alive connections)',
+      description: 'label patches sent at once (at most 32; HTTP/2 streams, or HTTP/1.1 connections when the server offers only HTTP/1.1)',
       default: 32,
       min: 1,
       max: 32,

@@ -1,6 +1,10 @@
+import {mkdtempSync, symlinkSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {Kinds} from '../../src/kube/kinds.js'
 import type {KObject} from '../../src/kube/types.js'
+import {BIN, knmesh} from '../support/cli.js'
 import {createNamespace, isolatedCluster} from '../support/cluster.js'
 
 /**
@@ -141,7 +145,12 @@ describe('analyze on Service Mesh 3', () => {
     ])
     expect(by('KNM0104')).toEqual([])
     expect(by('KNM0108').map((f) => f.objects[0])).toEqual([{kind: 'Route', namespace: M, name: 'route-stale'}])
-    expect(by('KNM0108')[0].fix).toBe(`oc delete route route-stale -n ${M} (kubectl knmesh migrate-mesh step 8 deletes them all)`)
+    expect(by('KNM0108')[0].fix).toBe(`kubectl delete route route-stale -n ${M} (kubectl knmesh migrate-mesh step 8 deletes them all)`)
+    // Started as oc-knmesh (oc's plugin name), the same fix names oc, for both commands.
+    const ocDir = mkdtempSync(join(tmpdir(), 'knmesh-oc-'))
+    symlinkSync(BIN, join(ocDir, 'oc-knmesh'))
+    const asOc = json((await knmesh(['analyze', '-o', 'json'], {kubeconfig: cluster.kubeconfig, bin: join(ocDir, 'oc-knmesh')})).stdout)
+    expect(asOc.findings.find((f) => f.code === 'KNM0108')!.fix).toBe(`oc delete route route-stale -n ${M} (oc knmesh migrate-mesh step 8 deletes them all)`)
     // The labeled service in the unlabeled project and the annotated one in the labeled namespace are injected: no finding.
     expect(r.out.findings.some((f) => f.objects.some((o) => o.name === 'labeled' || o.name === 'meshed'))).toBe(false)
 

@@ -208,7 +208,7 @@ describe('migrate-mesh --to 3', () => {
     const r = await cluster.run(['migrate-mesh', '--to', '3', '--apply', '--from-step', '3', '--yes'])
     expect(r.exitCode, r.stderr + r.stdout).toBe(4)
     expect(r.stderr).toContain(
-      'error: step 4 (Install the Istio and IstioCNI) is applied but not done: Istio default and IstioCNI default are not Ready yet (the Service Mesh 3 operator installs them: oc get istio,istiocni): wait until the operator reports Ready; then run `kubectl knmesh migrate-mesh --to 3 --apply --from-step 4 --yes`',
+      'error: step 4 (Install the Istio and IstioCNI) is applied but not done: Istio default and IstioCNI default are not Ready yet (the Service Mesh 3 operator installs them: kubectl get istio,istiocni): wait until the operator reports Ready; then run `kubectl knmesh migrate-mesh --to 3 --apply --from-step 4 --yes`',
     )
     expect(first.stdout).toContain('[1/11] Check the preconditions')
     expect(r.stdout).toContain('[3/11] Fix ServiceEntries\nnothing to do: the cluster already matches')
