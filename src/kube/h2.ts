@@ -65,7 +65,8 @@ export class H2Connection {
   /** undefined: not tried yet; null: the server chose HTTP/1.1. */
   private session?: Promise<http2.ClientHttp2Session | null>
   private h1Only = false
-  private active = 0
+  /** Requests in flight per session (a new session may start while the old one's last streams settle). */
+  private readonly inFlight = new Map<http2.ClientHttp2Session, number>()
 
   constructor(
     private readonly origin: URL,
@@ -147,12 +148,19 @@ export class H2Connection {
         reject(connectionError(error as NodeJS.ErrnoException, false))
         return
       }
-      if (this.active++ === 0) session.ref()
+      const n = (this.inFlight.get(session) ?? 0) + 1
+      this.inFlight.set(session, n)
+      if (n === 1) session.ref()
       let settled = false
       const done = () => {
         if (settled) return false
         settled = true
-        if (--this.active === 0 && !session.destroyed) session.unref()
+        const left = this.inFlight.get(session)! - 1
+        if (left > 0) this.inFlight.set(session, left)
+        else {
+          this.inFlight.delete(session)
+          if (!session.destroyed) session.unref()
+        }
         return true
       }
       let status = 0
