@@ -180,11 +180,6 @@ export abstract class KnmeshCommand extends Command {
 
   protected kube?: KubeClient
 
-  /**
-   * The Service Mesh generations this verb implements (src/mesh/generation.ts). On a cluster of another
-   * generation the verb stops before reading anything else, with one line (exit 4).
-   */
-  static meshGenerations: readonly MeshGeneration[] = [2]
   /** Read-only verbs whose GETs are shared for the whole run (KubeClient.readOnce): status. */
   static sharedReads = false
   /** Read-only verbs (precheck, status, analyze, probe) report on generation 2 when both are present instead of refusing. */
@@ -331,7 +326,7 @@ export abstract class KnmeshCommand extends Command {
 
   /**
    * Verbs with --mesh-namespace: decides the Service Mesh generation once (src/read/generation.ts), prints
-   * it as one info line, and refuses a generation the verb does not implement yet. Throws UsageError (exit 2)
+   * it as one info line (every such verb acts on both generations). Throws UsageError (exit 2)
    * when both generations serve the mesh namespace and a writing verb got no --mesh-version.
    */
   private async decideMeshGeneration(client: KubeClient): Promise<void> {
@@ -345,9 +340,6 @@ export abstract class KnmeshCommand extends Command {
     // Said when it is not the 2.x every verb assumed before Service Mesh 3: on mesh 3, or when both serve the
     // namespace. status says it on every generation (its "generation" row).
     if (d.generation === 3 || d.both) this.printer.info(d.line)
-    if (d.generation !== null && !ctor.meshGenerations.includes(d.generation)) {
-      throw new KnmeshError(`${this.id} does not support Service Mesh ${d.generation} yet (README "Service Mesh 3" lists what does): nothing was changed`)
-    }
   }
 
   /** The Service Mesh generation this run acts on (verbs with --mesh-namespace); 2 when none was found. */

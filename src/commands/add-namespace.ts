@@ -23,7 +23,6 @@ Members the Service Mesh Operator has not configured yet (status.pendingMembers,
     namespace: Args.string({description: 'namespaces to add (several allowed)', required: true}),
   }
 
-  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     strict: Flags.boolean({description: 'fail when a namespace does not exist (default: warn)', default: false}),

@@ -19,7 +19,6 @@ Findings are grouped by severity (Error, Warning, Info). Exit code 1 when a find
   ]
 
   static readsOnly = true
-  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     'fail-threshold': Flags.option({

@@ -26,7 +26,6 @@ Every other annotation and field is kept. A changed revision template makes Knat
     service: Args.string({description: 'one Knative Service (in -n NS)', required: false}),
   }
 
-  static meshGenerations = [2, 3] as const
   static flags = {
     ...namespaceFlag,
     namespaces: namespacesFlag({exclusive: ['namespace', 'all-members']}),

@@ -18,7 +18,6 @@ DOMAIN is the cluster's apps domain (spec.domain of ingresses.config.openshift.i
     '<%= config.bin %> <%= command.id %> --rotate --force --out-dir ./certs --yes',
   ]
 
-  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     domain: Flags.string({description: "the domain: the certificate is for *.DOMAIN (default: the cluster's apps domain)", helpValue: 'DOMAIN'}),

@@ -15,7 +15,6 @@ With no control plane in the namespace, --create creates "basic" with the defaul
     '<%= config.bin %> <%= command.id %> --name basic --mesh-namespace istio-system --dry-run=client',
   ]
 
-  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     name: Flags.string({description: 'the ServiceMeshControlPlane to configure (when there are several)', helpValue: 'NAME'}),

@@ -24,7 +24,6 @@ With --set key=value: puts the label on the namespace and on the revision templa
     {description: 'In CI: fail when a namespace label is missed by cost queries', command: '<%= config.bin %> <%= command.id %> --all-members --check -o json'},
   ]
 
-  static meshGenerations = [2, 3] as const
   static flags = {
     ...namespaceFlag,
     ...meshNamespaceFlag,

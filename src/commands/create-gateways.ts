@@ -17,7 +17,6 @@ Warns when the credential Secret is missing from the gateway's namespace (the me
     '<%= config.bin %> <%= command.id %> --mesh-version 3 --yes',
   ]
 
-  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     secret: Flags.string({

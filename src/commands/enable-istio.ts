@@ -22,7 +22,6 @@ Before that it checks the mesh side: when configure-mesh, create-gateways or add
     '<%= config.bin %> <%= command.id %> --mesh-version 3 --prerequisites --yes',
   ]
 
-  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     eventing: Flags.boolean({description: 'configure KnativeEventing when it exists (--no-eventing skips it)', default: true, allowNo: true}),

@@ -22,7 +22,6 @@ On Service Mesh 3: step 1 as above; step 3 on the Istio (spec.values.global.prox
     '<%= config.bin %> <%= command.id %> --mesh-namespace my-mesh --name production --dry-run=client',
   ]
 
-  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     name: Flags.string({description: 'the ServiceMeshControlPlane to edit (when the mesh namespace has several), as in configure-mesh', helpValue: 'NAME'}),

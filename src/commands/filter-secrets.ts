@@ -32,7 +32,6 @@ Built for clusters with tens of thousands of secrets: secrets are listed in page
     },
   ]
 
-  static meshGenerations = [2, 3] as const
   static flags = {
     ...namespaceFlag,
     namespaces: namespacesFlag({exclusive: ['namespace', 'all-namespaces']}),

@@ -18,7 +18,6 @@ Steps: 1 preconditions (Service Mesh 3 operator installed, SMCP at 2.6); 2 prepa
     '<%= config.bin %> <%= command.id %> --to 3 --apply --dry-run=server --yes',
   ]
 
-  static meshGenerations = [2, 3] as const
   static spansGenerations = true
   static flags = {
     'mesh-namespace': meshNamespaceFlag['mesh-namespace'],

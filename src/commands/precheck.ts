@@ -16,7 +16,6 @@ Prints one row per check (ok, warning or failure) with the knmesh verb or manual
   ]
 
   static readsOnly = true
-  static meshGenerations = [2, 3] as const
   static flags = {...meshNamespaceFlag}
 
   async run() {

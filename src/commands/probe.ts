@@ -24,7 +24,6 @@ Exit code 0 when every result matches --expect (or none is given) and, with --li
   ]
 
   static readsOnly = true
-  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     from: Flags.string({description: 'namespace the request comes from', helpValue: 'NS'}),

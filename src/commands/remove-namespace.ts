@@ -15,7 +15,6 @@ export default class RemoveNamespace extends KnmeshCommand {
     namespace: Args.string({description: 'namespaces to remove (several allowed)', required: true}),
   }
 
-  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     kourier: Flags.boolean({description: 'also delete the NetworkPolicy allow-from-serving-system-namespace', default: false}),

@@ -39,7 +39,6 @@ Interactively it asks which namespaces join the mesh, whether to enable metrics,
     '<%= config.bin %> <%= command.id %> --namespaces my-app --cert-dir ./certs --domain apps.example.com --yes',
   ]
 
-  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     namespaces: Flags.string({description: 'namespaces to add to the mesh, comma-separated', helpValue: 'NS,…'}),

@@ -17,7 +17,6 @@ Each row names the knmesh command that fixes it. Every check is the verb's own p
   ]
 
   static readsOnly = true
-  static meshGenerations = [2, 3] as const
   static flags = {...meshNamespaceFlag}
 
   async run() {

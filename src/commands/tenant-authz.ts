@@ -31,7 +31,6 @@ On Service Mesh 3 the policies are security.istio.io/v1 (one a 2.x install left 
     tenant: Args.string({description: 'tenant name (the chart\'s "name" value)'}),
   }
 
-  static meshGenerations = [2, 3] as const
   static flags = {
     ...meshNamespaceFlag,
     namespaces: Flags.string({description: 'namespaces of the tenant, comma-separated (added to an existing tenant)', multiple: true, helpValue: 'NS[,NS]'}),
