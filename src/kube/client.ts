@@ -5,7 +5,7 @@ import {ConflictError, ForbiddenError, KnmeshError, KubeError, NotFoundError, No
 import {debug} from '../debug.js'
 import {loadKubeConfig, type ConfigSource, type ConnectOptions} from './config.js'
 import {Credentials} from './credentials.js'
-import {bodyText, type Exchange} from './h2.js'
+import {bodyText, type Exchange} from './exchange.js'
 import {collectionPath, kindOf, objectPath, resourceName, type KindInfo} from './kinds.js'
 import type {KObject, ListResult} from './types.js'
 

@@ -2,25 +2,8 @@ import type http from 'node:http'
 import http2 from 'node:http2'
 import {isIP} from 'node:net'
 import tls from 'node:tls'
-import {gunzipSync} from 'node:zlib'
 import {debug} from '../debug.js'
-
-/** One answer of the API server: what KubeClient needs of any HTTP version. */
-export interface Exchange {
-  status: number
-  body: string
-  retryAfter?: string | string[]
-}
-
-/**
- * A response body as text. Requests ask for `Accept-Encoding: gzip`, as client-go does: kube-apiserver then
- * compresses answers over 128 kB (list pages), so a page of 500 secrets' metadata crosses the wire as a
- * tenth of its size; a `Content-Encoding: gzip` body is decompressed here.
- */
-export function bodyText(chunks: Buffer[], contentEncoding: string | string[] | undefined): string {
-  const raw = Buffer.concat(chunks)
-  return (contentEncoding === 'gzip' ? gunzipSync(raw) : raw).toString('utf8')
-}
+import {bodyText, type Exchange} from './exchange.js'
 
 /** TLS settings of the connection (the cluster's CA, the client certificate, tls-server-name, insecure-skip-tls-verify). */
 export interface H2TlsOptions {
